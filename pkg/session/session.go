@@ -1,0 +1,306 @@
+// Package session owns the sessionization rules: which session an event
+// belongs to, why a session started, and which events are late or bridging.
+//
+// It is pure: a Partition is fed events in log order and keeps its own clock
+// (the largest event time seen), so every decision depends only on the log and
+// the saved state, and a replay reproduces it exactly. It does no I/O, reads
+// no wall clock and is not safe for concurrent use (one Partition per Kafka
+// partition). The rules are in shared/design/sessions.md.
+package session
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Rules configure sessionization. Zero values get the defaults noted.
+type Rules struct {
+	// Gap is the inactivity that ends a session (30 min). An event within Gap
+	// of a session's first or last event joins it, boundaries inclusive.
+	Gap time.Duration
+	// MaxLength starts a new session once a session is this old (24 h).
+	MaxLength time.Duration
+	// Disorder is how far behind the partition clock an event may arrive
+	// before it counts as late (2 min).
+	Disorder time.Duration
+	// SplitAtMidnight starts a new session at midnight in the site's zone.
+	SplitAtMidnight bool
+	// SplitOnCampaign starts a new session when an event carries explicit
+	// campaign parameters that differ from the session's entry campaign.
+	SplitOnCampaign bool
+	// Zone gives a site's time zone for the midnight rule (UTC if nil).
+	Zone func(site string) *time.Location
+}
+
+// WithDefaults returns r with zero values replaced by the defaults.
+func (r Rules) WithDefaults() Rules {
+	if r.Gap <= 0 {
+		r.Gap = 30 * time.Minute
+	}
+	if r.MaxLength <= 0 {
+		r.MaxLength = 24 * time.Hour
+	}
+	if r.Disorder < 0 {
+		r.Disorder = 0
+	} else if r.Disorder == 0 {
+		r.Disorder = 2 * time.Minute
+	}
+	return r
+}
+
+// Reason says why a session started.
+type Reason uint8
+
+const (
+	FirstVisit Reason = iota + 1 // the visitor's first event (new cookie)
+	Inactivity                   // the previous session's gap was exceeded
+	MaxLength                    // the previous session reached the maximum length
+	Midnight                     // the day changed in the site's time zone (option)
+	Campaign                     // the campaign changed (option)
+)
+
+var reasonNames = [...]string{"", "first_visit", "inactivity", "max_length", "midnight", "campaign"}
+
+// String is the name stored in ClickHouse (events.session_start_reason).
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Input is what the rules need to know of an event.
+type Input struct {
+	EventID uuid.UUID
+	Site    string
+	Visitor uuid.UUID
+	// TimeMs is the event time, Unix milliseconds (the collector's receive time).
+	TimeMs int64
+	// NewVisitor is true when the collector minted the visitor id for this
+	// request: a session it opens is a first visit.
+	NewVisitor bool
+	// CampaignKey identifies the event's explicit campaign parameters
+	// (CampaignKey func); 0 when it has none.
+	CampaignKey uint64
+}
+
+// Assignment is the decision for one event.
+type Assignment struct {
+	SessionID uuid.UUID
+	// StartMs is the time of the event that opened the session.
+	StartMs int64
+	// Reason is why the session started.
+	Reason Reason
+	// Opens is true for the event that opened the session.
+	Opens bool
+	// Late is true when the event was older than the clock minus Disorder.
+	Late bool
+	// Bridging is true when the event fitted more than one session.
+	Bridging bool
+}
+
+// namespace for session ids (UUIDv5): fixed forever, so ids are stable.
+var namespace = uuid.MustParse("5d7a2c7e-8a51-4a43-9f0c-5f3e1a1f7e10")
+
+// SessionID is the deterministic id of the session opened by an event.
+func SessionID(site string, visitor, opener uuid.UUID, openerMs int64) uuid.UUID {
+	buf := make([]byte, 0, len(site)+1+16+16+8)
+	buf = append(buf, site...)
+	buf = append(buf, 0)
+	buf = append(buf, visitor[:]...)
+	buf = append(buf, opener[:]...)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(openerMs))
+	return uuid.NewSHA1(namespace, buf)
+}
+
+type visitorKey struct {
+	site    string
+	visitor uuid.UUID
+}
+
+// open is one session kept in memory: small, because a partition holds one
+// per active visitor (goal: under 300 B each with map overhead).
+type open struct {
+	id       uuid.UUID
+	startMs  int64 // opening event
+	firstMs  int64 // earliest event
+	lastMs   int64 // latest event
+	campaign uint64
+	reason   Reason
+}
+
+// Partition sessionizes one Kafka partition's events.
+type Partition struct {
+	rules     Rules
+	clock     int64
+	lastSweep int64
+	visitors  map[visitorKey][]open
+	sites     map[string]string // interned site ids
+	nOpen     int
+}
+
+// sweepEvery is how much the clock advances between evictions of closed
+// sessions. It is part of the rules' determinism: eviction happens at clock
+// marks, never on a wall-clock timer.
+const sweepEvery = int64(time.Minute / time.Millisecond)
+
+// NewPartition makes an empty partition state.
+func NewPartition(rules Rules) *Partition {
+	return &Partition{rules: rules.WithDefaults(), visitors: map[visitorKey][]open{}, sites: map[string]string{}}
+}
+
+// Clock is the largest event time seen, Unix ms.
+func (p *Partition) Clock() int64 { return p.clock }
+
+// OpenSessions is the number of sessions held in memory.
+func (p *Partition) OpenSessions() int { return p.nOpen }
+
+func (p *Partition) intern(site string) string {
+	if s, ok := p.sites[site]; ok {
+		return s
+	}
+	p.sites[site] = site
+	return site
+}
+
+// Assign places one event and returns the decision. Events must be given in
+// log order; the same sequence always gives the same decisions.
+func (p *Partition) Assign(in Input) Assignment {
+	r := p.rules
+	gap := r.Gap.Milliseconds()
+	late := in.TimeMs < p.clock-r.Disorder.Milliseconds()
+	if in.TimeMs > p.clock {
+		p.clock = in.TimeMs
+	}
+	key := visitorKey{site: p.intern(in.Site), visitor: in.Visitor}
+	list := p.visitors[key]
+
+	best, fits := -1, 0
+	var bestDist int64
+	for i := range list {
+		if p.refuses(&list[i], in) != 0 {
+			continue
+		}
+		fits++
+		d := distance(&list[i], in.TimeMs)
+		if best < 0 || d < bestDist {
+			best, bestDist = i, d
+		}
+	}
+	if best >= 0 {
+		s := &list[best]
+		s.firstMs = min(s.firstMs, in.TimeMs)
+		s.lastMs = max(s.lastMs, in.TimeMs)
+		a := Assignment{SessionID: s.id, StartMs: s.startMs, Reason: s.reason, Late: late, Bridging: fits > 1}
+		p.maybeSweep(gap)
+		return a
+	}
+
+	reason := Inactivity
+	if prev := previous(list, in.TimeMs); prev >= 0 {
+		reason = p.refuses(&list[prev], in)
+	} else if in.NewVisitor {
+		reason = FirstVisit
+	}
+	s := open{
+		id:      SessionID(key.site, in.Visitor, in.EventID, in.TimeMs),
+		startMs: in.TimeMs, firstMs: in.TimeMs, lastMs: in.TimeMs,
+		campaign: in.CampaignKey, reason: reason,
+	}
+	// Keep the list ordered by first event, so previous() and ties are stable.
+	pos := len(list)
+	for pos > 0 && list[pos-1].firstMs > s.firstMs {
+		pos--
+	}
+	list = append(list, open{})
+	copy(list[pos+1:], list[pos:])
+	list[pos] = s
+	p.visitors[key] = list
+	p.nOpen++
+	p.maybeSweep(gap)
+	return Assignment{SessionID: s.id, StartMs: s.startMs, Reason: reason, Opens: true, Late: late}
+}
+
+// refuses returns why the event cannot join s, or 0 if it can.
+func (p *Partition) refuses(s *open, in Input) Reason {
+	r := &p.rules
+	t := in.TimeMs
+	gap := r.Gap.Milliseconds()
+	if t > s.lastMs+gap || t < s.firstMs-gap {
+		return Inactivity
+	}
+	if max(s.lastMs, t)-min(s.firstMs, t) >= r.MaxLength.Milliseconds() {
+		return MaxLength
+	}
+	if r.SplitAtMidnight {
+		loc := time.UTC
+		if r.Zone != nil {
+			if z := r.Zone(in.Site); z != nil {
+				loc = z
+			}
+		}
+		if day(t, loc) != day(s.firstMs, loc) {
+			return Midnight
+		}
+	}
+	if r.SplitOnCampaign && in.CampaignKey != 0 && in.CampaignKey != s.campaign {
+		return Campaign
+	}
+	return 0
+}
+
+func day(ms int64, loc *time.Location) int {
+	y, m, d := time.UnixMilli(ms).In(loc).Date()
+	return y*10000 + int(m)*100 + d
+}
+
+// distance from t to the session's span; 0 inside it.
+func distance(s *open, t int64) int64 {
+	switch {
+	case t < s.firstMs:
+		return s.firstMs - t
+	case t > s.lastMs:
+		return t - s.lastMs
+	}
+	return 0
+}
+
+// previous is the index of the latest session that started at or before t,
+// or -1. Its refusal is the new session's reason.
+func previous(list []open, t int64) int {
+	for i := len(list) - 1; i >= 0; i-- {
+		if list[i].firstMs <= t {
+			return i
+		}
+	}
+	if len(list) > 0 {
+		return 0
+	}
+	return -1
+}
+
+// maybeSweep evicts sessions no event can join without being late by more
+// than the allowed disorder: last event older than clock - gap - disorder.
+func (p *Partition) maybeSweep(gap int64) {
+	if p.clock-p.lastSweep < sweepEvery {
+		return
+	}
+	p.lastSweep = p.clock - p.clock%sweepEvery
+	horizon := p.clock - gap - p.rules.Disorder.Milliseconds()
+	for k, list := range p.visitors {
+		kept := list[:0]
+		for _, s := range list {
+			if s.lastMs >= horizon {
+				kept = append(kept, s)
+			}
+		}
+		p.nOpen -= len(list) - len(kept)
+		if len(kept) == 0 {
+			delete(p.visitors, k)
+		} else {
+			p.visitors[k] = kept
+		}
+	}
+}

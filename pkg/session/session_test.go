@@ -1,0 +1,249 @@
+package session
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ev is one event of a scenario: visitor, site, time as "15:04:05.000" on
+// 2026-03-01 UTC (a "+1d" prefix moves it a day on), campaign.
+type ev struct {
+	visitor  string
+	site     string
+	at       string
+	campaign string
+}
+
+var day0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+func (e ev) ms(t *testing.T) int64 {
+	t.Helper()
+	s, days := e.at, 0
+	for len(s) > 3 && s[0] == '+' {
+		var n int
+		fmt.Sscanf(s, "+%dd ", &n)
+		days += n
+		s = s[len(fmt.Sprintf("+%dd ", n)):]
+	}
+	tm, err := time.Parse("15:04:05.000", s)
+	if err != nil {
+		t.Fatalf("bad time %q: %v", e.at, err)
+	}
+	return day0.AddDate(0, 0, days).Add(time.Duration(tm.Hour())*time.Hour + time.Duration(tm.Minute())*time.Minute +
+		time.Duration(tm.Second())*time.Second + time.Duration(tm.Nanosecond())).UnixMilli()
+}
+
+func visitorID(name string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)) }
+
+// run feeds the events and returns, per event, a session label ("s1", "s2",
+// ... in order of first appearance) plus flags.
+func run(t *testing.T, rules Rules, events []ev) ([]string, []Assignment) {
+	t.Helper()
+	p := NewPartition(rules)
+	labels := map[uuid.UUID]string{}
+	seen := map[string]bool{}
+	var out []string
+	var as []Assignment
+	for i, e := range events {
+		site := e.site
+		if site == "" {
+			site = "site"
+		}
+		a := p.Assign(Input{
+			EventID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprint(i))), Site: site,
+			Visitor: visitorID(e.visitor), TimeMs: e.ms(t), NewVisitor: !seen[site+e.visitor],
+			CampaignKey: CampaignKey(e.campaign),
+		})
+		seen[site+e.visitor] = true
+		if _, ok := labels[a.SessionID]; !ok {
+			labels[a.SessionID] = fmt.Sprintf("s%d", len(labels)+1)
+		}
+		out = append(out, labels[a.SessionID])
+		as = append(as, a)
+	}
+	return out, as
+}
+
+func TestScenarios(t *testing.T) {
+	every10min := []ev{}
+	want25h := []string{}
+	for i := 0; i <= 150; i++ { // 25 h of pageviews, 10 min apart
+		at := day0.Add(time.Duration(i) * 10 * time.Minute)
+		every10min = append(every10min, ev{visitor: "v", at: fmt.Sprintf("+%dd %s", at.Day()-1, at.Format("15:04:05.000"))})
+		if i < 144 {
+			want25h = append(want25h, "s1")
+		} else {
+			want25h = append(want25h, "s2")
+		}
+	}
+	tests := []struct {
+		name    string
+		rules   Rules
+		events  []ev
+		want    []string
+		reasons []Reason // of each event's session, if given
+		late    []bool
+		bridge  []bool
+	}{
+		{name: "30 min gap exactly is one session",
+			events: []ev{{visitor: "v", at: "00:00:00.000"}, {visitor: "v", at: "00:30:00.000"}},
+			want:   []string{"s1", "s1"}},
+		{name: "one millisecond over the gap is two",
+			events:  []ev{{visitor: "v", at: "00:00:00.000"}, {visitor: "v", at: "00:30:00.001"}},
+			want:    []string{"s1", "s2"},
+			reasons: []Reason{FirstVisit, Inactivity}},
+		{name: "out of order within disorder joins",
+			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:00:50.000"}, {visitor: "v", at: "10:00:20.000"}},
+			want:   []string{"s1", "s1", "s1"},
+			late:   []bool{false, false, false}},
+		{name: "late event bridging two sessions joins the nearer",
+			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:31:00.000"}, {visitor: "v", at: "10:15:00.000"}},
+			want:   []string{"s1", "s2", "s1"},
+			late:   []bool{false, false, true},
+			bridge: []bool{false, false, true}},
+		{name: "split at the 24 h maximum", events: every10min, want: want25h},
+		{name: "midnight does not split by default",
+			events: []ev{{visitor: "v", at: "23:50:00.000"}, {visitor: "v", at: "+1d 00:10:00.000"}},
+			want:   []string{"s1", "s1"}},
+		{name: "midnight splits with the option",
+			rules:   Rules{SplitAtMidnight: true},
+			events:  []ev{{visitor: "v", at: "23:50:00.000"}, {visitor: "v", at: "+1d 00:10:00.000"}},
+			want:    []string{"s1", "s2"},
+			reasons: []Reason{FirstVisit, Midnight}},
+		{name: "midnight in the site's zone",
+			rules: Rules{SplitAtMidnight: true, Zone: func(string) *time.Location {
+				z, _ := time.LoadLocation("Europe/Berlin") // UTC+1 in March
+				return z
+			}},
+			events: []ev{{visitor: "v", at: "22:50:00.000"}, {visitor: "v", at: "23:10:00.000"}},
+			want:   []string{"s1", "s2"}},
+		{name: "campaign change does not split by default",
+			events: []ev{{visitor: "v", at: "10:00:00.000", campaign: "A"}, {visitor: "v", at: "10:05:00.000", campaign: "B"}},
+			want:   []string{"s1", "s1"}},
+		{name: "campaign change splits with the option",
+			rules:   Rules{SplitOnCampaign: true},
+			events:  []ev{{visitor: "v", at: "10:00:00.000", campaign: "A"}, {visitor: "v", at: "10:05:00.000", campaign: "B"}, {visitor: "v", at: "10:06:00.000"}},
+			want:    []string{"s1", "s2", "s2"},
+			reasons: []Reason{FirstVisit, Campaign, Campaign}},
+		{name: "same visitor id on two sites is independent",
+			events: []ev{{visitor: "v", site: "a", at: "10:00:00.000"}, {visitor: "v", site: "b", at: "10:01:00.000"}, {visitor: "v", site: "a", at: "10:02:00.000"}},
+			want:   []string{"s1", "s2", "s1"}},
+		{name: "visitors are independent",
+			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "w", at: "10:00:01.000"}, {visitor: "v", at: "10:29:00.000"}},
+			want:   []string{"s1", "s2", "s1"}},
+		{name: "late event after its session was evicted opens its own",
+			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "w", at: "11:00:00.000"}, {visitor: "v", at: "10:20:00.000"}},
+			want:   []string{"s1", "s2", "s3"},
+			late:   []bool{false, false, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, as := run(t, tt.rules, tt.events)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("sessions %v, want %v", got, tt.want)
+			}
+			for i, a := range as {
+				if tt.reasons != nil && a.Reason != tt.reasons[i] {
+					t.Errorf("event %d reason %s, want %s", i, a.Reason, tt.reasons[i])
+				}
+				if tt.late != nil && a.Late != tt.late[i] {
+					t.Errorf("event %d late %v, want %v", i, a.Late, tt.late[i])
+				}
+				if tt.bridge != nil && a.Bridging != tt.bridge[i] {
+					t.Errorf("event %d bridging %v, want %v", i, a.Bridging, tt.bridge[i])
+				}
+			}
+		})
+	}
+}
+
+func TestOpenerAndStart(t *testing.T) {
+	_, as := run(t, Rules{}, []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:00:50.000"}, {visitor: "v", at: "10:00:20.000"}})
+	if !as[0].Opens || as[1].Opens || as[2].Opens {
+		t.Fatalf("only the first event opens: %+v", as)
+	}
+	for _, a := range as {
+		if a.StartMs != as[0].StartMs || a.SessionID != as[0].SessionID {
+			t.Fatalf("start or id changed within a session: %+v", as)
+		}
+	}
+}
+
+// A checkpoint taken mid-stream and restored gives exactly the decisions an
+// uninterrupted run gives.
+func TestStateRoundTripReplaysIdentically(t *testing.T) {
+	var events []Input
+	for i := 0; i < 2000; i++ {
+		events = append(events, Input{
+			EventID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprint(i))),
+			Site:    []string{"a", "b"}[i%2], Visitor: visitorID(fmt.Sprint(i % 37)),
+			TimeMs: day0.UnixMilli() + int64(i)*int64(97*time.Second/time.Millisecond) - int64(i%5)*60_000,
+		})
+	}
+	whole := NewPartition(Rules{})
+	var want []Assignment
+	for _, in := range events {
+		want = append(want, whole.Assign(in))
+	}
+	for _, cut := range []int{1, 500, 1333, 1999} {
+		p := NewPartition(Rules{})
+		for _, in := range events[:cut] {
+			p.Assign(in)
+		}
+		state, err := p.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		restored := NewPartition(Rules{})
+		if err := restored.UnmarshalBinary(state); err != nil {
+			t.Fatal(err)
+		}
+		again, _ := restored.MarshalBinary()
+		if !bytes.Equal(state, again) {
+			t.Fatalf("cut %d: state does not round-trip", cut)
+		}
+		for i, in := range events[cut:] {
+			if got := restored.Assign(in); got != want[cut+i] {
+				t.Fatalf("cut %d, event %d: %+v, want %+v", cut, cut+i, got, want[cut+i])
+			}
+		}
+	}
+}
+
+func TestUnmarshalRejectsCorruptState(t *testing.T) {
+	p := NewPartition(Rules{})
+	p.Assign(Input{EventID: uuid.New(), Site: "s", Visitor: uuid.New(), TimeMs: 1})
+	state, _ := p.MarshalBinary()
+	for _, bad := range [][]byte{nil, {99}, state[:len(state)-3], append(append([]byte{}, state...), 1)} {
+		if err := NewPartition(Rules{}).UnmarshalBinary(bad); err == nil {
+			t.Errorf("state %x accepted", bad)
+		}
+	}
+}
+
+func TestSessionIDDeterministic(t *testing.T) {
+	v, e := uuid.New(), uuid.New()
+	if SessionID("s", v, e, 5) != SessionID("s", v, e, 5) {
+		t.Fatal("same inputs, different ids")
+	}
+	if SessionID("s", v, e, 5) == SessionID("t", v, e, 5) || SessionID("s", v, e, 5) == SessionID("s", v, e, 6) {
+		t.Fatal("different inputs, same id")
+	}
+}
+
+func BenchmarkAssign(b *testing.B) {
+	p := NewPartition(Rules{})
+	visitors := make([]uuid.UUID, 100_000)
+	for i := range visitors {
+		visitors[i] = uuid.New()
+	}
+	id := uuid.New()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p.Assign(Input{EventID: id, Site: "site", Visitor: visitors[i%len(visitors)], TimeMs: int64(i) * 10})
+	}
+}

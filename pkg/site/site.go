@@ -1,0 +1,83 @@
+// Package site owns the site model: what a registered site is, how its id,
+// domains and time zone are validated, and which page hosts belong to it.
+// Persistence is pkg/store's; the collector's cached lookup is Registry.
+package site
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Site is one tracked web site.
+type Site struct {
+	// ID is the snippet's data-site value: 1-64 of a-z, 0-9, '.', '_' and '-'.
+	ID string
+	// Name is for display; defaults to the first domain.
+	Name string
+	// Domains are the hosts the site is served on. A page on a subdomain of
+	// one of them belongs to the site too.
+	Domains []string
+	// Timezone is an IANA zone name for report days; default UTC.
+	Timezone string
+	// CreatedAt is when the site was registered.
+	CreatedAt time.Time
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// ErrInvalid wraps site validation failures.
+var ErrInvalid = errors.New("invalid site")
+
+// Normalize fills defaults, lower-cases domains and validates the site.
+func (s *Site) Normalize() error {
+	s.ID = strings.TrimSpace(s.ID)
+	if !idPattern.MatchString(s.ID) {
+		return fmt.Errorf("%w: id %q must be 1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit", ErrInvalid, s.ID)
+	}
+	if len(s.Domains) == 0 {
+		return fmt.Errorf("%w: site %s needs at least one domain", ErrInvalid, s.ID)
+	}
+	for i, d := range s.Domains {
+		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		d = strings.TrimPrefix(strings.TrimPrefix(d, "https://"), "http://")
+		if d == "" || strings.ContainsAny(d, "/:?# ") {
+			return fmt.Errorf("%w: domain %q must be a bare host name such as example.com", ErrInvalid, s.Domains[i])
+		}
+		s.Domains[i] = d
+	}
+	if s.Timezone == "" {
+		s.Timezone = "UTC"
+	}
+	if _, err := time.LoadLocation(s.Timezone); err != nil {
+		return fmt.Errorf("%w: time zone %q: %v", ErrInvalid, s.Timezone, err)
+	}
+	if s.Name == "" {
+		s.Name = s.Domains[0]
+	}
+	return nil
+}
+
+// Location is the site's time zone (UTC if it does not load).
+func (s *Site) Location() *time.Location {
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// OwnsHost reports whether a page on host (without port) belongs to the site:
+// the host is one of its domains or a subdomain of one. "www." is ignored.
+func (s *Site) OwnsHost(host string) bool {
+	host = strings.TrimPrefix(strings.ToLower(host), "www.")
+	for _, d := range s.Domains {
+		d = strings.TrimPrefix(d, "www.")
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,57 @@
+package site
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      Site
+		wantErr bool
+		domains []string
+	}{
+		{"ok", Site{ID: "demo", Domains: []string{"Example.COM."}}, false, []string{"example.com"}},
+		{"scheme stripped", Site{ID: "a-1", Domains: []string{"https://shop.example.com"}}, false, []string{"shop.example.com"}},
+		{"bad id", Site{ID: "Has Space", Domains: []string{"x.com"}}, true, nil},
+		{"no domain", Site{ID: "x"}, true, nil},
+		{"path in domain", Site{ID: "x", Domains: []string{"x.com/blog"}}, true, nil},
+		{"bad zone", Site{ID: "x", Domains: []string{"x.com"}, Timezone: "Mars/Olympus"}, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.in
+			err := s.Normalize()
+			if tt.wantErr {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("want ErrInvalid, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Timezone != "UTC" || s.Name != s.Domains[0] {
+				t.Fatalf("defaults not filled: %+v", s)
+			}
+			for i := range tt.domains {
+				if s.Domains[i] != tt.domains[i] {
+					t.Fatalf("domains %v, want %v", s.Domains, tt.domains)
+				}
+			}
+		})
+	}
+}
+
+func TestOwnsHost(t *testing.T) {
+	s := Site{ID: "x", Domains: []string{"example.com", "localhost"}}
+	for host, want := range map[string]bool{
+		"example.com": true, "www.example.com": true, "blog.example.com": true,
+		"localhost": true, "notexample.com": false, "example.com.evil.net": false, "": false,
+	} {
+		if got := s.OwnsHost(host); got != want {
+			t.Errorf("OwnsHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/teller-analytics/teller/schema"
+)
+
+// Migration is one numbered schema file.
+type Migration struct {
+	Version    int
+	Name       string
+	SQL        string
+	Checksum   string
+	MinMajor   uint64 // from "-- requires-server: MAJOR.MINOR"; 0 = any
+	MinMinor   uint64
+	Statements []string
+}
+
+// Migrations reads the embedded schema files in order.
+func Migrations() ([]Migration, error) { return loadMigrations(schema.Files) }
+
+func loadMigrations(files fs.FS) ([]Migration, error) {
+	names, err := fs.Glob(files, "*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("store: list migrations: %w", err)
+	}
+	var out []Migration
+	seen := map[int]string{}
+	for _, name := range names {
+		num, _, ok := strings.Cut(path.Base(name), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("store: migration %s: name must start with a number and _", name)
+		}
+		if prev, dup := seen[v]; dup {
+			return nil, fmt.Errorf("store: migrations %s and %s share number %d", prev, name, v)
+		}
+		seen[v] = name
+		body, err := fs.ReadFile(files, name)
+		if err != nil {
+			return nil, fmt.Errorf("store: read migration %s: %w", name, err)
+		}
+		sum := sha256.Sum256(body)
+		m := Migration{Version: v, Name: name, SQL: string(body), Checksum: hex.EncodeToString(sum[:])}
+		first, _, _ := strings.Cut(m.SQL, "\n")
+		if req, ok := strings.CutPrefix(strings.TrimSpace(first), "-- requires-server:"); ok {
+			maj, min, _ := strings.Cut(strings.TrimSpace(req), ".")
+			m.MinMajor, _ = strconv.ParseUint(maj, 10, 64)
+			m.MinMinor, _ = strconv.ParseUint(min, 10, 64)
+			if m.MinMajor == 0 {
+				return nil, fmt.Errorf("store: migration %s: bad requires-server line %q", name, first)
+			}
+		}
+		m.Statements = splitStatements(m.SQL)
+		if len(m.Statements) == 0 {
+			return nil, fmt.Errorf("store: migration %s has no statements", name)
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// splitStatements splits a file into statements at lines ending in ";",
+// dropping comment-only lines outside statements.
+func splitStatements(sql string) []string {
+	var stmts []string
+	var cur strings.Builder
+	sc := bufio.NewScanner(strings.NewReader(sql))
+	for sc.Scan() {
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		if cur.Len() == 0 && (trimmed == "" || strings.HasPrefix(trimmed, "--")) {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(trimmed, ";") {
+			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		stmts = append(stmts, s)
+	}
+	return stmts
+}
+
+// Migrate applies every migration not yet recorded in schema_migrations, in
+// order. Files gated on a newer server are skipped (and retried next start).
+func (db *DB) Migrate(ctx context.Context) error {
+	migs, err := Migrations()
+	if err != nil {
+		return err
+	}
+	if err := db.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations
+(
+    version    UInt32   COMMENT 'Migration number (schema/NNNN_*.sql)',
+    name       String   COMMENT 'File name',
+    checksum   String   COMMENT 'SHA-256 of the file as applied',
+    applied_at DateTime COMMENT 'When it was applied (UTC)'
+)
+ENGINE = MergeTree ORDER BY version`); err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	applied := map[int]string{}
+	rows, err := db.conn.Query(ctx, "SELECT version, any(checksum) FROM schema_migrations GROUP BY version")
+	if err != nil {
+		return fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var v uint32
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: scan schema_migrations: %w", err)
+		}
+		applied[int(v)] = sum
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	for _, m := range migs {
+		if sum, ok := applied[m.Version]; ok {
+			if sum != m.Checksum {
+				db.log.Warn("applied migration differs from this build's file; migrations are forward-only, add a new file instead of editing",
+					"migration", m.Name)
+			}
+			continue
+		}
+		if m.MinMajor > 0 && !db.version.AtLeast(m.MinMajor, m.MinMinor) {
+			db.log.Info("skipping migration that needs a newer ClickHouse", "migration", m.Name,
+				"requires", fmt.Sprintf("%d.%d", m.MinMajor, m.MinMinor), "server", db.version)
+			continue
+		}
+		for i, stmt := range m.Statements {
+			if err := db.conn.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("store: migration %s, statement %d: %w", m.Name, i+1, err)
+			}
+		}
+		batch, err := db.conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, checksum, applied_at)")
+		if err != nil {
+			return fmt.Errorf("store: record migration %s: %w", m.Name, err)
+		}
+		if err := batch.Append(uint32(m.Version), m.Name, m.Checksum, time.Now().UTC()); err != nil {
+			return fmt.Errorf("store: record migration %s: %w", m.Name, err)
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("store: record migration %s: %w", m.Name, err)
+		}
+		db.log.Info("applied migration", "migration", m.Name)
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+// Package store owns Teller's ClickHouse access: the connection, the schema
+// migrations (from schema/), and the reads and writes of sites, events,
+// checkpoints and rejected messages. Report queries live in pkg/report.
+//
+// Every INSERT names its columns and goes through PrepareBatch: on ClickHouse
+// 18.16 a bare INSERT fails and Exec("INSERT ... VALUES") hangs.
+package store
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Config is how to reach ClickHouse.
+type Config struct {
+	// Addr is the native-protocol address, host:port.
+	Addr string
+	// Database holds Teller's tables; it is created if missing.
+	Database string
+	// User and Password authenticate; empty user means "default".
+	User     string
+	Password string
+	// DialTimeout bounds connecting.
+	DialTimeout time.Duration
+}
+
+// RegisterFlags adds the ClickHouse flags to fs with their defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "clickhouse-addr", "127.0.0.1:9000", "ClickHouse native-protocol address, host:port")
+	fs.StringVar(&c.Database, "clickhouse-database", "teller", "ClickHouse database for Teller's tables (created if missing)")
+	fs.StringVar(&c.User, "clickhouse-user", "default", "ClickHouse user")
+	fs.StringVar(&c.Password, "clickhouse-password", "", "ClickHouse password")
+	fs.DurationVar(&c.DialTimeout, "clickhouse-dial-timeout", 5*time.Second, "timeout for connecting to ClickHouse")
+}
+
+// DB is an open ClickHouse connection pool bound to Teller's database.
+type DB struct {
+	conn    driver.Conn
+	cfg     Config
+	version Version
+	log     *slog.Logger
+}
+
+// Version is a ClickHouse server release.
+type Version struct{ Major, Minor, Patch uint64 }
+
+func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
+
+// AtLeast reports whether v is major.minor or newer.
+func (v Version) AtLeast(major, minor uint64) bool {
+	return v.Major > major || (v.Major == major && v.Minor >= minor)
+}
+
+func open(cfg Config, database string) (driver.Conn, error) {
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	return clickhouse.Open(&clickhouse.Options{
+		Addr:        []string{cfg.Addr},
+		Auth:        clickhouse.Auth{Database: database, Username: cfg.User, Password: cfg.Password},
+		DialTimeout: cfg.DialTimeout,
+		ReadTimeout: 60 * time.Second,
+		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		MaxOpenConns: 8,
+	})
+}
+
+// Open connects, creates the database if it is missing and reads the server
+// version. It does not migrate; call Migrate.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Database == "" {
+		return nil, errors.New("store: database name is empty")
+	}
+	boot, err := open(cfg, "default")
+	if err != nil {
+		return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
+	}
+	err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(cfg.Database))
+	boot.Close()
+	if err != nil {
+		return nil, fmt.Errorf("store: create database %s on %s: %w", cfg.Database, cfg.Addr, err)
+	}
+	conn, err := open(cfg, cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
+	}
+	sv, err := conn.ServerVersion()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("store: read ClickHouse server version at %s: %w", cfg.Addr, err)
+	}
+	db := &DB{conn: conn, cfg: cfg, log: log,
+		version: Version{Major: sv.Version.Major, Minor: sv.Version.Minor, Patch: sv.Version.Patch}}
+	log.Debug("connected to ClickHouse", "addr", cfg.Addr, "database", cfg.Database, "version", db.version)
+	return db, nil
+}
+
+// Close releases the connections.
+func (db *DB) Close() error { return db.conn.Close() }
+
+// ServerVersion is the connected server's release.
+func (db *DB) ServerVersion() Version { return db.version }
+
+// Database is the database name in use.
+func (db *DB) Database() string { return db.cfg.Database }
+
+// Conn exposes the driver for packages that run their own queries (pkg/report).
+func (db *DB) Conn() driver.Conn { return db.conn }
+
+// Ping checks that ClickHouse answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("store: ping ClickHouse at %s: %w", db.cfg.Addr, err)
+	}
+	return nil
+}
+
+func quoteIdent(s string) string {
+	out := []byte{'`'}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' || s[i] == '\\' {
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '`'))
+}
