@@ -63,11 +63,11 @@ func open(cfg Config, database string) (driver.Conn, error) {
 		cfg.DialTimeout = 5 * time.Second
 	}
 	return clickhouse.Open(&clickhouse.Options{
-		Addr:        []string{cfg.Addr},
-		Auth:        clickhouse.Auth{Database: database, Username: cfg.User, Password: cfg.Password},
-		DialTimeout: cfg.DialTimeout,
-		ReadTimeout: 60 * time.Second,
-		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		Addr:         []string{cfg.Addr},
+		Auth:         clickhouse.Auth{Database: database, Username: cfg.User, Password: cfg.Password},
+		DialTimeout:  cfg.DialTimeout,
+		ReadTimeout:  60 * time.Second,
+		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
 		MaxOpenConns: 8,
 	})
 }
