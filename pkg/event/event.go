@@ -78,6 +78,9 @@ type Event struct {
 	Site string `json:"site"`
 	// Visitor is the id from the signed first-party visitor cookie.
 	Visitor uuid.UUID `json:"visitor"`
+	// NewVisitor is true when the collector minted Visitor for this request
+	// (no valid cookie came with it): a session it opens is a first visit.
+	NewVisitor bool `json:"new_visitor,omitempty"`
 	// ReceivedMs is when the collector received the event, Unix milliseconds
 	// on the collector's clock, never the browser's; an event the browser
 	// queued is moved back by the age it reported.

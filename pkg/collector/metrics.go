@@ -1,0 +1,40 @@
+package collector
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	accepted       *prometheus.CounterVec
+	rejected       *prometheus.CounterVec
+	newVisitors    prometheus.Counter
+	badCookies     prometheus.Counter
+	publishErrors  prometheus.Counter
+	publishSeconds prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teller_collector_events_accepted_total", Help: "Events accepted and published, by kind.",
+		}, []string{"kind"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teller_collector_events_rejected_total", Help: "Requests refused, by reason.",
+		}, []string{"reason"}),
+		newVisitors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teller_collector_new_visitors_total", Help: "Visitor cookies issued for browsers without a valid one.",
+		}),
+		badCookies: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teller_collector_invalid_cookies_total", Help: "Visitor cookies whose signature did not verify.",
+		}),
+		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teller_collector_publish_errors_total", Help: "Events that could not be published (answered 503).",
+		}),
+		publishSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "teller_collector_publish_seconds", Help: "Time to publish one event to Kafka.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.accepted, m.rejected, m.newVisitors, m.badCookies, m.publishErrors, m.publishSeconds)
+	}
+	return m
+}

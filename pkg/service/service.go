@@ -1,0 +1,140 @@
+// Package service owns what every Teller service shares at its edges: the
+// logger from flags, the Prometheus registry, the health (/healthz) and
+// readiness (/readyz) endpoints, and serving HTTP until the context ends with
+// a graceful shutdown. It holds no global state.
+package service
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// LogConfig selects log level and format.
+type LogConfig struct {
+	Level  string
+	Format string
+}
+
+// RegisterFlags adds -log-level and -log-format.
+func (c *LogConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.Format, "log-format", "text", "log format: text or json")
+}
+
+// Logger builds the slog logger the flags describe.
+func (c LogConfig) Logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: %w", c.Level, err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(c.Format) {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", c.Format)
+}
+
+// NewRegistry returns a registry with the Go and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Check is a readiness probe: nil when the dependency is usable.
+type Check func(ctx context.Context) error
+
+// Mount adds /healthz (the process runs), /readyz (every check passes) and
+// /metrics to a gin engine.
+func Mount(r gin.IRoutes, reg *prometheus.Registry, checks map[string]Check) {
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		failed := gin.H{}
+		for name, check := range checks {
+			if err := check(ctx); err != nil {
+				failed[name] = err.Error()
+			}
+		}
+		if len(failed) > 0 {
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "failed": failed})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	})
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	r.GET("/metrics", gin.WrapH(h))
+}
+
+// NewEngine returns a gin engine in release mode with recovery and a slog
+// access log for non-2xx answers and slow requests.
+func NewEngine(log *slog.Logger) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.CustomRecovery(func(c *gin.Context, err any) {
+		log.Error("panic in handler", "path", c.Request.URL.Path, "err", err)
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
+	}))
+	r.Use(func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status, took := c.Writer.Status(), time.Since(start)
+		if status >= 500 {
+			log.Warn("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "took", took, "err", c.Errors.String())
+		} else if status >= 400 {
+			log.Info("request refused", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "err", c.Errors.String())
+		}
+	})
+	return r
+}
+
+// Serve serves h on addr until ctx ends, then shuts down gracefully within
+// 10 s. ready, if not nil, receives the bound address (useful with port 0).
+func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ServeListener(ctx, l, h, log, ready)
+}
+
+// ServeListener is Serve on an existing listener.
+func ServeListener(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	if ready != nil {
+		ready(l.Addr())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", l.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down %s: %w", l.Addr(), err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
