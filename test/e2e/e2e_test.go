@@ -1,0 +1,223 @@
+// Package e2e runs the whole pipeline as real servers over TCP: a local
+// ClickHouse, a Kafka-protocol broker (kfake), and the collector, sessionizer
+// and dashboard built exactly as the binaries build them. Visits are replayed
+// through the collector's HTTP API as a browser sends them (cookies taken from
+// answers and sent back); figures are then read with clickhouse-client from
+// the documented tables and from the dashboard's API.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/app"
+	"github.com/teller-analytics/teller/pkg/bus"
+	"github.com/teller-analytics/teller/pkg/config"
+	"github.com/teller-analytics/teller/pkg/sessionizer"
+	"github.com/teller-analytics/teller/pkg/site"
+)
+
+const (
+	database = "teller_e2e"
+	topic    = "teller.events"
+	siteID   = "shop"
+)
+
+// pipeline is a running set of services.
+type pipeline struct {
+	t          *testing.T
+	collector  string // base URL
+	dashboard  string
+	sessionize string
+	clock      atomic.Int64 // the collector's clock, Unix ms
+	chSrv      interface{ Addr() string }
+	stop       func()
+}
+
+func startPipeline(t *testing.T) (*pipeline, func(q string) string) {
+	t.Helper()
+	ch := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 4)
+	db := testenv.OpenStore(t, ch, database)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := db.SaveSite(ctx, site.Site{ID: siteID, Name: "Shop", Domains: []string{"shop.example"}, Timezone: "Europe/Berlin"}); err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline{t: t}
+	storeCfg := testenv.StoreConfig(ch, database)
+	kafkaCfg := bus.Config{Brokers: config.StringList(brokers), Topic: topic, Partitions: 4, ReplicationFactor: 1}
+	log := testenv.Logger(t)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	ready := func(dst *string) (func(net.Addr), chan struct{}) {
+		done := make(chan struct{})
+		return func(a net.Addr) { *dst = "http://" + a.String(); close(done) }, done
+	}
+	colReady, colDone := ready(&p.collector)
+	sesReady, sesDone := ready(&p.sessionize)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errs <- app.RunCollector(ctx, app.CollectorConfig{Listen: "127.0.0.1:0", Store: storeCfg, Kafka: kafkaCfg,
+			CookieSecrets: config.StringList{"e2e-cookie-secret-0123456789"}, CreateTopic: true},
+			log.With("service", "collector"), app.Hooks{Ready: colReady, Clock: func() time.Time { return time.UnixMilli(p.clock.Load()) }})
+	}()
+	go func() {
+		defer wg.Done()
+		errs <- app.RunSessionizer(ctx, app.SessionizerConfig{Listen: "127.0.0.1:0", Store: storeCfg, Kafka: kafkaCfg,
+			Sessionizer: sessionizer.Config{FlushInterval: 200 * time.Millisecond, CheckpointInterval: time.Second}},
+			log.With("service", "sessionizer"), app.Hooks{Ready: sesReady})
+	}()
+	for _, done := range []chan struct{}{colDone, sesDone} {
+		select {
+		case <-done:
+		case err := <-errs:
+			t.Fatalf("service failed to start: %v", err)
+		case <-time.After(60 * time.Second):
+			t.Fatal("services did not start within 60 s")
+		}
+	}
+	p.stop = func() {
+		cancel()
+		wg.Wait()
+	}
+	t.Cleanup(p.stop)
+	return p, func(q string) string { return testenv.ClientQuery(t, ch, database, q) }
+}
+
+// browser is one visitor: its own cookie jar, like a browser profile.
+type browser struct {
+	p      *pipeline
+	client *http.Client
+	ua     string
+}
+
+func (p *pipeline) newBrowser(ua string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{p: p, client: &http.Client{Jar: jar, Timeout: 15 * time.Second}, ua: ua}
+}
+
+const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+// send posts one event at the given collector time, as the snippet does.
+func (b *browser) send(at time.Time, body map[string]any) (int, string) {
+	b.p.t.Helper()
+	b.p.clock.Store(at.UnixMilli())
+	if _, ok := body["site"]; !ok {
+		body["site"] = siteID
+	}
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, b.p.collector+"/api/event", bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	req.Header.Set("Origin", "https://shop.example")
+	req.Header.Set("User-Agent", b.ua)
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+func (b *browser) pageview(at time.Time, path, referrer string) {
+	b.p.t.Helper()
+	code, body := b.send(at, map[string]any{"kind": "pageview", "url": "https://shop.example" + path,
+		"referrer": referrer, "title": "Page " + path, "screen_width": 1440, "screen_height": 900})
+	if code != http.StatusAccepted {
+		b.p.t.Fatalf("pageview %s: %d %s", path, code, body)
+	}
+}
+
+func (b *browser) custom(at time.Time, path, name string, props map[string]string) {
+	b.p.t.Helper()
+	code, body := b.send(at, map[string]any{"kind": "event", "name": name, "url": "https://shop.example" + path, "props": props})
+	if code != http.StatusAccepted {
+		b.p.t.Fatalf("event %s: %d %s", name, code, body)
+	}
+}
+
+func TestPipelineEndToEnd(t *testing.T) {
+	p, query := startPipeline(t)
+	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	at := func(hms string) time.Time {
+		tm, _ := time.Parse("15:04:05", hms)
+		return day.Add(time.Duration(tm.Hour())*time.Hour + time.Duration(tm.Minute())*time.Minute + time.Duration(tm.Second())*time.Second)
+	}
+
+	// Alice: four pages and a signup; a 29-minute pause keeps her session,
+	// then a 31-minute pause starts a new one.
+	alice := p.newBrowser(chromeUA)
+	alice.pageview(at("10:00:00"), "/", "https://www.google.com/")
+	alice.pageview(at("10:01:00"), "/pricing", "https://shop.example/")
+	alice.pageview(at("10:03:00"), "/signup", "https://shop.example/pricing")
+	alice.custom(at("10:03:30"), "/signup", "Signup", map[string]string{"plan": "pro"})
+	alice.pageview(at("10:32:30"), "/docs", "https://shop.example/signup") // 29 min after 10:03:30
+	alice.pageview(at("11:03:31"), "/blog", "")                            // 31 min 1 s after 10:32:30
+
+	// Bob: one page from Hacker News, then leaves: a bounce.
+	bob := p.newBrowser("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+	bob.pageview(at("10:10:00"), "/blog/launch?utm_source=hn&utm_medium=social", "https://news.ycombinator.com/")
+
+	// A crawler: recorded and flagged, left out of reports.
+	bot := p.newBrowser("curl/8.5.0")
+	bot.pageview(at("10:20:00"), "/", "")
+
+	// Bad input gets clear refusals and changes nothing.
+	for _, tc := range []struct {
+		body map[string]any
+		want int
+		msg  string
+	}{
+		{map[string]any{"site": "nope", "kind": "pageview", "url": "https://shop.example/"}, 400, "unknown site"},
+		{map[string]any{"kind": "pageview", "url": "https://elsewhere.example/"}, 400, "not a domain of site"},
+		{map[string]any{"kind": "click", "url": "https://shop.example/"}, 400, "kind"},
+		{map[string]any{"kind": "pageview", "url": "/relative"}, 400, "url"},
+		{map[string]any{"kind": "pageview", "url": "https://shop.example/", "extra": 1}, 400, "unknown field"},
+	} {
+		code, body := bot.send(at("10:21:00"), tc.body)
+		if code != tc.want || !strings.Contains(body, tc.msg) {
+			t.Errorf("%v: got %d %s, want %d mentioning %q", tc.body, code, body, tc.want, tc.msg)
+		}
+	}
+
+	// The browser kept one visitor id across requests (cookie round trip).
+	testenv.Eventually(t, 30*time.Second, "8 events in ClickHouse", func() bool {
+		return query("SELECT uniqExact(event_id) FROM events") == "8"
+	})
+	if got := query("SELECT uniqExact(visitor_id) FROM events WHERE is_bot = 0"); got != "2" {
+		t.Fatalf("visitors = %s, want 2 (cookie not kept?)", got)
+	}
+
+	// The documented sessions view, read with clickhouse-client.
+	testenv.Eventually(t, 10*time.Second, "4 sessions", func() bool { return query("SELECT count() FROM sessions") == "4" })
+	got := query(`SELECT entry_pathname, exit_pathname, pageviews, custom_events, duration_ms, referrer_domain, channel,
+ start_reason, is_bounce, is_bot, browser, device
+FROM sessions WHERE site_id = 'shop' ORDER BY first_ms`)
+	want := strings.Join([]string{
+		"/\t/docs\t4\t1\t1950000\tgoogle.com\torganic_search\tfirst_visit\t0\t0\tChrome\tdesktop",
+		"/blog/launch\t/blog/launch\t1\t0\t0\tnews.ycombinator.com\torganic_social\tfirst_visit\t1\t0\tSafari\tmobile",
+		"/\t/\t1\t0\t0\t\tdirect\tfirst_visit\t1\t1\t\tbot",
+		"/blog\t/blog\t1\t0\t0\t\tdirect\tinactivity\t1\t0\tChrome\tdesktop",
+	}, "\n")
+	if got != want {
+		t.Fatalf("sessions:\n%s\nwant:\n%s", got, want)
+	}
+	if n := query("SELECT count() FROM rejected_events"); n != "0" {
+		t.Fatalf("rejected_events = %s, want 0", n)
+	}
+	fmt.Println(query("SELECT session_id, pageviews FROM sessions ORDER BY first_ms"))
+}
