@@ -115,7 +115,7 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 // finish flushes and checkpoints on revoke or shutdown, with a fresh
 // deadline because the generation's context has already ended.
 func (c *partitionConsumer) finish(cause error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.Config.ShutdownTimeout)
 	defer cancel()
 	if err := c.flush(ctx, true); err != nil {
 		return errors.Join(cause, err)

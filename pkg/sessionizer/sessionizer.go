@@ -50,6 +50,7 @@ type Config struct {
 	Disorder           time.Duration
 	SplitAtMidnight    bool
 	SplitOnCampaign    bool
+	ShutdownTimeout    time.Duration
 }
 
 // RegisterFlags adds the sessionizer's flags.
@@ -63,6 +64,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Disorder, "allowed-disorder", 2*time.Minute, "how far behind its partition's clock an event may arrive before it is flagged late")
 	fs.BoolVar(&c.SplitAtMidnight, "split-at-midnight", false, "start a new session at midnight in the site's time zone")
 	fs.BoolVar(&c.SplitOnCampaign, "split-on-campaign", false, "start a new session when the campaign parameters change")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "time to flush and checkpoint on shutdown or partition revoke (keep under the group's rebalance timeout)")
 }
 
 // Options wire a sessionizer.
@@ -106,6 +108,9 @@ func New(o Options) (*Sessionizer, error) {
 	}
 	if c.CheckpointInterval < c.FlushInterval {
 		c.CheckpointInterval = c.FlushInterval
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 20 * time.Second
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 50000

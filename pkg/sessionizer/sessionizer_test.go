@@ -1,0 +1,188 @@
+package sessionizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/bus"
+	"github.com/teller-analytics/teller/pkg/chlocal"
+	"github.com/teller-analytics/teller/pkg/config"
+	"github.com/teller-analytics/teller/pkg/event"
+	"github.com/teller-analytics/teller/pkg/site"
+	"github.com/teller-analytics/teller/pkg/store"
+)
+
+const topic = "events"
+
+// publishHistory writes a deterministic history: 40 visitors, each with
+// visits separated by 10-50 minutes, plus one undecodable message.
+func publishHistory(t *testing.T, brokers []string) int {
+	t.Helper()
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
+	defer p.Close()
+	base := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC).UnixMilli()
+	var msgs []bus.Message
+	for v := 0; v < 40; v++ {
+		visitor := uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("visitor", v)))
+		at := base + int64(v)*7_000
+		for i := 0; i < 12; i++ {
+			at += int64((i*7+v)%50+1) * 60_000 // 1..50 min gaps: some split, some not
+			ev := event.Event{V: 1, ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint(v, "/", i))), Site: "s",
+				Visitor: visitor, NewVisitor: i == 0, ReceivedMs: at, Kind: event.KindPageview, Name: "pageview",
+				URL: fmt.Sprintf("https://s.example/p%d", i%5), UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}
+			b, err := event.Marshal(&ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs = append(msgs, bus.Message{Key: visitor[:], Value: b})
+		}
+	}
+	msgs = append(msgs, bus.Message{Key: []byte("x"), Value: []byte("{not json")})
+	if err := p.Publish(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	return len(msgs)
+}
+
+// noCheckpoints fails every checkpoint: rows land, the position never does,
+// as if the process died between the insert and the checkpoint.
+type noCheckpoints struct{ *store.DB }
+
+// countingStore counts the event rows it writes.
+type countingStore struct {
+	*store.DB
+	mu   sync.Mutex
+	rows int
+}
+
+func (c *countingStore) WriteEvents(ctx context.Context, rows []store.EventRow) error {
+	err := c.DB.WriteEvents(ctx, rows)
+	if err == nil {
+		c.mu.Lock()
+		c.rows += len(rows)
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func (noCheckpoints) SaveCheckpoint(context.Context, store.Checkpoint) error {
+	return errors.New("simulated crash before the checkpoint")
+}
+
+func runUntil(t *testing.T, st Store, sites Sites, brokers []string, group string, done func() bool) {
+	t.Helper()
+	s, err := New(Options{Config: Config{Group: group, FlushInterval: 100 * time.Millisecond, CheckpointInterval: 300 * time.Millisecond,
+		ShutdownTimeout: time.Second},
+		Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic}, Store: st, Sites: sites, Logger: testenv.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = s.Run(ctx) }()
+	testenv.Eventually(t, 60*time.Second, "sessionizer to catch up", done)
+	cancel()
+	wg.Wait()
+}
+
+func figures(t *testing.T, srv *chlocal.Server, db string) string {
+	return testenv.ClientQuery(t, srv, db, `SELECT session_id, visitor_id, start_reason, pageviews, events, duration_ms,
+ entry_pathname, exit_pathname, browser FROM sessions ORDER BY session_id`)
+}
+
+func siteRegistry(t *testing.T, db *store.DB) *site.Registry {
+	if err := db.SaveSite(context.Background(), site.Site{ID: "s", Domains: []string{"s.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := site.NewRegistry(db, time.Minute, testenv.Logger(t))
+	if err := r.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// A crash after the ClickHouse insert and before the checkpoint, then a
+// restart, leaves every figure equal to an uninterrupted run.
+func TestCrashBeforeCheckpointThenRestartEqualsCleanRun(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 3)
+	total := publishHistory(t, brokers)
+	good := total - 1
+
+	count := func(db string) func() bool {
+		return func() bool {
+			return testenv.ClientQuery(t, srv, db, "SELECT uniqExact(event_id) FROM events") == fmt.Sprint(good) &&
+				testenv.ClientQuery(t, srv, db, "SELECT count() FROM rejected_events") != "0"
+		}
+	}
+	clean := testenv.OpenStore(t, srv, "clean")
+	runUntil(t, clean, siteRegistry(t, clean), brokers, "clean", count("clean"))
+	want := figures(t, srv, "clean")
+
+	crashed := testenv.OpenStore(t, srv, "crashed")
+	sites := siteRegistry(t, crashed)
+	runUntil(t, noCheckpoints{crashed}, sites, brokers, "crashed", count("crashed"))
+	if n := testenv.ClientQuery(t, srv, "crashed", "SELECT count() FROM sessionizer_checkpoints"); n != "0" {
+		t.Fatalf("checkpoints written despite the simulated crash: %s", n)
+	}
+	// Restart: no checkpoint, so everything is replayed on top of the rows
+	// already written. Wait for checkpoints covering every partition's end.
+	restarted := &countingStore{DB: crashed}
+	runUntil(t, restarted, sites, brokers, "crashed", func() bool {
+		return testenv.ClientQuery(t, srv, "crashed", "SELECT sum(o) FROM (SELECT argMax(next_offset, written_ms) AS o FROM sessionizer_checkpoints GROUP BY partition)") == fmt.Sprint(total)
+	})
+	if got := figures(t, srv, "crashed"); got != want {
+		t.Fatalf("figures after crash and replay differ from a clean run:\n%s\nwant:\n%s", got, want)
+	}
+	if restarted.rows < good {
+		t.Fatalf("the restart wrote %d rows, not a replay of all %d, so this test proved nothing", restarted.rows, good)
+	}
+	sessions := testenv.Uint(t, testenv.ClientQuery(t, srv, "clean", "SELECT count() FROM sessions"))
+	if sessions < 40*2 || sessions >= uint64(good) {
+		t.Fatalf("%d sessions for %d events: the history should split some visits and join others", sessions, good)
+	}
+	if r := testenv.ClientQuery(t, srv, "clean", "SELECT reason FROM rejected_events"); r == "" {
+		t.Fatal("the undecodable message was not kept with a reason")
+	}
+}
+
+// After a restart the sessionizer resumes from its checkpoint and keeps the
+// open sessions: an event 10 minutes after the last one joins its session.
+func TestRestartResumesOpenSessions(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 1)
+	db := testenv.OpenStore(t, srv, "resume")
+	sites := siteRegistry(t, db)
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
+	defer p.Close()
+	visitor := uuid.New()
+	send := func(i int, at time.Time) {
+		ev := event.Event{V: 1, ID: uuid.New(), Site: "s", Visitor: visitor, NewVisitor: i == 0, ReceivedMs: at.UnixMilli(),
+			Kind: event.KindPageview, Name: "pageview", URL: fmt.Sprintf("https://s.example/%d", i)}
+		b, _ := event.Marshal(&ev)
+		if err := p.Publish(context.Background(), bus.Message{Key: visitor[:], Value: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC)
+	send(0, t0)
+	checkpointed := func(offset int) func() bool {
+		return func() bool {
+			return testenv.ClientQuery(t, srv, "resume", "SELECT argMax(next_offset, written_ms) FROM sessionizer_checkpoints") == fmt.Sprint(offset)
+		}
+	}
+	runUntil(t, db, sites, brokers, "g", checkpointed(1))
+	send(1, t0.Add(10*time.Minute))
+	runUntil(t, db, sites, brokers, "g", checkpointed(2))
+	if got := testenv.ClientQuery(t, srv, "resume", "SELECT count(), sum(pageviews), any(exit_pathname) FROM sessions"); got != "1\t2\t/1" {
+		t.Fatalf("after restart: %q, want one session with 2 pageviews ending on /1", got)
+	}
+}
