@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -245,5 +246,29 @@ func BenchmarkAssign(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		p.Assign(Input{EventID: id, Site: "site", Visitor: visitors[i%len(visitors)], TimeMs: int64(i) * 10})
+	}
+}
+
+// BenchmarkHeapPerOpenSession reports the heap held per open session
+// (roadmap goal: at most 300 B) with 200k visitors each in one session.
+func BenchmarkHeapPerOpenSession(b *testing.B) {
+	const n = 200_000
+	visitors := make([]uuid.UUID, n)
+	for i := range visitors {
+		visitors[i] = uuid.New()
+	}
+	id := uuid.New()
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		p := NewPartition(Rules{})
+		for i, v := range visitors {
+			p.Assign(Input{EventID: id, Site: "site", Visitor: v, TimeMs: 1_700_000_000_000 + int64(i)})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(p.OpenSessions()), "B/session")
+		runtime.KeepAlive(p)
 	}
 }
