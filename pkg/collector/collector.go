@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -164,11 +165,11 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		c.refuse(g, http.StatusBadRequest, "json", "", "body has data after the event object")
 		return
 	}
-	st, ok := c.opts.Sites.Lookup(p.Site)
 	if p.Site == "" {
 		c.refuse(g, http.StatusBadRequest, "site", "site", "site is missing")
 		return
 	}
+	st, ok := c.opts.Sites.Lookup(p.Site)
 	if !ok {
 		c.refuse(g, http.StatusBadRequest, "unknown_site", "site", fmt.Sprintf("unknown site %q: register it first (teller site add)", p.Site))
 		return
@@ -199,7 +200,10 @@ func (c *Collector) handleEvent(g *gin.Context) {
 	ev := event.Event{
 		V: event.Version, ID: uuid.New(), Site: st.ID, Visitor: visitor, NewVisitor: isNew,
 		ReceivedMs: now.UnixMilli() - p.AgeMs,
-		Kind:       p.Kind, Name: p.Name, URL: p.URL, Referrer: p.Referrer, Title: p.Title,
+		// Title and referrer are the page's, not the site owner's code: a long
+		// one is cut (on a character boundary) rather than losing the event.
+		Kind: p.Kind, Name: p.Name, URL: p.URL,
+		Referrer: truncate(p.Referrer, event.MaxURLLength), Title: truncate(p.Title, event.MaxTitleLength),
 		UserAgent:   truncate(g.Request.UserAgent(), event.MaxUserAgent),
 		ScreenWidth: p.ScreenWidth, ScreenHeight: p.ScreenHeight,
 		Campaign: event.CampaignFromURL(page), Props: p.Props,
@@ -298,11 +302,15 @@ func (c *Collector) handlePreflight(g *gin.Context) {
 	g.AbortWithStatus(http.StatusNoContent)
 }
 
+// truncate cuts s to at most n bytes without splitting a UTF-8 character.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // fieldOf extracts the field an event validation error names, for the JSON

@@ -190,6 +190,7 @@ func TestRefusals(t *testing.T) {
 		{"custom without name", `{"site":"shop","kind":"event","url":"https://shop.example/"}`, 400, "name"},
 		{"bad scroll", `{"site":"shop","kind":"engagement","url":"https://shop.example/","scroll_depth":101}`, 400, "scroll_depth"},
 		{"future age", `{"site":"shop","kind":"pageview","url":"https://shop.example/","age_ms":-5}`, 400, "age_ms"},
+		{"long prop value", `{"site":"shop","kind":"event","name":"x","url":"https://shop.example/","props":{"k":"` + strings.Repeat("v", 600) + `"}}`, 400, "prop"},
 		{"too large", `{"site":"shop","kind":"pageview","url":"https://shop.example/","title":"` + strings.Repeat("x", 20000) + `"}`, 413, ""},
 	}
 	for _, tt := range tests {
@@ -209,6 +210,25 @@ func TestRefusals(t *testing.T) {
 	}
 	if msgs := readAll(t, brokers, 0); len(msgs) != 0 {
 		t.Fatalf("refused events reached Kafka: %d", len(msgs))
+	}
+}
+
+// A page's own long title (here 400 CJK characters, 1,200 bytes) is cut on
+// a character boundary; the pageview is kept.
+func TestLongTitleIsCutNotRefused(t *testing.T) {
+	brokers := testenv.Kafka(t, topic, 2)
+	srv := newServer(t, brokers, nil)
+	title := strings.Repeat("日", 400)
+	resp, body := post(t, http.DefaultClient, srv.URL, `{"site":"shop","kind":"pageview","url":"https://shop.example/","title":"`+title+`"}`, nil)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	ev, err := event.Unmarshal(readAll(t, brokers, 1)[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Title != strings.Repeat("日", event.MaxTitleLength/3) {
+		t.Fatalf("title of %d bytes, want %d whole characters", len(ev.Title), event.MaxTitleLength/3)
 	}
 }
 
