@@ -59,8 +59,11 @@ type Browser struct {
 
 // New starts Chromium with a fresh profile and opens a blank tab. The browser
 // is stopped when the test ends. It fails the test (never skips) if Chromium
-// is missing or does not start within StartTimeout.
-func New(t testing.TB) *Browser {
+// is missing or does not start within StartTimeout. extra options are
+// applied after the defaults, e.g. chromedp.UserAgent: unlike a CDP
+// override, a command-line user agent also applies to beacons sent while a
+// page unloads.
+func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	if _, err := os.Stat(ExecPath); err != nil {
 		t.Fatalf("browser: %s is needed by this test and was not found (%v); install it with `apt-get install -y chromium`", ExecPath, err)
@@ -81,6 +84,7 @@ func New(t testing.TB) *Browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(WindowWidth, WindowHeight),
 	}
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithErrorf(b.logf))
 	b.ctx = ctx

@@ -41,6 +41,11 @@ var routes = map[string]page{
 
 // ServeHTTP serves a page, a small PDF for the download link, or 404.
 func (s Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/favicon.ico" {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		_, _ = w.Write([]byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><text y="14" font-size="14">🚀</text></svg>`))
+		return
+	}
 	if r.URL.Path == "/files/rocket-brochure.pdf" {
 		w.Header().Set("Content-Type", "application/pdf")
 		_, _ = w.Write([]byte(brochure))

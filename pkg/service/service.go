@@ -100,6 +100,8 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 			log.Warn("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "took", took, "err", c.Errors.String())
 		} else if status >= 400 {
 			log.Info("request refused", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "err", c.Errors.String())
+		} else {
+			log.Debug("request", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "took", took)
 		}
 	})
 	return r

@@ -14,9 +14,9 @@ type Lister interface {
 }
 
 // Registry is an in-memory copy of the sites, refreshed in the background,
-// so that looking up a site on the hot path never waits for ClickHouse.
-// A miss triggers an early refresh (at most once per MinRefresh), so a site
-// added a moment ago is found within a second.
+// so that looking up a known site never waits for ClickHouse. A miss reloads
+// at once (at most once per second across all callers; the others see the
+// miss), so a site added a moment ago is found on its first event.
 type Registry struct {
 	lister     Lister
 	log        *slog.Logger
@@ -27,7 +27,8 @@ type Registry struct {
 	sites    map[string]Site
 	loaded   bool
 	lastLoad time.Time
-	kick     chan struct{}
+	reload   sync.Mutex // held by the one caller reloading on a miss
+	missLoad time.Time  // last reload caused by a miss; guarded by reload
 }
 
 // NewRegistry makes a registry that reloads every interval (default 30 s).
@@ -39,7 +40,7 @@ func NewRegistry(lister Lister, interval time.Duration, log *slog.Logger) *Regis
 		log = slog.Default()
 	}
 	return &Registry{lister: lister, log: log, interval: interval, minRefresh: time.Second,
-		sites: map[string]Site{}, kick: make(chan struct{}, 1)}
+		sites: map[string]Site{}}
 }
 
 // Load reads the sites now.
@@ -67,17 +68,6 @@ func (r *Registry) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-r.kick:
-			r.mu.RLock()
-			wait := r.minRefresh - time.Since(r.lastLoad)
-			r.mu.RUnlock()
-			if wait > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
-				}
-			}
 		}
 		if err := r.Load(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("reloading sites failed; keeping the previous list", "err", err)
@@ -92,17 +82,29 @@ func (r *Registry) Loaded() bool {
 	return r.loaded
 }
 
-// Lookup returns the site with id. On a miss it asks for an early reload.
+// Lookup returns the site with id, reloading on a miss unless a miss
+// already reloaded within the last second.
 func (r *Registry) Lookup(id string) (Site, bool) {
 	r.mu.RLock()
 	s, ok := r.sites[id]
 	r.mu.RUnlock()
-	if !ok {
-		select {
-		case r.kick <- struct{}{}:
-		default:
-		}
+	if ok || !r.reload.TryLock() {
+		return s, ok
 	}
+	defer r.reload.Unlock()
+	if time.Since(r.missLoad) < r.minRefresh {
+		return s, false
+	}
+	r.missLoad = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := r.Load(ctx); err != nil {
+		r.log.Warn("reloading sites after a miss failed", "site", id, "err", err)
+		return s, false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s, ok = r.sites[id]
 	return s, ok
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
+	"github.com/teller-analytics/teller/pkg/store"
 )
 
 const (
@@ -42,7 +43,7 @@ type pipeline struct {
 	dashboard  string
 	sessionize string
 	clock      atomic.Int64 // the collector's clock, Unix ms
-	chSrv      interface{ Addr() string }
+	db         *store.DB
 	stop       func()
 }
 
@@ -52,10 +53,15 @@ func startPipeline(t *testing.T) (*pipeline, func(q string) string) {
 	brokers := testenv.Kafka(t, topic, 4)
 	db := testenv.OpenStore(t, ch, database)
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := db.SaveSite(ctx, site.Site{ID: siteID, Name: "Shop", Domains: []string{"shop.example"}, Timezone: "Europe/Berlin"}); err != nil {
-		t.Fatal(err)
+	for _, s := range []site.Site{
+		{ID: siteID, Name: "Shop", Domains: []string{"shop.example"}, Timezone: "Europe/Berlin"},
+		{ID: "demo", Name: "Demo", Domains: []string{"127.0.0.1", "localhost"}},
+	} {
+		if err := db.SaveSite(ctx, s); err != nil {
+			t.Fatal(err)
+		}
 	}
-	p := &pipeline{t: t}
+	p := &pipeline{t: t, db: db}
 	storeCfg := testenv.StoreConfig(ch, database)
 	kafkaCfg := bus.Config{Brokers: config.StringList(brokers), Topic: topic, Partitions: 4, ReplicationFactor: 1}
 	log := testenv.Logger(t)
@@ -73,7 +79,7 @@ func startPipeline(t *testing.T) (*pipeline, func(q string) string) {
 		defer wg.Done()
 		errs <- app.RunCollector(ctx, app.CollectorConfig{Listen: "127.0.0.1:0", Store: storeCfg, Kafka: kafkaCfg,
 			CookieSecrets: config.StringList{"e2e-cookie-secret-0123456789"}, CreateTopic: true},
-			log.With("service", "collector"), app.Hooks{Ready: colReady, Clock: func() time.Time { return time.UnixMilli(p.clock.Load()) }})
+			log.With("service", "collector"), app.Hooks{Ready: colReady, Clock: p.now})
 	}()
 	go func() {
 		defer wg.Done()
@@ -98,22 +104,31 @@ func startPipeline(t *testing.T) (*pipeline, func(q string) string) {
 	return p, func(q string) string { return testenv.ClientQuery(t, ch, database, q) }
 }
 
-// browser is one visitor: its own cookie jar, like a browser profile.
-type browser struct {
+// now is the collector's clock: the test's when it set one, else real time
+// (the browser test clicks at a person's pace).
+func (p *pipeline) now() time.Time {
+	if ms := p.clock.Load(); ms != 0 {
+		return time.UnixMilli(ms)
+	}
+	return time.Now()
+}
+
+// visitor is one browser replayed over HTTP: its own cookie jar, like a browser profile.
+type visitor struct {
 	p      *pipeline
 	client *http.Client
 	ua     string
 }
 
-func (p *pipeline) newBrowser(ua string) *browser {
+func (p *pipeline) newVisitor(ua string) *visitor {
 	jar, _ := cookiejar.New(nil)
-	return &browser{p: p, client: &http.Client{Jar: jar, Timeout: 15 * time.Second}, ua: ua}
+	return &visitor{p: p, client: &http.Client{Jar: jar, Timeout: 15 * time.Second}, ua: ua}
 }
 
-const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+const chromeUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 
 // send posts one event at the given collector time, as the snippet does.
-func (b *browser) send(at time.Time, body map[string]any) (int, string) {
+func (b *visitor) send(at time.Time, body map[string]any) (int, string) {
 	b.p.t.Helper()
 	b.p.clock.Store(at.UnixMilli())
 	if _, ok := body["site"]; !ok {
@@ -133,7 +148,7 @@ func (b *browser) send(at time.Time, body map[string]any) (int, string) {
 	return resp.StatusCode, string(out)
 }
 
-func (b *browser) pageview(at time.Time, path, referrer string) {
+func (b *visitor) pageview(at time.Time, path, referrer string) {
 	b.p.t.Helper()
 	code, body := b.send(at, map[string]any{"kind": "pageview", "url": "https://shop.example" + path,
 		"referrer": referrer, "title": "Page " + path, "screen_width": 1440, "screen_height": 900})
@@ -142,7 +157,7 @@ func (b *browser) pageview(at time.Time, path, referrer string) {
 	}
 }
 
-func (b *browser) custom(at time.Time, path, name string, props map[string]string) {
+func (b *visitor) custom(at time.Time, path, name string, props map[string]string) {
 	b.p.t.Helper()
 	code, body := b.send(at, map[string]any{"kind": "event", "name": name, "url": "https://shop.example" + path, "props": props})
 	if code != http.StatusAccepted {
@@ -160,7 +175,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 
 	// Alice: four pages and a signup; a 29-minute pause keeps her session,
 	// then a 31-minute pause starts a new one.
-	alice := p.newBrowser(chromeUA)
+	alice := p.newVisitor(chromeUA)
 	alice.pageview(at("10:00:00"), "/", "https://www.google.com/")
 	alice.pageview(at("10:01:00"), "/pricing", "https://shop.example/")
 	alice.pageview(at("10:03:00"), "/signup", "https://shop.example/pricing")
@@ -169,11 +184,11 @@ func TestPipelineEndToEnd(t *testing.T) {
 	alice.pageview(at("11:03:31"), "/blog", "")                            // 31 min 1 s after 10:32:30
 
 	// Bob: one page from Hacker News, then leaves: a bounce.
-	bob := p.newBrowser("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+	bob := p.newVisitor("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
 	bob.pageview(at("10:10:00"), "/blog/launch?utm_source=hn&utm_medium=social", "https://news.ycombinator.com/")
 
 	// A crawler: recorded and flagged, left out of reports.
-	bot := p.newBrowser("curl/8.5.0")
+	bot := p.newVisitor("curl/8.5.0")
 	bot.pageview(at("10:20:00"), "/", "")
 
 	// Bad input gets clear refusals and changes nothing.
