@@ -2,6 +2,9 @@
 -- duplicate-proof aggregate state (min, max, argMax, argMin keyed so the
 -- opening event wins,
 -- uniqExact of event ids), so writing the same events twice changes nothing.
+-- visitor_id, started_at and start_reason are plain columns: the sessionizer
+-- writes the same values on every event of a session (its opening event's),
+-- so whichever row a merge keeps is right.
 -- Read sessions through the sessions view below, or merge the states yourself:
 --   SELECT session_id, uniqExactMerge(pageviews) FROM sessions_agg GROUP BY session_id
 CREATE TABLE IF NOT EXISTS sessions_agg
@@ -10,7 +13,7 @@ CREATE TABLE IF NOT EXISTS sessions_agg
     session_date    Date     COMMENT 'UTC day of the session''s start',
     session_id      UUID     COMMENT 'Session id (events.session_id)',
     visitor_id      UUID     COMMENT 'Visitor id; the same on every row of a session',
-    started_at      DateTime COMMENT 'Time of the opening event (UTC)',
+    started_at      DateTime('UTC') COMMENT 'Time of the opening event (UTC)',
     start_reason    Enum8('first_visit' = 1, 'inactivity' = 2, 'max_length' = 3, 'midnight' = 4, 'campaign' = 5) COMMENT 'Why the session started',
     first_ms        AggregateFunction(min, UInt64)  COMMENT 'Earliest event, Unix ms (minMerge)',
     last_ms         AggregateFunction(max, UInt64)  COMMENT 'Latest event, Unix ms (maxMerge)',

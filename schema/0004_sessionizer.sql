@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS sessionizer_checkpoints
     clock_ms       Int64    COMMENT 'Partition clock: largest event time seen, Unix ms',
     open_sessions  UInt32   COMMENT 'Number of open sessions in state',
     state          String   COMMENT 'Open-session state, binary (pkg/session encoding)',
-    written_at     DateTime COMMENT 'When the checkpoint was written (UTC)',
+    written_at     DateTime('UTC') COMMENT 'When the checkpoint was written (UTC)',
     written_ms     UInt64   COMMENT 'Version, Unix ms: the largest wins'
 )
 ENGINE = ReplacingMergeTree(written_ms)
@@ -20,7 +20,7 @@ ORDER BY (consumer_group, topic, partition);
 -- fields), kept with the reason so nothing sent is silently lost.
 CREATE TABLE IF NOT EXISTS rejected_events
 (
-    received_at     DateTime COMMENT 'When the sessionizer rejected the message (UTC)',
+    received_at     DateTime('UTC') COMMENT 'When the sessionizer rejected the message (UTC)',
     kafka_topic     String   COMMENT 'Kafka topic',
     kafka_partition Int32    COMMENT 'Kafka partition',
     kafka_offset    Int64    COMMENT 'Kafka offset',
