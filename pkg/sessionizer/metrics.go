@@ -3,11 +3,11 @@ package sessionizer
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	events, written, rejected, late, writeErrors, checkpoints, offsetResets prometheus.Counter
-	sessions                                                                *prometheus.CounterVec
-	openSessions, stateBytes                                                *prometheus.GaugeVec
-	assigned                                                                prometheus.Gauge
-	flushSeconds                                                            prometheus.Histogram
+	events, written, rejected, late, clickhouseErrors, checkpoints, offsetResets prometheus.Counter
+	sessions                                                                     *prometheus.CounterVec
+	openSessions, stateBytes                                                     *prometheus.GaugeVec
+	assigned                                                                     prometheus.Gauge
+	flushSeconds                                                                 prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -15,13 +15,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: "teller_sessionizer_" + name, Help: help})
 	}
 	m := &metrics{
-		events:       c("events_total", "Events sessionized (replays after a restart count again)."),
-		written:      c("rows_written_total", "Event rows written to ClickHouse."),
-		rejected:     c("messages_rejected_total", "Kafka messages kept in rejected_events instead of events."),
-		late:         c("late_events_total", "Events older than the partition clock minus the allowed disorder."),
-		writeErrors:  c("clickhouse_write_errors_total", "Failed ClickHouse writes (retried)."),
-		checkpoints:  c("checkpoints_total", "Checkpoints written."),
-		offsetResets: c("offset_resets_total", "Checkpoint offsets outside the partition's log, reset to its start."),
+		events:           c("events_total", "Events sessionized (replays after a restart count again)."),
+		written:          c("rows_written_total", "Event rows written to ClickHouse."),
+		rejected:         c("messages_rejected_total", "Kafka messages kept in rejected_events instead of events."),
+		late:             c("late_events_total", "Events older than the partition clock minus the allowed disorder."),
+		clickhouseErrors: c("clickhouse_errors_total", "Failed ClickHouse reads and writes (all retried)."),
+		checkpoints:      c("checkpoints_total", "Checkpoints written."),
+		offsetResets:     c("offset_resets_total", "Checkpoint offsets outside the partition's log, reset to its start."),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "teller_sessionizer_sessions_started_total",
 			Help: "Sessions opened, by start reason."}, []string{"reason"}),
 		openSessions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "teller_sessionizer_open_sessions",
@@ -34,7 +34,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Time to write one batch to ClickHouse.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.written, m.rejected, m.late, m.writeErrors, m.checkpoints, m.offsetResets,
+		reg.MustRegister(m.events, m.written, m.rejected, m.late, m.clickhouseErrors, m.checkpoints, m.offsetResets,
 			m.sessions, m.openSessions, m.stateBytes, m.assigned, m.flushSeconds)
 	}
 	return m

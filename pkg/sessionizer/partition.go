@@ -131,6 +131,7 @@ func (c *partitionConsumer) loadCheckpoint(ctx context.Context) (store.Checkpoin
 		if err == nil {
 			return cp, ok, nil
 		}
+		c.s.metrics.clickhouseErrors.Inc()
 		c.s.log.Warn("loading checkpoint failed; retrying", "partition", c.partition, "err", err)
 		if err := sleep(ctx, backoff(attempt)); err != nil {
 			return cp, false, err
@@ -229,7 +230,7 @@ func (c *partitionConsumer) flush(ctx context.Context, checkpoint bool) error {
 			if err == nil {
 				break
 			}
-			s.metrics.writeErrors.Inc()
+			s.metrics.clickhouseErrors.Inc()
 			s.log.Warn("writing to ClickHouse failed; consumption paused, retrying", "partition", c.partition, "rows", len(c.rows), "err", err)
 			if err := sleep(ctx, backoff(attempt)); err != nil {
 				return fmt.Errorf("flush of partition %d abandoned: %w", c.partition, err)
@@ -257,7 +258,7 @@ func (c *partitionConsumer) flush(ctx context.Context, checkpoint bool) error {
 		if err == nil {
 			break
 		}
-		s.metrics.writeErrors.Inc()
+		s.metrics.clickhouseErrors.Inc()
 		s.log.Warn("writing checkpoint failed; retrying", "partition", c.partition, "err", err)
 		if err := sleep(ctx, backoff(attempt)); err != nil {
 			return fmt.Errorf("checkpoint of partition %d abandoned: %w", c.partition, err)

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/bus"
@@ -185,4 +189,60 @@ func TestRestartResumesOpenSessions(t *testing.T) {
 	if got := testenv.ClientQuery(t, srv, "resume", "SELECT count(), sum(pageviews), any(exit_pathname) FROM sessions"); got != "1\t2\t/1" {
 		t.Fatalf("after restart: %q, want one session with 2 pageviews ending on /1", got)
 	}
+}
+
+// ClickHouse going away mid-stream pauses consumption; once it is back,
+// nothing is lost or doubled.
+func TestClickHouseOutagePausesAndLosesNothing(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 2)
+	total := publishHistory(t, brokers)
+	good := total - 1
+
+	ref := testenv.OpenStore(t, srv, "reference")
+	runUntil(t, ref, siteRegistry(t, ref), brokers, "reference", func() bool {
+		return testenv.ClientQuery(t, srv, "reference", "SELECT uniqExact(event_id) FROM events") == fmt.Sprint(good)
+	})
+	want := figures(t, srv, "reference")
+
+	db := testenv.OpenStore(t, srv, "outage")
+	sites := siteRegistry(t, db)
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{Config: Config{Group: "outage", FlushInterval: 100 * time.Millisecond, CheckpointInterval: 300 * time.Millisecond,
+		ShutdownTimeout: time.Second}, Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic},
+		Store: db, Sites: sites, Logger: testenv.Logger(t), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	// While ClickHouse is down the sessionizer keeps trying (and failing) to
+	// load its checkpoints and write rows.
+	testenv.Eventually(t, 30*time.Second, "failed ClickHouse calls while it is down", func() bool {
+		return testutil.ToFloat64(s.metrics.clickhouseErrors) > 0
+	})
+	time.Sleep(2 * time.Second)
+	restarted, err := chlocal.Start(context.Background(), chlocal.Options{Dir: srv.Dir(), TCPPort: port(srv.Addr()), HTTPPort: port(srv.HTTPAddr()),
+		Logger: testenv.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = restarted.Stop() })
+	testenv.Eventually(t, 60*time.Second, "all events after the outage", func() bool {
+		return testenv.ClientQuery(t, restarted, "outage", "SELECT uniqExact(event_id) FROM events") == fmt.Sprint(good)
+	})
+	if got := figures(t, restarted, "outage"); got != want {
+		t.Fatalf("figures after the outage differ:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func port(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
 }
