@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"strings"
+
+	"github.com/teller-analytics/teller/pkg/dashboard"
+	"github.com/teller-analytics/teller/pkg/report"
+	"github.com/teller-analytics/teller/pkg/service"
+	"github.com/teller-analytics/teller/pkg/store"
+)
+
+// DashboardConfig configures the dashboard service.
+type DashboardConfig struct {
+	Listen        string
+	Store         store.Config
+	User          string
+	Password      string
+	SessionSecret string
+	Log           service.LogConfig
+}
+
+// RegisterFlags adds the dashboard's flags.
+func (c *DashboardConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", ":8082", "HTTP address the dashboard serves")
+	c.Store.RegisterFlags(fs)
+	fs.StringVar(&c.User, "dashboard-user", "admin", "login name")
+	fs.StringVar(&c.Password, "dashboard-password", "", "login password, plain or an argon2id hash ($argon2id$...); required")
+	fs.StringVar(&c.SessionSecret, "session-secret", "", "key (>= 16 bytes) signing login sessions and CSRF tokens; required")
+	c.Log.RegisterFlags(fs)
+}
+
+// LogConfig implements Service.
+func (c *DashboardConfig) LogConfig() service.LogConfig { return c.Log }
+
+// Run implements Service.
+func (c *DashboardConfig) Run(ctx context.Context, log *slog.Logger, hooks Hooks) error {
+	return RunDashboard(ctx, *c, log, hooks)
+}
+
+// RunDashboard serves the dashboard until ctx ends.
+func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, hooks Hooks) error {
+	if cfg.Password == "" {
+		return errors.New("dashboard: no password: set -dashboard-password or TELLER_DASHBOARD_PASSWORD")
+	}
+	if cfg.SessionSecret == "" {
+		return errors.New("dashboard: no session secret: set -session-secret or TELLER_SESSION_SECRET (e.g. `openssl rand -base64 32`)")
+	}
+	db, err := openStore(ctx, cfg.Store, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	reg := hooks.registry()
+	opts := dashboard.Options{Reports: report.New(db.Conn()), Sites: db, AdminUser: cfg.User,
+		SessionKey: []byte(cfg.SessionSecret), Logger: log, Registerer: reg}
+	if strings.HasPrefix(cfg.Password, "$argon2id$") {
+		opts.AdminPasswordHash = cfg.Password
+	} else {
+		opts.AdminPassword = cfg.Password
+	}
+	d, err := dashboard.New(opts)
+	if err != nil {
+		return err
+	}
+	if hooks.Clock != nil {
+		d.SetClock(hooks.Clock)
+	}
+	r := service.NewEngine(log)
+	service.Mount(r, reg, map[string]service.Check{"clickhouse": db.Ping})
+	d.Mount(r)
+	log.Info("dashboard listening", "addr", cfg.Listen)
+	return service.Serve(ctx, cfg.Listen, r, log, hooks.Ready)
+}

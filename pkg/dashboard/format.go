@@ -1,0 +1,149 @@
+package dashboard
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/teller-analytics/teller/pkg/report"
+)
+
+// formatCount writes n with thousands separators: 12,345.
+func formatCount(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	lead := len(s) % 3
+	if lead > 0 {
+		b.WriteString(s[:lead])
+	}
+	for i := lead; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+// formatDuration writes seconds as "45s", "1m 05s" or "2h 03m 09s".
+func formatDuration(sec float64) string {
+	total := int64(math.Round(sec))
+	if total < 0 {
+		total = 0
+	}
+	h, m, s := total/3600, total/60%60, total%60
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%dh %02dm %02ds", h, m, s)
+	case m > 0:
+		return fmt.Sprintf("%dm %02ds", m, s)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+// formatPercent writes a share 0..1 as "42.9%".
+func formatPercent(share float64) string { return strconv.FormatFloat(share*100, 'f', 1, 64) + "%" }
+
+// formatFloat writes the exact value for data-value attributes.
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// chart is the daily bar chart, laid out for an inline SVG.
+type chart struct {
+	Width, Height int
+	AxisY, LabelY int // the baseline, and where day labels sit
+	Metric        string
+	Max           string // the top of the scale, formatted
+	Bars          []bar
+	Labels        []axisLabel
+}
+
+type bar struct {
+	X, Y, W, H string
+	Day        string
+	Visitors   uint64
+	Sessions   uint64
+	Pageviews  uint64
+	Title      string
+}
+
+type axisLabel struct {
+	X, Anchor, Text string
+}
+
+// Chart geometry, in SVG user units.
+const (
+	chartWidth  = 720
+	chartHeight = 180
+	chartTop    = 14 // room for the scale's label
+	chartBottom = 20 // room for the day labels
+	maxBarWidth = 48 // a few days still look like bars
+)
+
+// newChart lays out one bar of sessions per day.
+func newChart(days []report.DayPoint) chart {
+	c := chart{Width: chartWidth, Height: chartHeight, AxisY: chartHeight - chartBottom, LabelY: chartHeight - 4, Metric: "sessions"}
+	var top uint64
+	for _, d := range days {
+		top = max(top, d.Sessions)
+	}
+	c.Max = formatCount(top)
+	if len(days) == 0 {
+		return c
+	}
+	plot := float64(chartHeight - chartTop - chartBottom)
+	slot := float64(chartWidth) / float64(len(days))
+	gap := math.Min(slot*0.2, 4)
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+	for i, d := range days {
+		h := 0.0
+		if top > 0 {
+			h = plot * float64(d.Sessions) / float64(top)
+		}
+		if d.Sessions > 0 && h < 1 {
+			h = 1
+		}
+		w := math.Min(math.Max(slot-gap, 1), maxBarWidth)
+		x := float64(i)*slot + (slot-w)/2
+		c.Bars = append(c.Bars, bar{
+			X: f(x), Y: f(chartTop + plot - h), W: f(w), H: f(h),
+			Day: d.Day, Visitors: d.Visitors, Sessions: d.Sessions, Pageviews: d.Pageviews,
+			Title: fmt.Sprintf("%s: %s sessions, %s visitors, %s pageviews", d.Day,
+				formatCount(d.Sessions), formatCount(d.Visitors), formatCount(d.Pageviews)),
+		})
+	}
+	// Label at most 7 days, evenly spread, the first and last included.
+	n := len(days)
+	seen := map[int]bool{}
+	for k := 0; k < min(n, 7); k++ {
+		i := k
+		if n > 7 {
+			i = int(math.Round(float64(k) * float64(n-1) / 6))
+		}
+		if !seen[i] {
+			seen[i] = true
+			c.Labels = append(c.Labels, dayLabel(days[i].Day, float64(i)*slot+slot/2, i, n))
+		}
+	}
+	return c
+}
+
+func dayLabel(day string, x float64, i, n int) axisLabel {
+	anchor := "middle"
+	switch {
+	case n == 1:
+	case i == 0:
+		anchor, x = "start", 0
+	case i == n-1:
+		anchor, x = "end", chartWidth
+	}
+	text := day
+	if t, err := time.Parse(time.DateOnly, day); err == nil {
+		text = t.Format("Jan 2")
+	}
+	return axisLabel{X: strconv.FormatFloat(x, 'f', 2, 64), Anchor: anchor, Text: text}
+}

@@ -1,0 +1,35 @@
+package dashboard
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	reportSeconds *prometheus.HistogramVec
+	loginFailures *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		reportSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "teller_dashboard_report_seconds",
+			Help:    "Time to answer one report query (summary, pages, entry_pages, exit_pages, referrers, channels, timeseries, sessions) or site lookup (site, sites), seconds.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .2, .3, .5, 1, 2.5, 5, 10},
+		}, []string{"report"}),
+		loginFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teller_dashboard_login_failures_total",
+			Help: "Refused logins, by reason: credentials (wrong user or password), throttled (too many failures from the address), csrf (missing or bad form token).",
+		}, []string{"reason"}),
+	}
+	for _, c := range []prometheus.Collector{m.reportSeconds, m.loginFailures} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("dashboard: register metrics: %w", err)
+		}
+	}
+	for _, r := range []string{"credentials", "throttled", "csrf"} {
+		m.loginFailures.WithLabelValues(r)
+	}
+	return m, nil
+}

@@ -1,0 +1,295 @@
+// Package reporttest holds what the report and dashboard tests share: a
+// local ClickHouse with Teller's schema, and one small data set of events as
+// the sessionizer writes them, whose figures the tests assert exactly.
+//
+// It is for tests only; no product code may import it.
+//
+// # The data set
+//
+// Site "example" (Europe/Berlin, UTC+1 in March 2024); times are UTC.
+//
+//	session visitor start (UTC)        events (offset: kind path)                       entry attribution
+//	S0      V1      2024-03-09 22:59:59 0 pv /old                                        before the range (23:59:59 in Berlin)
+//	S6      V5      2024-03-09 23:00:00 0 pv /about                                      direct; 00:00 in Berlin: first second of the range
+//	S1      V1      2024-03-10 09:00:00 0 pv /, 20s pv /pricing, 40s pv /, 65.5s pv /signup google.com, organic_search, Firefox/Linux/desktop
+//	S2      V2      2024-03-10 12:00:00 0 pv /                                           direct, Chrome/Windows/desktop
+//	B1      VB      2024-03-11 06:00:00 0 pv /, 1s pv /robots-only (is_bot = 1)          direct, bot
+//	S3      V1      2024-03-11 08:00:00 0 pv /blog/hello, 5s event signup_click          news.ycombinator.com, referral; reason inactivity
+//	S4      V3      2024-03-11 23:30:00 0 pv /, 8s engagement /                          google.com, organic_search, Safari/iOS/mobile; 00:30 on the 12th in Berlin
+//	S5      V2      2024-03-12 10:00:00 0 pv /<script>alert(1)</script>, 15s pv /         t.co, organic_social; reason inactivity
+//	S7      V1      2024-03-12 23:00:00 0 pv /later                                      after the range (00:00 on the 13th in Berlin)
+//
+// Site "other" (UTC) has one session, O1 (visitor V1, 2024-03-10 10:00, one
+// pageview of /). Every event after a session's first carries a different
+// referrer and channel (example.com, internal), which must not change the
+// session's entry attribution. Seed writes the whole batch twice, in reverse
+// order, plus S1's events a third time.
+//
+// Over the Berlin days 2024-03-10..2024-03-12 (Range), without bots: 6
+// sessions (S1-S6), 4 visitors, 10 pageviews, 3 bounces (S2, S4, S6), 93.5 s
+// of duration in all.
+package reporttest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
+
+	"github.com/teller-analytics/teller/pkg/chlocal"
+	"github.com/teller-analytics/teller/pkg/site"
+	"github.com/teller-analytics/teller/pkg/store"
+)
+
+// Site ids and zones of the data set.
+const (
+	SiteID      = "example"
+	SiteZone    = "Europe/Berlin"
+	OtherSiteID = "other"
+)
+
+// XSSPath is the path of S5's entry page: visitor-supplied markup.
+const XSSPath = "/<script>alert(1)</script>"
+
+var ns = uuid.MustParse("6f1c2a52-93c4-4c55-9d3a-0b0e6f9b8d11")
+
+// SessionID is the id of the named session of the data set (S1, B1, ...).
+func SessionID(name string) uuid.UUID { return uuid.NewSHA1(ns, []byte("session/"+name)) }
+
+// VisitorID is the id of the named visitor of the data set (V1, VB, ...).
+func VisitorID(name string) uuid.UUID { return uuid.NewSHA1(ns, []byte("visitor/"+name)) }
+
+// Range is the data set's main range: the Berlin days 2024-03-10 to
+// 2024-03-12, as instants [From, To).
+func Range() (from, to time.Time) {
+	loc := Location()
+	return time.Date(2024, 3, 10, 0, 0, 0, 0, loc), time.Date(2024, 3, 13, 0, 0, 0, 0, loc)
+}
+
+// Location is SiteZone loaded.
+func Location() *time.Location {
+	loc, err := time.LoadLocation(SiteZone)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// Sites are the data set's sites.
+func Sites() []site.Site {
+	return []site.Site{
+		{ID: SiteID, Name: "Example", Domains: []string{"example.com"}, Timezone: SiteZone},
+		{ID: OtherSiteID, Name: "Other", Domains: []string{"other.example"}, Timezone: "UTC"},
+	}
+}
+
+// Event is one row of the events table, with the columns reports read.
+type Event struct {
+	ID, Visitor, Session uuid.UUID
+	Site                 string
+	TS                   time.Time // millisecond precision
+	Kind                 string    // pageview, event or engagement
+	Name                 string
+	Pathname             string
+	Referrer             string // referrer URL
+	ReferrerDomain       string
+	Channel              string
+	Browser, OS, Device  string
+	Bot                  bool
+	EngagedMs            uint32
+	SessionStart         time.Time
+	StartReason          string // first_visit, inactivity, ...
+	IsStart              bool
+}
+
+type step struct {
+	offsetMs int64
+	kind     string
+	name     string
+	path     string
+}
+
+type session struct {
+	name, site, visitor, reason string
+	start                       string // RFC 3339, UTC
+	refDomain, channel          string
+	browser, os, device         string
+	bot                         bool
+	steps                       []step
+}
+
+var fixture = []session{
+	{name: "S0", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-09T22:59:59Z", channel: "direct",
+		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{0, "pageview", "", "/old"}}},
+	{name: "S6", site: SiteID, visitor: "V5", reason: "first_visit", start: "2024-03-09T23:00:00Z", channel: "direct",
+		browser: "Chrome", os: "Android", device: "mobile", steps: []step{{0, "pageview", "", "/about"}}},
+	{name: "S1", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T09:00:00Z",
+		refDomain: "google.com", channel: "organic_search", browser: "Firefox", os: "Linux", device: "desktop",
+		steps: []step{{0, "pageview", "", "/"}, {20000, "pageview", "", "/pricing"}, {40000, "pageview", "", "/"}, {65500, "pageview", "", "/signup"}}},
+	{name: "S2", site: SiteID, visitor: "V2", reason: "first_visit", start: "2024-03-10T12:00:00Z", channel: "direct",
+		browser: "Chrome", os: "Windows", device: "desktop", steps: []step{{0, "pageview", "", "/"}}},
+	{name: "B1", site: SiteID, visitor: "VB", reason: "first_visit", start: "2024-03-11T06:00:00Z", channel: "direct",
+		browser: "Googlebot", os: "", device: "bot", bot: true,
+		steps: []step{{0, "pageview", "", "/"}, {1000, "pageview", "", "/robots-only"}}},
+	{name: "S3", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-11T08:00:00Z",
+		refDomain: "news.ycombinator.com", channel: "referral", browser: "Firefox", os: "Linux", device: "desktop",
+		steps: []step{{0, "pageview", "", "/blog/hello"}, {5000, "event", "signup_click", "/blog/hello"}}},
+	{name: "S4", site: SiteID, visitor: "V3", reason: "first_visit", start: "2024-03-11T23:30:00Z",
+		refDomain: "google.com", channel: "organic_search", browser: "Safari", os: "iOS", device: "mobile",
+		steps: []step{{0, "pageview", "", "/"}, {8000, "engagement", "", "/"}}},
+	{name: "S5", site: SiteID, visitor: "V2", reason: "inactivity", start: "2024-03-12T10:00:00Z",
+		refDomain: "t.co", channel: "organic_social", browser: "Chrome", os: "Windows", device: "desktop",
+		steps: []step{{0, "pageview", "", XSSPath}, {15000, "pageview", "", "/"}}},
+	{name: "S7", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-12T23:00:00Z", channel: "direct",
+		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{0, "pageview", "", "/later"}}},
+	{name: "O1", site: OtherSiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T10:00:00Z", channel: "direct",
+		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{0, "pageview", "", "/"}}},
+}
+
+// Events returns the data set's events, session by session in time order.
+func Events() []Event {
+	var out []Event
+	for _, s := range fixture {
+		start, err := time.Parse(time.RFC3339, s.start)
+		if err != nil {
+			panic(err)
+		}
+		for i, st := range s.steps {
+			e := Event{
+				ID:      uuid.NewSHA1(ns, fmt.Appendf(nil, "event/%s/%d", s.name, i)),
+				Visitor: VisitorID(s.visitor), Session: SessionID(s.name), Site: s.site,
+				TS: start.Add(time.Duration(st.offsetMs) * time.Millisecond), Kind: st.kind, Name: st.name,
+				Pathname: st.path, Browser: s.browser, OS: s.os, Device: s.device, Bot: s.bot,
+				SessionStart: start, StartReason: s.reason, IsStart: i == 0,
+			}
+			if e.Name == "" {
+				e.Name = st.kind
+			}
+			if i == 0 {
+				e.ReferrerDomain, e.Channel = s.refDomain, s.channel
+				if s.refDomain != "" {
+					e.Referrer = "https://" + s.refDomain + "/"
+				}
+			} else {
+				// Later events come from the site's own pages: they must not
+				// change the session's entry attribution.
+				e.Referrer, e.ReferrerDomain, e.Channel = "https://example.com/", "example.com", "internal"
+			}
+			if st.kind == "engagement" {
+				e.EngagedMs = uint32(st.offsetMs)
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Insert writes events in one batch, naming the columns as ClickHouse 18.16
+// requires.
+func Insert(ctx context.Context, conn driver.Conn, events []Event) error {
+	batch, err := conn.PrepareBatch(ctx, `INSERT INTO events (event_id, site_id, visitor_id, session_id, ts, ts_ms, kind, name,
+ url, hostname, pathname, referrer, referrer_domain, channel, browser, os, device, is_bot, bot_reason, engaged_ms,
+ session_started_at, session_start_reason, is_session_start)`)
+	if err != nil {
+		return fmt.Errorf("reporttest: prepare insert: %w", err)
+	}
+	for _, e := range events {
+		host := "example.com"
+		if e.Site == OtherSiteID {
+			host = "other.example"
+		}
+		var bot uint8
+		reason := ""
+		if e.Bot {
+			bot, reason = 1, "crawler:"+e.Browser
+		}
+		var start uint8
+		if e.IsStart {
+			start = 1
+		}
+		if err := batch.Append(e.ID, e.Site, e.Visitor, e.Session, e.TS.UTC(), uint64(e.TS.UnixMilli()), e.Kind, e.Name,
+			"https://"+host+e.Pathname, host, e.Pathname, e.Referrer, e.ReferrerDomain, e.Channel, e.Browser, e.OS, e.Device,
+			bot, reason, e.EngagedMs, e.SessionStart.UTC(), e.StartReason, start); err != nil {
+			return fmt.Errorf("reporttest: append event %s: %w", e.ID, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("reporttest: insert %d events: %w", len(events), err)
+	}
+	return nil
+}
+
+// Seed saves the sites and writes the data set as an at-least-once pipeline
+// might: the whole batch twice, in reverse order (each session's opening
+// event last), then S1's events once more.
+func Seed(ctx context.Context, db *store.DB) error {
+	for _, s := range Sites() {
+		if err := db.SaveSite(ctx, s); err != nil {
+			return err
+		}
+	}
+	events := Events()
+	reversed := make([]Event, len(events))
+	for i, e := range events {
+		reversed[len(events)-1-i] = e
+	}
+	var s1 []Event
+	for _, e := range events {
+		if e.Session == SessionID("S1") {
+			s1 = append(s1, e)
+		}
+	}
+	for _, batch := range [][]Event{reversed, reversed, s1} {
+		if err := Insert(ctx, db.Conn(), batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Server is a local ClickHouse with Teller's schema migrated into Database.
+type Server struct {
+	CH  *chlocal.Server
+	DB  *store.DB
+	dir string
+}
+
+// Start starts a local ClickHouse in a new temporary folder, opens database
+// and migrates it. It fails with a clear error when clickhouse-server is not
+// installed: the tests that use it must fail then, never skip.
+func Start(ctx context.Context, database string) (*Server, error) {
+	dir, err := os.MkdirTemp("", "teller-reporttest-")
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ch, err := chlocal.Start(ctx, chlocal.Options{Dir: dir, Logger: log})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("reporttest: these tests need a real ClickHouse server: %w", err)
+	}
+	s := &Server{CH: ch, dir: dir}
+	s.DB, err = store.Open(ctx, store.Config{Addr: ch.Addr(), Database: database}, log)
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if err := s.DB.Migrate(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Stop closes the connection, stops the server and removes its folder.
+func (s *Server) Stop() {
+	if s.DB != nil {
+		s.DB.Close()
+	}
+	s.CH.Stop()
+	os.RemoveAll(s.dir)
+}
