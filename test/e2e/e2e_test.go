@@ -15,6 +15,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +34,8 @@ import (
 )
 
 const (
-	database = "teller_e2e"
+	dashboardPassword = "correct horse battery staple"
+	database          = "teller_e2e"
 	topic    = "teller.events"
 	siteID   = "shop"
 )
@@ -74,7 +78,13 @@ func startPipeline(t *testing.T) (*pipeline, func(q string) string) {
 	}
 	colReady, colDone := ready(&p.collector)
 	sesReady, sesDone := ready(&p.sessionize)
-	wg.Add(2)
+	dashReady, dashDone := ready(&p.dashboard)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		errs <- app.RunDashboard(ctx, app.DashboardConfig{Listen: "127.0.0.1:0", Store: storeCfg, User: "admin",
+			Password: dashboardPassword, SessionSecret: "e2e-session-secret-0123456789"}, log.With("service", "dashboard"), app.Hooks{Ready: dashReady})
+	}()
 	go func() {
 		defer wg.Done()
 		errs <- app.RunCollector(ctx, app.CollectorConfig{Listen: "127.0.0.1:0", Store: storeCfg, Kafka: kafkaCfg,
@@ -87,7 +97,7 @@ func startPipeline(t *testing.T) (*pipeline, func(q string) string) {
 			Sessionizer: sessionizer.Config{FlushInterval: 200 * time.Millisecond, CheckpointInterval: time.Second}},
 			log.With("service", "sessionizer"), app.Hooks{Ready: sesReady})
 	}()
-	for _, done := range []chan struct{}{colDone, sesDone} {
+	for _, done := range []chan struct{}{colDone, sesDone, dashDone} {
 		select {
 		case <-done:
 		case err := <-errs:
@@ -234,5 +244,98 @@ FROM sessions WHERE site_id = 'shop' ORDER BY first_ms`)
 	if n := query("SELECT count() FROM rejected_events"); n != "0" {
 		t.Fatalf("rejected_events = %s, want 0", n)
 	}
-	fmt.Println(query("SELECT session_id, pageviews FROM sessions ORDER BY first_ms"))
+
+	// The dashboard, logged in through its form, reports the same figures
+	// (bots left out; the site's day is Europe/Berlin).
+	dash := p.login(t)
+	var summary map[string]any
+	dash.getJSON(t, "/api/sites/shop/summary?from=2026-03-02&to=2026-03-02", &summary)
+	for k, want := range map[string]float64{"visitors": 2, "sessions": 3, "pageviews": 6,
+		"avg_duration_sec": 650, "pageviews_per_session": 2} {
+		if summary[k] != want {
+			t.Errorf("dashboard %s = %v, want %v", k, summary[k], want)
+		}
+	}
+	if br, _ := summary["bounce_rate"].(float64); fmt.Sprintf("%.4f", br) != "0.6667" {
+		t.Errorf("dashboard bounce_rate = %v, want 2/3", summary["bounce_rate"])
+	}
+	for dim, want := range map[string]string{
+		"pages":       "/:1 /blog/launch:1 /blog:1 /docs:1 /pricing:1 /signup:1",
+		"entry_pages": "/:4 /blog/launch:1 /blog:1",
+		"exit_pages":  "/blog/launch:1 /blog:1 /docs:4",
+		"referrers":   ":1 google.com:4 news.ycombinator.com:1",
+		"channels":    "direct:1 organic_search:4 organic_social:1",
+	} {
+		var br struct {
+			Rows []struct {
+				Key       string
+				Pageviews uint64
+			}
+		}
+		dash.getJSON(t, "/api/sites/shop/breakdown/"+dim+"?from=2026-03-02&to=2026-03-02", &br)
+		var got []string
+		for _, r := range br.Rows {
+			got = append(got, fmt.Sprintf("%s:%d", r.Key, r.Pageviews))
+		}
+		sort.Strings(got)
+		if strings.Join(got, " ") != want {
+			t.Errorf("dashboard %s: %v, want %s", dim, got, want)
+		}
+	}
+	// The day before and after, in the site's zone, are empty.
+	dash.getJSON(t, "/api/sites/shop/summary?from=2026-03-03&to=2026-03-03", &summary)
+	if summary["sessions"] != 0.0 {
+		t.Errorf("sessions on the next day: %v", summary["sessions"])
+	}
+}
+
+// dashClient is a logged-in dashboard user.
+type dashClient struct {
+	base   string
+	client *http.Client
+}
+
+var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (p *pipeline) login(t *testing.T) *dashClient {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &dashClient{base: p.dashboard, client: &http.Client{Jar: jar, Timeout: 15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	resp, err := c.client.Get(c.base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfInput.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the login page:\n%s", page)
+	}
+	resp, err = c.client.PostForm(c.base+"/login", url.Values{"csrf": {string(m[1])}, "username": {"admin"},
+		"password": {dashboardPassword}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login answered %s", resp.Status)
+	}
+	return c
+}
+
+func (c *dashClient) getJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	resp, err := c.client.Get(c.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %s", path, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("GET %s: %v in %s", path, err, body)
+	}
 }
