@@ -28,9 +28,11 @@ type Migration struct {
 }
 
 // Migrations reads the embedded schema files in order.
-func Migrations() ([]Migration, error) { return loadMigrations(schema.Files) }
+func Migrations() ([]Migration, error) { return LoadMigrations(schema.Files) }
 
-func loadMigrations(files fs.FS) ([]Migration, error) {
+// LoadMigrations reads NNNN_name.sql files from files, in order, checking
+// the naming and header rules described in package schema.
+func LoadMigrations(files fs.FS) ([]Migration, error) {
 	names, err := fs.Glob(files, "*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("store: list migrations: %w", err)

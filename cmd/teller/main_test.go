@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	osexec "os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/app"
+)
+
+// Each service binary's -help names every flag's TELLER_ variable, including
+// the contract's core settings.
+func TestHelpListsEnvironmentVariables(t *testing.T) {
+	core := []string{"TELLER_CLICKHOUSE_ADDR", "TELLER_CLICKHOUSE_DATABASE", "TELLER_CLICKHOUSE_USER", "TELLER_CLICKHOUSE_PASSWORD", "TELLER_LISTEN"}
+	for name, want := range map[string][]string{
+		"collector":   append(core, "TELLER_KAFKA_BROKERS", "TELLER_KAFKA_TOPIC", "TELLER_COOKIE_SECRET"),
+		"sessionizer": append(core, "TELLER_KAFKA_BROKERS", "TELLER_KAFKA_TOPIC", "TELLER_KAFKA_GROUP", "TELLER_SESSION_GAP"),
+		"dashboard":   append(core, "TELLER_DASHBOARD_PASSWORD", "TELLER_SESSION_SECRET"),
+	} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), []string{name, "-help"}, func(string) string { return "" }, io.Discard, &stderr)
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Fatalf("%s -help: %v", name, err)
+		}
+		for _, v := range want {
+			if !strings.Contains(stderr.String(), "env "+v) {
+				t.Errorf("%s -help does not mention %s:\n%s", name, v, stderr.String())
+			}
+		}
+		// Every variable in the help is in the README's table.
+		readme, _ := os.ReadFile("../../README.md")
+		for _, m := range regexp.MustCompile(`env (TELLER_[A-Z_]+)`).FindAllStringSubmatch(stderr.String(), -1) {
+			if !strings.Contains(string(readme), "`"+m[1]+"`") {
+				t.Errorf("%s: %s is not documented in README.md", name, m[1])
+			}
+		}
+	}
+}
+
+func TestSiteAddListAndSnippet(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	env := map[string]string{"TELLER_CLICKHOUSE_ADDR": srv.Addr(), "TELLER_CLICKHOUSE_DATABASE": "cli"}
+	getenv := func(k string) string { return env[k] }
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"site", "add", "-id", "shop", "-domain", "shop.example,www.shop.example",
+		"-timezone", "Europe/Berlin", "-collector-url", "https://stats.shop.example"}, getenv, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := `<script defer data-site="shop" src="https://stats.shop.example/teller.js"></script>`
+	if !strings.Contains(out.String(), tag) {
+		t.Fatalf("site add printed:\n%s\nwant the tag %s", out.String(), tag)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"site", "list"}, getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`shop\s+shop.example\s+shop.example,www.shop.example\s+Europe/Berlin`).MatchString(out.String()) {
+		t.Fatalf("site list:\n%s", out.String())
+	}
+	if err := run(context.Background(), []string{"site", "add", "-id", "x"}, getenv, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "domain") {
+		t.Fatalf("site add without a domain: %v", err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"snippet", "-id", "shop", "-collector-url", "https://stats.shop.example"}, getenv, &out, io.Discard); err != nil || strings.TrimSpace(out.String()) != tag {
+		t.Fatalf("snippet: %q %v", out.String(), err)
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, getenv, io.Discard, io.Discard); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	if code := app.Exit(io.Discard, run(context.Background(), []string{"frobnicate"}, getenv, io.Discard, io.Discard)); code == 0 {
+		t.Fatal("unknown command exits 0")
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	for status, wantErr := range map[int]bool{200: false, 503: true} {
+		l, _ := net.Listen("tcp", "127.0.0.1:0")
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })}
+		go srv.Serve(l)
+		err := run(context.Background(), []string{"healthcheck", "-url", "http://" + l.Addr().String() + "/readyz"}, os.Getenv, io.Discard, io.Discard)
+		srv.Close()
+		if (err != nil) != wantErr {
+			t.Errorf("status %d: err %v", status, err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the dev mode writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string               { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func freePorts(t *testing.T, n int) []string {
+	var ports []string
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	}
+	return ports
+}
+
+// The run command: `teller dev` starts ClickHouse, the broker, the three
+// services and the demo site, prints where they are, stops cleanly on
+// cancel, and a second run reuses the data.
+func TestDevModeStartsEverythingAndReusesData(t *testing.T) {
+	dir := t.TempDir()
+	p := freePorts(t, 7)
+	args := []string{"dev", "-data-dir", dir, "-host", "127.0.0.1", "-demo-port", p[0], "-collector-port", p[1], "-dashboard-port", p[2],
+		"-sessionizer-port", p[3], "-dev-clickhouse-port", p[4], "-dev-clickhouse-http-port", p[5], "-dev-kafka-port", p[6],
+		"-log-level", "warn", "-flush-interval", "200ms"}
+	start := func() (*syncBuffer, func()) {
+		out := &syncBuffer{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, args, func(string) string { return "" }, out, io.Discard) }()
+		testenv.Eventually(t, 90*time.Second, "dev mode to print its URLs", func() bool {
+			select {
+			case err := <-done:
+				t.Fatalf("dev mode stopped: %v\n%s", err, out.String())
+			default:
+			}
+			return strings.Contains(out.String(), "Teller is running")
+		})
+		return out, func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("dev mode stopped with %v", err)
+				}
+			case <-time.After(60 * time.Second):
+				t.Fatal("dev mode did not stop within 60 s")
+			}
+		}
+	}
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	out, stop := start()
+	for _, want := range []string{"http://127.0.0.1:" + p[0] + "/", "http://127.0.0.1:" + p[2] + "/", `user "admin", password "`} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("the banner lacks %q:\n%s", want, out.String())
+		}
+	}
+	code, page := get("http://127.0.0.1:" + p[0] + "/")
+	if code != 200 || !strings.Contains(page, `data-site="demo" src="http://127.0.0.1:`+p[1]+`/teller.js"`) {
+		t.Fatalf("demo page: %d\n%s", code, page)
+	}
+	if code, js := get("http://127.0.0.1:" + p[1] + "/teller.js"); code != 200 || len(js) < 500 {
+		t.Fatalf("snippet: %d", code)
+	}
+	if code, _ := get("http://127.0.0.1:" + p[2] + "/login"); code != 200 {
+		t.Fatalf("dashboard login page: %d", code)
+	}
+	for _, port := range []string{p[1], p[2], p[3]} {
+		testenv.Eventually(t, 30*time.Second, "readyz on "+port, func() bool { c, _ := get("http://127.0.0.1:" + port + "/readyz"); return c == 200 })
+	}
+	// One pageview through the collector, as the demo page's snippet sends it.
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:"+p[1]+"/api/event",
+		strings.NewReader(`{"site":"demo","kind":"pageview","url":"http://127.0.0.1:`+p[0]+`/pricing"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 202 {
+		t.Fatalf("event: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	chPort := p[4]
+	q := func(query string) string {
+		b, err := exec("clickhouse-client", "--port", chPort, "--database", "teller", "--query", query)
+		if err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		return strings.TrimSpace(b)
+	}
+	testenv.Eventually(t, 30*time.Second, "the pageview as a session", func() bool { return q("SELECT count() FROM sessions") == "1" })
+	password := regexp.MustCompile(`password "([^"]+)"`).FindStringSubmatch(out.String())[1]
+	stop()
+
+	// Second run: same data, same generated password.
+	out, stop = start()
+	defer stop()
+	if !strings.Contains(out.String(), fmt.Sprintf("password %q", password)) {
+		t.Fatalf("the second run generated a new password:\n%s", out.String())
+	}
+	if got := q("SELECT count(), any(entry_pathname) FROM sessions"); got != "1\t/pricing" {
+		t.Fatalf("second run lost data: %q", got)
+	}
+}
+
+func exec(name string, args ...string) (string, error) {
+	out, err := osexec.Command(name, args...).CombinedOutput()
+	return string(out), err
+}

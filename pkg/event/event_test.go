@@ -1,0 +1,115 @@
+package event
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/event.golden.json")
+
+func valid() Event {
+	return Event{V: Version, ID: uuid.MustParse("0b5a6a36-0c55-4b6b-9e0a-1d1c37e5a111"), Site: "shop",
+		Visitor: uuid.MustParse("6f1d8c52-4a8e-4f0e-8d5c-2f5a0c4b9e22"), NewVisitor: true, ReceivedMs: 1772445600000,
+		Kind: KindPageview, Name: "pageview", URL: "https://shop.example/pricing?utm_source=news",
+		Referrer: "https://www.google.com/", Title: "Pricing", UserAgent: "Mozilla/5.0", ScreenWidth: 1440, ScreenHeight: 900,
+		Campaign: Campaign{Source: "news"}, Props: map[string]string{"plan": "pro"}}
+}
+
+// The wire format is a public contract: a change to it must be deliberate
+// (run with -update and review the diff).
+func TestWireFormatGolden(t *testing.T) {
+	e := valid()
+	b, err := Marshal(&e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := "testdata/event.golden.json"
+	if *update {
+		if err := os.WriteFile(golden, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(append(b, '\n'), want) {
+		t.Fatalf("wire format changed:\n got %s\nwant %s", b, want)
+	}
+	back, err := Unmarshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.ID != e.ID || back.Props["plan"] != "pro" || back.Campaign != e.Campaign || !back.NewVisitor {
+		t.Fatalf("round trip lost fields: %+v", back)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Event)
+		field  string // "" = valid
+	}{
+		{"valid", func(*Event) {}, ""},
+		{"future version", func(e *Event) { e.V = Version + 1 }, "unsupported version"},
+		{"no id", func(e *Event) { e.ID = uuid.Nil }, "id"},
+		{"no site", func(e *Event) { e.Site = "" }, "site"},
+		{"no visitor", func(e *Event) { e.Visitor = uuid.Nil }, "visitor"},
+		{"no time", func(e *Event) { e.ReceivedMs = 0 }, "received_ms"},
+		{"bad kind", func(e *Event) { e.Kind = "click" }, "kind"},
+		{"no name", func(e *Event) { e.Name = "" }, "name"},
+		{"long name", func(e *Event) { e.Name = strings.Repeat("n", MaxNameLength+1) }, "name"},
+		{"relative url", func(e *Event) { e.URL = "/pricing" }, "url"},
+		{"ftp url", func(e *Event) { e.URL = "ftp://shop.example/" }, "url"},
+		{"long url", func(e *Event) { e.URL = "https://shop.example/" + strings.Repeat("a", MaxURLLength) }, "url"},
+		{"screen", func(e *Event) { e.ScreenWidth = -1 }, "screen"},
+		{"scroll", func(e *Event) { e.ScrollDepth = 101 }, "scroll_depth"},
+		{"engaged", func(e *Event) { e.EngagedMs = -1 }, "engaged_ms"},
+		{"empty prop key", func(e *Event) { e.Props = map[string]string{"": "x"} }, "prop"},
+		{"long prop", func(e *Event) { e.Props = map[string]string{"k": strings.Repeat("v", MaxPropValLength+1)} }, "prop"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := valid()
+			tt.change(&e)
+			err := e.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.field) {
+				t.Fatalf("want an ErrInvalid naming %q, got %v", tt.field, err)
+			}
+		})
+	}
+	if _, err := Unmarshal([]byte("{not json")); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad JSON: %v", err)
+	}
+}
+
+func TestCampaignFromURL(t *testing.T) {
+	tests := map[string]Campaign{
+		"https://s.example/": {},
+		"https://s.example/?utm_source=news&utm_medium=email&utm_campaign=x": {Source: "news", Medium: "email", Name: "x"},
+		"https://s.example/?ref=producthunt":                                 {Source: "producthunt"},
+		"https://s.example/?utm_source=g&ref=other&utm_term=t&utm_content=c": {Source: "g", Term: "t", Content: "c"},
+		"https://s.example/?gclid=abc":                                       {ClickIDType: "gclid"},
+		"https://s.example/?fbclid=abc&utm_source=fb":                        {Source: "fb", ClickIDType: "fbclid"},
+	}
+	for raw, want := range tests {
+		u, _ := url.Parse(raw)
+		if got := CampaignFromURL(u); got != want {
+			t.Errorf("%s: %+v, want %+v", raw, got, want)
+		}
+	}
+}

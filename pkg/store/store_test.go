@@ -1,0 +1,132 @@
+package store_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/site"
+	"github.com/teller-analytics/teller/pkg/store"
+)
+
+func TestMigrationsAreIdempotentAndDocumented(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	db := testenv.OpenStore(t, srv, "mig")
+	// Running again (a second service starting) changes nothing.
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	migs, err := store.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := 0
+	for _, m := range migs {
+		if m.MinMajor == 0 || db.ServerVersion().AtLeast(m.MinMajor, m.MinMinor) {
+			applied++
+		}
+	}
+	if got := testenv.ClientQuery(t, srv, "mig", "SELECT count() FROM schema_migrations"); got != itoa(applied) {
+		t.Fatalf("schema_migrations has %s rows, want %d (one per applied migration)", got, applied)
+	}
+	// People query these tables directly: every column says what it holds.
+	if bare := testenv.ClientQuery(t, srv, "mig", `SELECT arrayStringConcat(groupArray(concat(table, '.', name)), ', ')
+FROM system.columns WHERE database = 'mig' AND comment = '' AND table NOT IN ('sessions', 'sessions_mv')`); bare != "" {
+		t.Fatalf("columns without a comment: %s", bare)
+	}
+	for _, table := range []string{"sites", "events", "sessions_agg", "sessions", "sessions_mv", "sessionizer_checkpoints", "rejected_events"} {
+		if testenv.ClientQuery(t, srv, "mig", "EXISTS TABLE "+table) != "1" {
+			t.Fatalf("table %s missing", table)
+		}
+	}
+}
+
+func TestLoadMigrationsRules(t *testing.T) {
+	good := fstest.MapFS{
+		"0001_a.sql": {Data: []byte("-- a comment\nCREATE TABLE a (x UInt8, s String DEFAULT 'x;y') ENGINE = Memory;\n\nCREATE TABLE b (x UInt8) ENGINE = Memory;\n")},
+		"0002_b.sql": {Data: []byte("-- requires-server: 23.9\nALTER TABLE a MODIFY COMMENT 'c';\n")},
+	}
+	migs, err := store.LoadMigrations(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(migs) != 2 || len(migs[0].Statements) != 2 || migs[1].MinMajor != 23 || migs[1].MinMinor != 9 {
+		t.Fatalf("parsed %+v", migs)
+	}
+	if !strings.Contains(migs[0].Statements[0], "'x;y'") {
+		t.Fatalf("a ';' inside a line split the statement: %q", migs[0].Statements)
+	}
+	for name, fs := range map[string]fstest.MapFS{
+		"no number":  {"a_b.sql": {Data: []byte("SELECT 1;")}},
+		"duplicate":  {"0001_a.sql": {Data: []byte("SELECT 1;")}, "0001_b.sql": {Data: []byte("SELECT 1;")}},
+		"empty":      {"0001_a.sql": {Data: []byte("-- nothing\n")}},
+		"bad header": {"0001_a.sql": {Data: []byte("-- requires-server: soon\nSELECT 1;")}},
+	} {
+		if _, err := store.LoadMigrations(fs); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestSitesCheckpointsAndRejected(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	db := testenv.OpenStore(t, srv, "rw")
+	ctx := context.Background()
+	if err := db.SaveSite(ctx, site.Site{ID: "a", Domains: []string{"a.example"}, Timezone: "Europe/Paris"}); err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := db.GetSite(ctx, "a")
+	time.Sleep(5 * time.Millisecond) // versions are milliseconds
+	if err := db.SaveSite(ctx, site.Site{ID: "a", Name: "A", Domains: []string{"a.example", "b.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, ok, err := db.GetSite(ctx, "a")
+	if err != nil || !ok || s.Name != "A" || len(s.Domains) != 2 || s.Timezone != "UTC" || !s.CreatedAt.Equal(first.CreatedAt) {
+		t.Fatalf("after update: %+v ok=%v err=%v (created %v)", s, ok, err, first.CreatedAt)
+	}
+	if err := db.SaveSite(ctx, site.Site{ID: "Bad Id", Domains: []string{"x"}}); err == nil {
+		t.Fatal("invalid site saved")
+	}
+	if _, ok, _ := db.GetSite(ctx, "nope"); ok {
+		t.Fatal("unknown site found")
+	}
+
+	if _, ok, err := db.LoadCheckpoint(ctx, "g", "t", 0); err != nil || ok {
+		t.Fatalf("checkpoint before any: ok=%v err=%v", ok, err)
+	}
+	for i, off := range []int64{10, 25} {
+		if err := db.SaveCheckpoint(ctx, store.Checkpoint{Group: "g", Topic: "t", Partition: 0, NextOffset: off, ClockMs: int64(i), State: []byte{0, 1, 2, byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cp, ok, err := db.LoadCheckpoint(ctx, "g", "t", 0)
+	if err != nil || !ok || cp.NextOffset != 25 || string(cp.State) != string([]byte{0, 1, 2, 1}) {
+		t.Fatalf("latest checkpoint: %+v ok=%v err=%v", cp, ok, err)
+	}
+	if err := db.WriteRejected(ctx, []store.Rejected{{At: time.Now(), Topic: "t", Offset: 3, Reason: "bad", Payload: []byte("{")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := testenv.ClientQuery(t, srv, "rw", "SELECT kafka_offset, reason, payload FROM rejected_events"); got != "3\tbad\t{" {
+		t.Fatalf("rejected: %q", got)
+	}
+	// Writing the same event twice leaves one event in the sessions figures.
+	row := store.EventRow{EventID: uuid.New(), SiteID: "a", VisitorID: uuid.New(), SessionID: uuid.New(), TimeMs: 1_700_000_000_123,
+		Kind: "pageview", Name: "pageview", Pathname: "/", SessionStartedMs: 1_700_000_000_123, SessionStartReason: "first_visit", IsSessionStart: true}
+	for i := 0; i < 2; i++ {
+		if err := db.WriteEvents(ctx, []store.EventRow{row}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := testenv.ClientQuery(t, srv, "rw", "SELECT count(), sum(pageviews), any(first_ms) FROM sessions"); got != "1\t1\t1700000000123" {
+		t.Fatalf("sessions after a duplicate write: %q", got)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
