@@ -36,8 +36,8 @@ import (
 const (
 	dashboardPassword = "correct horse battery staple"
 	database          = "teller_e2e"
-	topic    = "teller.events"
-	siteID   = "shop"
+	topic             = "teller.events"
+	siteID            = "shop"
 )
 
 // pipeline is a running set of services.
