@@ -73,6 +73,16 @@ func openStore(ctx context.Context, cfg store.Config, log *slog.Logger) (*store.
 	return nil, lastErr
 }
 
+// loadSites loads the site registry and keeps it fresh until ctx ends.
+func loadSites(ctx context.Context, db *store.DB, log *slog.Logger) (*site.Registry, error) {
+	sites := site.NewRegistry(db, 30*time.Second, log)
+	if err := sites.Load(ctx); err != nil {
+		return nil, err
+	}
+	go sites.Run(ctx)
+	return sites, nil
+}
+
 // CollectorConfig configures the collector service.
 type CollectorConfig struct {
 	Listen        string
@@ -116,13 +126,12 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 			return err
 		}
 	}
-	sites := site.NewRegistry(db, 30*time.Second, log)
-	if err := sites.Load(ctx); err != nil {
-		return err
-	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go sites.Run(rctx)
+	sites, err := loadSites(rctx, db, log)
+	if err != nil {
+		return err
+	}
 
 	producer := bus.NewProducer(cfg.Kafka, log)
 	defer producer.Close()
@@ -176,13 +185,12 @@ func RunSessionizer(ctx context.Context, cfg SessionizerConfig, log *slog.Logger
 		return err
 	}
 	defer db.Close()
-	sites := site.NewRegistry(db, 30*time.Second, log)
-	if err := sites.Load(ctx); err != nil {
-		return err
-	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go sites.Run(rctx)
+	sites, err := loadSites(rctx, db, log)
+	if err != nil {
+		return err
+	}
 	reg := hooks.registry()
 	s, err := sessionizer.New(sessionizer.Options{Config: cfg.Sessionizer, Kafka: cfg.Kafka, Store: db, Sites: sites,
 		Logger: log, Registerer: reg})

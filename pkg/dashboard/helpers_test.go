@@ -27,25 +27,7 @@ import (
 // srv is the package's one ClickHouse, seeded with reporttest's data set.
 var srv *reporttest.Server
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var err error
-	srv, err = reporttest.Start(ctx, "teller_test")
-	if err == nil {
-		err = reporttest.Seed(ctx, srv.DB)
-	}
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pkg/dashboard tests:", err)
-		if srv != nil {
-			srv.Stop()
-		}
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(reporttest.Main(m, "pkg/dashboard", &srv)) }
 
 const (
 	adminUser     = "admin"

@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -292,4 +293,26 @@ func (s *Server) Stop() {
 	}
 	s.CH.Stop()
 	os.RemoveAll(s.dir)
+}
+
+// Main is a test package's TestMain body: it starts one ClickHouse with the
+// seeded data set into *srv, runs the tests, stops the server and returns
+// the exit code.
+func Main(m *testing.M, pkg string, srv **Server) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	s, err := Start(ctx, "teller_test")
+	if err == nil {
+		err = Seed(ctx, s.DB)
+	}
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, pkg+" tests:", err)
+		if s != nil {
+			s.Stop()
+		}
+		return 1
+	}
+	*srv = s
+	defer s.Stop()
+	return m.Run()
 }
