@@ -108,10 +108,10 @@ const (
 // in [From, To), bots left out unless asked) and the merged columns cols,
 // with the arguments it binds.
 //
-// The session_date condition selects the primary-key range: session_date is
-// toDate(session_started_at) in the server's time zone, so the UTC dates are
-// widened by a day on each side to stay right whatever zone the server runs
-// in; the started_at condition is the exact one.
+// The session_date condition selects the primary-key range (session_date is
+// the UTC day of the start; the range is widened by a day on each side so
+// that it never depends on that detail); the started_at condition is the
+// exact one.
 func (q Query) sessionsFrom(cols ...string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("(SELECT session_id")
