@@ -225,3 +225,46 @@ func exec(name string, args ...string) (string, error) {
 	out, err := osexec.Command(name, args...).CombinedOutput()
 	return string(out), err
 }
+
+// With TELLER_CLICKHOUSE_ADDR and TELLER_KAFKA_BROKERS set, the dev mode
+// uses those servers and starts neither of its own.
+func TestDevModeUsesConfiguredServers(t *testing.T) {
+	ch := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, "teller.events", 2)
+	dir := t.TempDir()
+	p := freePorts(t, 4)
+	env := map[string]string{"TELLER_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_KAFKA_BROKERS": strings.Join(brokers, ","),
+		"TELLER_LOG_LEVEL": "warn", "TELLER_FLUSH_INTERVAL": "200ms"}
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "-data-dir", dir, "-host", "127.0.0.1", "-demo-port", p[0], "-collector-port", p[1],
+			"-dashboard-port", p[2], "-sessionizer-port", p[3]}, func(k string) string { return env[k] }, out, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev mode: %v", err)
+		}
+	}()
+	testenv.Eventually(t, 60*time.Second, "dev mode banner", func() bool { return strings.Contains(out.String(), "Teller is running") })
+	for _, want := range []string{ch.Addr() + " (configured)", strings.Join(brokers, ",") + " (configured)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := os.Stat(dir + "/clickhouse"); !os.IsNotExist(err) {
+		t.Fatalf("a local ClickHouse was started anyway (%v)", err)
+	}
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:"+p[1]+"/api/event",
+		strings.NewReader(`{"site":"demo","kind":"pageview","url":"http://localhost:`+p[0]+`/"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 202 {
+		t.Fatalf("event: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	testenv.Eventually(t, 30*time.Second, "the session in the configured ClickHouse", func() bool {
+		return testenv.ClientQuery(t, ch, "teller", "SELECT count() FROM sessions WHERE site_id = 'demo'") == "1"
+	})
+}

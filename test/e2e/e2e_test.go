@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -243,6 +244,24 @@ FROM sessions WHERE site_id = 'shop' ORDER BY first_ms`)
 	}
 	if n := query("SELECT count() FROM rejected_events"); n != "0" {
 		t.Fatalf("rejected_events = %s, want 0", n)
+	}
+
+	// The example queries in README.md run as printed on this data.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```sql\n(.*?)```").FindAllSubmatch(readme, -1)
+	if len(blocks) < 2 {
+		t.Fatalf("README has %d SQL examples, want at least 2", len(blocks))
+	}
+	for _, b := range blocks {
+		sql := strings.TrimSuffix(strings.TrimSpace(strings.ReplaceAll(string(b[1]), "teller.", database+".")), ";")
+		sql = strings.ReplaceAll(sql, "'shop'", "'"+siteID+"'")
+		sql = strings.ReplaceAll(sql, "today() - 7", "toDate('2026-03-01')")
+		if out := query(sql); out == "" {
+			t.Errorf("README query returned nothing:\n%s", sql)
+		}
 	}
 
 	// The dashboard, logged in through its form, reports the same figures
