@@ -3,11 +3,11 @@ package sessionizer
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	events, written, rejected, late, clickhouseErrors, checkpoints, offsetResets prometheus.Counter
-	sessions                                                                     *prometheus.CounterVec
-	openSessions, stateBytes                                                     *prometheus.GaugeVec
-	assigned                                                                     prometheus.Gauge
-	flushSeconds                                                                 prometheus.Histogram
+	events, written, rejected, late, clickhouseErrors, checkpoints, offsetResets, restarts prometheus.Counter
+	sessions                                                                               *prometheus.CounterVec
+	openSessions, stateBytes                                                               *prometheus.GaugeVec
+	assigned                                                                               prometheus.Gauge
+	flushSeconds                                                                           prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -22,6 +22,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		clickhouseErrors: c("clickhouse_errors_total", "Failed ClickHouse reads and writes (all retried)."),
 		checkpoints:      c("checkpoints_total", "Checkpoints written."),
 		offsetResets:     c("offset_resets_total", "Checkpoint offsets outside the partition's log, reset to its start."),
+		restarts:         c("partition_restarts_total", "Partition consumers restarted from their checkpoint after a failure."),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "teller_sessionizer_sessions_started_total",
 			Help: "Sessions opened, by start reason."}, []string{"reason"}),
 		openSessions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "teller_sessionizer_open_sessions",
@@ -34,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Time to write one batch to ClickHouse.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.written, m.rejected, m.late, m.clickhouseErrors, m.checkpoints, m.offsetResets,
+		reg.MustRegister(m.events, m.written, m.rejected, m.late, m.clickhouseErrors, m.checkpoints, m.offsetResets, m.restarts,
 			m.sessions, m.openSessions, m.stateBytes, m.assigned, m.flushSeconds)
 	}
 	return m

@@ -19,7 +19,6 @@ type partitionConsumer struct {
 	s         *Sessionizer
 	gen       *kafka.Generation
 	partition int
-	committed int64
 
 	state      *session.Partition
 	next       int64 // next offset to read; everything before is in rows or written
@@ -34,12 +33,21 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 	topic := s.opts.Kafka.Topic
 	log := s.log.With("partition", c.partition)
 	c.state = session.NewPartition(s.rules)
+	// A released partition is reported by its next owner only.
+	defer func() {
+		label := strconv.Itoa(c.partition)
+		s.metrics.openSessions.DeleteLabelValues(label)
+		s.metrics.stateBytes.DeleteLabelValues(label)
+	}()
 
 	cp, ok, err := c.loadCheckpoint(ctx)
 	if err != nil {
 		return err
 	}
-	start := c.committed
+	// The checkpoint, not Kafka's committed offset, is the truth: without
+	// one (a new or wiped database, a new rule set replaying history) the
+	// partition is read from its first offset.
+	start := kafka.FirstOffset
 	if ok {
 		if err := c.state.UnmarshalBinary(cp.State); err != nil {
 			return fmt.Errorf("restore state of partition %d: %w", c.partition, err)
@@ -149,7 +157,7 @@ func (c *partitionConsumer) clampOffset(ctx context.Context, offset int64) (int6
 		return 0, err
 	}
 	switch {
-	case offset < 0: // kafka.FirstOffset: nothing committed yet
+	case offset < 0: // kafka.FirstOffset: no checkpoint yet
 		return first, nil
 	case offset > last:
 		c.s.log.Warn("checkpoint offset is past the end of the partition; the topic was recreated? starting from its first offset",

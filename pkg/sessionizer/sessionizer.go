@@ -195,9 +195,21 @@ func (s *Sessionizer) Run(ctx context.Context) error {
 		for _, p := range parts {
 			p := p
 			gen.Start(func(gctx context.Context) {
-				c := &partitionConsumer{s: s, gen: gen, partition: p.ID, committed: p.Offset}
-				if err := c.run(gctx); err != nil {
-					s.log.Error("partition consumer stopped", "partition", p.ID, "err", err)
+				// A consumer that fails (a broker error while reading) has
+				// flushed and checkpointed what it could; start again from
+				// the checkpoint rather than leave the partition stalled
+				// until the next rebalance.
+				for attempt := 0; gctx.Err() == nil; attempt++ {
+					c := &partitionConsumer{s: s, gen: gen, partition: p.ID}
+					err := c.run(gctx)
+					if err == nil || gctx.Err() != nil {
+						return
+					}
+					s.metrics.restarts.Inc()
+					s.log.Error("partition consumer failed; restarting from its checkpoint", "partition", p.ID, "err", err)
+					if sleep(gctx, backoff(attempt)) != nil {
+						return
+					}
 				}
 			})
 		}
