@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/teller-analytics/teller/internal/testenv"
@@ -43,6 +45,11 @@ var sites = staticSites{{ID: "shop", Domains: []string{"shop.example"}, Timezone
 const topic = "events"
 
 func newServer(t *testing.T, brokers []string, now func() time.Time) *httptest.Server {
+	srv, _ := newServerWithRegistry(t, brokers, now)
+	return srv
+}
+
+func newServerWithRegistry(t *testing.T, brokers []string, now func() time.Time) (*httptest.Server, *prometheus.Registry) {
 	t.Helper()
 	signer, err := identity.NewSigner("collector-test-key-0123456789")
 	if err != nil {
@@ -50,8 +57,9 @@ func newServer(t *testing.T, brokers []string, now func() time.Time) *httptest.S
 	}
 	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
 	t.Cleanup(func() { p.Close() })
+	reg := service.NewRegistry()
 	opts := collector.Options{Publisher: p, Sites: sites, Signer: signer, Snippet: snippet.Handler(),
-		PublishTimeout: 3 * time.Second, Logger: testenv.Logger(t), Registerer: service.NewRegistry()}
+		PublishTimeout: 3 * time.Second, Logger: testenv.Logger(t), Registerer: reg}
 	if now != nil {
 		opts.SetClock(now)
 	}
@@ -63,7 +71,7 @@ func newServer(t *testing.T, brokers []string, now func() time.Time) *httptest.S
 	c.Mount(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, reg
 }
 
 func post(t *testing.T, client *http.Client, url, body string, header map[string]string) (*http.Response, string) {
@@ -174,7 +182,7 @@ func TestCookieRoundTripAndEventContract(t *testing.T) {
 
 func TestRefusals(t *testing.T) {
 	brokers := testenv.Kafka(t, topic, 2)
-	srv := newServer(t, brokers, nil)
+	srv, reg := newServerWithRegistry(t, brokers, nil)
 	tests := []struct {
 		name, body string
 		status     int
@@ -210,6 +218,21 @@ func TestRefusals(t *testing.T) {
 	}
 	if msgs := readAll(t, brokers, 0); len(msgs) != 0 {
 		t.Fatalf("refused events reached Kafka: %d", len(msgs))
+	}
+	// Every refusal is counted by reason, for alerting.
+	want := `
+# HELP teller_collector_events_rejected_total Requests refused, by reason.
+# TYPE teller_collector_events_rejected_total counter
+teller_collector_events_rejected_total{reason="age"} 1
+teller_collector_events_rejected_total{reason="foreign_host"} 1
+teller_collector_events_rejected_total{reason="invalid"} 4
+teller_collector_events_rejected_total{reason="json"} 3
+teller_collector_events_rejected_total{reason="site"} 1
+teller_collector_events_rejected_total{reason="too_large"} 1
+teller_collector_events_rejected_total{reason="unknown_site"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "teller_collector_events_rejected_total"); err != nil {
+		t.Fatal(err)
 	}
 }
 
