@@ -199,10 +199,20 @@ func RunSessionizer(ctx context.Context, cfg SessionizerConfig, log *slog.Logger
 	}
 	r := service.NewEngine(log)
 	service.Mount(r, reg, map[string]service.Check{"clickhouse": db.Ping, "kafka": s.Ready})
-	errc := make(chan error, 2)
-	go func() { errc <- service.Serve(rctx, cfg.Listen, r, log, hooks.Ready) }()
-	log.Info("sessionizer starting", "group", cfg.Sessionizer.Group, "topic", cfg.Kafka.Topic, "brokers", cfg.Kafka.Brokers.String())
-	runErr := s.Run(ctx)
+	// Bind first, so a taken port fails the start instead of leaving a
+	// sessionizer running without health checks.
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("sessionizer: listen on %s: %w", cfg.Listen, err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		err := service.ServeListener(rctx, l, r, log, hooks.Ready)
+		cancel() // the HTTP side failed or ctx ended: stop consuming too
+		errc <- err
+	}()
+	log.Info("sessionizer starting", "group", s.Group(), "topic", cfg.Kafka.Topic, "brokers", cfg.Kafka.Brokers.String())
+	runErr := s.Run(rctx)
 	cancel()
 	return errors.Join(runErr, <-errc)
 }

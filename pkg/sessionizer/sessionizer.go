@@ -133,6 +133,9 @@ func New(o Options) (*Sessionizer, error) {
 	return s, nil
 }
 
+// Group is the consumer group in use.
+func (s *Sessionizer) Group() string { return s.opts.Config.Group }
+
 // Ready reports whether the sessionizer has joined its consumer group.
 func (s *Sessionizer) Ready(context.Context) error {
 	s.mu.Lock()
