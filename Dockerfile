@@ -32,7 +32,8 @@ RUN go build -trimpath -ldflags="-s -w" -o /out/ \
         ./cmd/collector \
         ./cmd/sessionizer \
         ./cmd/dashboard \
-        ./cmd/teller
+        ./cmd/teller \
+        ./cmd/loadgen
 
 # ---- run --------------------------------------------------------------------
 # distroless/static: CA certificates and tzdata (site time zones) but no shell,

@@ -1,6 +1,7 @@
 # The two commands a new user runs (see README.md):
 #   make dev    install what is missing, then run the whole pipeline locally
 #   make test   install what is missing, then run every unit and integration test
+#   make bench  run the benchmarks and rewrite the results in docs/benchmarks.md
 GO ?= go
 
 .PHONY: dev test build bench vet clean
@@ -18,7 +19,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	./scripts/bench.sh
 
 clean:
 	rm -rf bin .teller-dev

@@ -101,28 +101,30 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 			c.handle(m)
 			if len(c.rows)+len(c.rejected) >= s.opts.Config.MaxBatch {
 				if err := c.flush(ctx, false); err != nil {
-					return c.finish(err)
+					return c.finish(ctx, err)
 				}
 			}
 		case <-flush.C:
 			due := time.Since(c.lastCommit) >= s.opts.Config.CheckpointInterval
 			if err := c.flush(ctx, due); err != nil {
-				return c.finish(err)
+				return c.finish(ctx, err)
 			}
 		case err := <-fetchErr:
-			if ctx.Err() != nil {
-				return c.finish(nil)
-			}
-			return c.finish(fmt.Errorf("read partition %d: %w", c.partition, err))
+			return c.finish(ctx, fmt.Errorf("read partition %d: %w", c.partition, err))
 		case <-ctx.Done():
-			return c.finish(nil)
+			return c.finish(ctx, nil)
 		}
 	}
 }
 
 // finish flushes and checkpoints on revoke or shutdown, with a fresh
-// deadline because the generation's context has already ended.
-func (c *partitionConsumer) finish(cause error) error {
+// deadline because the generation's context has already ended. A cause
+// that is only the generation ending (a flush interrupted by the revoke)
+// is no error once the final flush succeeds.
+func (c *partitionConsumer) finish(gctx context.Context, cause error) error {
+	if gctx.Err() != nil {
+		cause = nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.Config.ShutdownTimeout)
 	defer cancel()
 	if err := c.flush(ctx, true); err != nil {

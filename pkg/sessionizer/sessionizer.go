@@ -106,6 +106,9 @@ func New(o Options) (*Sessionizer, error) {
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = time.Second
 	}
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = time.Minute
+	}
 	if c.CheckpointInterval < c.FlushInterval {
 		c.CheckpointInterval = c.FlushInterval
 	}

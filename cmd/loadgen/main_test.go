@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestFlagsHelpAndUsageErrors(t *testing.T) {
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	var out, errOut strings.Builder
+	err := run(context.Background(), []string{"-help"}, env(nil), &out, &errOut)
+	if exitCode(&errOut, err) != 0 || !strings.Contains(errOut.String(), "TELLER_VERIFY_TIMEOUT") {
+		t.Fatalf("-help: %v\n%s", err, errOut.String())
+	}
+	// The environment fills flags not given: no end to the run is a usage error.
+	err = run(context.Background(), nil, env(map[string]string{"TELLER_DURATION": "0"}), &out, &errOut)
+	if code := exitCode(&errOut, err); code != 2 || !strings.Contains(err.Error(), "-duration or -requests") {
+		t.Fatalf("TELLER_DURATION=0 without -requests: exit %d, %v", code, err)
+	}
+	err = run(context.Background(), []string{"-rate", "fast"}, env(nil), &out, &errOut)
+	if code := exitCode(&errOut, err); code != 2 {
+		t.Fatalf("a bad flag: exit %d, %v", code, err)
+	}
+	// A collector that is not there: every request fails, exit 1.
+	err = run(context.Background(), []string{"-collector", "http://127.0.0.1:1", "-requests", "3", "-duration", "0", "-progress", "0"},
+		env(nil), &out, &errOut)
+	if code := exitCode(&errOut, err); code != 1 || !strings.Contains(out.String(), "no answer 3") {
+		t.Fatalf("no collector: exit %d, %v\n%s", code, err, out.String())
+	}
+}

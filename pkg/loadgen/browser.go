@@ -1,0 +1,274 @@
+package loadgen
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"net/http/cookiejar"
+	"strconv"
+	"strings"
+)
+
+// The traffic model: who the browsers are, where visits come from, what they
+// do. Shares are rough figures of a small content/SaaS site, not a standard.
+
+// agent is a user agent with the screens its devices have.
+type agent struct {
+	ua      string
+	weight  int
+	screens [][2]int // width, height in CSS pixels; nil: none reported
+}
+
+var (
+	desktopScreens = [][2]int{{1920, 1080}, {1536, 864}, {1440, 900}, {1366, 768}, {2560, 1440}}
+	macScreens     = [][2]int{{1512, 982}, {1440, 900}, {1728, 1117}, {1680, 1050}}
+	iphoneScreens  = [][2]int{{390, 844}, {393, 852}, {430, 932}, {375, 667}}
+	androidScreens = [][2]int{{412, 915}, {360, 800}, {384, 854}, {393, 873}}
+)
+
+// humans is the browser mix: desktop and mobile Chrome, Safari, Firefox.
+var humans = []agent{
+	{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36", 28, desktopScreens},
+	{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36", 10, macScreens},
+	{"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Mobile Safari/537.36", 20, androidScreens},
+	{"Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1", 18, iphoneScreens},
+	{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Safari/605.1.15", 9, macScreens},
+	{"Mozilla/5.0 (iPad; CPU OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1", 2, [][2]int{{820, 1180}, {768, 1024}}},
+	{"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0", 6, desktopScreens},
+	{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:140.0) Gecko/20100101 Firefox/140.0", 2, macScreens},
+	{"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0", 2, desktopScreens},
+	{"Mozilla/5.0 (Android 15; Mobile; rv:140.0) Gecko/140.0 Firefox/140.0", 1, androidScreens},
+}
+
+// bots run the snippet too (they render pages with JavaScript), and are
+// recorded and flagged by the sessionizer.
+var bots = []agent{
+	{"Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.7204.100 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 4, [][2]int{{412, 732}}},
+	{"Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36", 2, nil},
+	{"Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)", 2, nil},
+	{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/138.0.0.0 Safari/537.36", 2, [][2]int{{800, 600}}},
+}
+
+func pick[T any](r *rand.Rand, items []T, weight func(T) int) T {
+	total := 0
+	for _, it := range items {
+		total += weight(it)
+	}
+	n := r.IntN(total)
+	for _, it := range items {
+		if n -= weight(it); n < 0 {
+			return it
+		}
+	}
+	return items[len(items)-1]
+}
+
+// Where a visit comes from: the entry page view's document.referrer, and
+// campaign parameters on the landing URL.
+type source struct {
+	weight    int
+	referrers []string // one is chosen; "" is none
+	query     string   // added to the landing page URL
+}
+
+var sources = []source{
+	{45, []string{""}, ""}, // direct: typed, bookmarked, or the referrer was stripped
+	{30, []string{"https://www.google.com/"}, ""},
+	{15, []string{"https://t.co/", "https://www.facebook.com/", "https://www.linkedin.com/", "https://www.reddit.com/", "https://news.ycombinator.com/"}, ""},
+	{10, []string{""}, "utm_source=newsletter&utm_medium=email&utm_campaign=monthly-digest"}, // mail clients send no referrer
+}
+
+// pagesPerVisit weighs visits of 1..8 page views: many bounces, a long tail.
+var pagesPerVisit = []int{35, 20, 15, 10, 8, 5, 4, 3}
+
+// customEvents are what the site's code and the snippet's click tracking send.
+var customEvents = []struct {
+	name  string
+	props func(r *rand.Rand, origin string) map[string]string
+}{
+	{"Signup", func(r *rand.Rand, _ string) map[string]string {
+		return map[string]string{"plan": []string{"free", "pro", "team"}[r.IntN(3)]}
+	}},
+	{"Outbound Link: Click", func(*rand.Rand, string) map[string]string {
+		return map[string]string{"url": "https://github.com/teller-analytics/teller"}
+	}},
+	{"File Download", func(_ *rand.Rand, origin string) map[string]string {
+		return map[string]string{"url": origin + "/files/teller-whitepaper.pdf"}
+	}},
+}
+
+// customShare is the share of human visits with one custom event.
+const customShare = 0.25
+
+// browser is one simulated visitor: a browser profile with its own cookie
+// jar. Only one worker uses a browser at a time, so its requests are
+// sequential, as a person's are, and the cookie from the first answer comes
+// back with every later request.
+type browser struct {
+	index  int
+	rand   *rand.Rand
+	client *http.Client
+	ua     string
+	bot    bool
+	screen [2]int
+
+	// Filled as answers come (by the worker holding the browser).
+	accepted int    // events the collector accepted for this browser
+	cookie   string // the visitor cookie value last set
+	changes  int    // times the collector set a different visitor cookie
+}
+
+func newBrowser(index int, seed uint64, botShare float64, transport http.RoundTripper) *browser {
+	r := rand.New(rand.NewPCG(seed, uint64(index)))
+	a := pick(r, humans, func(a agent) int { return a.weight })
+	bot := r.Float64() < botShare
+	if bot {
+		a = pick(r, bots, func(a agent) int { return a.weight })
+	}
+	jar, _ := cookiejar.New(nil) // never fails without options
+	b := &browser{index: index, rand: r, client: &http.Client{Jar: jar, Transport: transport}, ua: a.ua, bot: bot}
+	if len(a.screens) > 0 {
+		b.screen = a.screens[r.IntN(len(a.screens))]
+	}
+	return b
+}
+
+// step is one request of a visit.
+type step struct {
+	kind string // pageview, event, engagement
+	page string // the page's URL
+	body []byte
+}
+
+// planVisit draws one visit: 1-8 page views, sometimes a custom event, and an
+// engagement event when the last page is left (humans only).
+func (b *browser) planVisit(site, origin string, paths []string) []step {
+	r := b.rand
+	pages := 1 + pick(r, indices(len(pagesPerVisit)), func(i int) int { return pagesPerVisit[i] })
+	if b.bot {
+		pages = 1 + r.IntN(3)
+	}
+	src := pick(r, sources, func(s source) int { return s.weight })
+	referrer := src.referrers[r.IntN(len(src.referrers))]
+	query := src.query
+	if b.bot {
+		referrer, query = "", ""
+	}
+	custom := -1
+	if !b.bot && r.Float64() < customShare {
+		custom = r.IntN(pages)
+	}
+	var steps []step
+	var pageURL, title string
+	for i := 0; i < pages; i++ {
+		path := paths[r.IntN(len(paths))]
+		if i == 0 && query != "" {
+			path += "?" + query
+		}
+		pageURL, title = origin+path, titleOf(path)
+		steps = append(steps, step{"pageview", pageURL, b.body(site, "pageview", "pageview", pageURL, title, field{"referrer", referrer})})
+		// The next page is reached by a link: document.referrer is this page
+		// (same origin, so the full URL under the default referrer policy).
+		referrer = pageURL
+		if i == custom {
+			ev := customEvents[r.IntN(len(customEvents))]
+			steps = append(steps, step{"event", pageURL, b.body(site, "event", ev.name, pageURL, title, field{"props", ev.props(r, origin)})})
+		}
+	}
+	if !b.bot {
+		engaged := 1000 + r.Int64N(120_000) // the snippet sends only after >= 1 s visible
+		depth := 10 + r.IntN(91)
+		steps = append(steps, step{"engagement", pageURL, b.body(site, "engagement", "engagement", pageURL, title,
+			field{"url", pageURL}, field{"engaged_ms", engaged}, field{"scroll_depth", depth})})
+	}
+	return steps
+}
+
+func indices(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// titleOf makes a document title from a path: "/docs/getting-started" is
+// "Getting started – Docs".
+func titleOf(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	parts := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+	if len(parts) == 0 {
+		return "Home"
+	}
+	words := func(s string) string {
+		s = strings.ReplaceAll(s, "-", " ")
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	t := words(parts[len(parts)-1])
+	if len(parts) > 1 {
+		t += " – " + words(parts[0])
+	}
+	return t
+}
+
+// field is a member the snippet adds to (or overrides in) the default event.
+type field struct {
+	key   string
+	value any
+}
+
+// body is the JSON the snippet's send() posts: the defaults {site, kind,
+// name, url, title, screen_width, screen_height} merged with the extra
+// fields by Object.assign (an override keeps its place, a new key goes at
+// the end), with every empty value left out.
+func (b *browser) body(site, kind, name, pageURL, title string, extra ...field) []byte {
+	fields := []field{{"site", site}, {"kind", kind}, {"name", name}, {"url", pageURL}, {"title", title},
+		{"screen_width", b.screen[0]}, {"screen_height", b.screen[1]}}
+next:
+	for _, e := range extra {
+		for i := range fields {
+			if fields[i].key == e.key {
+				fields[i].value = e.value
+				continue next
+			}
+		}
+		fields = append(fields, e)
+	}
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	first := true
+	for _, f := range fields {
+		if empty(f.value) {
+			continue // the snippet: for (k in event) if (!event[k]) delete event[k]
+		}
+		if !first {
+			buf.WriteByte(',')
+		}
+		first = false
+		buf.WriteString(strconv.Quote(f.key)) // keys are plain ASCII
+		buf.WriteByte(':')
+		// Like JSON.stringify: "&", "<" and ">" stay as they are.
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(f.value)     // strings, ints, map[string]string: never fails
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}
+
+// empty is JavaScript's falsiness for the values the snippet sends.
+func empty(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return v == ""
+	case int:
+		return v == 0
+	case int64:
+		return v == 0
+	case map[string]string:
+		return v == nil // an object is truthy even when empty
+	}
+	return v == nil
+}

@@ -1,0 +1,152 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/teller-analytics/teller/pkg/collector"
+)
+
+// Every body is what the snippet's send() would post: the collector's
+// Payload with no unknown field, no empty value, the snippet's key order,
+// and visits shaped as the model says.
+func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
+	const origin = "http://localhost"
+	kinds := map[string]int{}
+	var newsletter, searchOrSocial, bounces int
+	for i := 0; i < 300; i++ {
+		b := newBrowser(i, 7, 0.1, http.DefaultTransport)
+		steps := b.planVisit("demo", origin, DefaultPaths)
+		pageviews := 0
+		var prevURL string
+		for j, s := range steps {
+			kinds[s.kind]++
+			dec := json.NewDecoder(bytes.NewReader(s.body))
+			dec.DisallowUnknownFields()
+			var p collector.Payload
+			if err := dec.Decode(&p); err != nil {
+				t.Fatalf("body %s does not decode as the collector's Payload: %v", s.body, err)
+			}
+			if p.Site != "demo" || string(p.Kind) != s.kind || p.Name == "" || !strings.HasPrefix(p.URL, origin+"/") || p.URL != s.page {
+				t.Fatalf("body %s: wrong site, kind, name or url", s.body)
+			}
+			if !bytes.HasPrefix(s.body, []byte(`{"site":"demo","kind":"`+s.kind+`","name":`)) {
+				t.Fatalf("body %s: keys not in the snippet's order", s.body)
+			}
+			var raw map[string]any
+			_ = json.Unmarshal(s.body, &raw)
+			for k, v := range raw {
+				if v == "" || v == 0.0 || v == nil {
+					t.Fatalf("body %s: empty %s is sent; the snippet leaves empty values out", s.body, k)
+				}
+			}
+			if bytes.Contains(s.body, []byte(`\u0026`)) {
+				t.Fatalf("body %s: & escaped, JSON.stringify does not", s.body)
+			}
+			switch s.kind {
+			case "pageview":
+				pageviews++
+				if j > 0 && p.Referrer != prevURL {
+					t.Fatalf("page view %d of a visit: referrer %q, want the previous page %q", j, p.Referrer, prevURL)
+				}
+				if j == 0 {
+					u, _ := url.Parse(p.URL)
+					switch {
+					case u.Query().Get("utm_medium") == "email":
+						newsletter++
+					case p.Referrer != "":
+						searchOrSocial++
+					}
+				}
+				prevURL = p.URL
+			case "event":
+				if len(p.Props) == 0 || b.bot {
+					t.Fatalf("custom event %s: no props, or from a bot", s.body)
+				}
+			case "engagement":
+				if j != len(steps)-1 || p.EngagedMs < 1000 || p.ScrollDepth < 1 || p.ScrollDepth > 100 || b.bot {
+					t.Fatalf("engagement %s: not last, too short, or from a bot", s.body)
+				}
+			}
+		}
+		if pageviews < 1 || pageviews > 8 {
+			t.Fatalf("a visit of %d page views", pageviews)
+		}
+		if pageviews == 1 {
+			bounces++
+		}
+	}
+	if kinds["event"] == 0 || kinds["engagement"] == 0 || newsletter == 0 || searchOrSocial == 0 || bounces == 0 {
+		t.Fatalf("the mix lacks something: kinds %v, %d newsletter, %d search/social entries, %d bounces", kinds, newsletter, searchOrSocial, bounces)
+	}
+}
+
+func TestBrowsersMixBotsAndDevices(t *testing.T) {
+	var bots, mobile int
+	for i := 0; i < 1000; i++ {
+		b := newBrowser(i, 1, 0.03, http.DefaultTransport)
+		if b.bot {
+			bots++
+		}
+		if strings.Contains(b.ua, "Mobile") && !b.bot {
+			mobile++
+		}
+	}
+	if bots < 15 || bots > 50 {
+		t.Fatalf("%d bots in 1000 browsers at a 3%% share", bots)
+	}
+	if mobile < 250 || mobile > 600 {
+		t.Fatalf("%d mobile browsers in 1000", mobile)
+	}
+	if newBrowser(3, 9, 0.03, nil).ua != newBrowser(3, 9, 0.03, nil).ua {
+		t.Fatal("the same seed gave a different browser")
+	}
+}
+
+func TestPacerHoldsTheRateAndTheBudget(t *testing.T) {
+	p := newPacer(1000, 0)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				p.wait(context.Background())
+			}
+		}()
+	}
+	wg.Wait()
+	if took := time.Since(start); took < 195*time.Millisecond {
+		t.Fatalf("200 sends at 1000/s took %s", took)
+	}
+	p = newPacer(0, 10)
+	n := 0
+	for p.wait(context.Background()) {
+		n++
+	}
+	if n != 10 {
+		t.Fatalf("%d sends with a budget of 10", n)
+	}
+}
+
+func TestConfigNeedsAnEndAndAnOrigin(t *testing.T) {
+	_, err := Config{Site: "s"}.withDefaults()
+	if err == nil || !strings.Contains(err.Error(), "-duration or -requests") {
+		t.Fatalf("a run without end: %v", err)
+	}
+	_, err = Config{Site: "s", Requests: 1, PageOrigin: "http://localhost/page"}.withDefaults()
+	if err == nil || !strings.Contains(err.Error(), "-page-origin") {
+		t.Fatalf("a page URL as origin: %v", err)
+	}
+	if _, err := (Config{Site: "s", Duration: time.Second}).withDefaults(); err != nil {
+		t.Fatal(err)
+	}
+}

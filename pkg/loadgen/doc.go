@@ -1,0 +1,15 @@
+// Package loadgen owns Teller's load generator: simulated browsers that send
+// the collector exactly what the tracking snippet sends (POST /api/event, a
+// text/plain JSON body, the page's Origin, a cookie jar per browser), at a
+// bounded request rate, and a report of what happened: status counts,
+// latency percentiles, errors by message, and the ground truth of what was
+// accepted (visitors, visits, pageviews, custom and engagement events).
+//
+// With a ClickHouse address it then checks that ground truth against the
+// events table: the sessionizer must have written exactly the events the
+// collector accepted, for exactly the visitors whose cookies were kept.
+//
+// It is a client only: it never starts, configures or registers anything in
+// the pipeline it measures (register the site first with `teller site add`),
+// and it reads ClickHouse without writing to it. cmd/loadgen is its main.
+package loadgen

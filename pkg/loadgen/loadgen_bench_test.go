@@ -1,0 +1,138 @@
+package loadgen_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/teller-analytics/teller/pkg/loadgen"
+	"github.com/teller-analytics/teller/pkg/sessionizer"
+	"github.com/teller-analytics/teller/pkg/site"
+)
+
+// BenchmarkPipelineWithLoadgen is the roadmap's "whole pipeline on one
+// 2-core box": collector, kfake broker and sessionizer (production flag
+// defaults) in this process, ClickHouse beside it, driven by cmd/loadgen in
+// a child process at full speed (64 workers, no rate limit, 5,000 browsers)
+// for TELLER_BENCH_PIPELINE_DURATION (default 10s). A run counts only if
+// the load generator's verification passes: ClickHouse holds exactly the
+// accepted events and visitors.
+//
+// Metrics: accepted events/s, latency percentiles, the time ClickHouse took
+// to hold everything after the last answer (sessionizer lag), and CPU
+// seconds per 100k events of the pipeline's Go process, of ClickHouse, and
+// of the load generator (which a production box would not run).
+func BenchmarkPipelineWithLoadgen(b *testing.B) {
+	duration := 10 * time.Second
+	if v := os.Getenv("TELLER_BENCH_PIPELINE_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 5*time.Minute {
+			b.Fatalf("TELLER_BENCH_PIPELINE_DURATION=%q: want a duration up to 5m", v)
+		}
+		duration = d
+	}
+	bin := filepath.Join(b.TempDir(), "loadgen")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/teller-analytics/teller/cmd/loadgen").CombinedOutput(); err != nil {
+		b.Fatalf("build cmd/loadgen: %v\n%s", err, out)
+	}
+	var scfg sessionizer.Config
+	scfg.RegisterFlags(flag.NewFlagSet("sessionizer", flag.ContinueOnError))
+	p := startPipeline(b, scfg, site.Site{ID: "bench", Domains: []string{"localhost"}})
+	chPID := benchServerPID(p.ch.Dir())
+
+	var accepted int64
+	var elapsed, lag, p50, p99 time.Duration
+	var goCPU, chCPU, genCPU time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		goBefore, chBefore := benchSelfCPU(), benchProcCPU(chPID)
+		cmd := exec.Command(bin, "-collector", p.collector, "-site", "bench", "-page-origin", "http://localhost",
+			"-visitors", "5000", "-duration", duration.String(), "-rate", "0", "-concurrency", "64", "-seed", strconv.Itoa(i+1),
+			"-clickhouse-addr", p.ch.Addr(), "-clickhouse-database", database, "-verify-timeout", "2m",
+			"-progress", "0", "-log-level", "warn", "-json")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no TELLER_ variables from the caller
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		goCPU += benchSelfCPU() - goBefore
+		chCPU += benchProcCPU(chPID) - chBefore
+		if err != nil {
+			b.Fatalf("loadgen: %v\n%s\n%s", err, out, stderr.String())
+		}
+		genCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		var rep loadgen.Report
+		if err := json.Unmarshal(out, &rep); err != nil {
+			b.Fatalf("loadgen report: %v\n%s", err, out)
+		}
+		if rep.Verification == nil || !rep.Verification.Match {
+			b.Fatalf("verification did not match:\n%s", out)
+		}
+		accepted += rep.Accepted
+		elapsed += rep.Elapsed
+		lag += rep.Verification.Waited
+		p50, p99 = max(p50, rep.Latency.P50), max(p99, rep.Latency.P99)
+	}
+	b.StopTimer()
+	per100k := func(d time.Duration) float64 { return d.Seconds() / float64(accepted) * 1e5 }
+	b.ReportMetric(float64(accepted)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(p50)/float64(time.Millisecond), "p50_ms")
+	b.ReportMetric(float64(p99)/float64(time.Millisecond), "p99_ms")
+	b.ReportMetric(lag.Seconds()/float64(b.N), "clickhouse_lag_s")
+	b.ReportMetric(per100k(goCPU), "pipeline_cpu_s/100k")
+	b.ReportMetric(per100k(genCPU), "loadgen_cpu_s/100k")
+	if chPID > 0 {
+		b.ReportMetric(per100k(chCPU), "clickhouse_cpu_s/100k")
+	}
+}
+
+func benchSelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchServerPID finds the ClickHouse server started in dir (0 if none).
+func benchServerPID(dir string) int {
+	want := []byte("--config-file=" + filepath.Join(dir, "config.xml"))
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil && bytes.Contains(cmdline, want) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// benchProcCPU is a process's user plus system CPU time (USER_HZ = 100).
+func benchProcCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	_, rest, ok := bytes.Cut(stat, []byte(") "))
+	f := strings.Fields(string(rest))
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}

@@ -1,0 +1,336 @@
+package sessionizer_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/bus"
+	"github.com/teller-analytics/teller/pkg/chlocal"
+	"github.com/teller-analytics/teller/pkg/config"
+	"github.com/teller-analytics/teller/pkg/event"
+	"github.com/teller-analytics/teller/pkg/sessionizer"
+	"github.com/teller-analytics/teller/pkg/site"
+	"github.com/teller-analytics/teller/pkg/store"
+)
+
+// BenchmarkSessionizerThroughput measures the roadmap goal "100k events/s
+// into ClickHouse on 2 cores": N events (default 200,000; set
+// TELLER_BENCH_SESSIONIZER_EVENTS to change) are published to a kfake broker
+// first, untimed; then the real sessionizer, with its production settings
+// (the flags' defaults: 1 s flushes, 50,000-row batches, checkpoints every
+// minute; 6 partitions), starts from an empty
+// database and the clock runs until ClickHouse has acknowledged every row.
+//
+// Metrics: events/s over the whole run, events/s after the consumer group
+// was joined, the join time, and CPU seconds per 100k events of this
+// process (sessionizer and kfake broker) and of the ClickHouse server.
+// TELLER_BENCH_CPUPROFILE=file writes a CPU profile of the timed part only
+// (go test's -cpuprofile would include publishing the events).
+func BenchmarkSessionizerThroughput(b *testing.B) {
+	n := 200_000
+	if v := os.Getenv("TELLER_BENCH_SESSIONIZER_EVENTS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			b.Fatalf("TELLER_BENCH_SESSIONIZER_EVENTS=%q is not a positive number", v)
+		}
+	}
+	const topic, partitions = "bench.events", 6
+	ch := testenv.ClickHouse(b)
+	brokers := testenv.Kafka(b, topic, partitions)
+	kafkaCfg := bus.Config{Brokers: config.StringList(brokers), Topic: topic}
+	start := time.Now()
+	bytesPublished := benchPublishEvents(b, kafkaCfg, n)
+	b.Logf("published %d events (%.0f B each on average) in %s", n, float64(bytesPublished)/float64(n), time.Since(start).Round(time.Millisecond))
+	chPID := benchClickHousePID(b, ch)
+
+	var total, afterJoin, join time.Duration
+	var goCPU, chCPU, flushBusy time.Duration
+	var flushes uint64
+	b.ResetTimer()
+	b.StopTimer()
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("bench_sessionizer_%d", i)
+		db := testenv.OpenStore(b, ch, name)
+		if err := db.SaveSite(context.Background(), site.Site{ID: "bench", Domains: []string{"bench.example"}}); err != nil {
+			b.Fatal(err)
+		}
+		sites := site.NewRegistry(db, time.Minute, testenv.Logger(b))
+		if err := sites.Load(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		st := &benchCountingStore{DB: db, want: int64(n), done: make(chan struct{})}
+		// The production settings: the flags' defaults.
+		var cfg sessionizer.Config
+		cfg.RegisterFlags(flag.NewFlagSet("sessionizer", flag.ContinueOnError))
+		cfg.Group = name
+		reg := prometheus.NewRegistry()
+		s, err := sessionizer.New(sessionizer.Options{Config: cfg, Kafka: kafkaCfg,
+			Store: st, Sites: sites, Logger: testenv.Logger(b), Registerer: reg})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		stopProfile := benchStartProfile(b)
+		goBefore, chBefore := benchSelfCPU(), benchProcCPU(chPID)
+		b.StartTimer()
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = s.Run(ctx) }()
+		joined := time.Time{}
+		for joined.IsZero() {
+			select {
+			case <-st.done:
+				joined = time.Now() // finished before we saw it join
+			case <-time.After(10 * time.Millisecond):
+				if s.Ready(ctx) == nil {
+					joined = time.Now()
+				}
+			}
+		}
+		select {
+		case <-st.done:
+		case <-time.After(10 * time.Minute):
+			b.Fatalf("only %d of %d rows written after 10 minutes", st.rows.Load(), n)
+		}
+		done := time.Now()
+		b.StopTimer()
+		goCPU += benchSelfCPU() - goBefore
+		chCPU += benchProcCPU(chPID) - chBefore
+		stopProfile()
+		flushSum, flushCount := benchHistogram(b, reg, "teller_sessionizer_flush_seconds")
+		flushes += flushCount
+		flushBusy += time.Duration(flushSum * float64(time.Second))
+		total += done.Sub(t0)
+		afterJoin += done.Sub(joined)
+		join += joined.Sub(t0)
+		cancel()
+		wg.Wait()
+		if got := testenv.ClientQuery(b, ch, name, "SELECT uniqExact(event_id) FROM events"); got != strconv.Itoa(n) {
+			b.Fatalf("ClickHouse holds %s events, want %d", got, n)
+		}
+	}
+	events := float64(n) * float64(b.N)
+	b.ReportMetric(events/total.Seconds(), "events/s")
+	b.ReportMetric(events/afterJoin.Seconds(), "events/s_after_join")
+	b.ReportMetric(join.Seconds()/float64(b.N), "join_s")
+	b.ReportMetric(goCPU.Seconds()/events*1e5, "go_cpu_s/100k")
+	// The share of the time the partition loops spent writing to ClickHouse
+	// (reading pauses meanwhile), and the rows per write.
+	b.ReportMetric(100*flushBusy.Seconds()/(partitions*total.Seconds()), "pct_partition_time_in_writes")
+	if flushes > 0 {
+		b.ReportMetric(events/float64(flushes), "rows/write")
+	}
+	if chPID > 0 {
+		b.ReportMetric(chCPU.Seconds()/events*1e5, "clickhouse_cpu_s/100k")
+	}
+}
+
+// benchCountingStore signals when the wanted number of rows is written.
+type benchCountingStore struct {
+	*store.DB
+	want int64
+	rows atomic.Int64
+	once sync.Once
+	done chan struct{}
+}
+
+func (s *benchCountingStore) WriteEvents(ctx context.Context, rows []store.EventRow) error {
+	err := s.DB.WriteEvents(ctx, rows)
+	if err == nil && s.rows.Add(int64(len(rows))) >= s.want {
+		s.once.Do(func() { close(s.done) })
+	}
+	return err
+}
+
+// benchPublishEvents publishes n events of a realistic mix (page views,
+// custom events, engagement; browsers and bots; search, social, newsletter
+// and internal referrers) in time order, n/8 visitors over about an hour.
+func benchPublishEvents(b *testing.B, cfg bus.Config, n int) int64 {
+	b.Helper()
+	uas := []string{
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Mobile Safari/537.36",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Safari/605.1.15",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0",
+		"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+		"Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.7204.100 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+	}
+	paths := []string{"/", "/pricing", "/features", "/docs", "/docs/getting-started", "/blog", "/blog/launch", "/about", "/signup"}
+	r := rand.New(rand.NewPCG(1, 2))
+	visitors := make([]uuid.UUID, max(n/8, 1))
+	for i := range visitors {
+		visitors[i] = uuid.NewSHA1(uuid.NameSpaceOID, []byte("bench-visitor-"+strconv.Itoa(i)))
+	}
+	base := time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC).UnixMilli()
+	msgs := make([]bus.Message, n)
+	var size int64
+	for i := range msgs {
+		v := r.IntN(len(visitors))
+		path := paths[r.IntN(len(paths))]
+		u := "https://bench.example" + path
+		ev := event.Event{V: event.Version, ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("bench-event-"+strconv.Itoa(i))),
+			Site: "bench", Visitor: visitors[v], ReceivedMs: base + int64(i)*18, UserAgent: uas[v%len(uas)],
+			Title: strings.TrimPrefix(path, "/") + " – Bench", ScreenWidth: 1440, ScreenHeight: 900}
+		switch k := r.IntN(100); {
+		case k < 72:
+			ev.Kind, ev.Name = event.KindPageview, "pageview"
+			switch ref := r.IntN(100); {
+			case ref < 30:
+				ev.Referrer = "https://www.google.com/"
+			case ref < 40:
+				ev.Referrer = "https://t.co/"
+			case ref < 45:
+				u += "?utm_source=newsletter&utm_medium=email&utm_campaign=monthly-digest"
+				ev.Campaign = event.Campaign{Source: "newsletter", Medium: "email", Name: "monthly-digest"}
+			case ref < 75:
+				ev.Referrer = "https://bench.example" + paths[r.IntN(len(paths))]
+			}
+		case k < 80:
+			ev.Kind, ev.Name, ev.Props = event.KindCustom, "Signup", map[string]string{"plan": "pro"}
+		default:
+			ev.Kind, ev.Name, ev.EngagedMs, ev.ScrollDepth = event.KindEngagement, "engagement", 1000+r.Int64N(60_000), 1+r.IntN(100)
+		}
+		ev.URL = u
+		value, err := event.Marshal(&ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size += int64(len(value))
+		msgs[i] = bus.Message{Key: ev.Visitor[:], Value: value}
+	}
+	p := bus.NewProducer(cfg, testenv.Logger(b))
+	defer p.Close()
+	const chunk = 5000
+	var wg sync.WaitGroup
+	errs := make(chan error, (n+chunk-1)/chunk)
+	sem := make(chan struct{}, 4)
+	for lo := 0; lo < n; lo += chunk {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(part []bus.Message) {
+			defer func() { <-sem; wg.Done() }()
+			errs <- p.Publish(context.Background(), part...)
+		}(msgs[lo:min(lo+chunk, n)])
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return size
+}
+
+// benchStartProfile starts a CPU profile of the timed part when
+// TELLER_BENCH_CPUPROFILE names a file; the returned func stops it.
+func benchStartProfile(b *testing.B) func() {
+	path := os.Getenv("TELLER_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Fatalf("CPU profile (drop go test's -cpuprofile when TELLER_BENCH_CPUPROFILE is set): %v", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// benchSelfCPU is this process's user plus system CPU time.
+func benchSelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchClickHousePID finds the server process of ch by its config file in
+// /proc (0 if not found: the ClickHouse CPU metric is then left out).
+func benchClickHousePID(b *testing.B, ch *chlocal.Server) int {
+	want := []byte("--config-file=" + filepath.Join(ch.Dir(), "config.xml"))
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err == nil && bytes.Contains(cmdline, want) {
+			return pid
+		}
+	}
+	b.Log("ClickHouse server process not found in /proc: its CPU time is not reported")
+	return 0
+}
+
+// benchProcCPU is a process's user plus system CPU time from /proc/<pid>/stat
+// (clock ticks of 10 ms, the Linux default USER_HZ).
+func benchProcCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are fields 14 and 15 of the line, 12 and 13 after ")".
+	_, rest, ok := bytes.Cut(stat, []byte(") "))
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(string(rest))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	stt, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+stt) * 10 * time.Millisecond
+}
+
+// benchHistogram is the sum and count of a histogram in reg.
+func benchHistogram(b *testing.B, reg *prometheus.Registry, name string) (float64, uint64) {
+	families, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		var sum float64
+		var count uint64
+		for _, m := range f.GetMetric() {
+			sum += m.GetHistogram().GetSampleSum()
+			count += m.GetHistogram().GetSampleCount()
+		}
+		return sum, count
+	}
+	b.Fatalf("metric %s not found", name)
+	return 0, 0
+}
