@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,4 +107,13 @@ func Uint(t testing.TB, s string) uint64 {
 		t.Fatalf("not a number: %q", s)
 	}
 	return n
+}
+
+// SelfCPU is this process's user plus system CPU time so far.
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/loadgen"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
@@ -47,14 +45,13 @@ func BenchmarkPipelineWithLoadgen(b *testing.B) {
 	var scfg sessionizer.Config
 	scfg.RegisterFlags(flag.NewFlagSet("sessionizer", flag.ContinueOnError))
 	p := startPipeline(b, scfg, site.Site{ID: "bench", Domains: []string{"localhost"}})
-	chPID := benchServerPID(p.ch.Dir())
 
 	var accepted int64
 	var elapsed, lag, p50, p99 time.Duration
 	var goCPU, chCPU, genCPU time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		goBefore, chBefore := benchSelfCPU(), benchProcCPU(chPID)
+		goBefore, chBefore := testenv.SelfCPU(), p.ch.CPUTime()
 		cmd := exec.Command(bin, "-collector", p.collector, "-site", "bench", "-page-origin", "http://localhost",
 			"-visitors", "5000", "-duration", duration.String(), "-rate", "0", "-concurrency", "64", "-seed", strconv.Itoa(i+1),
 			"-clickhouse-addr", p.ch.Addr(), "-clickhouse-database", database, "-verify-timeout", "2m",
@@ -63,8 +60,8 @@ func BenchmarkPipelineWithLoadgen(b *testing.B) {
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
-		goCPU += benchSelfCPU() - goBefore
-		chCPU += benchProcCPU(chPID) - chBefore
+		goCPU += testenv.SelfCPU() - goBefore
+		chCPU += p.ch.CPUTime() - chBefore
 		if err != nil {
 			b.Fatalf("loadgen: %v\n%s\n%s", err, out, stderr.String())
 		}
@@ -89,50 +86,7 @@ func BenchmarkPipelineWithLoadgen(b *testing.B) {
 	b.ReportMetric(lag.Seconds()/float64(b.N), "clickhouse_lag_s")
 	b.ReportMetric(per100k(goCPU), "pipeline_cpu_s/100k")
 	b.ReportMetric(per100k(genCPU), "loadgen_cpu_s/100k")
-	if chPID > 0 {
+	if chCPU > 0 {
 		b.ReportMetric(per100k(chCPU), "clickhouse_cpu_s/100k")
 	}
-}
-
-func benchSelfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// benchServerPID finds the ClickHouse server started in dir (0 if none).
-func benchServerPID(dir string) int {
-	want := []byte("--config-file=" + filepath.Join(dir, "config.xml"))
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil && bytes.Contains(cmdline, want) {
-			return pid
-		}
-	}
-	return 0
-}
-
-// benchProcCPU is a process's user plus system CPU time (USER_HZ = 100).
-func benchProcCPU(pid int) time.Duration {
-	if pid <= 0 {
-		return 0
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	_, rest, ok := bytes.Cut(stat, []byte(") "))
-	f := strings.Fields(string(rest))
-	if !ok || len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }

@@ -1,19 +1,16 @@
 package sessionizer_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +19,6 @@ import (
 
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/bus"
-	"github.com/teller-analytics/teller/pkg/chlocal"
 	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/event"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
@@ -58,7 +54,6 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 	start := time.Now()
 	bytesPublished := benchPublishEvents(b, kafkaCfg, n)
 	b.Logf("published %d events (%.0f B each on average) in %s", n, float64(bytesPublished)/float64(n), time.Since(start).Round(time.Millisecond))
-	chPID := benchClickHousePID(b, ch)
 
 	var total, afterJoin, join time.Duration
 	var goCPU, chCPU, flushBusy time.Duration
@@ -88,7 +83,7 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		stopProfile := benchStartProfile(b)
-		goBefore, chBefore := benchSelfCPU(), benchProcCPU(chPID)
+		goBefore, chBefore := testenv.SelfCPU(), ch.CPUTime()
 		b.StartTimer()
 		t0 := time.Now()
 		var wg sync.WaitGroup
@@ -112,8 +107,8 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 		}
 		done := time.Now()
 		b.StopTimer()
-		goCPU += benchSelfCPU() - goBefore
-		chCPU += benchProcCPU(chPID) - chBefore
+		goCPU += testenv.SelfCPU() - goBefore
+		chCPU += ch.CPUTime() - chBefore
 		stopProfile()
 		flushSum, flushCount := benchHistogram(b, reg, "teller_sessionizer_flush_seconds")
 		flushes += flushCount
@@ -138,7 +133,7 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 	if flushes > 0 {
 		b.ReportMetric(events/float64(flushes), "rows/write")
 	}
-	if chPID > 0 {
+	if chCPU > 0 {
 		b.ReportMetric(chCPU.Seconds()/events*1e5, "clickhouse_cpu_s/100k")
 	}
 }
@@ -258,59 +253,6 @@ func benchStartProfile(b *testing.B) func() {
 		b.Fatalf("CPU profile (drop go test's -cpuprofile when TELLER_BENCH_CPUPROFILE is set): %v", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
-}
-
-// benchSelfCPU is this process's user plus system CPU time.
-func benchSelfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// benchClickHousePID finds the server process of ch by its config file in
-// /proc (0 if not found: the ClickHouse CPU metric is then left out).
-func benchClickHousePID(b *testing.B, ch *chlocal.Server) int {
-	want := []byte("--config-file=" + filepath.Join(ch.Dir(), "config.xml"))
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
-		if err == nil && bytes.Contains(cmdline, want) {
-			return pid
-		}
-	}
-	b.Log("ClickHouse server process not found in /proc: its CPU time is not reported")
-	return 0
-}
-
-// benchProcCPU is a process's user plus system CPU time from /proc/<pid>/stat
-// (clock ticks of 10 ms, the Linux default USER_HZ).
-func benchProcCPU(pid int) time.Duration {
-	if pid <= 0 {
-		return 0
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses: utime and
-	// stime are fields 14 and 15 of the line, 12 and 13 after ")".
-	_, rest, ok := bytes.Cut(stat, []byte(") "))
-	if !ok {
-		return 0
-	}
-	f := strings.Fields(string(rest))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	stt, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+stt) * 10 * time.Millisecond
 }
 
 // benchHistogram is the sum and count of a histogram in reg.
