@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -80,6 +81,35 @@ FROM events WHERE site_id = 'demo' AND kind != 'engagement' ORDER BY ts_ms`)
 FROM sessions WHERE site_id = 'demo'`)
 	if got != "1\t/\t4\t1\tChrome\tLinux\t0\tfirst_visit\t0" {
 		t.Fatalf("session: %q", got)
+	}
+
+	// Then the site owner opens the dashboard in the same browser, signs in
+	// and sees the session.
+	err = b.Run(
+		chromedp.Navigate(p.dashboard+"/sites/demo"),
+		chromedp.WaitVisible(css("#password")),
+		chromedp.SendKeys(css("#username"), "admin"),
+		chromedp.SendKeys(css("#password"), dashboardPassword),
+		chromedp.Click(css("#login-submit")),
+		chromedp.WaitVisible(css("#kpi-sessions")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kpis, err := browser.Get(b, chromedp.Evaluate[map[string]string](`({
+		visitors: document.querySelector('#kpi-visitors').dataset.value,
+		sessions: document.querySelector('#kpi-sessions').dataset.value,
+		pageviews: document.querySelector('#kpi-pageviews').dataset.value,
+		entry: document.querySelector('#table-entry_pages tr.row td.key').textContent.trim(),
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"visitors": "1", "sessions": "1", "pageviews": "4", "entry": "/"}; fmt.Sprint(kpis) != fmt.Sprint(want) {
+		t.Fatalf("dashboard shows %v, want %v", kpis, want)
+	}
+	if err := b.Screenshot(os.TempDir() + "/teller-demo-dashboard.png"); err != nil {
+		t.Fatal(err)
 	}
 	if ex := b.Exceptions(); len(ex) > 0 {
 		t.Fatalf("the page raised exceptions: %v", ex)
