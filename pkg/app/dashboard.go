@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"strings"
 
+	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/dashboard"
 	"github.com/teller-analytics/teller/pkg/report"
 	"github.com/teller-analytics/teller/pkg/service"
@@ -15,12 +17,13 @@ import (
 
 // DashboardConfig configures the dashboard service.
 type DashboardConfig struct {
-	Listen        string
-	Store         store.Config
-	User          string
-	Password      string
-	SessionSecret string
-	Log           service.LogConfig
+	Listen         string
+	Store          store.Config
+	User           string
+	Password       string
+	SessionSecret  string
+	TrustedProxies config.StringList
+	Log            service.LogConfig
 }
 
 // RegisterFlags adds the dashboard's flags.
@@ -30,6 +33,7 @@ func (c *DashboardConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.User, "dashboard-user", "admin", "login name")
 	fs.StringVar(&c.Password, "dashboard-password", "", "login password, plain or an argon2id hash ($argon2id$...); required")
 	fs.StringVar(&c.SessionSecret, "session-secret", "", "key (>= 16 bytes) signing login sessions and CSRF tokens; required")
+	fs.Var(&c.TrustedProxies, "trusted-proxies", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (login rate limits); empty: use the connection's address")
 	c.Log.RegisterFlags(fs)
 }
 
@@ -56,7 +60,7 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 	defer db.Close()
 	reg := hooks.registry()
 	opts := dashboard.Options{Reports: report.New(db.Conn()), Sites: db, AdminUser: cfg.User,
-		SessionKey: []byte(cfg.SessionSecret), Logger: log, Registerer: reg}
+		SessionKey: []byte(cfg.SessionSecret), TrustProxy: len(cfg.TrustedProxies) > 0, Logger: log, Registerer: reg}
 	if strings.HasPrefix(cfg.Password, "$argon2id$") {
 		opts.AdminPasswordHash = cfg.Password
 	} else {
@@ -70,6 +74,10 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 		d.SetClock(hooks.Clock)
 	}
 	r := service.NewEngine(log)
+	// gin trusts every proxy unless told otherwise; trust only those named.
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return fmt.Errorf("dashboard: -trusted-proxies: %w", err)
+	}
 	service.Mount(r, reg, map[string]service.Check{"clickhouse": db.Ping})
 	d.Mount(r)
 	log.Info("dashboard listening", "addr", cfg.Listen)
