@@ -150,9 +150,11 @@ func siteAdd(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-func siteList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// withStore is a command that only needs ClickHouse: it parses the store
+// flags, opens and migrates the database and hands it to do.
+func withStore(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer, do func(*store.DB) error) error {
 	var cfg store.Config
-	fs := newFlags("site list", stderr)
+	fs := newFlags(name, stderr)
 	cfg.RegisterFlags(fs)
 	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
@@ -162,6 +164,16 @@ func siteList(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer db.Close()
+	return do(db)
+}
+
+func siteList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return withStore(ctx, "site list", args, getenv, stderr, func(db *store.DB) error {
+		return listSites(ctx, db, stdout)
+	})
+}
+
+func listSites(ctx context.Context, db *store.DB, stdout io.Writer) error {
 	sites, err := db.ListSites(ctx)
 	if err != nil {
 		return err
@@ -190,19 +202,10 @@ func printSnippet(args []string, getenv func(string) string, stdout, stderr io.W
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var cfg store.Config
-	fs := newFlags("migrate", stderr)
-	cfg.RegisterFlags(fs)
-	if err := config.Parse(fs, args, getenv); err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	fmt.Fprintf(stdout, "schema of database %s is up to date (ClickHouse %s)\n", db.Database(), db.ServerVersion())
-	return nil
+	return withStore(ctx, "migrate", args, getenv, stderr, func(db *store.DB) error {
+		fmt.Fprintf(stdout, "schema of database %s is up to date (ClickHouse %s)\n", db.Database(), db.ServerVersion())
+		return nil
+	})
 }
 
 func healthcheck(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {

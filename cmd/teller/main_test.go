@@ -80,6 +80,11 @@ func TestSiteAddListAndSnippet(t *testing.T) {
 	if err := run(context.Background(), []string{"snippet", "-id", "shop", "-collector-url", "https://stats.shop.example"}, getenv, &out, io.Discard); err != nil || strings.TrimSpace(out.String()) != tag {
 		t.Fatalf("snippet: %q %v", out.String(), err)
 	}
+	out.Reset()
+	if err := run(context.Background(), []string{"migrate"}, getenv, &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), "schema of database cli is up to date (ClickHouse ") {
+		t.Fatalf("migrate: %q %v", out.String(), err)
+	}
 	if err := run(context.Background(), []string{"frobnicate"}, getenv, io.Discard, io.Discard); err == nil {
 		t.Fatal("unknown command accepted")
 	}
