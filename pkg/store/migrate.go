@@ -143,7 +143,7 @@ ENGINE = MergeTree ORDER BY version`); err != nil {
 			continue
 		}
 		if m.MinMajor > 0 && !db.version.AtLeast(m.MinMajor, m.MinMinor) {
-			db.log.Info("skipping migration that needs a newer ClickHouse", "migration", m.Name,
+			db.log.Debug("skipping migration that needs a newer ClickHouse", "migration", m.Name,
 				"requires", fmt.Sprintf("%d.%d", m.MinMajor, m.MinMinor), "server", db.version)
 			continue
 		}
