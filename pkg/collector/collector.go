@@ -175,11 +175,11 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		return
 	}
 	c.cors(g, &st)
-	if err := event.ValidatePageURL(p.URL); err != nil {
+	page, err := event.ParsePageURL(p.URL)
+	if err != nil {
 		c.refuse(g, http.StatusBadRequest, "url", "url", err.Error())
 		return
 	}
-	page, _ := url.Parse(p.URL)
 	if !st.OwnsHost(page.Hostname()) {
 		c.refuse(g, http.StatusBadRequest, "foreign_host", "url",
 			fmt.Sprintf("page host %q is not a domain of site %q (domains: %s)", page.Hostname(), st.ID, strings.Join(st.Domains, ", ")))

@@ -151,7 +151,7 @@ func (e *Event) Validate() error {
 	case len(e.Props) > MaxProps:
 		return invalid("more than %d props", MaxProps)
 	}
-	if err := ValidatePageURL(e.URL); err != nil {
+	if _, err := ParsePageURL(e.URL); err != nil {
 		return err
 	}
 	for k, v := range e.Props {
@@ -162,22 +162,23 @@ func (e *Event) Validate() error {
 	return nil
 }
 
-// ValidatePageURL checks that u is an absolute http(s) URL of bounded length.
-func ValidatePageURL(u string) error {
+// ParsePageURL parses u and checks that it is an absolute http(s) URL of
+// bounded length.
+func ParsePageURL(u string) (*url.URL, error) {
 	if u == "" {
-		return invalid("url is missing")
+		return nil, invalid("url is missing")
 	}
 	if len(u) > MaxURLLength {
-		return invalid("url is longer than %d bytes", MaxURLLength)
+		return nil, invalid("url is longer than %d bytes", MaxURLLength)
 	}
 	p, err := url.Parse(u)
 	if err != nil {
-		return invalid("url does not parse: %v", err)
+		return nil, invalid("url does not parse: %v", err)
 	}
 	if (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		return invalid("url %q is not an absolute http(s) URL", u)
+		return nil, invalid("url %q is not an absolute http(s) URL", u)
 	}
-	return nil
+	return p, nil
 }
 
 // Marshal encodes e as the Kafka message value.
