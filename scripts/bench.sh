@@ -2,7 +2,7 @@
 # Runs Teller's benchmarks with short, bounded benchtimes and rewrites the
 # results section of docs/benchmarks.md (between the bench:results markers),
 # printing each command line it runs. Everything runs on 127.0.0.1: a local
-# ClickHouse (pkg/chlocal) and the in-process kfake broker, as in the tests.
+# ClickHouse (internal/chlocal) and the in-process kfake broker, as in the tests.
 #
 #   scripts/bench.sh            run everything, rewrite docs/benchmarks.md
 #   scripts/bench.sh -n         run everything, print the section, leave the doc alone
@@ -67,7 +67,7 @@ run "go tool pprof -top -cum -nodecount 400 $work/sessionizer.test $work/session
 cp "$work/last" "$work/sessionizer_cum.txt"
 
 # 4. The whole pipeline on this box, driven by cmd/loadgen (verified counts).
-run "go test -run '^\$' -bench BenchmarkPipelineWithLoadgen -benchtime 1x -count 1 -timeout 10m ./pkg/loadgen/"
+run "go test -run '^\$' -bench BenchmarkPipelineWithLoadgen -benchtime 1x -count 1 -timeout 10m ./internal/loadgen/"
 cp "$work/last" "$work/pipeline.txt"
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)

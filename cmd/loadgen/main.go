@@ -24,7 +24,7 @@ import (
 	"syscall"
 
 	"github.com/teller-analytics/teller/pkg/config"
-	"github.com/teller-analytics/teller/pkg/loadgen"
+	"github.com/teller-analytics/teller/internal/loadgen"
 )
 
 func main() {

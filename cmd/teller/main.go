@@ -20,7 +20,7 @@ import (
 
 	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/config"
-	"github.com/teller-analytics/teller/pkg/devmode"
+	"github.com/teller-analytics/teller/internal/devmode"
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/snippet"

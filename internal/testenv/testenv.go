@@ -17,7 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/teller-analytics/teller/pkg/chlocal"
+	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/pkg/store"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/teller-analytics/teller/internal/browser"
-	"github.com/teller-analytics/teller/pkg/report/reporttest"
+	"github.com/teller-analytics/teller/internal/reporttest"
 )
 
 // TestBrowser signs in through the form in a real headless Chromium and

@@ -15,7 +15,7 @@ import (
 
 	"github.com/teller-analytics/teller/pkg/dashboard"
 	"github.com/teller-analytics/teller/pkg/report"
-	"github.com/teller-analytics/teller/pkg/report/reporttest"
+	"github.com/teller-analytics/teller/internal/reporttest"
 )
 
 // mainRange is the data set's Berlin days: 6 sessions, 4 visitors, 10

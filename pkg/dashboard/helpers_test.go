@@ -19,7 +19,7 @@ import (
 
 	"github.com/teller-analytics/teller/pkg/dashboard"
 	"github.com/teller-analytics/teller/pkg/report"
-	"github.com/teller-analytics/teller/pkg/report/reporttest"
+	"github.com/teller-analytics/teller/internal/reporttest"
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/site"
 )

@@ -12,7 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/teller-analytics/teller/pkg/report"
-	"github.com/teller-analytics/teller/pkg/report/reporttest"
+	"github.com/teller-analytics/teller/internal/reporttest"
 )
 
 // srv is the package's one ClickHouse, seeded with reporttest's data set.

@@ -16,7 +16,7 @@ import (
 
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/bus"
-	"github.com/teller-analytics/teller/pkg/chlocal"
+	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/event"
 	"github.com/teller-analytics/teller/pkg/store"

@@ -12,7 +12,7 @@ import (
 
 	"github.com/teller-analytics/teller/internal/browser"
 	"github.com/teller-analytics/teller/internal/testenv"
-	"github.com/teller-analytics/teller/pkg/demo"
+	"github.com/teller-analytics/teller/internal/demo"
 )
 
 // A person clicks through the demo site in Chromium: the real snippet, the

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/teller-analytics/teller/internal/testenv"
-	"github.com/teller-analytics/teller/pkg/loadgen"
+	"github.com/teller-analytics/teller/internal/loadgen"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
 )

@@ -12,9 +12,9 @@ import (
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/bus"
-	"github.com/teller-analytics/teller/pkg/chlocal"
+	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/pkg/config"
-	"github.com/teller-analytics/teller/pkg/loadgen"
+	"github.com/teller-analytics/teller/internal/loadgen"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
 )

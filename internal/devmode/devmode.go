@@ -25,9 +25,9 @@ import (
 
 	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/bus"
-	"github.com/teller-analytics/teller/pkg/chlocal"
+	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/pkg/config"
-	"github.com/teller-analytics/teller/pkg/demo"
+	"github.com/teller-analytics/teller/internal/demo"
 	"github.com/teller-analytics/teller/pkg/identity"
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/sessionizer"

@@ -41,7 +41,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
-	"github.com/teller-analytics/teller/pkg/chlocal"
+	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/store"
 )
