@@ -81,7 +81,9 @@ func startPipeline(t testing.TB, scfg sessionizer.Config, sites ...site.Site) *p
 // ClickHouse ends up with exactly the events, visitors and page views the
 // load generator knows it got accepted, and the figures derived from them.
 func TestRunAgainstThePipelineVerifiesExactCounts(t *testing.T) {
-	p := startPipeline(t, sessionizer.Config{FlushInterval: 200 * time.Millisecond, CheckpointInterval: time.Second},
+	scfg := sessionizer.DefaultConfig()
+	scfg.FlushInterval, scfg.CheckpointInterval = 200*time.Millisecond, time.Second
+	p := startPipeline(t, scfg,
 		site.Site{ID: "loadtest", Domains: []string{"localhost"}},
 		site.Site{ID: "budget", Domains: []string{"www.budget.example"}})
 	collectorURL, chAddr, query := p.collector, p.ch.Addr(), p.query

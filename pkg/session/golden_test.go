@@ -21,13 +21,13 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // to review; run `go test ./pkg/session -update` only when it is intended.
 func TestGoldenStream(t *testing.T) {
 	for name, rules := range map[string]Rules{
-		"default":  {},
-		"midnight": {SplitAtMidnight: true},
-		"campaign": {SplitOnCampaign: true},
+		"default":  DefaultRules(),
+		"midnight": rulesWith(func(r *Rules) { r.SplitAtMidnight = true }),
+		"campaign": rulesWith(func(r *Rules) { r.SplitOnCampaign = true }),
 	} {
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 11))
-			p := NewPartition(rules)
+			p := newPartition(t, rules)
 			labels := map[uuid.UUID]string{}
 			seen := map[string]bool{}
 			clock := time.Date(2026, 3, 1, 22, 0, 0, 0, time.UTC).UnixMilli()

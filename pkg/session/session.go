@@ -2,52 +2,94 @@
 // belongs to, why a session started, and which events are late or bridging.
 //
 // It is pure: a Partition is fed events in log order and keeps its own clock
-// (the largest event time seen), so every decision depends only on the log and
-// the saved state, and a replay reproduces it exactly. It does no I/O, reads
-// no wall clock and is not safe for concurrent use (one Partition per Kafka
-// partition). The rules are in shared/design/sessions.md.
+// (the largest event time seen), so every decision depends only on the log,
+// the rules and the saved state, and a replay reproduces it exactly. It does
+// no I/O, reads no wall clock, calls back into nothing and is not safe for
+// concurrent use (one Partition per Kafka partition). The README's
+// "Sessions" section states the rules for users; session_test.go holds them
+// scenario by scenario.
+//
+// Everything a decision needs of an event comes in its Input, including the
+// site's time zone for the midnight rule, which the caller resolves once
+// (pkg/site's Registry does so when it loads the sites). Changing a site's
+// time zone, like changing any of the Rules, is a rule change: it applies to
+// events sessionized from then on, open sessions included, and to history
+// only by re-sessionizing (replaying the topic into a fresh table set). The
+// rules are not part of a checkpoint, so a restart with other rules keeps
+// the open sessions and applies the new rules to their next events.
 package session
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 )
 
-// Rules configure sessionization. Zero values get the defaults noted.
+// The default rules. The sessionizer's flags and DefaultRules take them
+// from here, and a sessionizer test ties the README's table to the flags.
+const (
+	DefaultGap       = 30 * time.Minute
+	DefaultMaxLength = 24 * time.Hour
+	DefaultDisorder  = 2 * time.Minute
+)
+
+// Rules configure sessionization. Start from DefaultRules: every value set
+// is honoured as it is (a zero Disorder means no disorder is allowed), and
+// Validate refuses the impossible ones.
 type Rules struct {
-	// Gap is the inactivity that ends a session (30 min). An event within Gap
-	// of a session's first or last event joins it, boundaries inclusive.
+	// Gap is the inactivity that ends a session (DefaultGap). An event within
+	// Gap of a session's first or last event joins it, boundaries inclusive.
+	// It must be positive.
 	Gap time.Duration
-	// MaxLength starts a new session once a session is this old (24 h).
+	// MaxLength starts a new session once a session is this old
+	// (DefaultMaxLength). It must be positive.
 	MaxLength time.Duration
 	// Disorder is how far behind the partition clock an event may arrive
-	// before it counts as late (2 min).
+	// before it counts as late (DefaultDisorder). Zero flags every event
+	// older than the clock; it must not be negative.
 	Disorder time.Duration
-	// SplitAtMidnight starts a new session at midnight in the site's zone.
+	// SplitAtMidnight starts a new session at midnight in the site's zone
+	// (Input.Zone).
 	SplitAtMidnight bool
 	// SplitOnCampaign starts a new session when an event carries explicit
 	// campaign parameters that differ from the session's entry campaign.
 	SplitOnCampaign bool
-	// Zone gives a site's time zone for the midnight rule (UTC if nil).
-	Zone func(site string) *time.Location
 }
 
-// WithDefaults returns r with zero values replaced by the defaults.
-func (r Rules) WithDefaults() Rules {
+// DefaultRules returns the default rules: no midnight or campaign split.
+func DefaultRules() Rules {
+	return Rules{Gap: DefaultGap, MaxLength: DefaultMaxLength, Disorder: DefaultDisorder}
+}
+
+// RuleError says which of the Rules is impossible.
+type RuleError struct {
+	// Field is the Rules field: "Gap", "MaxLength" or "Disorder".
+	Field string
+	// Want is the condition the value fails, e.g. "> 0".
+	Want  string
+	Value time.Duration
+}
+
+func (e *RuleError) Error() string {
+	return fmt.Sprintf("session rules: %s must be %s, got %s", e.Field, e.Want, e.Value)
+}
+
+// Validate returns a *RuleError for each impossible value, joined, or nil.
+func (r Rules) Validate() error {
+	var errs []error
 	if r.Gap <= 0 {
-		r.Gap = 30 * time.Minute
+		errs = append(errs, &RuleError{Field: "Gap", Want: "> 0", Value: r.Gap})
 	}
 	if r.MaxLength <= 0 {
-		r.MaxLength = 24 * time.Hour
+		errs = append(errs, &RuleError{Field: "MaxLength", Want: "> 0", Value: r.MaxLength})
 	}
 	if r.Disorder < 0 {
-		r.Disorder = 0
-	} else if r.Disorder == 0 {
-		r.Disorder = 2 * time.Minute
+		errs = append(errs, &RuleError{Field: "Disorder", Want: ">= 0", Value: r.Disorder})
 	}
-	return r
+	return errors.Join(errs...)
 }
 
 // Reason says why a session started.
@@ -84,6 +126,10 @@ type Input struct {
 	// CampaignKey identifies the event's explicit campaign parameters
 	// (CampaignKey func); 0 when it has none.
 	CampaignKey uint64
+	// Zone is the site's time zone for the midnight rule; nil means UTC.
+	// Give every event of a site the same zone: a different one is a rule
+	// change (see the package doc).
+	Zone *time.Location
 }
 
 // Assignment is the decision for one event.
@@ -146,9 +192,13 @@ type Partition struct {
 // marks, never on a wall-clock timer.
 const sweepEvery = int64(time.Minute / time.Millisecond)
 
-// NewPartition makes an empty partition state.
-func NewPartition(rules Rules) *Partition {
-	return &Partition{rules: rules.WithDefaults(), visitors: map[visitorKey][]open{}, sites: map[string]string{}}
+// NewPartition makes an empty partition state that applies rules, which
+// must pass Validate.
+func NewPartition(rules Rules) (*Partition, error) {
+	if err := rules.Validate(); err != nil {
+		return nil, err
+	}
+	return &Partition{rules: rules, visitors: map[visitorKey][]open{}, sites: map[string]string{}}, nil
 }
 
 // Clock is the largest event time seen, Unix ms.
@@ -235,11 +285,9 @@ func (p *Partition) refuses(s *open, in Input) Reason {
 		return MaxLength
 	}
 	if r.SplitAtMidnight {
-		loc := time.UTC
-		if r.Zone != nil {
-			if z := r.Zone(in.Site); z != nil {
-				loc = z
-			}
+		loc := in.Zone
+		if loc == nil {
+			loc = time.UTC
 		}
 		if day(t, loc) != day(s.firstMs, loc) {
 			return Midnight

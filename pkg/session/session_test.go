@@ -2,8 +2,10 @@ package session
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,11 +42,31 @@ func (e ev) ms(t *testing.T) int64 {
 
 func visitorID(name string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)) }
 
-// run feeds the events and returns, per event, a session label ("s1", "s2",
-// ... in order of first appearance) plus flags.
-func run(t *testing.T, rules Rules, events []ev) ([]string, []Assignment) {
+// newPartition is NewPartition for rules the test knows to be valid.
+func newPartition(t testing.TB, rules Rules) *Partition {
 	t.Helper()
-	p := NewPartition(rules)
+	p, err := NewPartition(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// rulesWith returns the default rules changed by set (nil: unchanged).
+func rulesWith(set func(*Rules)) Rules {
+	r := DefaultRules()
+	if set != nil {
+		set(&r)
+	}
+	return r
+}
+
+// run feeds the events, every one with the site time zone zone, and returns,
+// per event, a session label ("s1", "s2", ... in order of first appearance)
+// plus flags.
+func run(t *testing.T, rules Rules, zone *time.Location, events []ev) ([]string, []Assignment) {
+	t.Helper()
+	p := newPartition(t, rules)
 	labels := map[uuid.UUID]string{}
 	seen := map[string]bool{}
 	var out []string
@@ -57,7 +79,7 @@ func run(t *testing.T, rules Rules, events []ev) ([]string, []Assignment) {
 		a := p.Assign(Input{
 			EventID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprint(i))), Site: site,
 			Visitor: visitorID(e.visitor), TimeMs: e.ms(t), NewVisitor: !seen[site+e.visitor],
-			CampaignKey: CampaignKey(e.campaign),
+			CampaignKey: CampaignKey(e.campaign), Zone: zone,
 		})
 		seen[site+e.visitor] = true
 		if _, ok := labels[a.SessionID]; !ok {
@@ -81,9 +103,14 @@ func TestScenarios(t *testing.T) {
 			want25h = append(want25h, "s2")
 		}
 	}
+	berlin, err := time.LoadLocation("Europe/Berlin") // UTC+1 in March
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
-		rules   Rules
+		rules   func(*Rules) // changes to the default rules
+		zone    *time.Location
 		events  []ev
 		want    []string
 		reasons []Reason // of each event's session, if given
@@ -111,22 +138,24 @@ func TestScenarios(t *testing.T) {
 			events: []ev{{visitor: "v", at: "23:50:00.000"}, {visitor: "v", at: "+1d 00:10:00.000"}},
 			want:   []string{"s1", "s1"}},
 		{name: "midnight splits with the option",
-			rules:   Rules{SplitAtMidnight: true},
+			rules:   func(r *Rules) { r.SplitAtMidnight = true },
 			events:  []ev{{visitor: "v", at: "23:50:00.000"}, {visitor: "v", at: "+1d 00:10:00.000"}},
 			want:    []string{"s1", "s2"},
 			reasons: []Reason{FirstVisit, Midnight}},
 		{name: "midnight in the site's zone",
-			rules: Rules{SplitAtMidnight: true, Zone: func(string) *time.Location {
-				z, _ := time.LoadLocation("Europe/Berlin") // UTC+1 in March
-				return z
-			}},
+			rules:  func(r *Rules) { r.SplitAtMidnight = true },
+			zone:   berlin,
 			events: []ev{{visitor: "v", at: "22:50:00.000"}, {visitor: "v", at: "23:10:00.000"}},
 			want:   []string{"s1", "s2"}},
+		{name: "midnight without a zone is UTC's",
+			rules:  func(r *Rules) { r.SplitAtMidnight = true },
+			events: []ev{{visitor: "v", at: "22:50:00.000"}, {visitor: "v", at: "23:10:00.000"}},
+			want:   []string{"s1", "s1"}},
 		{name: "campaign change does not split by default",
 			events: []ev{{visitor: "v", at: "10:00:00.000", campaign: "A"}, {visitor: "v", at: "10:05:00.000", campaign: "B"}},
 			want:   []string{"s1", "s1"}},
 		{name: "campaign change splits with the option",
-			rules:   Rules{SplitOnCampaign: true},
+			rules:   func(r *Rules) { r.SplitOnCampaign = true },
 			events:  []ev{{visitor: "v", at: "10:00:00.000", campaign: "A"}, {visitor: "v", at: "10:05:00.000", campaign: "B"}, {visitor: "v", at: "10:06:00.000"}},
 			want:    []string{"s1", "s2", "s2"},
 			reasons: []Reason{FirstVisit, Campaign, Campaign}},
@@ -140,10 +169,20 @@ func TestScenarios(t *testing.T) {
 			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "w", at: "11:00:00.000"}, {visitor: "v", at: "10:20:00.000"}},
 			want:   []string{"s1", "s2", "s3"},
 			late:   []bool{false, false, true}},
+		{name: "zero disorder is honoured: any event behind the clock is late",
+			rules:  func(r *Rules) { r.Disorder = 0 },
+			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:00:50.000"}, {visitor: "v", at: "10:00:49.999"}, {visitor: "v", at: "10:00:50.000"}},
+			want:   []string{"s1", "s1", "s1", "s1"},
+			late:   []bool{false, false, true, false}},
+		{name: "a shorter gap set is honoured",
+			rules:   func(r *Rules) { r.Gap = 10 * time.Minute },
+			events:  []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:10:00.000"}, {visitor: "v", at: "10:20:00.001"}},
+			want:    []string{"s1", "s1", "s2"},
+			reasons: []Reason{FirstVisit, FirstVisit, Inactivity}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, as := run(t, tt.rules, tt.events)
+			got, as := run(t, rulesWith(tt.rules), tt.zone, tt.events)
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Fatalf("sessions %v, want %v", got, tt.want)
 			}
@@ -163,7 +202,7 @@ func TestScenarios(t *testing.T) {
 }
 
 func TestOpenerAndStart(t *testing.T) {
-	_, as := run(t, Rules{}, []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:00:50.000"}, {visitor: "v", at: "10:00:20.000"}})
+	_, as := run(t, DefaultRules(), nil, []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:00:50.000"}, {visitor: "v", at: "10:00:20.000"}})
 	if !as[0].Opens || as[1].Opens || as[2].Opens {
 		t.Fatalf("only the first event opens: %+v", as)
 	}
@@ -177,21 +216,14 @@ func TestOpenerAndStart(t *testing.T) {
 // A checkpoint taken mid-stream and restored gives exactly the decisions an
 // uninterrupted run gives.
 func TestStateRoundTripReplaysIdentically(t *testing.T) {
-	var events []Input
-	for i := 0; i < 2000; i++ {
-		events = append(events, Input{
-			EventID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprint(i))),
-			Site:    []string{"a", "b"}[i%2], Visitor: visitorID(fmt.Sprint(i % 37)),
-			TimeMs: day0.UnixMilli() + int64(i)*int64(97*time.Second/time.Millisecond) - int64(i%5)*60_000,
-		})
-	}
-	whole := NewPartition(Rules{})
+	events := checkpointStream()
+	whole := newPartition(t, DefaultRules())
 	var want []Assignment
 	for _, in := range events {
 		want = append(want, whole.Assign(in))
 	}
 	for _, cut := range []int{1, 500, 1333, 1999} {
-		p := NewPartition(Rules{})
+		p := newPartition(t, DefaultRules())
 		for _, in := range events[:cut] {
 			p.Assign(in)
 		}
@@ -199,7 +231,7 @@ func TestStateRoundTripReplaysIdentically(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		restored := NewPartition(Rules{})
+		restored := newPartition(t, DefaultRules())
 		if err := restored.UnmarshalBinary(state); err != nil {
 			t.Fatal(err)
 		}
@@ -216,11 +248,11 @@ func TestStateRoundTripReplaysIdentically(t *testing.T) {
 }
 
 func TestUnmarshalRejectsCorruptState(t *testing.T) {
-	p := NewPartition(Rules{})
+	p := newPartition(t, DefaultRules())
 	p.Assign(Input{EventID: uuid.New(), Site: "s", Visitor: uuid.New(), TimeMs: 1})
 	state, _ := p.MarshalBinary()
 	for _, bad := range [][]byte{nil, {99}, state[:len(state)-3], append(append([]byte{}, state...), 1)} {
-		if err := NewPartition(Rules{}).UnmarshalBinary(bad); err == nil {
+		if err := newPartition(t, DefaultRules()).UnmarshalBinary(bad); err == nil {
 			t.Errorf("state %x accepted", bad)
 		}
 	}
@@ -237,7 +269,7 @@ func TestSessionIDDeterministic(t *testing.T) {
 }
 
 func BenchmarkAssign(b *testing.B) {
-	p := NewPartition(Rules{})
+	p := newPartition(b, DefaultRules())
 	visitors := make([]uuid.UUID, 100_000)
 	for i := range visitors {
 		visitors[i] = uuid.New()
@@ -264,7 +296,7 @@ func BenchmarkHeapPerOpenSession(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		p := NewPartition(Rules{})
+		p := newPartition(b, DefaultRules())
 		for i, v := range visitors {
 			p.Assign(Input{EventID: id, Site: "site", Visitor: v, TimeMs: 1_700_000_000_000 + int64(i)})
 		}
@@ -272,5 +304,78 @@ func BenchmarkHeapPerOpenSession(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(p.OpenSessions()), "B/session")
 		runtime.KeepAlive(p)
+	}
+}
+
+// Every value set is honoured as it is, and only impossible ones are refused,
+// each naming its field.
+func TestRulesValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		rules func(*Rules)
+		bad   []string // fields refused
+	}{
+		{name: "defaults"},
+		{name: "zero disorder is a valid setting", rules: func(r *Rules) { r.Disorder = 0 }},
+		{name: "a gap of one millisecond", rules: func(r *Rules) { r.Gap = time.Millisecond }},
+		{name: "a maximum length below the gap", rules: func(r *Rules) { r.MaxLength = time.Minute }},
+		{name: "negative disorder", rules: func(r *Rules) { r.Disorder = -time.Second }, bad: []string{"Disorder"}},
+		{name: "zero gap", rules: func(r *Rules) { r.Gap = 0 }, bad: []string{"Gap"}},
+		{name: "negative gap", rules: func(r *Rules) { r.Gap = -time.Minute }, bad: []string{"Gap"}},
+		{name: "zero maximum length", rules: func(r *Rules) { r.MaxLength = 0 }, bad: []string{"MaxLength"}},
+		{name: "the zero Rules", rules: func(r *Rules) { *r = Rules{} }, bad: []string{"Gap", "MaxLength"}},
+		{name: "all three", rules: func(r *Rules) { r.Gap, r.MaxLength, r.Disorder = -1, -1, -1 }, bad: []string{"Gap", "MaxLength", "Disorder"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rules := rulesWith(tt.rules)
+			err := rules.Validate()
+			var got []string
+			if err != nil {
+				for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+					var re *RuleError
+					if !errors.As(e, &re) {
+						t.Fatalf("%v is not a *RuleError", e)
+					}
+					if !strings.Contains(err.Error(), re.Field+" must be "+re.Want+", got "+re.Value.String()) {
+						t.Errorf("message %q does not say what %s must be", err, re.Field)
+					}
+					got = append(got, re.Field)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.bad) {
+				t.Fatalf("refused %v, want %v (err: %v)", got, tt.bad, err)
+			}
+			p, err := NewPartition(rules)
+			if (err != nil) != (tt.bad != nil) || (p == nil) != (tt.bad != nil) {
+				t.Fatalf("NewPartition: %v, %v; Validate refused %v", p, err, tt.bad)
+			}
+		})
+	}
+}
+
+func TestDefaultRules(t *testing.T) {
+	r := DefaultRules()
+	if r.Gap != 30*time.Minute || r.MaxLength != 24*time.Hour || r.Disorder != 2*time.Minute || r.SplitAtMidnight || r.SplitOnCampaign {
+		t.Fatalf("default rules %+v differ from the documented defaults (30 min gap, 24 h maximum, 2 min disorder, no splits)", r)
+	}
+}
+
+// BenchmarkAssignMidnight is BenchmarkAssign with the midnight rule on and a
+// site zone other than UTC, as the sessionizer runs it.
+func BenchmarkAssignMidnight(b *testing.B) {
+	zone, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := newPartition(b, rulesWith(func(r *Rules) { r.SplitAtMidnight = true }))
+	visitors := make([]uuid.UUID, 100_000)
+	for i := range visitors {
+		visitors[i] = uuid.New()
+	}
+	id := uuid.New()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p.Assign(Input{EventID: id, Site: "site", Visitor: visitors[i%len(visitors)], TimeMs: int64(i), Zone: zone})
 	}
 }

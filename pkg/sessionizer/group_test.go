@@ -14,9 +14,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/bus"
-	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/event"
 	"github.com/teller-analytics/teller/pkg/store"
@@ -278,8 +278,7 @@ type member struct {
 func startMember(t *testing.T, st *probeStore, sites Sites, brokers []string, group string) *member {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	s, err := New(Options{Config: Config{Group: group, FlushInterval: 100 * time.Millisecond, CheckpointInterval: 500 * time.Millisecond,
-		ShutdownTimeout: 500 * time.Millisecond},
+	s, err := New(Options{Config: testConfig(group, 100*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond),
 		Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic}, Store: st, Sites: sites, Logger: testenv.Logger(t),
 		Registerer: reg})
 	if err != nil {

@@ -32,7 +32,11 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 	s := c.s
 	topic := s.opts.Kafka.Topic
 	log := s.log.With("partition", c.partition)
-	c.state = session.NewPartition(s.rules)
+	state, err := session.NewPartition(s.rules)
+	if err != nil {
+		return fmt.Errorf("partition %d: %w", c.partition, err)
+	}
+	c.state = state
 	// A released partition is reported by its next owner only.
 	defer func() {
 		label := strconv.Itoa(c.partition)
@@ -197,8 +201,10 @@ func (c *partitionConsumer) bounds(ctx context.Context) (first, last int64, err 
 func (c *partitionConsumer) handle(m kafka.Message) {
 	c.next = m.Offset + 1
 	ev, err := event.Unmarshal(m.Value)
+	var zone *time.Location
 	if err == nil {
-		if _, ok := c.s.opts.Sites.Lookup(ev.Site); !ok {
+		var known bool
+		if zone, known = c.s.opts.Sites.Location(ev.Site); !known {
 			err = fmt.Errorf("%w: unknown site %q", event.ErrInvalid, ev.Site)
 		}
 	}
@@ -213,6 +219,7 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	a := c.state.Assign(session.Input{
 		EventID: ev.ID, Site: ev.Site, Visitor: ev.Visitor, TimeMs: ev.ReceivedMs, NewVisitor: ev.NewVisitor,
 		CampaignKey: session.CampaignKey(campaign.Source, campaign.Medium, campaign.Name, campaign.Term, campaign.Content, campaign.ClickIDType),
+		Zone:        zone,
 	})
 	row := c.s.enrich.row(ev, a)
 	row.KafkaPartition, row.KafkaOffset = int32(m.Partition), m.Offset

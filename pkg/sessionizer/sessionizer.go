@@ -34,37 +34,140 @@ type Store interface {
 	LoadCheckpoint(ctx context.Context, group, topic string, partition int32) (store.Checkpoint, bool, error)
 }
 
-// Sites finds a site's domains and time zone.
+// Sites finds a site's domains and time zone (*site.Registry).
 type Sites interface {
 	Lookup(id string) (site.Site, bool)
+	// Location is the site's time zone as resolved when the sites were
+	// loaded, and whether the site exists. It is on every event's path, so
+	// it must not load the zone per call.
+	Location(id string) (*time.Location, bool)
 }
 
-// Config holds the sessionizer's own settings (flags).
+// The sessionizer's defaults; the session rules' are session.DefaultGap,
+// DefaultMaxLength and DefaultDisorder. DefaultConfig and the flags take
+// them from here, and a test ties the README's table to the flags.
+const (
+	DefaultGroup              = "teller-sessionizer"
+	DefaultFlushInterval      = time.Second
+	DefaultCheckpointInterval = time.Minute
+	DefaultMaxBatch           = 50_000
+	DefaultShutdownTimeout    = 20 * time.Second
+)
+
+// rebalanceTimeout is how long the consumer group waits for members to
+// release their partitions on a rebalance.
+const rebalanceTimeout = 30 * time.Second
+
+// The flags' names, for RegisterFlags and Validate's messages.
+const (
+	flagGroup              = "kafka-group"
+	flagFlushInterval      = "flush-interval"
+	flagCheckpointInterval = "checkpoint-interval"
+	flagMaxBatch           = "max-batch"
+	flagGap                = "session-gap"
+	flagMaxLength          = "session-max-length"
+	flagDisorder           = "allowed-disorder"
+	flagSplitAtMidnight    = "split-at-midnight"
+	flagSplitOnCampaign    = "split-on-campaign"
+	flagShutdownTimeout    = "shutdown-timeout"
+)
+
+// ruleFlags names the flag of each session.RuleError field.
+var ruleFlags = map[string]string{"Gap": flagGap, "MaxLength": flagMaxLength, "Disorder": flagDisorder}
+
+// Config holds the sessionizer's own settings (flags). Start from
+// DefaultConfig (RegisterFlags does): every value is honoured as set, so
+// -allowed-disorder=0 means no disorder, and Validate refuses the impossible
+// ones.
 type Config struct {
-	Group              string
-	FlushInterval      time.Duration
+	// Group is the Kafka consumer group of the sessionizers.
+	Group string
+	// FlushInterval is how often buffered rows are written to ClickHouse.
+	FlushInterval time.Duration
+	// CheckpointInterval is how often position and open sessions are
+	// checkpointed; it is checked at each flush, so a shorter one means
+	// every flush.
 	CheckpointInterval time.Duration
-	MaxBatch           int
-	Gap                time.Duration
-	MaxLength          time.Duration
-	Disorder           time.Duration
-	SplitAtMidnight    bool
-	SplitOnCampaign    bool
-	ShutdownTimeout    time.Duration
+	// MaxBatch is how many rows a partition buffers before an early flush.
+	MaxBatch int
+	// Rules are the session rules.
+	Rules session.Rules
+	// ShutdownTimeout bounds the final flush and checkpoint on shutdown or
+	// partition revoke.
+	ShutdownTimeout time.Duration
 }
 
-// RegisterFlags adds the sessionizer's flags.
+// DefaultConfig returns the defaults: the constants above and
+// session.DefaultRules.
+func DefaultConfig() Config {
+	return Config{
+		Group:              DefaultGroup,
+		FlushInterval:      DefaultFlushInterval,
+		CheckpointInterval: DefaultCheckpointInterval,
+		MaxBatch:           DefaultMaxBatch,
+		Rules:              session.DefaultRules(),
+		ShutdownTimeout:    DefaultShutdownTimeout,
+	}
+}
+
+// RegisterFlags adds the sessionizer's flags, with DefaultConfig's values.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Group, "kafka-group", "teller-sessionizer", "Kafka consumer group of the sessionizers")
-	fs.DurationVar(&c.FlushInterval, "flush-interval", time.Second, "how often buffered rows are written to ClickHouse")
-	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", time.Minute, "how often position and open sessions are checkpointed (and the Kafka offset committed)")
-	fs.IntVar(&c.MaxBatch, "max-batch", 50000, "rows buffered per partition before an early flush")
-	fs.DurationVar(&c.Gap, "session-gap", 30*time.Minute, "inactivity that ends a session")
-	fs.DurationVar(&c.MaxLength, "session-max-length", 24*time.Hour, "a session this old ends at its next event")
-	fs.DurationVar(&c.Disorder, "allowed-disorder", 2*time.Minute, "how far behind its partition's clock an event may arrive before it is flagged late")
-	fs.BoolVar(&c.SplitAtMidnight, "split-at-midnight", false, "start a new session at midnight in the site's time zone")
-	fs.BoolVar(&c.SplitOnCampaign, "split-on-campaign", false, "start a new session when the campaign parameters change")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "time to flush and checkpoint on shutdown or partition revoke (keep under the group's rebalance timeout)")
+	d := DefaultConfig()
+	fs.StringVar(&c.Group, flagGroup, d.Group, "Kafka consumer group of the sessionizers")
+	fs.DurationVar(&c.FlushInterval, flagFlushInterval, d.FlushInterval, "how often buffered rows are written to ClickHouse")
+	fs.DurationVar(&c.CheckpointInterval, flagCheckpointInterval, d.CheckpointInterval, "how often position and open sessions are checkpointed (and the Kafka offset committed)")
+	fs.IntVar(&c.MaxBatch, flagMaxBatch, d.MaxBatch, "rows buffered per partition before an early flush")
+	fs.DurationVar(&c.Rules.Gap, flagGap, d.Rules.Gap, "inactivity that ends a session")
+	fs.DurationVar(&c.Rules.MaxLength, flagMaxLength, d.Rules.MaxLength, "a session this old ends at its next event")
+	fs.DurationVar(&c.Rules.Disorder, flagDisorder, d.Rules.Disorder, "how far behind its partition's clock an event may arrive before it is flagged late (0: any event behind it)")
+	fs.BoolVar(&c.Rules.SplitAtMidnight, flagSplitAtMidnight, d.Rules.SplitAtMidnight, "start a new session at midnight in the site's time zone")
+	fs.BoolVar(&c.Rules.SplitOnCampaign, flagSplitOnCampaign, d.Rules.SplitOnCampaign, "start a new session when the campaign parameters change")
+	fs.DurationVar(&c.ShutdownTimeout, flagShutdownTimeout, d.ShutdownTimeout,
+		fmt.Sprintf("time to flush and checkpoint on shutdown or partition revoke (keep under the group's rebalance timeout, %s)", rebalanceTimeout))
+}
+
+// Validate checks every setting without any I/O and names the flag of each
+// value it refuses.
+func (c Config) Validate() error {
+	var errs []error
+	refuse := func(flag, want string, got any) {
+		errs = append(errs, fmt.Errorf("-%s must be %s, got %v", flag, want, got))
+	}
+	if c.Group == "" {
+		refuse(flagGroup, "a consumer group name", `""`)
+	}
+	if c.FlushInterval <= 0 {
+		refuse(flagFlushInterval, "> 0", c.FlushInterval)
+	}
+	if c.CheckpointInterval <= 0 {
+		refuse(flagCheckpointInterval, "> 0", c.CheckpointInterval)
+	}
+	if c.MaxBatch <= 0 {
+		refuse(flagMaxBatch, "> 0", c.MaxBatch)
+	}
+	if c.ShutdownTimeout <= 0 {
+		refuse(flagShutdownTimeout, "> 0", c.ShutdownTimeout)
+	}
+	// The rules' limits are pkg/session's; only the flag names are ours.
+	if err := c.Rules.Validate(); err != nil {
+		for _, e := range unjoin(err) {
+			var re *session.RuleError
+			if errors.As(e, &re) && ruleFlags[re.Field] != "" {
+				refuse(ruleFlags[re.Field], re.Want, re.Value)
+			} else {
+				errs = append(errs, e)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// unjoin returns the errors that errors.Join joined into err.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // Options wire a sessionizer.
@@ -99,41 +202,14 @@ func New(o Options) (*Sessionizer, error) {
 	if err := o.Kafka.Validate(); err != nil {
 		return nil, err
 	}
-	c := &o.Config
-	if c.Group == "" {
-		c.Group = "teller-sessionizer"
-	}
-	if c.FlushInterval <= 0 {
-		c.FlushInterval = time.Second
-	}
-	if c.CheckpointInterval <= 0 {
-		c.CheckpointInterval = time.Minute
-	}
-	if c.CheckpointInterval < c.FlushInterval {
-		c.CheckpointInterval = c.FlushInterval
-	}
-	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 20 * time.Second
-	}
-	if c.MaxBatch <= 0 {
-		c.MaxBatch = 50000
+	if err := o.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("sessionizer: %w", err)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Sessionizer{opts: o, log: o.Logger, metrics: newMetrics(o.Registerer), assigned: map[int]bool{},
-		enrich: newEnricher(o.Sites)}
-	s.rules = session.Rules{
-		Gap: c.Gap, MaxLength: c.MaxLength, Disorder: c.Disorder,
-		SplitAtMidnight: c.SplitAtMidnight, SplitOnCampaign: c.SplitOnCampaign,
-		Zone: func(id string) *time.Location {
-			if st, ok := o.Sites.Lookup(id); ok {
-				return st.Location()
-			}
-			return time.UTC
-		},
-	}.WithDefaults()
-	return s, nil
+	return &Sessionizer{opts: o, rules: o.Config.Rules, log: o.Logger, metrics: newMetrics(o.Registerer),
+		assigned: map[int]bool{}, enrich: newEnricher(o.Sites)}, nil
 }
 
 // Group is the consumer group in use.
@@ -159,7 +235,7 @@ func (s *Sessionizer) Run(ctx context.Context) error {
 		StartOffset:       kafka.FirstOffset,
 		HeartbeatInterval: time.Second,
 		SessionTimeout:    10 * time.Second,
-		RebalanceTimeout:  30 * time.Second,
+		RebalanceTimeout:  rebalanceTimeout,
 		JoinGroupBackoff:  time.Second,
 		Logger:            kafka.LoggerFunc(func(string, ...any) {}),
 		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {

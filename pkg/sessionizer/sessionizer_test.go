@@ -14,9 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/bus"
-	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/event"
 	"github.com/teller-analytics/teller/pkg/site"
@@ -82,8 +82,7 @@ func (noCheckpoints) SaveCheckpoint(context.Context, store.Checkpoint) error {
 
 func runUntil(t *testing.T, st Store, sites Sites, brokers []string, group string, done func() bool) {
 	t.Helper()
-	s, err := New(Options{Config: Config{Group: group, FlushInterval: 100 * time.Millisecond, CheckpointInterval: 300 * time.Millisecond,
-		ShutdownTimeout: time.Second},
+	s, err := New(Options{Config: testConfig(group, 100*time.Millisecond, 300*time.Millisecond, time.Second),
 		Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic}, Store: st, Sites: sites, Logger: testenv.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +94,14 @@ func runUntil(t *testing.T, st Store, sites Sites, brokers []string, group strin
 	testenv.Eventually(t, 60*time.Second, "sessionizer to catch up", done)
 	cancel()
 	wg.Wait()
+}
+
+// testConfig is DefaultConfig with a test's group and the short intervals
+// of a test that waits for checkpoints.
+func testConfig(group string, flush, checkpoint, shutdown time.Duration) Config {
+	c := DefaultConfig()
+	c.Group, c.FlushInterval, c.CheckpointInterval, c.ShutdownTimeout = group, flush, checkpoint, shutdown
+	return c
 }
 
 func figures(t *testing.T, srv *chlocal.Server, db string) string {
@@ -211,8 +218,7 @@ func TestClickHouseOutagePausesAndLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	s, err := New(Options{Config: Config{Group: "outage", FlushInterval: 100 * time.Millisecond, CheckpointInterval: 300 * time.Millisecond,
-		ShutdownTimeout: time.Second}, Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic},
+	s, err := New(Options{Config: testConfig("outage", 100*time.Millisecond, 300*time.Millisecond, time.Second), Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic},
 		Store: db, Sites: sites, Logger: testenv.Logger(t), Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
@@ -245,4 +251,61 @@ func port(addr string) int {
 	_, p, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// The midnight rule uses each site's own zone, as the registry resolved it:
+// the same two events split at midnight in Berlin and not in UTC.
+func TestMidnightSplitsInTheSiteZone(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 1)
+	db := testenv.OpenStore(t, srv, "midnight")
+	for _, s := range []site.Site{
+		{ID: "berlin", Domains: []string{"berlin.example"}, Timezone: "Europe/Berlin"},
+		{ID: "utc", Domains: []string{"utc.example"}},
+	} {
+		if err := db.SaveSite(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sites := site.NewRegistry(db, time.Minute, testenv.Logger(t))
+	if err := sites.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
+	defer p.Close()
+	visitor := uuid.New()
+	// 21:50 and 22:10 UTC in April: 23:50 and 00:10 in Berlin (UTC+2).
+	t0 := time.Date(2026, 4, 2, 21, 50, 0, 0, time.UTC)
+	n := 0
+	for _, id := range []string{"berlin", "utc"} {
+		for i, at := range []time.Time{t0, t0.Add(20 * time.Minute)} {
+			ev := event.Event{V: 1, ID: uuid.New(), Site: id, Visitor: visitor, NewVisitor: i == 0, ReceivedMs: at.UnixMilli(),
+				Kind: event.KindPageview, Name: "pageview", URL: fmt.Sprintf("https://%s.example/%d", id, i)}
+			b, _ := event.Marshal(&ev)
+			if err := p.Publish(context.Background(), bus.Message{Key: visitor[:], Value: b}); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	cfg := testConfig("midnight", 100*time.Millisecond, 300*time.Millisecond, time.Second)
+	cfg.Rules.SplitAtMidnight = true
+	s, err := New(Options{Config: cfg, Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic},
+		Store: db, Sites: sites, Logger: testenv.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	testenv.Eventually(t, 60*time.Second, "sessionizer to checkpoint every event", func() bool {
+		return testenv.ClientQuery(t, srv, "midnight", "SELECT argMax(next_offset, written_ms) FROM sessionizer_checkpoints") == fmt.Sprint(n)
+	})
+	cancel()
+	<-done
+	got := testenv.ClientQuery(t, srv, "midnight",
+		"SELECT site_id, count(), arrayStringConcat(arraySort(groupArray(toString(start_reason))), ',') FROM sessions GROUP BY site_id ORDER BY site_id")
+	if want := "berlin\t2\tfirst_visit,midnight\nutc\t1\tfirst_visit"; got != want {
+		t.Fatalf("sessions by site:\n%s\nwant:\n%s", got, want)
+	}
 }

@@ -13,10 +13,18 @@ type Lister interface {
 	ListSites(ctx context.Context) ([]Site, error)
 }
 
+// DefaultReloadInterval is how often a Registry reloads the sites unless
+// told otherwise.
+const DefaultReloadInterval = 30 * time.Second
+
 // Registry is an in-memory copy of the sites, refreshed in the background,
 // so that looking up a known site never waits for ClickHouse. A miss reloads
 // at once (at most once per second across all callers; the others see the
 // miss), so a site added a moment ago is found on its first event.
+//
+// Each site's time zone is resolved when the sites load, not per lookup
+// (time.LoadLocation reads the zone database). A zone changed in the store
+// therefore takes effect at the next load, for the events looked up after it.
 type Registry struct {
 	lister     Lister
 	log        *slog.Logger
@@ -24,34 +32,52 @@ type Registry struct {
 	minRefresh time.Duration
 
 	mu       sync.RWMutex
-	sites    map[string]Site
+	sites    map[string]entry
 	loaded   bool
 	lastLoad time.Time
 	reload   sync.Mutex // held by the one caller reloading on a miss
 	missLoad time.Time  // last reload caused by a miss; guarded by reload
 }
 
-// NewRegistry makes a registry that reloads every interval (default 30 s).
+// entry is one loaded site with its resolved zone.
+type entry struct {
+	site Site
+	loc  *time.Location
+}
+
+// NewRegistry makes a registry that reloads every interval
+// (DefaultReloadInterval if not positive).
 func NewRegistry(lister Lister, interval time.Duration, log *slog.Logger) *Registry {
 	if interval <= 0 {
-		interval = 30 * time.Second
+		interval = DefaultReloadInterval
 	}
 	if log == nil {
 		log = slog.Default()
 	}
 	return &Registry{lister: lister, log: log, interval: interval, minRefresh: time.Second,
-		sites: map[string]Site{}}
+		sites: map[string]entry{}}
 }
 
-// Load reads the sites now.
+// Load reads the sites now and resolves their time zones. A zone that does
+// not load (the store holds a name this machine's zone database lacks) is
+// UTC, as Site.Location has it, with a warning.
 func (r *Registry) Load(ctx context.Context) error {
 	list, err := r.lister.ListSites(ctx)
 	if err != nil {
 		return fmt.Errorf("site registry: %w", err)
 	}
-	m := make(map[string]Site, len(list))
+	m := make(map[string]entry, len(list))
+	zones := map[string]*time.Location{} // many sites share a zone
 	for _, s := range list {
-		m[s.ID] = s
+		loc, ok := zones[s.Timezone]
+		if !ok {
+			if loc, err = time.LoadLocation(s.Timezone); err != nil {
+				r.log.Warn("site time zone does not load; using UTC", "site", s.ID, "timezone", s.Timezone, "err", err)
+				loc = time.UTC
+			}
+			zones[s.Timezone] = loc
+		}
+		m[s.ID] = entry{site: s, loc: loc}
 	}
 	r.mu.Lock()
 	r.sites, r.loaded, r.lastLoad = m, true, time.Now()
@@ -85,6 +111,22 @@ func (r *Registry) Loaded() bool {
 // Lookup returns the site with id, reloading on a miss unless a miss
 // already reloaded within the last second.
 func (r *Registry) Lookup(id string) (Site, bool) {
+	e, ok := r.get(id)
+	return e.site, ok
+}
+
+// Location returns the time zone of the site with id as resolved when the
+// sites were loaded, and whether the site exists. A miss reloads as Lookup's
+// does.
+func (r *Registry) Location(id string) (*time.Location, bool) {
+	e, ok := r.get(id)
+	if !ok {
+		return time.UTC, false
+	}
+	return e.loc, true
+}
+
+func (r *Registry) get(id string) (entry, bool) {
 	r.mu.RLock()
 	s, ok := r.sites[id]
 	r.mu.RUnlock()
@@ -113,8 +155,8 @@ func (r *Registry) All() []Site {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := make([]Site, 0, len(r.sites))
-	for _, s := range r.sites {
-		out = append(out, s)
+	for _, e := range r.sites {
+		out = append(out, e.site)
 	}
 	return out
 }

@@ -48,3 +48,67 @@ func TestRegistryReloadsOnMissAtMostOncePerSecond(t *testing.T) {
 		t.Fatal("unknown site found")
 	}
 }
+
+func TestRegistryResolvesZonesWhenItLoads(t *testing.T) {
+	l := &fakeLister{sites: []Site{
+		{ID: "berlin", Timezone: "Europe/Berlin"},
+		{ID: "also-berlin", Timezone: "Europe/Berlin"},
+		{ID: "unset"},
+		{ID: "tokyo", Timezone: "Asia/Tokyo"},
+		{ID: "bad", Timezone: "Nowhere/Atlantis"}, // the store holds what this machine cannot load
+	}}
+	r := NewRegistry(l, time.Hour, nil)
+	if err := r.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ id, zone string }{
+		{"berlin", "Europe/Berlin"}, {"also-berlin", "Europe/Berlin"}, {"unset", "UTC"}, {"tokyo", "Asia/Tokyo"}, {"bad", "UTC"},
+	} {
+		loc, ok := r.Location(tt.id)
+		if !ok || loc.String() != tt.zone {
+			t.Errorf("Location(%q) = %v, %v; want %s", tt.id, loc, ok, tt.zone)
+		}
+	}
+	// Resolved once per load: every lookup, and every site of a zone,
+	// shares one *time.Location (time.LoadLocation makes a new one per call).
+	a, _ := r.Location("berlin")
+	b, _ := r.Location("berlin")
+	c, _ := r.Location("also-berlin")
+	if a != b || a != c {
+		t.Error("the zone is loaded again per lookup or per site")
+	}
+	if loc, ok := r.Location("nosuch"); ok || loc != time.UTC {
+		t.Errorf("unknown site: %v, %v", loc, ok)
+	}
+
+	// A zone changed in the store applies from the next load on.
+	l.mu.Lock()
+	l.sites[0].Timezone = "America/New_York"
+	l.mu.Unlock()
+	if loc, _ := r.Location("berlin"); loc.String() != "Europe/Berlin" {
+		t.Fatalf("zone changed before the registry reloaded: %v", loc)
+	}
+	if err := r.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if loc, _ := r.Location("berlin"); loc.String() != "America/New_York" {
+		t.Fatalf("zone after reloading: %v, want America/New_York", loc)
+	}
+	if s, _ := r.Lookup("berlin"); s.Timezone != "America/New_York" {
+		t.Fatalf("Lookup after reloading: %+v", s)
+	}
+}
+
+func TestRegistryLocationReloadsOnMiss(t *testing.T) {
+	l := &fakeLister{}
+	r := NewRegistry(l, time.Hour, nil)
+	if err := r.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.sites = []Site{{ID: "new", Timezone: "Asia/Tokyo"}}
+	l.mu.Unlock()
+	if loc, ok := r.Location("new"); !ok || loc.String() != "Asia/Tokyo" {
+		t.Fatalf("a site added after the last load: %v, %v", loc, ok)
+	}
+}

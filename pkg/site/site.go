@@ -60,7 +60,9 @@ func (s *Site) Normalize() error {
 	return nil
 }
 
-// Location is the site's time zone (UTC if it does not load).
+// Location is the site's time zone (UTC if it does not load). It reads the
+// zone database on every call; Registry.Location is the resolved zone for
+// hot paths.
 func (s *Site) Location() *time.Location {
 	loc, err := time.LoadLocation(s.Timezone)
 	if err != nil {

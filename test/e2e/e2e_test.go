@@ -92,10 +92,12 @@ func startPipeline(t *testing.T) (*pipeline, func(q string) string) {
 			CookieSecrets: config.StringList{"e2e-cookie-secret-0123456789"}, CreateTopic: true},
 			log.With("service", "collector"), app.Hooks{Ready: colReady, Clock: p.now})
 	}()
+	scfg := sessionizer.DefaultConfig()
+	scfg.FlushInterval, scfg.CheckpointInterval = 200*time.Millisecond, time.Second
 	go func() {
 		defer wg.Done()
 		errs <- app.RunSessionizer(ctx, app.SessionizerConfig{Listen: "127.0.0.1:0", Store: storeCfg, Kafka: kafkaCfg,
-			Sessionizer: sessionizer.Config{FlushInterval: 200 * time.Millisecond, CheckpointInterval: time.Second}},
+			Sessionizer: scfg},
 			log.With("service", "sessionizer"), app.Hooks{Ready: sesReady})
 	}()
 	for _, done := range []chan struct{}{colDone, sesDone, dashDone} {

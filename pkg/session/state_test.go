@@ -1,0 +1,71 @@
+package session
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// checkpointStream is the stream testdata/checkpoint-v1.bin was cut from:
+// two sites, 37 visitors, some events a few minutes late.
+func checkpointStream() []Input {
+	var events []Input
+	for i := 0; i < 2000; i++ {
+		events = append(events, Input{
+			EventID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprint(i))),
+			Site:    []string{"a", "b"}[i%2], Visitor: visitorID(fmt.Sprint(i % 37)),
+			TimeMs: day0.UnixMilli() + int64(i)*int64(97*time.Second/time.Millisecond) - int64(i%5)*60_000,
+		})
+	}
+	return events
+}
+
+// checkpointCut is how many events of checkpointStream the fixture covers.
+const checkpointCut = 1333
+
+// testdata/checkpoint-v1.bin was written by the build before zones moved
+// into Input (state version 1), after checkpointCut events of
+// checkpointStream under the default rules. A checkpoint written by an
+// older build must restore and continue exactly as an uninterrupted run;
+// never rewrite the file: a new encoding gets a new version and a fixture of
+// its own, and version 1 stays readable.
+func TestRestoresVersion1Checkpoint(t *testing.T) {
+	fixture, err := os.ReadFile("testdata/checkpoint-v1.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := checkpointStream()
+	whole := newPartition(t, DefaultRules())
+	var want []Assignment
+	for _, in := range events {
+		want = append(want, whole.Assign(in))
+	}
+	restored := newPartition(t, DefaultRules())
+	if err := restored.UnmarshalBinary(fixture); err != nil {
+		t.Fatalf("a version 1 checkpoint no longer restores: %v", err)
+	}
+	for i, in := range events[checkpointCut:] {
+		if got := restored.Assign(in); got != want[checkpointCut+i] {
+			t.Fatalf("event %d after restoring a version 1 checkpoint: %+v, want %+v", checkpointCut+i, got, want[checkpointCut+i])
+		}
+	}
+
+	// While this build writes version 1, it writes it as the older build did.
+	if stateVersion == 1 {
+		p := newPartition(t, DefaultRules())
+		for _, in := range events[:checkpointCut] {
+			p.Assign(in)
+		}
+		state, err := p.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(state, fixture) {
+			t.Fatal("the version 1 encoding changed: bump stateVersion and keep reading version 1")
+		}
+	}
+}
