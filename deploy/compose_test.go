@@ -416,8 +416,8 @@ func (v *volumeSpec) UnmarshalYAML(unmarshal func(any) error) error {
 		default:
 			v.Source, v.Target = parts[0], parts[1]
 			v.Type = "volume"
-			if strings.ContainsAny(v.Source[:1], "/.~$") {
-				v.Type = "bind"
+			if v.Source == "" || strings.ContainsAny(v.Source[:1], "/.~$") {
+				v.Type = "bind" // a path, not a volume name
 			}
 		}
 		return nil
