@@ -438,7 +438,7 @@ var rules = []rule{
 					p = append(p, fmt.Sprintf("service %s: Kafka broker %s is not a service of the stack", s.name, addr))
 					continue
 				}
-				if !strings.Contains(string(k.Environment["KAFKA_ADVERTISED_LISTENERS"]), "//"+addr.String()) {
+				if !advertises(string(k.Environment["KAFKA_ADVERTISED_LISTENERS"]), addr.String()) {
 					p = append(p, fmt.Sprintf("service %s: Kafka broker %s is not among %s's KAFKA_ADVERTISED_LISTENERS %s", s.name, addr, addr.host, k.Environment["KAFKA_ADVERTISED_LISTENERS"]))
 				}
 			}
@@ -446,6 +446,7 @@ var rules = []rule{
 		}),
 		breaks: []breakage{
 			{composeName, "TELLER_KAFKA_BROKERS: kafka:9092", "TELLER_KAFKA_BROKERS: kafka:9093", "Kafka broker kafka:9093 is not among kafka's KAFKA_ADVERTISED_LISTENERS"},
+			{composeName, "TELLER_KAFKA_BROKERS: kafka:9092", "TELLER_KAFKA_BROKERS: kafka:909", "Kafka broker kafka:909 is not among"},
 			{composeName, "TELLER_CLICKHOUSE_ADDR: clickhouse:9000", "TELLER_CLICKHOUSE_ADDR: localhost:9000", "-clickhouse-addr localhost:9000 is not a service of the stack"},
 		},
 	},
@@ -738,6 +739,17 @@ func (s *tellerService) required() []string {
 		})
 	}
 	return sortedKeys(req)
+}
+
+// advertises reports whether a Kafka listener list (NAME://host:port,...)
+// has addr.
+func advertises(listeners, addr string) bool {
+	for _, l := range strings.Split(listeners, ",") {
+		if _, hp, ok := strings.Cut(strings.TrimSpace(l), "://"); ok && hp == addr {
+			return true
+		}
+	}
+	return false
 }
 
 type hostPort struct{ host, port string }
