@@ -6,7 +6,7 @@
 #
 #   docker build -t teller:local .
 #
-# Checked statically by scripts/check-compose.sh (every cmd/*/main.go must be
+# Checked statically by go test ./deploy/ (every cmd/*/main.go must be
 # built here; FROM lines pinned).
 
 # ---- build ------------------------------------------------------------------

@@ -105,7 +105,7 @@ component() { # LABEL REGEX
   echo "$(go version | cut -d' ' -f3-4), ClickHouse $(clickhouse-client --version 2>/dev/null | grep -oE '[0-9]+(\.[0-9]+)+' | head -1 || echo '?'),"
   echo "$(uname -sr). Load average before/after: $load_before / $load_after (the machine is shared: expect noise)."
   echo
-  echo "| goal (roadmap) | measured (medians of $count runs; the pipeline: 1 run) | verdict |"
+  echo "| goal | measured (medians of $count runs; the pipeline: 1 run) | verdict |"
   echo "| --- | --- | --- |"
   echo "| collector >= 70% of a bare net/http handler's request rate | $kafka_pct% ($kafka_rps vs $bare_rps req/s); edge without Kafka $edge_pct% ($edge_rps req/s) | $(verdict "$kafka_pct" '>=' 70) |"
   echo "| sessionizer 100k events/s into ClickHouse on 2 cores | $ses_eps events/s ($ses_go CPU-s per 100k events in the Go process, $ses_ch in ClickHouse: at most $(ceiling "$ses_go" "$ses_ch") events/s on 2 idle cores; $ses_writes% of partition time blocked in writes) | $(verdict "$ses_eps" '>=' 100000) |"

@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/internal/loadgen"
+	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
 )
 
-// BenchmarkPipelineWithLoadgen is the roadmap's "whole pipeline on one
-// 2-core box": collector, kfake broker and sessionizer (production flag
+// BenchmarkPipelineWithLoadgen measures the goal "the whole pipeline on one
+// 2-core box" (docs/benchmarks.md): collector, kfake broker and sessionizer (production flag
 // defaults) in this process, ClickHouse beside it, driven by cmd/loadgen in
 // a child process at full speed (64 workers, no rate limit, 5,000 browsers)
 // for TELLER_BENCH_PIPELINE_DURATION (default 10s). A run counts only if

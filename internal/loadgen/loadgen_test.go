@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teller-analytics/teller/internal/chlocal"
+	"github.com/teller-analytics/teller/internal/loadgen"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/bus"
-	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/pkg/config"
-	"github.com/teller-analytics/teller/internal/loadgen"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
 )
@@ -31,8 +31,9 @@ type pipeline struct {
 	query     func(string) string // clickhouse-client on the database
 }
 
-// startPipeline runs a real collector and sessionizer, built as the binaries
-// build them, on a local ClickHouse and a kfake broker.
+// startPipeline runs a real collector and sessionizer, wired by pkg/app's Run
+// functions as the binaries wire them (configuration given in code, not
+// flags), on a local ClickHouse and a kfake broker.
 func startPipeline(t testing.TB, scfg sessionizer.Config, sites ...site.Site) *pipeline {
 	t.Helper()
 	ch := testenv.ClickHouse(t)

@@ -1,7 +1,7 @@
 // Package testenv starts the real servers integration tests need: a local
-// ClickHouse (pkg/chlocal) and an in-process Kafka-protocol broker (franz-go's
-// kfake) on loopback ports. Tests fail, never skip, when a server cannot
-// start: a green run must mean the product worked.
+// ClickHouse (internal/chlocal) and an in-process Kafka-protocol broker
+// (franz-go's kfake) on loopback ports. Tests fail, never skip, when a server
+// cannot start: a green run must mean the product worked.
 package testenv
 
 import (

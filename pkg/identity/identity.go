@@ -47,7 +47,8 @@ func NewSigner(keys ...string) (*Signer, error) {
 	return s, nil
 }
 
-// RandomKey returns a new 32-byte key, base64url, for set-up scripts.
+// RandomKey returns a new random 32-byte key, base64url (the dev mode
+// generates its secrets with it).
 func RandomKey() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {

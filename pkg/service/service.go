@@ -1,7 +1,9 @@
 // Package service owns what every Teller service shares at its edges: the
 // logger from flags, the Prometheus registry, the health (/healthz) and
 // readiness (/readyz) endpoints, and serving HTTP until the context ends with
-// a graceful shutdown. It holds no global state.
+// a graceful shutdown. Its one piece of global state is gin's mode, which gin
+// keeps per process, not per engine: NewEngine sets release mode, the same
+// value every time, so engines built side by side (tests, the dev mode) agree.
 package service
 
 import (
@@ -83,9 +85,11 @@ func Mount(r gin.IRoutes, reg *prometheus.Registry, checks map[string]Check) {
 	r.GET("/metrics", gin.WrapH(h))
 }
 
-// NewEngine returns a gin engine in release mode with recovery and a slog
-// access log for non-2xx answers and slow requests.
+// NewEngine returns a gin engine with recovery and a slog access log:
+// failures at warn, refusals at info, everything else at debug.
 func NewEngine(log *slog.Logger) *gin.Engine {
+	// Process-wide (see the package comment): release mode turns off gin's
+	// debug route listing and warnings.
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.CustomRecovery(func(c *gin.Context, err any) {

@@ -1,8 +1,8 @@
 package snippet_test
 
 // These tests load the snippet in a real headless Chromium (internal/browser)
-// and assert the exact JSON bodies it posts, as a recording stand-in for the
-// collector's /api/event receives them.
+// and assert the exact JSON bodies it posts to /api/event, as received by a
+// recorder in the collector's place (test/e2e sends them to the real one).
 
 import (
 	"encoding/json"

@@ -16,7 +16,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/snippet"
 )
 
-// The roadmap's budget for the snippet.
+// The snippet's size budget, as teller.js's header states it: 2 KB gzipped.
 const maxGzippedBytes = 2048
 
 func gzipSize(t *testing.T, b []byte) int {

@@ -11,8 +11,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/teller-analytics/teller/internal/browser"
-	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/internal/demo"
+	"github.com/teller-analytics/teller/internal/testenv"
 )
 
 // A person clicks through the demo site in Chromium: the real snippet, the

@@ -1,9 +1,10 @@
 // Package e2e runs the whole pipeline as real servers over TCP: a local
 // ClickHouse, a Kafka-protocol broker (kfake), and the collector, sessionizer
-// and dashboard built exactly as the binaries build them. Visits are replayed
-// through the collector's HTTP API as a browser sends them (cookies taken from
-// answers and sent back); figures are then read with clickhouse-client from
-// the documented tables and from the dashboard's API.
+// and dashboard wired by pkg/app's Run functions as the binaries wire them
+// (their configuration is given in code here, not parsed from flags). Visits
+// are replayed through the collector's HTTP API as a browser sends them
+// (cookies taken from answers and sent back); figures are then read with
+// clickhouse-client from the documented tables and from the dashboard's API.
 package e2e
 
 import (
