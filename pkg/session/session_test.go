@@ -284,7 +284,7 @@ func BenchmarkAssign(b *testing.B) {
 }
 
 // BenchmarkHeapPerOpenSession reports the heap held per open session
-// (roadmap goal: at most 300 B) with 200k visitors each in one session.
+// (goal in docs/benchmarks.md: at most 300 B) with 200k visitors each in one session.
 func BenchmarkHeapPerOpenSession(b *testing.B) {
 	const n = 200_000
 	visitors := make([]uuid.UUID, n)

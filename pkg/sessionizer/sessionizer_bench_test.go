@@ -26,7 +26,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/store"
 )
 
-// BenchmarkSessionizerThroughput measures the roadmap goal "100k events/s
+// BenchmarkSessionizerThroughput measures the goal (docs/benchmarks.md) "100k events/s
 // into ClickHouse on 2 cores": N events (default 200,000; set
 // TELLER_BENCH_SESSIONIZER_EVENTS to change) are published to a kfake broker
 // first, untimed; then the real sessionizer, with its production settings
