@@ -114,7 +114,8 @@ func (db *DB) ServerVersion() Version { return db.version }
 // Database is the database name in use.
 func (db *DB) Database() string { return db.cfg.Database }
 
-// Conn exposes the driver for packages that run their own queries (pkg/report).
+// Conn exposes the driver for batched writes outside this package (tests);
+// queries go through Query and Exec (Querier).
 func (db *DB) Conn() driver.Conn { return db.conn }
 
 // Ping checks that ClickHouse answers.
