@@ -3,7 +3,9 @@ package chtest
 import (
 	"context"
 	"os"
+	"os/exec"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +87,62 @@ func TestEnginesAgree(t *testing.T) {
 		})
 		if n != 1 {
 			t.Errorf("%q: %d rows, want 1", s, n)
+		}
+	}
+}
+
+// TestSettingsReachBothEngines: WithSettings applies on each engine, so an
+// index rule such as force_primary_key is enforced on the current release
+// too.
+func TestSettingsReachBothEngines(t *testing.T) {
+	engines := Engines(t, "settings")
+	ctx := WithSettings(context.Background(), map[string]any{"force_primary_key": 1})
+	Each(t, engines, func(t *testing.T, e *Engine) {
+		if err := e.Exec(context.Background(), "CREATE TABLE k (id UInt32, s String) ENGINE = MergeTree ORDER BY id"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Insert(ctx, "k", []string{"id", "s"}, [][]any{{uint32(1), "a"}, {uint32(2), "b"}}); err != nil {
+			t.Fatal(err)
+		}
+		if rows, err := e.Query(ctx, "SELECT s FROM k WHERE id = ?", uint32(1)); err != nil {
+			t.Errorf("filter on the key refused: %v", err)
+		} else {
+			rows.Close()
+		}
+		if rows, err := e.Query(ctx, "SELECT id FROM k WHERE s = ?", "a"); err == nil {
+			rows.Close()
+			t.Error("a query that does not use the primary key ran under force_primary_key")
+		}
+	})
+}
+
+// TestMissingLibrary runs this test binary again without the library: under
+// CI the current engine's test must fail with how to install it; with CI
+// unset it is skipped with that message.
+func TestMissingLibrary(t *testing.T) {
+	if os.Getenv("CHTEST_CHILD") == "1" {
+		e := OpenCurrent(context.Background(), "missing", nil)
+		e.Require(t)
+		t.Fatal("Require let an engine without its library through")
+	}
+	for _, tc := range []struct {
+		ci       string
+		wantFail bool
+		want     string
+	}{
+		{"true", true, "--- FAIL"},
+		{"", false, "--- SKIP"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMissingLibrary$", "-test.v")
+		cmd.Env = append(os.Environ(), "CHTEST_CHILD=1", "CHDB_LIB_PATH=/nonexistent/libchdb.so", "CI="+tc.ci)
+		out, err := cmd.CombinedOutput()
+		if failed := err != nil; failed != tc.wantFail {
+			t.Errorf("CI=%q: exit error %v, want failure %v\n%s", tc.ci, err, tc.wantFail, out)
+		}
+		for _, want := range []string{tc.want, "libchdb.so", "not installed", "/nonexistent/libchdb.so", "scripts/install-deps.sh test"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("CI=%q: output lacks %q:\n%s", tc.ci, want, out)
+			}
 		}
 	}
 }

@@ -30,20 +30,25 @@ var ErrChdbMissing = errors.New("libchdb.so (ClickHouse " + ChdbRelease + ", npm
 // ChdbLibPath locates libchdb.so: $CHDB_LIB_PATH, else ChdbPrefix under the
 // module root. The error wraps ErrChdbMissing and says how to install it.
 func ChdbLibPath() (string, error) {
+	root, rootErr := moduleRoot()
+	prefix := filepath.Join(root, ChdbPrefix)
+	if rootErr != nil {
+		prefix = ChdbPrefix + " under the module root"
+	}
+	howTo := fmt.Sprintf("install it with scripts/install-deps.sh test (npm install --prefix %s %s), or point CHDB_LIB_PATH at a libchdb.so",
+		prefix, ChdbPackage)
 	if p := os.Getenv("CHDB_LIB_PATH"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("%w: CHDB_LIB_PATH=%s: %v", ErrChdbMissing, p, err)
+			return "", fmt.Errorf("%w (CHDB_LIB_PATH=%s: %v): %s", ErrChdbMissing, p, err, howTo)
 		}
 		return p, nil
 	}
-	root, err := moduleRoot()
-	if err != nil {
-		return "", fmt.Errorf("%w: %v; set CHDB_LIB_PATH", ErrChdbMissing, err)
+	if rootErr != nil {
+		return "", fmt.Errorf("%w (%v): %s", ErrChdbMissing, rootErr, howTo)
 	}
-	p := filepath.Join(root, ChdbPrefix, chdbLibInPrefix)
+	p := filepath.Join(prefix, chdbLibInPrefix)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%w at %s: run scripts/install-deps.sh test (or npm install --prefix %s %s), or set CHDB_LIB_PATH to a libchdb.so",
-			ErrChdbMissing, p, filepath.Join(root, ChdbPrefix), ChdbPackage)
+		return "", fmt.Errorf("%w at %s: %s", ErrChdbMissing, p, howTo)
 	}
 	return p, nil
 }
