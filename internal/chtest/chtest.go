@@ -80,7 +80,6 @@ type Server struct {
 	Engine
 	CH    *chlocal.Server
 	Store *store.DB
-	dir   string
 }
 
 // StartServer starts ClickHouse (18.16 as installed) in a new temporary
@@ -98,7 +97,7 @@ func StartServer(ctx context.Context, database string, log *slog.Logger) (*Serve
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("chtest: these tests need a real ClickHouse server: %w", err)
 	}
-	s := &Server{CH: ch, dir: dir}
+	s := &Server{CH: ch}
 	s.close = func() {
 		if s.Store != nil {
 			s.Store.Close()

@@ -170,7 +170,8 @@ func releaseChdb() {
 }
 
 // chdbDB is one database in the chdb engine. It implements store.Querier
-// and Inserter; statements run one at a time.
+// and Inserter; statements run one at a time. A chdb call cannot be
+// cancelled: ctx is checked before each statement, not during it.
 type chdbDB struct {
 	conn     *chdbConn
 	database string

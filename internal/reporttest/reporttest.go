@@ -268,7 +268,6 @@ type Server struct {
 	// each seeded alike. The current one may carry an Err: see
 	// chtest.Engine.Require.
 	Engines []*chtest.Engine
-	srv     *chtest.Server
 }
 
 // Start starts a local ClickHouse in a new temporary folder, opens database
@@ -279,7 +278,7 @@ func Start(ctx context.Context, database string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reporttest: %w", err)
 	}
-	return &Server{CH: srv.CH, DB: srv.Store, Engines: []*chtest.Engine{&srv.Engine}, srv: srv}, nil
+	return &Server{CH: srv.CH, DB: srv.Store, Engines: []*chtest.Engine{&srv.Engine}}, nil
 }
 
 // Stop closes the engines, stops the server and removes its folder.
