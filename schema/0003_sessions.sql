@@ -4,7 +4,10 @@
 -- uniqExact of event ids), so writing the same events twice changes nothing.
 -- visitor_id, started_at and start_reason are plain columns: the sessionizer
 -- writes the same values on every event of a session (its opening event's),
--- so whichever row a merge keeps is right.
+-- so they are functionally dependent on session_id. They end the sorting key
+-- (not the primary key, which stays the three columns reports filter on):
+-- ClickHouse 26.x refuses plain columns outside the sorting key of an
+-- AggregatingMergeTree, and 18.16 has no setting to say they are dependent.
 -- Read sessions through the sessions view below, or merge the states yourself:
 --   SELECT session_id, uniqExactMerge(pageviews) FROM sessions_agg GROUP BY session_id
 CREATE TABLE IF NOT EXISTS sessions_agg
@@ -46,7 +49,8 @@ CREATE TABLE IF NOT EXISTS sessions_agg
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(session_date)
-ORDER BY (site_id, session_date, session_id);
+PRIMARY KEY (site_id, session_date, session_id)
+ORDER BY (site_id, session_date, session_id, visitor_id, started_at, start_reason);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS sessions_mv TO sessions_agg AS
 SELECT

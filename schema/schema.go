@@ -10,7 +10,14 @@
 //   - a first line "-- requires-server: MAJOR.MINOR" applies the file only on
 //     that ClickHouse release or newer (it is retried on every start, so it
 //     applies after the server is upgraded). Everything else must run on
-//     ClickHouse 18.16 as well as current releases.
+//     ClickHouse 18.16 as well as current releases;
+//   - a plain (non-aggregate) column of an AggregatingMergeTree belongs in
+//     its sorting key: 26.x refuses the table otherwise, and 18.16 knows no
+//     setting to allow it (keep the PRIMARY KEY to what queries filter on).
+//
+// The tests apply every file here to ClickHouse 18.16 and to 26.7
+// (pkg/store's TestSchemaOnBothEngines, through internal/chtest), the gated
+// ones included: a new migration is checked without a line of test code.
 package schema
 
 import "embed"

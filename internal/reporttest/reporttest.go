@@ -2,6 +2,10 @@
 // local ClickHouse with Teller's schema, and one small data set of events as
 // the sessionizer writes them, whose figures the tests assert exactly.
 //
+// The data set runs on both engines of internal/chtest: MainBoth seeds
+// ClickHouse 18.16 and the current release (26.7) alike, so every report
+// test can assert the same figures on each.
+//
 // It is for tests only; no product code may import it.
 //
 // # The data set
@@ -33,15 +37,14 @@ package reporttest
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/teller-analytics/teller/internal/chlocal"
+	"github.com/teller-analytics/teller/internal/chtest"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/store"
 )
@@ -189,15 +192,15 @@ func Events() []Event {
 	return out
 }
 
-// Insert writes events in one batch, naming the columns as ClickHouse 18.16
-// requires.
-func Insert(ctx context.Context, conn driver.Conn, events []Event) error {
-	batch, err := conn.PrepareBatch(ctx, `INSERT INTO events (event_id, site_id, visitor_id, session_id, ts, ts_ms, kind, name,
- url, hostname, pathname, referrer, referrer_domain, channel, browser, os, device, is_bot, bot_reason, engaged_ms,
- session_started_at, session_start_reason, is_session_start)`)
-	if err != nil {
-		return fmt.Errorf("reporttest: prepare insert: %w", err)
-	}
+// eventColumns are the events columns Insert writes, named as ClickHouse
+// 18.16 requires.
+var eventColumns = []string{"event_id", "site_id", "visitor_id", "session_id", "ts", "ts_ms", "kind", "name",
+	"url", "hostname", "pathname", "referrer", "referrer_domain", "channel", "browser", "os", "device", "is_bot", "bot_reason", "engaged_ms",
+	"session_started_at", "session_start_reason", "is_session_start"}
+
+// Insert writes events in one insert.
+func Insert(ctx context.Context, db chtest.Inserter, events []Event) error {
+	rows := make([][]any, 0, len(events))
 	for _, e := range events {
 		host := "example.com"
 		if e.Site == OtherSiteID {
@@ -212,13 +215,11 @@ func Insert(ctx context.Context, conn driver.Conn, events []Event) error {
 		if e.IsStart {
 			start = 1
 		}
-		if err := batch.Append(e.ID, e.Site, e.Visitor, e.Session, e.TS.UTC(), uint64(e.TS.UnixMilli()), e.Kind, e.Name,
-			"https://"+host+e.Pathname, host, e.Pathname, e.Referrer, e.ReferrerDomain, e.Channel, e.Browser, e.OS, e.Device,
-			bot, reason, e.EngagedMs, e.SessionStart.UTC(), e.StartReason, start); err != nil {
-			return fmt.Errorf("reporttest: append event %s: %w", e.ID, err)
-		}
+		rows = append(rows, []any{e.ID, e.Site, e.Visitor, e.Session, e.TS.UTC(), uint64(e.TS.UnixMilli()), e.Kind, e.Name,
+			"https://" + host + e.Pathname, host, e.Pathname, e.Referrer, e.ReferrerDomain, e.Channel, e.Browser, e.OS, e.Device,
+			bot, reason, e.EngagedMs, e.SessionStart.UTC(), e.StartReason, start})
 	}
-	if err := batch.Send(); err != nil {
+	if err := db.Insert(ctx, "events", eventColumns, rows); err != nil {
 		return fmt.Errorf("reporttest: insert %d events: %w", len(events), err)
 	}
 	return nil
@@ -227,11 +228,17 @@ func Insert(ctx context.Context, conn driver.Conn, events []Event) error {
 // Seed saves the sites and writes the data set as an at-least-once pipeline
 // might: the whole batch twice, in reverse order (each session's opening
 // event last), then S1's events once more.
-func Seed(ctx context.Context, db *store.DB) error {
+func Seed(ctx context.Context, db chtest.Inserter) error {
+	var sites [][]any
 	for _, s := range Sites() {
-		if err := db.SaveSite(ctx, s); err != nil {
+		if err := s.Normalize(); err != nil {
 			return err
 		}
+		created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		sites = append(sites, []any{s.ID, s.Name, s.Domains, s.Timezone, created, uint64(created.UnixMilli()), uint8(0)})
+	}
+	if err := db.Insert(ctx, "sites", []string{"site_id", "name", "domains", "timezone", "created_at", "updated_ms", "deleted"}, sites); err != nil {
+		return fmt.Errorf("reporttest: save sites: %w", err)
 	}
 	events := Events()
 	reversed := make([]Event, len(events))
@@ -245,64 +252,67 @@ func Seed(ctx context.Context, db *store.DB) error {
 		}
 	}
 	for _, batch := range [][]Event{reversed, reversed, s1} {
-		if err := Insert(ctx, db.Conn(), batch); err != nil {
+		if err := Insert(ctx, db, batch); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Server is a local ClickHouse with Teller's schema migrated into Database.
+// Server is a local ClickHouse with Teller's schema migrated into a
+// database, and, after MainBoth, the same database on the current release.
 type Server struct {
-	CH  *chlocal.Server
-	DB  *store.DB
-	dir string
+	CH *chlocal.Server
+	DB *store.DB
+	// Engines are 18.16 (first) and, after MainBoth, the current release,
+	// each seeded alike. The current one may carry an Err: see
+	// chtest.Engine.Require.
+	Engines []*chtest.Engine
 }
 
 // Start starts a local ClickHouse in a new temporary folder, opens database
 // and migrates it. It fails with a clear error when clickhouse-server is not
 // installed: the tests that use it must fail then, never skip.
 func Start(ctx context.Context, database string) (*Server, error) {
-	dir, err := os.MkdirTemp("", "teller-reporttest-")
+	srv, err := chtest.StartServer(ctx, database, nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reporttest: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ch, err := chlocal.Start(ctx, chlocal.Options{Dir: dir, Logger: log})
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("reporttest: these tests need a real ClickHouse server: %w", err)
-	}
-	s := &Server{CH: ch, dir: dir}
-	s.DB, err = store.Open(ctx, store.Config{Addr: ch.Addr(), Database: database}, log)
-	if err != nil {
-		s.Stop()
-		return nil, err
-	}
-	if err := s.DB.Migrate(ctx); err != nil {
-		s.Stop()
-		return nil, err
-	}
-	return s, nil
+	return &Server{CH: srv.CH, DB: srv.Store, Engines: []*chtest.Engine{&srv.Engine}}, nil
 }
 
-// Stop closes the connection, stops the server and removes its folder.
+// Stop closes the engines, stops the server and removes its folder.
 func (s *Server) Stop() {
-	if s.DB != nil {
-		s.DB.Close()
+	for _, e := range s.Engines {
+		e.Close()
 	}
-	s.CH.Stop()
-	os.RemoveAll(s.dir)
 }
 
 // Main is a test package's TestMain body: it starts one ClickHouse with the
 // seeded data set into *srv, runs the tests, stops the server and returns
 // the exit code.
-func Main(m *testing.M, pkg string, srv **Server) int {
+func Main(m *testing.M, pkg string, srv **Server) int { return run(m, pkg, srv, false) }
+
+// MainBoth is Main with the data set also seeded on the current release
+// (chdb), as srv.Engines[1]. When that engine cannot be used the tests still
+// run; each 26.7 subtest then fails (or skips, see chtest).
+func MainBoth(m *testing.M, pkg string, srv **Server) int { return run(m, pkg, srv, true) }
+
+func run(m *testing.M, pkg string, srv **Server, current bool) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	s, err := Start(ctx, "teller_test")
 	if err == nil {
-		err = Seed(ctx, s.DB)
+		err = Seed(ctx, s.Engines[0])
+	}
+	if err == nil && current {
+		cur := chtest.OpenCurrent(ctx, "teller_test", nil)
+		if cur.Err == nil {
+			if err := Seed(ctx, cur); err != nil {
+				cur.Close()
+				cur.Err = err
+			}
+		}
+		s.Engines = append(s.Engines, cur)
 	}
 	cancel()
 	if err != nil {

@@ -59,7 +59,7 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 	}
 	defer db.Close()
 	reg := hooks.registry()
-	opts := dashboard.Options{Reports: report.New(db.Conn()), Sites: db, AdminUser: cfg.User,
+	opts := dashboard.Options{Reports: report.New(db), Sites: db, AdminUser: cfg.User,
 		SessionKey: []byte(cfg.SessionSecret), TrustProxy: len(cfg.TrustedProxies) > 0, Logger: log, Registerer: reg}
 	if strings.HasPrefix(cfg.Password, "$argon2id$") {
 		opts.AdminPasswordHash = cfg.Password

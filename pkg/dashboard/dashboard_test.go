@@ -649,7 +649,7 @@ func TestNew(t *testing.T) {
 		o := base
 		f(&o)
 		if name != "no reports" {
-			o.Reports = report.New(srv.DB.Conn())
+			o.Reports = report.New(srv.DB)
 		}
 		if _, err := dashboard.New(o); err == nil {
 			t.Errorf("%s: New accepted %+v", name, o)

@@ -65,7 +65,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	o := dashboard.Options{
-		Reports: report.New(srv.DB.Conn()), Sites: srv.DB,
+		Reports: report.New(srv.DB), Sites: srv.DB,
 		AdminUser: adminUser, AdminPassword: adminPassword,
 		SessionKey: []byte("0123456789abcdef0123456789abcdef"),
 		Logger:     log, Registerer: reg,

@@ -113,7 +113,7 @@ ORDER BY sessions DESC, pageviews DESC, s_key
 LIMIT ` + strconv.Itoa(limit)
 		args = fromArgs
 	}
-	rows, err := r.conn.Query(ctx, query, args...)
+	rows, err := r.q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
 	}

@@ -15,6 +15,16 @@
 //
 // Everything here runs on ClickHouse 18.16 and current releases alike: plain
 // aggregates, no window functions, no toStartOfInterval, positional `?`
-// arguments bound on the client. The package only reads; it knows nothing of
-// HTTP (pkg/dashboard serves the reports) and never writes a table.
+// arguments bound on the client. The tests prove it: every report query runs
+// on 18.16 (a server, over clickhouse-go) and on 26.7 (chdb, in-process)
+// against the same data, and must give the same figures on both
+// (internal/chtest). Queries go through Querier, one Query method, never the
+// driver itself.
+//
+// The engaged/bounce rule has its one definition here (EngagedPageviews,
+// EngagedAfterMs, BounceSQL); the sessions view's is_bounce is the copy SQL
+// needs, tied to it by the tests.
+//
+// The package only reads; it knows nothing of HTTP (pkg/dashboard serves the
+// reports) and never writes a table.
 package report

@@ -1,12 +1,13 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/teller-analytics/teller/pkg/store"
 )
 
 // MaxLimit is the most rows a breakdown or session list returns.
@@ -70,39 +71,65 @@ func checkLimit(limit int) error {
 	return nil
 }
 
-// Reports runs report queries on a ClickHouse connection. It is safe for
-// concurrent use.
-type Reports struct {
-	conn driver.Conn
+// Querier is what the reports need of ClickHouse: one method that runs a
+// query with positional ? arguments. *store.DB implements it over
+// clickhouse-go; the tests also run every report through a current release
+// in-process (internal/chtest).
+type Querier interface {
+	Query(ctx context.Context, query string, args ...any) (store.Rows, error)
 }
 
-// New returns Reports reading through conn (store.DB.Conn()).
-func New(conn driver.Conn) *Reports { return &Reports{conn: conn} }
+// Reports runs report queries through a Querier. It is safe for concurrent
+// use when the Querier is.
+type Reports struct {
+	q Querier
+}
+
+// New returns Reports reading through q (a *store.DB).
+func New(q Querier) *Reports { return &Reports{q: q} }
 
 // Merged session columns for sessionsFrom, each one aggregate over the rows
 // of one session in sessions_agg. The s_ aliases never shadow a column name:
 // ClickHouse substitutes aliases into WHERE, so a shadowing alias would put
 // an aggregate there.
 const (
-	colVisitor     = "any(visitor_id) AS s_visitor"
-	colStarted     = "any(started_at) AS s_started"
-	colReason      = "any(start_reason) AS s_reason"
-	colDuration    = "toUInt64(maxMerge(last_ms) - minMerge(first_ms)) AS s_duration"
-	colEvents      = "uniqExactMerge(events) AS s_events"
-	colPageviews   = "uniqExactMerge(pageviews) AS s_pageviews"
-	colCustom      = "uniqExactMerge(custom_events) AS s_custom"
-	colEntry       = "argMinMerge(entry_pathname) AS s_entry"
-	colExit        = "argMaxMerge(exit_pathname) AS s_exit"
-	colRefDomain   = "argMinMerge(referrer_domain) AS s_referrer_domain"
-	colChannel     = "argMinMerge(channel) AS s_channel"
-	colBrowser     = "argMinMerge(browser) AS s_browser"
-	colOS          = "argMinMerge(os) AS s_os"
-	colDevice      = "argMinMerge(device) AS s_device"
-	colBot         = "maxMerge(is_bot) AS s_bot"
-	bounceCond     = "s_pageviews < 2 AND s_duration <= 10000 AND s_custom = 0"
-	engagedMinPV   = 2
-	engagedAfterMs = 10000
+	colVisitor   = "any(visitor_id) AS s_visitor"
+	colStarted   = "any(started_at) AS s_started"
+	colReason    = "any(start_reason) AS s_reason"
+	colDuration  = "toUInt64(maxMerge(last_ms) - minMerge(first_ms)) AS s_duration"
+	colEvents    = "uniqExactMerge(events) AS s_events"
+	colPageviews = "uniqExactMerge(pageviews) AS s_pageviews"
+	colCustom    = "uniqExactMerge(custom_events) AS s_custom"
+	colEntry     = "argMinMerge(entry_pathname) AS s_entry"
+	colExit      = "argMaxMerge(exit_pathname) AS s_exit"
+	colRefDomain = "argMinMerge(referrer_domain) AS s_referrer_domain"
+	colChannel   = "argMinMerge(channel) AS s_channel"
+	colBrowser   = "argMinMerge(browser) AS s_browser"
+	colOS        = "argMinMerge(os) AS s_os"
+	colDevice    = "argMinMerge(device) AS s_device"
+	colBot       = "maxMerge(is_bot) AS s_bot"
 )
+
+// The engaged-session rule (GA4): a session is engaged with EngagedPageviews
+// or more pageviews, or when it lasts longer than EngagedAfterMs, or with a
+// custom event; a bounce is a session that is not engaged. This is its one
+// definition: the reports use bounceCond, and the sessions view's is_bounce
+// in schema/0003_sessions.sql is the copy SQL needs, tied to it by the tests.
+const (
+	EngagedPageviews = 2
+	EngagedAfterMs   = 10000
+)
+
+// BounceSQL is the bounce condition over a session's merged pageviews,
+// duration (ms) and custom-event columns, e.g. BounceSQL("pageviews",
+// "duration_ms", "custom_events") as the sessions view has it.
+func BounceSQL(pageviews, durationMs, customEvents string) string {
+	return fmt.Sprintf("%s < %d AND %s <= %d AND %s = 0",
+		pageviews, EngagedPageviews, durationMs, EngagedAfterMs, customEvents)
+}
+
+// bounceCond is BounceSQL over sessionsFrom's aliases.
+var bounceCond = BounceSQL("s_pageviews", "s_duration", "s_custom")
 
 // sessionsFrom returns a subquery with one row per session of q (site, start
 // in [From, To), bots left out unless asked) and the merged columns cols,
@@ -132,11 +159,4 @@ GROUP BY session_id`)
 	}
 	b.WriteString(")")
 	return b.String(), []any{q.Site, day(q.From), day(q.To), q.fromSec(), q.toSec()}
-}
-
-// bounce applies the sessions view's definition (GA4): a session is engaged
-// with 2 or more pageviews, or when it lasts longer than 10 s, or with a
-// custom event; a bounce is a session that is not engaged.
-func bounce(pageviews, durationMs, custom uint64) bool {
-	return pageviews < engagedMinPV && durationMs <= engagedAfterMs && custom == 0
 }

@@ -43,12 +43,13 @@ func (r *Reports) Sessions(ctx context.Context, q Query, limit int) ([]SessionRo
 	}
 	from, args := q.sessionsFrom(colVisitor, colStarted, colDuration, colPageviews, colEvents, colCustom,
 		colEntry, colExit, colRefDomain, colChannel, colBrowser, colOS, colDevice, colReason)
-	query := `SELECT session_id, s_visitor, s_started, s_duration, s_pageviews, s_events, s_custom,
-       s_entry, s_exit, s_referrer_domain, s_channel, s_browser, s_os, s_device, toString(s_reason)
+	query := `SELECT session_id, s_visitor, s_started, s_duration, s_pageviews, s_events,
+       s_entry, s_exit, s_referrer_domain, s_channel, s_browser, s_os, s_device, toString(s_reason),
+       toUInt8(` + bounceCond + `)
 FROM ` + from + `
 ORDER BY s_started DESC, session_id
 LIMIT ` + strconv.Itoa(limit)
-	rows, err := r.conn.Query(ctx, query, args...)
+	rows, err := r.q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("report: sessions of %s: %w", q.Site, err)
 	}
@@ -56,13 +57,13 @@ LIMIT ` + strconv.Itoa(limit)
 	out := []SessionRow{}
 	for rows.Next() {
 		var s SessionRow
-		var custom uint64
-		if err := rows.Scan(&s.ID, &s.Visitor, &s.Started, &s.DurationMs, &s.Pageviews, &s.Events, &custom,
-			&s.EntryPath, &s.ExitPath, &s.Referrer, &s.Channel, &s.Browser, &s.OS, &s.Device, &s.StartReason); err != nil {
+		var bounce uint8
+		if err := rows.Scan(&s.ID, &s.Visitor, &s.Started, &s.DurationMs, &s.Pageviews, &s.Events,
+			&s.EntryPath, &s.ExitPath, &s.Referrer, &s.Channel, &s.Browser, &s.OS, &s.Device, &s.StartReason, &bounce); err != nil {
 			return nil, fmt.Errorf("report: sessions of %s: %w", q.Site, err)
 		}
 		s.Started = s.Started.UTC()
-		s.Bounce = bounce(s.Pageviews, s.DurationMs, custom)
+		s.Bounce = bounce == 1
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -34,7 +35,19 @@ func (r *Reports) Summary(ctx context.Context, q Query) (Summary, error) {
 FROM ` + from
 	var s Summary
 	var bounces, durationMs uint64
-	if err := r.conn.QueryRow(ctx, query, args...).Scan(&s.Visitors, &s.Sessions, &s.Pageviews, &bounces, &durationMs); err != nil {
+	rows, err := r.q.Query(ctx, query, args...)
+	if err != nil {
+		return Summary{}, fmt.Errorf("report: summary of %s: %w", q.Site, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		err := rows.Err()
+		if err == nil {
+			err = errors.New("no row")
+		}
+		return Summary{}, fmt.Errorf("report: summary of %s: %w", q.Site, err)
+	}
+	if err := rows.Scan(&s.Visitors, &s.Sessions, &s.Pageviews, &bounces, &durationMs); err != nil {
 		return Summary{}, fmt.Errorf("report: summary of %s: %w", q.Site, err)
 	}
 	if s.Sessions > 0 {

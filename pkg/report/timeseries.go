@@ -43,7 +43,7 @@ func (r *Reports) Timeseries(ctx context.Context, q Query, loc *time.Location) (
 FROM ` + from + `
 GROUP BY day
 ORDER BY day`
-	rows, err := r.conn.Query(ctx, query, append([]any{tz}, args...)...)
+	rows, err := r.q.Query(ctx, query, append([]any{tz}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("report: timeseries of %s: %w", q.Site, err)
 	}

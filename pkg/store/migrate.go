@@ -7,11 +7,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/teller-analytics/teller/schema"
 )
@@ -101,12 +101,24 @@ func splitStatements(sql string) []string {
 
 // Migrate applies every migration not yet recorded in schema_migrations, in
 // order. Files gated on a newer server are skipped (and retried next start).
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) error { return Migrate(ctx, db, db.log) }
+
+// Migrate applies the embedded migrations to q's database, as (*DB).Migrate
+// does; it reads the server's release from q to decide the version-gated
+// files. log may be nil.
+func Migrate(ctx context.Context, q Querier, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	migs, err := Migrations()
 	if err != nil {
 		return err
 	}
-	if err := db.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations
+	version, err := ServerVersionOf(ctx, q)
+	if err != nil {
+		return err
+	}
+	if err := q.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations
 (
     version    UInt32   COMMENT 'Migration number (schema/NNNN_*.sql)',
     name       String   COMMENT 'File name',
@@ -116,53 +128,57 @@ func (db *DB) Migrate(ctx context.Context) error {
 ENGINE = MergeTree ORDER BY version`); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
-	applied := map[int]string{}
-	rows, err := db.conn.Query(ctx, "SELECT version, any(checksum) FROM schema_migrations GROUP BY version")
+	applied, err := appliedMigrations(ctx, q)
 	if err != nil {
-		return fmt.Errorf("store: read schema_migrations: %w", err)
-	}
-	for rows.Next() {
-		var v uint32
-		var sum string
-		if err := rows.Scan(&v, &sum); err != nil {
-			rows.Close()
-			return fmt.Errorf("store: scan schema_migrations: %w", err)
-		}
-		applied[int(v)] = sum
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: read schema_migrations: %w", err)
+		return err
 	}
 	for _, m := range migs {
 		if sum, ok := applied[m.Version]; ok {
 			if sum != m.Checksum {
-				db.log.Warn("applied migration differs from this build's file; migrations are forward-only, add a new file instead of editing",
+				log.Warn("applied migration differs from this build's file; migrations are forward-only, add a new file instead of editing",
 					"migration", m.Name)
 			}
 			continue
 		}
-		if m.MinMajor > 0 && !db.version.AtLeast(m.MinMajor, m.MinMinor) {
-			db.log.Debug("skipping migration that needs a newer ClickHouse", "migration", m.Name,
-				"requires", fmt.Sprintf("%d.%d", m.MinMajor, m.MinMinor), "server", db.version)
+		if m.MinMajor > 0 && !version.AtLeast(m.MinMajor, m.MinMinor) {
+			log.Debug("skipping migration that needs a newer ClickHouse", "migration", m.Name,
+				"requires", fmt.Sprintf("%d.%d", m.MinMajor, m.MinMinor), "server", version)
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := db.conn.Exec(ctx, stmt); err != nil {
+			if err := q.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("store: migration %s, statement %d: %w", m.Name, i+1, err)
 			}
 		}
-		batch, err := db.conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, checksum, applied_at)")
-		if err != nil {
+		// INSERT ... SELECT with named columns: Exec("INSERT ... VALUES")
+		// hangs on 18.16 over the native protocol.
+		if err := q.Exec(ctx, "INSERT INTO schema_migrations (version, name, checksum, applied_at) SELECT toUInt32(?), ?, ?, now()",
+			m.Version, m.Name, m.Checksum); err != nil {
 			return fmt.Errorf("store: record migration %s: %w", m.Name, err)
 		}
-		if err := batch.Append(uint32(m.Version), m.Name, m.Checksum, time.Now().UTC()); err != nil {
-			return fmt.Errorf("store: record migration %s: %w", m.Name, err)
-		}
-		if err := batch.Send(); err != nil {
-			return fmt.Errorf("store: record migration %s: %w", m.Name, err)
-		}
-		db.log.Info("applied migration", "migration", m.Name)
+		log.Info("applied migration", "migration", m.Name)
 	}
 	return nil
+}
+
+// appliedMigrations reads schema_migrations: version -> checksum.
+func appliedMigrations(ctx context.Context, q Querier) (map[int]string, error) {
+	rows, err := q.Query(ctx, "SELECT version, any(checksum) FROM schema_migrations GROUP BY version")
+	if err != nil {
+		return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	applied := map[int]string{}
+	for rows.Next() {
+		var v uint32
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
+			return nil, fmt.Errorf("store: scan schema_migrations: %w", err)
+		}
+		applied[int(v)] = sum
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	return applied, nil
 }

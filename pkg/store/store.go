@@ -2,8 +2,13 @@
 // migrations (from schema/), and the reads and writes of sites, events,
 // checkpoints and rejected messages. Report queries live in pkg/report.
 //
-// Every INSERT names its columns and goes through PrepareBatch: on ClickHouse
-// 18.16 a bare INSERT fails and Exec("INSERT ... VALUES") hangs.
+// Every INSERT names its columns and goes through PrepareBatch (or INSERT ...
+// SELECT): on ClickHouse 18.16 a bare INSERT fails and Exec("INSERT ...
+// VALUES") hangs.
+//
+// Migrate and pkg/report run through Querier (query.go), not the driver, so
+// that the tests apply the same schema and queries to 18.16 and to a current
+// release in-process (internal/chtest).
 package store
 
 import (
@@ -114,7 +119,8 @@ func (db *DB) ServerVersion() Version { return db.version }
 // Database is the database name in use.
 func (db *DB) Database() string { return db.cfg.Database }
 
-// Conn exposes the driver for packages that run their own queries (pkg/report).
+// Conn exposes the driver for batched writes outside this package (tests);
+// queries go through Query and Exec (Querier).
 func (db *DB) Conn() driver.Conn { return db.conn }
 
 // Ping checks that ClickHouse answers.

@@ -1,0 +1,159 @@
+package report_test
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/teller-analytics/teller/internal/chtest"
+	"github.com/teller-analytics/teller/internal/reporttest"
+	"github.com/teller-analytics/teller/pkg/report"
+	"github.com/teller-analytics/teller/schema"
+)
+
+// everyReport runs each report query of Reports once on the data set. A new
+// report method is one more line here; TestEveryReportOnBothEngines fails
+// until it has one.
+var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, error){
+	"Summary": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Summary(ctx, withBots(mainQuery()))
+	},
+	"Sessions": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Sessions(ctx, withBots(mainQuery()), report.MaxLimit)
+	},
+	"Timeseries": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Timeseries(ctx, withBots(mainQuery()), reporttest.Location())
+	},
+	"Breakdown": func(ctx context.Context, r *report.Reports) (any, error) {
+		var all [][]report.Row
+		for _, dim := range report.Dimensions() {
+			rows, err := r.Breakdown(ctx, withBots(mainQuery()), dim, report.MaxLimit)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, rows)
+		}
+		return all, nil
+	},
+	"TopPages":     func(ctx context.Context, r *report.Reports) (any, error) { return r.TopPages(ctx, mainQuery(), 3) },
+	"EntryPages":   func(ctx context.Context, r *report.Reports) (any, error) { return r.EntryPages(ctx, mainQuery(), 3) },
+	"ExitPages":    func(ctx context.Context, r *report.Reports) (any, error) { return r.ExitPages(ctx, mainQuery(), 3) },
+	"TopReferrers": func(ctx context.Context, r *report.Reports) (any, error) { return r.TopReferrers(ctx, mainQuery(), 3) },
+	"Channels":     func(ctx context.Context, r *report.Reports) (any, error) { return r.Channels(ctx, mainQuery(), 3) },
+}
+
+// TestEveryReportOnBothEngines: every query of Reports gives the same
+// figures on ClickHouse 18.16 and on the current release. (The tests in
+// report_test.go also assert each engine's figures against hand-computed
+// ones.)
+func TestEveryReportOnBothEngines(t *testing.T) {
+	typ := reflect.TypeOf(&report.Reports{})
+	for i := 0; i < typ.NumMethod(); i++ {
+		name := typ.Method(i).Name
+		t.Run(name, func(t *testing.T) {
+			run, ok := everyReport[name]
+			if !ok {
+				t.Fatalf("Reports.%s is not in everyReport: add the line that runs it, so that it is checked on both engines", name)
+			}
+			got := chtest.Same(t, srv.Engines, name, func(e *chtest.Engine) (any, error) { return run(ctx(t), report.New(e)) })
+			if v := reflect.ValueOf(got); v.IsZero() || (v.Kind() == reflect.Slice && v.Len() == 0) {
+				t.Errorf("%s returned nothing: the comparison would prove little", name)
+			}
+		})
+	}
+}
+
+// TestBounceHasOneDefinition: the sessions view's is_bounce is BounceSQL
+// word for word, and on the same sessions the view and the reports agree,
+// on both engines, with the boundaries GA4 draws.
+func TestBounceHasOneDefinition(t *testing.T) {
+	view, err := schema.Files.ReadFile("0003_sessions.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "toUInt8(" + report.BounceSQL("pageviews", "duration_ms", "custom_events") + ") AS is_bounce"; !strings.Contains(string(view), want) {
+		t.Errorf("schema/0003_sessions.sql does not define is_bounce as %q", want)
+	}
+
+	const site = "bounce-cases"
+	day := time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)
+	type step struct {
+		offsetMs int64
+		kind     string
+	}
+	cases := []struct {
+		name   string
+		steps  []step
+		bounce bool
+	}{
+		{"one pageview", []step{{0, "pageview"}}, true},
+		{"two pageviews", []step{{0, "pageview"}, {1000, "pageview"}}, false},
+		{"10000 ms", []step{{0, "pageview"}, {10000, "engagement"}}, true},
+		{"10001 ms", []step{{0, "pageview"}, {10001, "engagement"}}, false},
+		{"a custom event", []step{{0, "pageview"}, {1000, "event"}}, false},
+	}
+	var events []reporttest.Event
+	want := map[string]bool{}
+	names := map[string]string{}
+	for i, c := range cases {
+		sid := uuid.NewSHA1(uuid.NameSpaceOID, []byte("bounce/"+c.name))
+		names[sid.String()] = c.name
+		want[c.name] = c.bounce
+		start := day.Add(time.Duration(i) * time.Hour)
+		for j, s := range c.steps {
+			events = append(events, reporttest.Event{
+				ID: uuid.NewSHA1(sid, []byte{byte(j)}), Visitor: sid, Session: sid, Site: site,
+				TS: start.Add(time.Duration(s.offsetMs) * time.Millisecond), Kind: s.kind, Name: s.kind, Pathname: "/",
+				Channel: "direct", SessionStart: start, StartReason: "first_visit", IsStart: j == 0,
+			})
+		}
+	}
+	q := report.Query{Site: site, From: day, To: day.Add(24 * time.Hour)}
+	each(t, func(t *testing.T, r *report.Reports, e *chtest.Engine) {
+		if err := reporttest.Insert(ctx(t), e, events); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := e.Query(context.Background(), "SELECT toString(session_id), is_bounce FROM sessions WHERE site_id = ?", site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		fromView := map[string]bool{}
+		for rows.Next() {
+			var id string
+			var b uint8
+			if err := rows.Scan(&id, &b); err != nil {
+				t.Fatal(err)
+			}
+			fromView[names[id]] = b == 1
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fromView, want) {
+			t.Errorf("sessions view is_bounce = %v, want %v", fromView, want)
+		}
+		sessions, err := r.Sessions(ctx(t), q, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromReport := map[string]bool{}
+		for _, s := range sessions {
+			fromReport[names[s.ID.String()]] = s.Bounce
+		}
+		if !reflect.DeepEqual(fromReport, want) {
+			t.Errorf("report Sessions Bounce = %v, want %v", fromReport, want)
+		}
+		sum, err := r.Summary(ctx(t), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Sessions != 5 || sum.BounceRate != 2.0/5 {
+			t.Errorf("Summary: %d sessions, bounce rate %v; want 5 and 0.4", sum.Sessions, sum.BounceRate)
+		}
+	})
+}
