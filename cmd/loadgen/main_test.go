@@ -10,13 +10,13 @@ func TestFlagsHelpAndUsageErrors(t *testing.T) {
 	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
 	var out, errOut strings.Builder
 	err := run(context.Background(), []string{"-help"}, env(nil), &out, &errOut)
-	if exitCode(&errOut, err) != 0 || !strings.Contains(errOut.String(), "TELLER_VERIFY_TIMEOUT") {
+	if exitCode(&errOut, err) != 0 || !strings.Contains(errOut.String(), "TELLER_LOADGEN_VERIFY_TIMEOUT") {
 		t.Fatalf("-help: %v\n%s", err, errOut.String())
 	}
 	// The environment fills flags not given: no end to the run is a usage error.
-	err = run(context.Background(), nil, env(map[string]string{"TELLER_DURATION": "0"}), &out, &errOut)
+	err = run(context.Background(), nil, env(map[string]string{"TELLER_LOADGEN_DURATION": "0"}), &out, &errOut)
 	if code := exitCode(&errOut, err); code != 2 || !strings.Contains(err.Error(), "-duration or -requests") {
-		t.Fatalf("TELLER_DURATION=0 without -requests: exit %d, %v", code, err)
+		t.Fatalf("TELLER_LOADGEN_DURATION=0 without -requests: exit %d, %v", code, err)
 	}
 	err = run(context.Background(), []string{"-rate", "fast"}, env(nil), &out, &errOut)
 	if code := exitCode(&errOut, err); code != 2 {

@@ -56,7 +56,15 @@ func TestSiteAddListAndSnippet(t *testing.T) {
 	env := map[string]string{"TELLER_CLICKHOUSE_ADDR": srv.Addr(), "TELLER_CLICKHOUSE_DATABASE": "cli"}
 	getenv := func(k string) string { return env[k] }
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"site", "add", "-id", "shop", "-domain", "shop.example,www.shop.example",
+	// Migrations are an explicit step: before it, commands refuse and say how.
+	err := run(context.Background(), []string{"site", "list"}, getenv, io.Discard, io.Discard)
+	if !errors.Is(err, app.ErrSchemaPending) || !strings.Contains(err.Error(), "teller migrate") || app.ExitCode(err) != 1 {
+		t.Fatalf("site list before migrate: %v", err)
+	}
+	if err := run(context.Background(), []string{"migrate"}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err = run(context.Background(), []string{"site", "add", "-id", "shop", "-domain", "shop.example,www.shop.example",
 		"-timezone", "Europe/Berlin", "-collector-url", "https://stats.shop.example"}, getenv, &out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +147,7 @@ func TestDevModeStartsEverythingAndReusesData(t *testing.T) {
 	dir := t.TempDir()
 	p := freePorts(t, 7)
 	args := []string{"dev", "-data-dir", dir, "-host", "127.0.0.1", "-demo-port", p[0], "-collector-port", p[1], "-dashboard-port", p[2],
-		"-sessionizer-port", p[3], "-dev-clickhouse-port", p[4], "-dev-clickhouse-http-port", p[5], "-dev-kafka-port", p[6],
+		"-sessionizer-port", p[3], "-clickhouse-port", p[4], "-clickhouse-http-port", p[5], "-kafka-port", p[6],
 		"-log-level", "warn", "-flush-interval", "200ms"}
 	start := func() (*syncBuffer, func()) {
 		out := &syncBuffer{}
@@ -231,15 +239,15 @@ func exec(name string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// With TELLER_CLICKHOUSE_ADDR and TELLER_KAFKA_BROKERS set, the dev mode
+// With TELLER_DEV_CLICKHOUSE_ADDR and TELLER_DEV_KAFKA_BROKERS set, the dev mode
 // uses those servers and starts neither of its own.
 func TestDevModeUsesConfiguredServers(t *testing.T) {
 	ch := testenv.ClickHouse(t)
 	brokers := testenv.Kafka(t, "teller.events", 2)
 	dir := t.TempDir()
 	p := freePorts(t, 4)
-	env := map[string]string{"TELLER_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_KAFKA_BROKERS": strings.Join(brokers, ","),
-		"TELLER_LOG_LEVEL": "warn", "TELLER_FLUSH_INTERVAL": "200ms"}
+	env := map[string]string{"TELLER_DEV_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_DEV_KAFKA_BROKERS": strings.Join(brokers, ","),
+		"TELLER_DEV_LOG_LEVEL": "warn", "TELLER_DEV_FLUSH_INTERVAL": "200ms"}
 	out := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

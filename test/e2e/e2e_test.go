@@ -257,7 +257,7 @@ FROM sessions WHERE site_id = 'shop' ORDER BY first_ms`)
 	}
 	for _, b := range blocks {
 		sql := strings.TrimSuffix(strings.TrimSpace(strings.ReplaceAll(string(b[1]), "teller.", database+".")), ";")
-		sql = strings.ReplaceAll(sql, "'shop'", "'"+siteID+"'")
+		sql = strings.ReplaceAll(sql, "'demo'", "'"+siteID+"'")
 		sql = strings.ReplaceAll(sql, "today() - 7", "toDate('2026-03-01')")
 		if out := query(sql); out == "" {
 			t.Errorf("README query returned nothing:\n%s", sql)
