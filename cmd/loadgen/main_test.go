@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -27,5 +28,27 @@ func TestFlagsHelpAndUsageErrors(t *testing.T) {
 		env(nil), &out, &errOut)
 	if code := exitCode(&errOut, err); code != 1 || !strings.Contains(out.String(), "no answer 3") {
 		t.Fatalf("no collector: exit %d, %v\n%s", code, err, out.String())
+	}
+}
+
+// The load generator's variables carry its own prefix: TELLER_LOADGEN_RATE,
+// never a TELLER_RATE that says nothing (and that it ignores).
+func TestVariablesHaveTheLoadgenPrefix(t *testing.T) {
+	var errOut strings.Builder
+	_ = run(context.Background(), []string{"-help"}, func(string) string { return "" }, &strings.Builder{}, &errOut)
+	vars := regexp.MustCompile(`env (TELLER_[A-Z_]+)`).FindAllStringSubmatch(errOut.String(), -1)
+	if len(vars) < 10 {
+		t.Fatalf("-help lists %d variables:\n%s", len(vars), errOut.String())
+	}
+	for _, m := range vars {
+		if !strings.HasPrefix(m[1], "TELLER_LOADGEN_") {
+			t.Errorf("loadgen reads %s", m[1])
+		}
+	}
+	// TELLER_RATE is not read: "fast" would be a usage error if it were.
+	err := run(context.Background(), []string{"-collector", "http://127.0.0.1:1", "-requests", "1", "-duration", "0", "-progress", "0"},
+		func(k string) string { return map[string]string{"TELLER_RATE": "fast"}[k] }, &strings.Builder{}, &errOut)
+	if code := exitCode(&errOut, err); code == 2 {
+		t.Fatalf("TELLER_RATE was read: %v", err)
 	}
 }

@@ -94,6 +94,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Store.Addr = ""
 	fs.Lookup("clickhouse-addr").Usage = "use this ClickHouse instead of starting one (empty: start a local one)"
 	c.Kafka.RegisterFlags(fs)
+	c.Kafka.RegisterCreateFlags(fs)
 	c.Kafka.Brokers = nil
 	fs.Lookup("kafka-brokers").DefValue = ""
 	fs.Lookup("kafka-brokers").Usage = "use these Kafka brokers instead of the embedded one (empty: start kfake)"

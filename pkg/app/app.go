@@ -150,6 +150,7 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", DefaultCollectorListen, "HTTP address the collector serves (snippet, events, health, metrics)")
 	c.Store.RegisterFlags(fs)
 	c.Kafka.RegisterFlags(fs)
+	c.Kafka.RegisterCreateFlags(fs)
 	fs.Var(&c.CookieSecrets, "cookie-secret", "comma-separated keys (>= 16 bytes) signing visitor cookies: the first signs, all verify (rotation); required")
 	fs.StringVar(&c.CookieDomain, "cookie-domain", "", "Domain attribute of the visitor cookie, e.g. example.com when the collector is on stats.example.com")
 	fs.BoolVar(&c.CreateTopic, "kafka-create-topic", true, "create the events topic if it does not exist")

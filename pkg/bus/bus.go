@@ -40,11 +40,17 @@ type Config struct {
 	ReplicationFactor int
 }
 
-// RegisterFlags adds the Kafka flags to fs.
+// RegisterFlags adds the connection flags, -kafka-brokers and -kafka-topic,
+// to fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Brokers = config.StringList{DefaultBrokers}
 	fs.Var(&c.Brokers, "kafka-brokers", "Kafka bootstrap brokers, comma-separated host:port")
 	fs.StringVar(&c.Topic, "kafka-topic", DefaultTopic, "Kafka topic for events")
+}
+
+// RegisterCreateFlags adds the flags EnsureTopic creates the topic with, for
+// the service that creates it.
+func (c *Config) RegisterCreateFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Partitions, "kafka-partitions", DefaultPartitions, "partitions when Teller creates the topic (a visitor's events stay in one partition)")
 	fs.IntVar(&c.ReplicationFactor, "kafka-replication-factor", DefaultReplicationFactor, "replication factor when Teller creates the topic")
 }
