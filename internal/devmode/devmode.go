@@ -98,7 +98,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Kafka.Brokers = nil
 	fs.Lookup("kafka-brokers").DefValue = ""
 	fs.Lookup("kafka-brokers").Usage = "use these Kafka brokers instead of the embedded one (empty: start kfake)"
-	fs.StringVar(&c.DashboardUser, "dashboard-user", DefaultDashboardUser, "dashboard login name")
+	fs.StringVar(&c.DashboardUser, "dashboard-user", app.DefaultDashboardUser, "dashboard login name")
 	fs.StringVar(&c.DashboardPassword, "dashboard-password", "", "dashboard password (empty: generated once and kept in the data folder)")
 	c.Sessionizer.RegisterFlags(fs)
 	c.Log.RegisterFlags(fs)

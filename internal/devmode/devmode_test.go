@@ -5,9 +5,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/config"
 )
 
@@ -85,5 +87,15 @@ func TestFindStack(t *testing.T) {
 	}
 	if _, ok, err := FindStack(dir); ok || err != nil {
 		t.Fatalf("stack of a finished process: ok %v, %v", ok, err)
+	}
+}
+
+// The dev mode serves each service on the port of its production default.
+func TestDevPortsAreTheServicesDefaults(t *testing.T) {
+	for listen, port := range map[string]int{app.DefaultCollectorListen: DefaultCollectorPort,
+		app.DefaultDashboardListen: DefaultDashboardPort, app.DefaultSessionizerListen: DefaultSessionizerPort} {
+		if listen != ":"+strconv.Itoa(port) {
+			t.Errorf("service default %s, dev mode port %d", listen, port)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 // Package app is the composition root: it builds each Teller service from its
 // configuration (flags registered here, documented in README's table) and runs
-// it until its context ends. cmd/collector, cmd/sessionizer, cmd/dashboard and
+// it until its context ends. A service starts in stages: configure (flags,
+// then TELLER_ variables), validate (every setting, before any I/O; a bad one
+// is a usage error, exit status 2), connect (ClickHouse, then the schema is
+// migrated with -migrate or else checked), run. cmd/collector, cmd/sessionizer, cmd/dashboard and
 // the all-in-one dev mode (cmd/teller dev) all start services through it, so
 // there is exactly one way each service is wired.
 package app
@@ -47,12 +50,13 @@ func (h *Hooks) registry() *prometheus.Registry {
 	return h.Registry
 }
 
-// Listen defaults of the services, and the ports the README, Dockerfile and
-// docker-compose.yml use.
+// Defaults of the services' own flags; the ports are also those the README,
+// Dockerfile, docker-compose.yml and the dev mode use (tests tie them).
 const (
 	DefaultCollectorListen   = ":8081"
 	DefaultDashboardListen   = ":8082"
 	DefaultSessionizerListen = ":8083"
+	DefaultDashboardUser     = "admin"
 )
 
 // connectAttempts bounds how long a service waits for ClickHouse to come up

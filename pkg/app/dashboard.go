@@ -32,7 +32,7 @@ type DashboardConfig struct {
 func (c *DashboardConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", DefaultDashboardListen, "HTTP address the dashboard serves")
 	c.Store.RegisterFlags(fs)
-	fs.StringVar(&c.User, "dashboard-user", "admin", "login name")
+	fs.StringVar(&c.User, "dashboard-user", DefaultDashboardUser, "login name")
 	fs.StringVar(&c.Password, "dashboard-password", "", "login password, plain or an argon2id hash ($argon2id$...); required")
 	fs.StringVar(&c.SessionSecret, "session-secret", "", "key (>= 16 bytes) signing login sessions and CSRF tokens; required")
 	fs.Var(&c.TrustedProxies, "trusted-proxies", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (login rate limits); empty: use the connection's address")

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,6 +209,21 @@ func TestReadmeSequenceAfterMakeDev(t *testing.T) {
 		}
 	}
 
+	// Someone testing with a headless browser sees no sessions: the
+	// dashboard's empty state says why (bots are hidden by default).
+	password := regexp.MustCompile(`password "([^"]+)"`).FindStringSubmatch(out.String())[1]
+	dash := loginAs(t, "http://127.0.0.1:"+ports[2], "admin", password)
+	resp, err := dash.client.Get(dash.base + "/sites/shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `id="bots-note"`) ||
+		!strings.Contains(string(page), "a headless browser counts as a bot") {
+		t.Errorf("the empty site page does not explain hidden bots: %s\n%s", resp.Status, page)
+	}
+
 	// Help is help; a tag for a site that does not exist is refused.
 	if stdout, stderr, code := sh(bin + " site -help"); code != 0 || !strings.Contains(stdout, "Usage: teller site") {
 		t.Errorf("teller site -help: exit %d\n%s%s", code, stdout, stderr)
@@ -233,4 +250,32 @@ func TestReadmeSequenceAfterMakeDev(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, ".teller-dev", "stack.json")); !os.IsNotExist(err) {
 		t.Errorf("stack.json left behind after a clean stop: %v", err)
 	}
+}
+
+// loginAs signs in to the dashboard at base through its form.
+func loginAs(t *testing.T, base, user, password string) *dashClient {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &dashClient{base: base, client: &http.Client{Jar: jar, Timeout: 15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	resp, err := c.client.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfInput.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the login page:\n%s", page)
+	}
+	resp, err = c.client.PostForm(base+"/login", url.Values{"csrf": {string(m[1])}, "username": {user},
+		"password": {password}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login answered %s", resp.Status)
+	}
+	return c
 }
