@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -145,44 +147,51 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
+// startDashboard runs the dashboard binary's code until it is ready (stop
+// ends it) or fails to start (err).
+func startDashboard(t *testing.T, env map[string]string, args ...string) (stop func(), err error) {
+	t.Helper()
+	port := freePort(t)
+	env["TELLER_LISTEN"] = "127.0.0.1:" + port
+	getenv := envOf("dashboard", env)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, "dashboard", &app.DashboardConfig{}, args, getenv, io.Discard, io.Discard) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			cancel()
+			return nil, err
+		default:
+		}
+		if resp, err := http.Get("http://127.0.0.1:" + port + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return func() {
+					cancel()
+					if err := <-done; err != nil {
+						t.Errorf("dashboard stopped with %v", err)
+					}
+				}, nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	t.Fatal("dashboard not ready within 30 s")
+	return nil, nil
+}
+
 // Without -migrate a service refuses to start on a database with pending
 // migrations and says how to apply them (exit 1); with -migrate it applies
 // them and serves; afterwards it starts without -migrate.
 func TestMigrationsAreAnExplicitStep(t *testing.T) {
 	ch := testenv.ClickHouse(t)
-	start := func(args ...string) (func(), error) {
-		port := freePort(t)
-		env := envOf("dashboard", map[string]string{"TELLER_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_CLICKHOUSE_DATABASE": "explicit",
-			"TELLER_LISTEN": "127.0.0.1:" + port})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- app.Run(ctx, "dashboard", &app.DashboardConfig{}, args, env, io.Discard, io.Discard) }()
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			select {
-			case err := <-done:
-				cancel()
-				return nil, err
-			default:
-			}
-			if resp, err := http.Get("http://127.0.0.1:" + port + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return func() {
-						cancel()
-						if err := <-done; err != nil {
-							t.Errorf("dashboard stopped with %v", err)
-						}
-					}, nil
-				}
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		cancel()
-		t.Fatal("dashboard not ready within 30 s")
-		return nil, nil
+	env := func() map[string]string {
+		return map[string]string{"TELLER_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_CLICKHOUSE_DATABASE": "explicit"}
 	}
-	_, err := start()
+	_, err := startDashboard(t, env())
 	if !errors.Is(err, app.ErrSchemaPending) || app.ExitCode(err) != 1 ||
 		!strings.Contains(err.Error(), "0001_sites.sql") || !strings.Contains(err.Error(), "teller migrate") || !strings.Contains(err.Error(), "-migrate") {
 		t.Fatalf("start on an empty database without -migrate: %v", err)
@@ -190,16 +199,63 @@ func TestMigrationsAreAnExplicitStep(t *testing.T) {
 	if got := testenv.ClientQuery(t, ch, "explicit", "SELECT count() FROM system.tables WHERE database = 'explicit'"); got != "0" {
 		t.Fatalf("the refused start created %s tables", got)
 	}
-	stop, err := start("-migrate")
+	stop, err := startDashboard(t, env(), "-migrate")
 	if err != nil {
 		t.Fatalf("start with -migrate: %v", err)
 	}
 	stop()
-	stop, err = start()
+	stop, err = startDashboard(t, env())
 	if err != nil {
 		t.Fatalf("start without -migrate on a migrated database: %v", err)
 	}
 	stop()
+}
+
+// readOnlyUser is a ClickHouse user whose profile allows reads only.
+const readOnlyUser = `<?xml version="1.0"?>
+<yandex>
+    <profiles><readonly><readonly>1</readonly></readonly></profiles>
+    <users>
+        <reader>
+            <password></password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>readonly</profile>
+            <quota>default</quota>
+        </reader>
+    </users>
+</yandex>
+`
+
+// The dashboard runs with a read-only ClickHouse user once the schema is
+// applied; asked to migrate with it, it fails (it cannot write the schema).
+func TestDashboardRunsWithAReadOnlyUser(t *testing.T) {
+	ch := testenv.ClickHouse(t)
+	testenv.OpenStore(t, ch, "readonly") // migrated by an admin
+	if err := os.MkdirAll(filepath.Join(ch.Dir(), "users.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ch.Dir(), "users.d", "reader.xml"), []byte(readOnlyUser), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ch.Addr())
+	testenv.Eventually(t, 30*time.Second, "ClickHouse to load the read-only user", func() bool {
+		return exec.Command("clickhouse-client", "--port", port, "--user", "reader", "--query", "SELECT 1").Run() == nil
+	})
+	if out, err := exec.Command("clickhouse-client", "--port", port, "--user", "reader", "--query",
+		"CREATE DATABASE IF NOT EXISTS readonly").CombinedOutput(); err == nil {
+		t.Fatalf("the reader may run CREATE: %s", out)
+	}
+	env := func() map[string]string {
+		return map[string]string{"TELLER_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_CLICKHOUSE_DATABASE": "readonly", "TELLER_CLICKHOUSE_USER": "reader"}
+	}
+	stop, err := startDashboard(t, env())
+	if err != nil {
+		t.Fatalf("dashboard with a read-only user: %v", err)
+	}
+	stop()
+	if _, err := startDashboard(t, env(), "-migrate"); err == nil || !strings.Contains(err.Error(), "readonly") {
+		t.Fatalf("-migrate with a read-only user: %v", err)
+	}
 }
 
 // The README's configuration table documents every service flag with its
