@@ -156,7 +156,9 @@ func startDashboard(t *testing.T, env map[string]string, args ...string) (stop f
 	getenv := envOf("dashboard", env)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, "dashboard", &app.DashboardConfig{}, args, getenv, io.Discard, io.Discard) }()
+	go func() {
+		done <- app.Run(ctx, "dashboard", &app.DashboardConfig{}, args, getenv, io.Discard, io.Discard)
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {

@@ -126,8 +126,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	// Only create a missing database: a read-only user (the dashboard's)
 	// may not run CREATE at all, not even IF NOT EXISTS.
 	var exists uint64
-	err = boot.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", cfg.Database).Scan(&exists)
-	if err == nil && exists == 0 {
+	if err := boot.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", cfg.Database).Scan(&exists); err != nil {
+		boot.Close()
+		return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
+	}
+	if exists == 0 {
 		err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(cfg.Database))
 	}
 	boot.Close()
