@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,5 +98,32 @@ func TestDevPortsAreTheServicesDefaults(t *testing.T) {
 		if listen != ":"+strconv.Itoa(port) {
 			t.Errorf("service default %s, dev mode port %d", listen, port)
 		}
+	}
+}
+
+// README's dev mode paragraph names each port flag with the flag's default.
+func TestReadmeDevFlagsMatch(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Config
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	found := 0
+	for _, m := range regexp.MustCompile("(?:\\(|; )`-([a-z-]+)`,\\s+(\\d+)").FindAllStringSubmatch(string(readme), -1) {
+		found++
+		f := fs.Lookup(m[1])
+		if f == nil {
+			t.Errorf("README names dev flag -%s, which does not exist", m[1])
+		} else if f.DefValue != m[2] {
+			t.Errorf("README: -%s defaults to %s, the flag to %s", m[1], m[2], f.DefValue)
+		}
+	}
+	if found < 7 {
+		t.Fatalf("README names %d dev mode port flags, want 7", found)
+	}
+	if !strings.Contains(string(readme), "`-data-dir` (`"+DefaultDataDir+"`)") {
+		t.Errorf("README does not give -data-dir's default %s", DefaultDataDir)
 	}
 }
