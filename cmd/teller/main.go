@@ -1,7 +1,9 @@
 // Command teller is Teller's toolbox: the all-in-one dev mode, the site
 // registry, the snippet, schema migrations and a health probe for
-// containers. Run `teller help` for the commands; every flag has a TELLER_
-// environment fallback.
+// containers. Run `teller help` for the commands. The -clickhouse-* flags
+// fall back to the services' TELLER_CLICKHOUSE_* variables (and, when neither
+// is set, to a running dev mode's ClickHouse); a command's own flags (-id,
+// -domain, ...) have no variable; `teller dev` reads TELLER_DEV_<FLAG>.
 package main
 
 import (
@@ -34,7 +36,8 @@ Commands:
   site add            register a site (or change one) and print its snippet
   site list           list registered sites
   snippet             print the snippet tag for a site
-  migrate             apply the ClickHouse schema
+  migrate             apply the ClickHouse schema (services refuse to start while
+                      migrations are pending, unless started with -migrate)
   healthcheck         exit 0 when a URL answers 2xx (for container health checks)
   collector | sessionizer | dashboard
                       run one service (same as its own binary)
