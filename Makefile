@@ -6,9 +6,13 @@ GO ?= go
 
 .PHONY: dev test build bench vet clean
 
+# Built, then run: `go run` ends with status 1 on Ctrl-C whatever the program
+# returns, and make would report "Error 1" after a clean stop. DEV_FLAGS
+# passes flags to the dev mode (teller dev -help), e.g. other ports.
 dev:
 	./scripts/install-deps.sh run
-	$(GO) run ./cmd/teller dev
+	$(GO) build -o bin/teller ./cmd/teller
+	./bin/teller dev $(DEV_FLAGS)
 
 test:
 	./scripts/install-deps.sh test

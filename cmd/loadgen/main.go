@@ -3,8 +3,9 @@
 // 1-8 page views with custom and engagement events, exactly as the tracking
 // snippet sends them, at a bounded rate. It prints what happened and, with
 // -clickhouse-addr, checks that ClickHouse holds exactly what the collector
-// accepted. Every flag has an environment fallback, TELLER_<FLAG>; run it
-// with -help for the list.
+// accepted. Every flag has an environment fallback, TELLER_LOADGEN_<FLAG>
+// (its own prefix: a shell set up for the services does not steer it); run
+// it with -help for the list.
 //
 //	go run ./cmd/loadgen -collector http://localhost:8081 -site demo -visitors 200 -duration 30s -rate 500
 //
@@ -23,8 +24,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/internal/loadgen"
+	"github.com/teller-analytics/teller/pkg/config"
 )
 
 func main() {
@@ -38,7 +39,11 @@ func main() {
 	os.Exit(exitCode(os.Stderr, err))
 }
 
-// run parses args (with the TELLER_ environment fallback), runs the load and
+// env names the load generator's variables: -rate falls back to
+// TELLER_LOADGEN_RATE.
+var env = config.Prefixed("loadgen")
+
+// run parses args (with the TELLER_LOADGEN_ environment fallback), runs the load and
 // prints the summary to stdout; progress goes to stderr.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg loadgen.Config
@@ -47,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	cfg.RegisterFlags(fs)
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON (for scripts) instead of the text summary")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := config.ParseEnv(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}

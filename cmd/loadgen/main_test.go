@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -10,13 +11,13 @@ func TestFlagsHelpAndUsageErrors(t *testing.T) {
 	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
 	var out, errOut strings.Builder
 	err := run(context.Background(), []string{"-help"}, env(nil), &out, &errOut)
-	if exitCode(&errOut, err) != 0 || !strings.Contains(errOut.String(), "TELLER_VERIFY_TIMEOUT") {
+	if exitCode(&errOut, err) != 0 || !strings.Contains(errOut.String(), "TELLER_LOADGEN_VERIFY_TIMEOUT") {
 		t.Fatalf("-help: %v\n%s", err, errOut.String())
 	}
 	// The environment fills flags not given: no end to the run is a usage error.
-	err = run(context.Background(), nil, env(map[string]string{"TELLER_DURATION": "0"}), &out, &errOut)
+	err = run(context.Background(), nil, env(map[string]string{"TELLER_LOADGEN_DURATION": "0"}), &out, &errOut)
 	if code := exitCode(&errOut, err); code != 2 || !strings.Contains(err.Error(), "-duration or -requests") {
-		t.Fatalf("TELLER_DURATION=0 without -requests: exit %d, %v", code, err)
+		t.Fatalf("TELLER_LOADGEN_DURATION=0 without -requests: exit %d, %v", code, err)
 	}
 	err = run(context.Background(), []string{"-rate", "fast"}, env(nil), &out, &errOut)
 	if code := exitCode(&errOut, err); code != 2 {
@@ -27,5 +28,27 @@ func TestFlagsHelpAndUsageErrors(t *testing.T) {
 		env(nil), &out, &errOut)
 	if code := exitCode(&errOut, err); code != 1 || !strings.Contains(out.String(), "no answer 3") {
 		t.Fatalf("no collector: exit %d, %v\n%s", code, err, out.String())
+	}
+}
+
+// The load generator's variables carry its own prefix: TELLER_LOADGEN_RATE,
+// never a TELLER_RATE that says nothing (and that it ignores).
+func TestVariablesHaveTheLoadgenPrefix(t *testing.T) {
+	var errOut strings.Builder
+	_ = run(context.Background(), []string{"-help"}, func(string) string { return "" }, &strings.Builder{}, &errOut)
+	vars := regexp.MustCompile(`env (TELLER_[A-Z_]+)`).FindAllStringSubmatch(errOut.String(), -1)
+	if len(vars) < 10 {
+		t.Fatalf("-help lists %d variables:\n%s", len(vars), errOut.String())
+	}
+	for _, m := range vars {
+		if !strings.HasPrefix(m[1], "TELLER_LOADGEN_") {
+			t.Errorf("loadgen reads %s", m[1])
+		}
+	}
+	// TELLER_RATE is not read: "fast" would be a usage error if it were.
+	err := run(context.Background(), []string{"-collector", "http://127.0.0.1:1", "-requests", "1", "-duration", "0", "-progress", "0"},
+		func(k string) string { return map[string]string{"TELLER_RATE": "fast"}[k] }, &strings.Builder{}, &errOut)
+	if code := exitCode(&errOut, err); code == 2 {
+		t.Fatalf("TELLER_RATE was read: %v", err)
 	}
 }

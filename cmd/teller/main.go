@@ -1,7 +1,9 @@
 // Command teller is Teller's toolbox: the all-in-one dev mode, the site
 // registry, the snippet, schema migrations and a health probe for
-// containers. Run `teller help` for the commands; every flag has a TELLER_
-// environment fallback.
+// containers. Run `teller help` for the commands. The -clickhouse-* flags
+// fall back to the services' TELLER_CLICKHOUSE_* variables (and, when neither
+// is set, to a running dev mode's ClickHouse); a command's own flags (-id,
+// -domain, ...) have no variable; `teller dev` reads TELLER_DEV_<FLAG>.
 package main
 
 import (
@@ -18,9 +20,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/teller-analytics/teller/internal/devmode"
 	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/config"
-	"github.com/teller-analytics/teller/internal/devmode"
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/snippet"
@@ -34,7 +36,8 @@ Commands:
   site add            register a site (or change one) and print its snippet
   site list           list registered sites
   snippet             print the snippet tag for a site
-  migrate             apply the ClickHouse schema
+  migrate             apply the ClickHouse schema (services refuse to start while
+                      migrations are pending, unless started with -migrate)
   healthcheck         exit 0 when a URL answers 2xx (for container health checks)
   collector | sessionizer | dashboard
                       run one service (same as its own binary)
@@ -49,16 +52,37 @@ func main() {
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "teller:", err)
 	}
-	os.Exit(app.Exit(os.Stderr, err))
+	os.Exit(app.ExitCode(err))
+}
+
+const siteUsage = `Usage: teller site <command> [flags]
+
+Commands:
+  add     register a site (or change one) and print its snippet
+  list    list registered sites
+
+Run "teller site <command> -help" for a command's flags.
+`
+
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-help" || arg == "--help" || arg == "-h"
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-help" || args[0] == "--help" || args[0] == "-h" {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	cmd, rest := args[0], args[1:]
-	if cmd == "site" && len(rest) > 0 {
+	if cmd == "site" {
+		if len(rest) == 0 {
+			fmt.Fprint(stderr, siteUsage)
+			return config.Invalid(errors.New("site: name a command: add or list"))
+		}
+		if isHelp(rest[0]) {
+			fmt.Fprint(stdout, siteUsage)
+			return nil
+		}
 		cmd, rest = "site "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -69,20 +93,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "site list":
 		return siteList(ctx, rest, getenv, stdout, stderr)
 	case "snippet":
-		return printSnippet(rest, getenv, stdout, stderr)
+		return printSnippet(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
-		return healthcheck(ctx, rest, getenv, stderr)
+		return healthcheck(ctx, rest, stderr)
 	case "collector":
-		return app.Run(ctx, cmd, &app.CollectorConfig{}, rest, getenv, stderr)
+		return app.Run(ctx, cmd, &app.CollectorConfig{}, rest, getenv, stdout, stderr)
 	case "sessionizer":
-		return app.Run(ctx, cmd, &app.SessionizerConfig{}, rest, getenv, stderr)
+		return app.Run(ctx, cmd, &app.SessionizerConfig{}, rest, getenv, stdout, stderr)
 	case "dashboard":
-		return app.Run(ctx, cmd, &app.DashboardConfig{}, rest, getenv, stderr)
+		return app.Run(ctx, cmd, &app.DashboardConfig{}, rest, getenv, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", strings.Join(args[:min(2, len(args))], " "))
+	return config.Invalid(fmt.Errorf("unknown command %q", strings.Join(args[:min(2, len(args))], " ")))
 }
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
@@ -91,86 +115,159 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parse parses a command's flags: the shared settings (-clickhouse-*) fall
+// back to their TELLER_ variables, the command's own per-call flags (local:
+// -id, -domain, ...) to none, so no vague TELLER_ID exists.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string, local ...string) error {
+	if err := config.ParseEnv(fs, args, getenv, config.Except(config.Service, local...)); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return config.Invalid(fmt.Errorf("%s: unexpected arguments %q (flags start with -)", fs.Name(), fs.Args()))
+	}
+	return nil
+}
+
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg devmode.Config
 	fs := newFlags("dev", stderr)
 	cfg.RegisterFlags(fs)
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := config.ParseEnv(fs, args, getenv, devmode.Env); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return config.Invalid(fmt.Errorf("dev: unexpected arguments %q (flags start with -)", fs.Args()))
+	}
+	if err := cfg.Validate(); err != nil {
+		return config.Invalid(fmt.Errorf("dev: %w", err))
 	}
 	log, err := cfg.Log.Logger(stderr)
 	if err != nil {
-		return err
+		return config.Invalid(err)
 	}
 	return devmode.Run(ctx, cfg, log, stdout)
 }
 
-func openStore(ctx context.Context, cfg store.Config, stderr io.Writer) (*store.DB, error) {
+// storeCommand is a command that needs ClickHouse: its flags beside the
+// -clickhouse-* ones, and what it does with the database.
+type storeCommand struct {
+	name string
+	// flags registers the command's own flags and returns their names (they
+	// have no environment variable) and a check of their values.
+	flags func(fs *flag.FlagSet) (local []string, validate func() error)
+	// migrate applies pending migrations; other commands refuse to run on
+	// an outdated schema.
+	migrate bool
+	do      func(db *store.DB, dev *devmode.Stack) error
+}
+
+// runStore parses and validates the flags, finds the ClickHouse (the flags,
+// else a running dev mode's), opens it, checks or migrates the schema, then
+// runs the command.
+func runStore(ctx context.Context, c storeCommand, args []string, getenv func(string) string, stderr io.Writer) error {
+	var cfg store.Config
+	fs := newFlags(c.name, stderr)
+	cfg.RegisterFlags(fs)
+	var local []string
+	validate := func() error { return nil }
+	if c.flags != nil {
+		local, validate = c.flags(fs)
+	}
+	if err := parse(fs, args, getenv, local...); err != nil {
+		return err
+	}
+	if err := errors.Join(validate(), cfg.Validate()); err != nil {
+		return config.Invalid(fmt.Errorf("%s: %w", c.name, err))
+	}
+	dev, err := findDevStack(fs, &cfg, getenv, stderr)
+	if err != nil {
+		return err
+	}
 	log, _ := service.LogConfig{Level: "warn"}.Logger(stderr)
 	db, err := store.Open(ctx, cfg, log)
 	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if c.migrate {
+		err = db.Migrate(ctx)
+	} else {
+		err = app.CheckSchema(ctx, db)
+	}
+	if err != nil {
+		return err
+	}
+	return c.do(db, dev)
+}
+
+// findDevStack points cfg at a running dev mode's ClickHouse when neither
+// -clickhouse-addr nor TELLER_CLICKHOUSE_ADDR chose one, and says so.
+func findDevStack(fs *flag.FlagSet, cfg *store.Config, getenv func(string) string, stderr io.Writer) (*devmode.Stack, error) {
+	if config.Given(fs, "clickhouse-addr") {
+		return nil, nil
+	}
+	dir := getenv(devmode.Env("data-dir"))
+	if dir == "" {
+		dir = devmode.DefaultDataDir
+	}
+	st, ok, err := devmode.FindStack(dir)
+	if err != nil || !ok {
 		return nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+	cfg.Addr = st.ClickHouseAddr
+	if !config.Given(fs, "clickhouse-database") {
+		cfg.Database = st.Database
 	}
-	return db, nil
+	fmt.Fprintf(stderr, "teller: using the running dev mode's ClickHouse at %s, database %s (from %s; -clickhouse-addr or %s chooses another)\n",
+		cfg.Addr, cfg.Database, devmode.StackFile(dir), config.EnvName("clickhouse-addr"))
+	return &st, nil
+}
+
+// collectorURLFlag is -collector-url; its default is the dev mode's
+// collector when one runs.
+func collectorURLFlag(fs *flag.FlagSet, url *string) {
+	fs.StringVar(url, "collector-url", "http://localhost"+app.DefaultCollectorListen, "public URL of the collector, for the printed snippet (default with a running dev mode: its collector)")
+}
+
+func collectorURL(fs *flag.FlagSet, url string, dev *devmode.Stack) string {
+	if dev != nil && !config.Given(fs, "collector-url") {
+		return dev.CollectorURL
+	}
+	return url
 }
 
 func siteAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var cfg store.Config
 	var s site.Site
 	var domains config.StringList
-	var collectorURL string
-	fs := newFlags("site add", stderr)
-	cfg.RegisterFlags(fs)
-	fs.StringVar(&s.ID, "id", "", "site id, used in the snippet's data-site (required)")
-	fs.Var(&domains, "domain", "comma-separated host names the site is served on (required)")
-	fs.StringVar(&s.Name, "name", "", "display name (default: the first domain)")
-	fs.StringVar(&s.Timezone, "timezone", "UTC", "IANA time zone for report days, e.g. Europe/Berlin")
-	fs.StringVar(&collectorURL, "collector-url", "http://localhost:8081", "public URL of the collector, for the printed snippet")
-	if err := config.Parse(fs, args, getenv); err != nil {
-		return err
-	}
-	s.Domains = domains
-	if err := s.Normalize(); err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.SaveSite(ctx, s); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Site %q saved (domains %s, time zone %s). Paste this into every page, before </head>:\n\n%s\n",
-		s.ID, strings.Join(s.Domains, ", "), s.Timezone, snippet.Tag(collectorURL, s.ID))
-	return nil
-}
-
-// withStore is a command that only needs ClickHouse: it parses the store
-// flags, opens and migrates the database and hands it to do.
-func withStore(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer, do func(*store.DB) error) error {
-	var cfg store.Config
-	fs := newFlags(name, stderr)
-	cfg.RegisterFlags(fs)
-	if err := config.Parse(fs, args, getenv); err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return do(db)
+	var url string
+	var fs *flag.FlagSet
+	return runStore(ctx, storeCommand{name: "site add",
+		flags: func(f *flag.FlagSet) ([]string, func() error) {
+			fs = f
+			fs.StringVar(&s.ID, "id", "", "site id, used in the snippet's data-site (required)")
+			fs.Var(&domains, "domain", "comma-separated host names the site is served on (required)")
+			fs.StringVar(&s.Name, "name", "", "display name (default: the first domain)")
+			fs.StringVar(&s.Timezone, "timezone", "UTC", "IANA time zone for report days, e.g. Europe/Berlin")
+			collectorURLFlag(fs, &url)
+			return []string{"id", "domain", "name", "timezone", "collector-url"}, func() error {
+				s.Domains = domains
+				return s.Normalize()
+			}
+		},
+		do: func(db *store.DB, dev *devmode.Stack) error {
+			if err := db.SaveSite(ctx, s); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Site %q saved (domains %s, time zone %s). Paste this into every page, before </head>:\n\n%s\n",
+				s.ID, strings.Join(s.Domains, ", "), s.Timezone, snippet.Tag(collectorURL(fs, url, dev), s.ID))
+			return nil
+		}}, args, getenv, stderr)
 }
 
 func siteList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return withStore(ctx, "site list", args, getenv, stderr, func(db *store.DB) error {
+	return runStore(ctx, storeCommand{name: "site list", do: func(db *store.DB, _ *devmode.Stack) error {
 		return listSites(ctx, db, stdout)
-	})
+	}}, args, getenv, stderr)
 }
 
 func listSites(ctx context.Context, db *store.DB, stdout io.Writer) error {
@@ -186,33 +283,46 @@ func listSites(ctx context.Context, db *store.DB, stdout io.Writer) error {
 	return w.Flush()
 }
 
-func printSnippet(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var id, collectorURL string
-	fs := newFlags("snippet", stderr)
-	fs.StringVar(&id, "id", "", "site id (required)")
-	fs.StringVar(&collectorURL, "collector-url", "http://localhost:8081", "public URL of the collector")
-	if err := config.Parse(fs, args, getenv); err != nil {
-		return err
-	}
-	if id == "" {
-		return errors.New("snippet: -id is required")
-	}
-	fmt.Fprintln(stdout, snippet.Tag(collectorURL, id))
-	return nil
+// printSnippet prints the tag of a registered site; it refuses ids that are
+// not registered, since that tag's events would all be refused.
+func printSnippet(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var id, url string
+	var fs *flag.FlagSet
+	return runStore(ctx, storeCommand{name: "snippet",
+		flags: func(f *flag.FlagSet) ([]string, func() error) {
+			fs = f
+			fs.StringVar(&id, "id", "", "site id (required)")
+			collectorURLFlag(fs, &url)
+			return []string{"id", "collector-url"}, func() error {
+				if id == "" {
+					return errors.New("-id is required")
+				}
+				return nil
+			}
+		},
+		do: func(db *store.DB, dev *devmode.Stack) error {
+			if _, ok, err := db.GetSite(ctx, id); err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("snippet: no site %q in database %s (teller site list shows the sites, teller site add registers one)", id, db.Database())
+			}
+			fmt.Fprintln(stdout, snippet.Tag(collectorURL(fs, url, dev), id))
+			return nil
+		}}, args, getenv, stderr)
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return withStore(ctx, "migrate", args, getenv, stderr, func(db *store.DB) error {
+	return runStore(ctx, storeCommand{name: "migrate", migrate: true, do: func(db *store.DB, _ *devmode.Stack) error {
 		fmt.Fprintf(stdout, "schema of database %s is up to date (ClickHouse %s)\n", db.Database(), db.ServerVersion())
 		return nil
-	})
+	}}, args, getenv, stderr)
 }
 
-func healthcheck(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+func healthcheck(ctx context.Context, args []string, stderr io.Writer) error {
 	var url string
 	fs := newFlags("healthcheck", stderr)
-	fs.StringVar(&url, "url", "http://127.0.0.1:8081/readyz", "URL that must answer 2xx")
-	if err := config.Parse(fs, args, func(string) string { return "" }); err != nil {
+	fs.StringVar(&url, "url", "http://127.0.0.1"+app.DefaultCollectorListen+"/readyz", "URL that must answer 2xx")
+	if err := parse(fs, args, func(string) string { return "" }, "url"); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

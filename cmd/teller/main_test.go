@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teller-analytics/teller/internal/devmode"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/app"
 )
@@ -56,7 +58,15 @@ func TestSiteAddListAndSnippet(t *testing.T) {
 	env := map[string]string{"TELLER_CLICKHOUSE_ADDR": srv.Addr(), "TELLER_CLICKHOUSE_DATABASE": "cli"}
 	getenv := func(k string) string { return env[k] }
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"site", "add", "-id", "shop", "-domain", "shop.example,www.shop.example",
+	// Migrations are an explicit step: before it, commands refuse and say how.
+	err := run(context.Background(), []string{"site", "list"}, getenv, io.Discard, io.Discard)
+	if !errors.Is(err, app.ErrSchemaPending) || !strings.Contains(err.Error(), "teller migrate") || app.ExitCode(err) != 1 {
+		t.Fatalf("site list before migrate: %v", err)
+	}
+	if err := run(context.Background(), []string{"migrate"}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err = run(context.Background(), []string{"site", "add", "-id", "shop", "-domain", "shop.example,www.shop.example",
 		"-timezone", "Europe/Berlin", "-collector-url", "https://stats.shop.example"}, getenv, &out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +89,12 @@ func TestSiteAddListAndSnippet(t *testing.T) {
 	out.Reset()
 	if err := run(context.Background(), []string{"snippet", "-id", "shop", "-collector-url", "https://stats.shop.example"}, getenv, &out, io.Discard); err != nil || strings.TrimSpace(out.String()) != tag {
 		t.Fatalf("snippet: %q %v", out.String(), err)
+	}
+	// A tag for a site that does not exist would only collect refusals.
+	var stderr bytes.Buffer
+	err = run(context.Background(), []string{"snippet", "-id", "nosuch"}, getenv, &out, &stderr)
+	if app.ExitCode(err) != 1 || !strings.Contains(err.Error(), `no site "nosuch"`) {
+		t.Fatalf("snippet -id nosuch: exit %d, %v", app.ExitCode(err), err)
 	}
 	out.Reset()
 	if err := run(context.Background(), []string{"migrate"}, getenv, &out, io.Discard); err != nil ||
@@ -139,7 +155,7 @@ func TestDevModeStartsEverythingAndReusesData(t *testing.T) {
 	dir := t.TempDir()
 	p := freePorts(t, 7)
 	args := []string{"dev", "-data-dir", dir, "-host", "127.0.0.1", "-demo-port", p[0], "-collector-port", p[1], "-dashboard-port", p[2],
-		"-sessionizer-port", p[3], "-dev-clickhouse-port", p[4], "-dev-clickhouse-http-port", p[5], "-dev-kafka-port", p[6],
+		"-sessionizer-port", p[3], "-clickhouse-port", p[4], "-clickhouse-http-port", p[5], "-kafka-port", p[6],
 		"-log-level", "warn", "-flush-interval", "200ms"}
 	start := func() (*syncBuffer, func()) {
 		out := &syncBuffer{}
@@ -231,15 +247,15 @@ func exec(name string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// With TELLER_CLICKHOUSE_ADDR and TELLER_KAFKA_BROKERS set, the dev mode
+// With TELLER_DEV_CLICKHOUSE_ADDR and TELLER_DEV_KAFKA_BROKERS set, the dev mode
 // uses those servers and starts neither of its own.
 func TestDevModeUsesConfiguredServers(t *testing.T) {
 	ch := testenv.ClickHouse(t)
 	brokers := testenv.Kafka(t, "teller.events", 2)
 	dir := t.TempDir()
 	p := freePorts(t, 4)
-	env := map[string]string{"TELLER_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_KAFKA_BROKERS": strings.Join(brokers, ","),
-		"TELLER_LOG_LEVEL": "warn", "TELLER_FLUSH_INTERVAL": "200ms"}
+	env := map[string]string{"TELLER_DEV_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_DEV_KAFKA_BROKERS": strings.Join(brokers, ","),
+		"TELLER_DEV_LOG_LEVEL": "warn", "TELLER_DEV_FLUSH_INTERVAL": "200ms"}
 	out := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -272,4 +288,106 @@ func TestDevModeUsesConfiguredServers(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, "the session in the configured ClickHouse", func() bool {
 		return testenv.ClientQuery(t, ch, "teller", "SELECT count() FROM sessions WHERE site_id = 'demo'") == "1"
 	})
+}
+
+// `teller site -help` is help, not an unknown command; `teller site` alone
+// and unknown commands are usage errors (exit 2).
+func TestSiteHelp(t *testing.T) {
+	var out, stderr bytes.Buffer
+	err := run(context.Background(), []string{"site", "-help"}, func(string) string { return "" }, &out, &stderr)
+	if app.ExitCode(err) != 0 || !strings.Contains(out.String(), "Usage: teller site <command>") || stderr.Len() > 0 {
+		t.Fatalf("site -help: exit %d (%v)\nstdout:\n%s\nstderr:\n%s", app.ExitCode(err), err, out.String(), stderr.String())
+	}
+	for _, args := range [][]string{{"site"}, {"site", "frobnicate"}, {"frobnicate"}} {
+		if code := app.ExitCode(run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code := app.ExitCode(run(context.Background(), []string{"site", "add", "-help"}, func(string) string { return "" }, io.Discard, io.Discard)); code != 0 {
+		t.Errorf("site add -help: exit %d", code)
+	}
+}
+
+// Variables say whose they are: no command reads TELLER_ID, TELLER_URL,
+// TELLER_HOST...; the dev mode reads only TELLER_DEV_ ones; every other
+// variable a command reads is a service's, documented in README.md.
+func TestCommandVariablesSayWhoseTheyAre(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vague := regexp.MustCompile(`env TELLER_(ID|URL|HOST|SITE|RATE|DOMAIN|NAME|TIMEZONE|COLLECTOR_URL|DATA_DIR|CHECK_CONFIG)\b`)
+	for _, cmd := range [][]string{{"collector"}, {"sessionizer"}, {"dashboard"}, {"dev"}, {"site", "add"}, {"site", "list"},
+		{"snippet"}, {"migrate"}, {"healthcheck"}} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), append(cmd, "-help"), func(string) string { return "" }, io.Discard, &stderr)
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Fatalf("%v -help: %v", cmd, err)
+		}
+		if m := vague.FindString(stderr.String()); m != "" {
+			t.Errorf("%v reads a variable that says nothing: %s", cmd, m)
+		}
+		for _, m := range regexp.MustCompile(`env (TELLER_[A-Z_]+)`).FindAllStringSubmatch(stderr.String(), -1) {
+			switch {
+			case cmd[0] == "dev":
+				if !strings.HasPrefix(m[1], "TELLER_DEV_") {
+					t.Errorf("dev reads %s: the dev mode reads only TELLER_DEV_ variables", m[1])
+				}
+			case !strings.Contains(string(readme), "`"+m[1]+"`"):
+				t.Errorf("%v: %s is not documented in README.md", cmd, m[1])
+			}
+		}
+	}
+}
+
+// Commands without -clickhouse-addr or TELLER_CLICKHOUSE_ADDR use a running
+// dev mode's ClickHouse (its stack file) and say so; an address given
+// explicitly wins; a stack file whose process is gone is ignored.
+func TestCommandsFindTheRunningDevStack(t *testing.T) {
+	ch := testenv.ClickHouse(t)
+	dir := t.TempDir()
+	writeStack := func(pid int) {
+		b, _ := json.Marshal(devmode.Stack{PID: pid, ClickHouseAddr: ch.Addr(), Database: "devstack", CollectorURL: "http://127.0.0.1:18081"})
+		if err := os.WriteFile(devmode.StackFile(dir), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeStack(os.Getpid())
+	env := map[string]string{"TELLER_DEV_DATA_DIR": dir}
+	getenv := func(k string) string { return env[k] }
+	var out, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"migrate"}, getenv, &out, &stderr); err != nil {
+		t.Fatalf("migrate through the dev stack: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "using the running dev mode's ClickHouse at "+ch.Addr()) ||
+		!strings.Contains(out.String(), "database devstack is up to date") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", out.String(), stderr.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"site", "add", "-id", "blog", "-domain", "blog.example"}, getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `src="http://127.0.0.1:18081/teller.js"`) {
+		t.Fatalf("site add without -collector-url does not point at the dev collector:\n%s", out.String())
+	}
+	// An explicit address wins over the stack.
+	stderr.Reset()
+	env["TELLER_CLICKHOUSE_ADDR"] = ch.Addr()
+	env["TELLER_CLICKHOUSE_DATABASE"] = "explicit"
+	if err := run(context.Background(), []string{"migrate"}, getenv, &out, &stderr); err != nil || strings.Contains(stderr.String(), "dev mode") {
+		t.Fatalf("explicit address: %v\n%s", err, stderr.String())
+	}
+	// A stale stack file (its process is gone) is not used.
+	dead := osexec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	writeStack(dead.Process.Pid)
+	delete(env, "TELLER_CLICKHOUSE_DATABASE")
+	delete(env, "TELLER_CLICKHOUSE_ADDR")
+	stderr.Reset()
+	err := run(context.Background(), []string{"site", "list", "-clickhouse-dial-timeout", "200ms"}, getenv, io.Discard, &stderr)
+	if strings.Contains(stderr.String(), "dev mode") {
+		t.Fatalf("a stale stack file was used: %v\n%s", err, stderr.String())
+	}
 }

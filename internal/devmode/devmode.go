@@ -3,13 +3,18 @@
 // Kafka-protocol broker (franz-go's kfake, unless brokers are configured),
 // the collector, the sessionizer, the dashboard and a demo site whose pages
 // embed the snippet. Data and generated secrets live in one folder, so a
-// second run reuses them. Production runs the three services separately.
+// second run reuses them; while it runs, that folder's stack.json tells the
+// teller CLI where the stack is (see Stack). Production runs the three
+// services separately.
+//
+// Its flags read only TELLER_DEV_<FLAG> variables (Env): a shell set up for
+// the services or the CLI (TELLER_CLICKHOUSE_ADDR, ...) does not change it.
 package devmode
 
 import (
 	"context"
 	"encoding/json"
-
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,20 +24,38 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/teller-analytics/teller/internal/chlocal"
+	"github.com/teller-analytics/teller/internal/demo"
 	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/bus"
-	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/pkg/config"
-	"github.com/teller-analytics/teller/internal/demo"
 	"github.com/teller-analytics/teller/pkg/identity"
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/store"
+)
+
+// Env is the dev mode's environment rule: flag -data-dir falls back to
+// TELLER_DEV_DATA_DIR, -clickhouse-addr to TELLER_DEV_CLICKHOUSE_ADDR.
+var Env = config.Prefixed("dev")
+
+// Defaults of the dev mode's flags (README: "The dev mode").
+const (
+	DefaultDataDir         = ".teller-dev"
+	DefaultDemoPort        = 8080
+	DefaultCollectorPort   = 8081
+	DefaultDashboardPort   = 8082
+	DefaultSessionizerPort = 8083
+	DefaultClickHousePort  = 19000
+	DefaultClickHouseHTTP  = 18123
+	DefaultKafkaPort       = 19092
+	DefaultDashboardUser   = "admin"
 )
 
 // Config configures the dev mode.
@@ -57,27 +80,92 @@ type Config struct {
 // RegisterFlags adds the dev mode's flags. -clickhouse-addr and
 // -kafka-brokers default to empty: empty means "start one here".
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.DataDir, "data-dir", ".teller-dev", "folder for ClickHouse and Kafka data and generated secrets (reused by the next run)")
+	fs.StringVar(&c.DataDir, "data-dir", DefaultDataDir, "folder for ClickHouse and Kafka data and generated secrets (reused by the next run)")
 	fs.StringVar(&c.Host, "host", "localhost", "host name in the printed URLs; services listen on 127.0.0.1")
-	fs.IntVar(&c.DemoPort, "demo-port", 8080, "port of the demo site")
-	fs.IntVar(&c.CollectorPort, "collector-port", 8081, "port of the collector")
-	fs.IntVar(&c.DashboardPort, "dashboard-port", 8082, "port of the dashboard")
-	fs.IntVar(&c.SessionizerPort, "sessionizer-port", 8083, "port of the sessionizer's health and metrics")
-	fs.IntVar(&c.ClickHousePort, "dev-clickhouse-port", 19000, "native port of the local ClickHouse the dev mode starts")
-	fs.IntVar(&c.ClickHouseHTTP, "dev-clickhouse-http-port", 18123, "HTTP port of the local ClickHouse the dev mode starts")
-	fs.IntVar(&c.KafkaPort, "dev-kafka-port", 19092, "port of the embedded Kafka-protocol broker")
+	fs.IntVar(&c.DemoPort, "demo-port", DefaultDemoPort, "port of the demo site")
+	fs.IntVar(&c.CollectorPort, "collector-port", DefaultCollectorPort, "port of the collector")
+	fs.IntVar(&c.DashboardPort, "dashboard-port", DefaultDashboardPort, "port of the dashboard")
+	fs.IntVar(&c.SessionizerPort, "sessionizer-port", DefaultSessionizerPort, "port of the sessionizer's health and metrics")
+	fs.IntVar(&c.ClickHousePort, "clickhouse-port", DefaultClickHousePort, "native port of the local ClickHouse the dev mode starts")
+	fs.IntVar(&c.ClickHouseHTTP, "clickhouse-http-port", DefaultClickHouseHTTP, "HTTP port of the local ClickHouse the dev mode starts")
+	fs.IntVar(&c.KafkaPort, "kafka-port", DefaultKafkaPort, "port of the embedded Kafka-protocol broker")
 	c.Store.RegisterFlags(fs)
 	fs.Lookup("clickhouse-addr").DefValue = ""
 	c.Store.Addr = ""
 	fs.Lookup("clickhouse-addr").Usage = "use this ClickHouse instead of starting one (empty: start a local one)"
 	c.Kafka.RegisterFlags(fs)
+	c.Kafka.RegisterCreateFlags(fs)
 	c.Kafka.Brokers = nil
 	fs.Lookup("kafka-brokers").DefValue = ""
 	fs.Lookup("kafka-brokers").Usage = "use these Kafka brokers instead of the embedded one (empty: start kfake)"
-	fs.StringVar(&c.DashboardUser, "dashboard-user", "admin", "dashboard login name")
+	fs.StringVar(&c.DashboardUser, "dashboard-user", app.DefaultDashboardUser, "dashboard login name")
 	fs.StringVar(&c.DashboardPassword, "dashboard-password", "", "dashboard password (empty: generated once and kept in the data folder)")
 	c.Sessionizer.RegisterFlags(fs)
 	c.Log.RegisterFlags(fs)
+}
+
+// placeholderSecret stands in for secrets generated at start when Validate
+// checks the services' configurations.
+const placeholderSecret = "validate-placeholder-secret-0123456789"
+
+// Validate reports, naming the flags, everything wrong with the
+// configuration, including the services' configurations the dev mode will
+// run. It does no I/O.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("-data-dir: empty"))
+	}
+	if c.Host == "" {
+		errs = append(errs, errors.New("-host: empty"))
+	}
+	for _, p := range []struct {
+		flag string
+		port int
+	}{{"demo-port", c.DemoPort}, {"collector-port", c.CollectorPort}, {"dashboard-port", c.DashboardPort},
+		{"sessionizer-port", c.SessionizerPort}, {"clickhouse-port", c.ClickHousePort},
+		{"clickhouse-http-port", c.ClickHouseHTTP}, {"kafka-port", c.KafkaPort}} {
+		if p.port < 1 || p.port > 65535 {
+			errs = append(errs, fmt.Errorf("-%s %d: not a port number", p.flag, p.port))
+		}
+	}
+	chAddr, brokers := c.Store.Addr, c.Kafka.Brokers
+	if chAddr == "" {
+		chAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(max(c.ClickHousePort, 1)))
+	}
+	if len(brokers) == 0 {
+		brokers = config.StringList{net.JoinHostPort("127.0.0.1", strconv.Itoa(max(c.KafkaPort, 1)))}
+	}
+	password := c.DashboardPassword
+	if password == "" {
+		password = placeholderSecret
+	}
+	col, ses, dash := c.services(chAddr, brokers, secrets{CookieSecret: placeholderSecret, SessionSecret: placeholderSecret,
+		DashboardPassword: password})
+	for _, svc := range []interface{ Validate() error }{&col, &ses, &dash} {
+		errs = append(errs, svc.Validate())
+	}
+	if c.DashboardUser == "" {
+		errs = append(errs, errors.New("-dashboard-user: empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// services are the configurations the dev mode runs the three services with.
+func (c *Config) services(chAddr string, brokers config.StringList, sec secrets) (app.CollectorConfig, app.SessionizerConfig, app.DashboardConfig) {
+	listen := func(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+	st := c.Store
+	st.Addr = chAddr
+	kafka := c.Kafka
+	kafka.Brokers = brokers
+	// The dev mode applies the schema itself before starting them; -migrate
+	// on each is what docker-compose does too.
+	return app.CollectorConfig{Listen: listen(c.CollectorPort), Store: st, Kafka: kafka,
+			CookieSecrets: config.StringList{sec.CookieSecret}, CreateTopic: true, Migrate: true, Log: c.Log},
+		app.SessionizerConfig{Listen: listen(c.SessionizerPort), Store: st, Kafka: kafka, Sessionizer: c.Sessionizer,
+			Migrate: true, Log: c.Log},
+		app.DashboardConfig{Listen: listen(c.DashboardPort), Store: st, User: c.DashboardUser, Password: sec.DashboardPassword,
+			SessionSecret: sec.SessionSecret, Migrate: true, Log: c.Log}
 }
 
 // secrets are generated on the first run and kept in DataDir/secrets.json.
@@ -116,11 +204,70 @@ func loadSecrets(dir string) (secrets, error) {
 // DemoSiteID is the site the demo pages report to.
 const DemoSiteID = "demo"
 
+// Stack is where a running dev mode's servers are. The dev mode writes it to
+// DataDir/stack.json once everything serves and removes it when it stops;
+// the teller CLI reads it (FindStack) so that its commands reach the dev
+// ClickHouse without flags.
+type Stack struct {
+	// PID is the dev mode's process; the file counts only while it lives.
+	PID            int      `json:"pid"`
+	ClickHouseAddr string   `json:"clickhouse_addr"`
+	Database       string   `json:"clickhouse_database"`
+	KafkaBrokers   []string `json:"kafka_brokers"`
+	CollectorURL   string   `json:"collector_url"`
+	DashboardURL   string   `json:"dashboard_url"`
+	DemoURL        string   `json:"demo_url"`
+	DemoSiteID     string   `json:"demo_site_id"`
+}
+
+// StackFile is the stack file of the dev mode using dataDir.
+func StackFile(dataDir string) string { return filepath.Join(dataDir, "stack.json") }
+
+// FindStack reads the stack file in dataDir. ok is false when there is none
+// or its process is gone (a dev mode that was killed leaves a stale file).
+func FindStack(dataDir string) (st Stack, ok bool, err error) {
+	b, err := os.ReadFile(StackFile(dataDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, false, nil
+	} else if err != nil {
+		return st, false, fmt.Errorf("dev: read %s: %w", StackFile(dataDir), err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, false, fmt.Errorf("dev: read %s: %w", StackFile(dataDir), err)
+	}
+	return st, processAlive(st.PID), nil
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func writeStack(dataDir string, st Stack) error {
+	b, _ := json.MarshalIndent(st, "", "  ")
+	tmp := StackFile(dataDir) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("dev: write %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, StackFile(dataDir)); err != nil {
+		return fmt.Errorf("dev: write %s: %w", StackFile(dataDir), err)
+	}
+	return nil
+}
+
 // Run starts everything, prints the URLs to out and runs until ctx ends.
+// cfg must have passed Validate.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
 	started := time.Now()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("dev: create %s: %w", cfg.DataDir, err)
+	}
+	if st, ok, _ := FindStack(cfg.DataDir); ok {
+		return fmt.Errorf("dev: a dev mode (process %d) already runs with data folder %s; stop it first, or use another -data-dir and ports",
+			st.PID, cfg.DataDir)
 	}
 	sec, err := loadSecrets(cfg.DataDir)
 	if err != nil {
@@ -129,9 +276,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	if cfg.DashboardPassword == "" {
 		cfg.DashboardPassword = sec.DashboardPassword
 	}
+	sec.DashboardPassword = cfg.DashboardPassword
 
-	chNote := "configured"
-	if cfg.Store.Addr == "" {
+	chAddr, chNote := cfg.Store.Addr, "configured"
+	if chAddr == "" {
 		srv, err := chlocal.Start(ctx, chlocal.Options{Dir: filepath.Join(cfg.DataDir, "clickhouse"),
 			TCPPort: cfg.ClickHousePort, HTTPPort: cfg.ClickHouseHTTP, Logger: log})
 		if err != nil {
@@ -141,14 +289,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			log.Info("stopping ClickHouse")
 			_ = srv.Stop()
 		}()
-		cfg.Store.Addr = srv.Addr()
-		chNote = "local, data in " + srv.Dir()
+		chAddr, chNote = srv.Addr(), "local, data in "+srv.Dir()
 	}
-	kafkaNote := "configured"
-	if len(cfg.Kafka.Brokers) == 0 {
+	brokers, kafkaNote := cfg.Kafka.Brokers, "configured"
+	if len(brokers) == 0 {
 		cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(cfg.KafkaPort),
 			kfake.DataDir(filepath.Join(cfg.DataDir, "kafka")),
-			kfake.SeedTopics(int32(max(cfg.Kafka.Partitions, 1)), cfg.Kafka.Topic))
+			kfake.SeedTopics(int32(cfg.Kafka.Partitions), cfg.Kafka.Topic))
 		if err != nil {
 			return fmt.Errorf("dev: start embedded Kafka broker on port %d: %w", cfg.KafkaPort, err)
 		}
@@ -156,11 +303,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			log.Info("stopping embedded Kafka broker")
 			cluster.Close()
 		}()
-		cfg.Kafka.Brokers = config.StringList(cluster.ListenAddrs())
+		brokers = config.StringList(cluster.ListenAddrs())
 		kafkaNote = "embedded kfake, data in " + filepath.Join(cfg.DataDir, "kafka")
 	}
+	col, ses, dash := cfg.services(chAddr, brokers, sec)
 
-	db, err := store.Open(ctx, cfg.Store, log)
+	db, err := store.Open(ctx, col.Store, log)
 	if err != nil {
 		return err
 	}
@@ -179,7 +327,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	}
 	db.Close()
 
-	listen := func(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 	url := func(port int) string { return "http://" + net.JoinHostPort(cfg.Host, strconv.Itoa(port)) }
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -197,21 +344,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			}
 		}()
 	}
-	start("collector", func(h app.Hooks) error {
-		return app.RunCollector(ctx, app.CollectorConfig{Listen: listen(cfg.CollectorPort), Store: cfg.Store, Kafka: cfg.Kafka,
-			CookieSecrets: config.StringList{sec.CookieSecret}, CreateTopic: true}, log.With("service", "collector"), h)
-	})
-	start("sessionizer", func(h app.Hooks) error {
-		return app.RunSessionizer(ctx, app.SessionizerConfig{Listen: listen(cfg.SessionizerPort), Store: cfg.Store, Kafka: cfg.Kafka,
-			Sessionizer: cfg.Sessionizer}, log.With("service", "sessionizer"), h)
-	})
-	start("dashboard", func(h app.Hooks) error {
-		return app.RunDashboard(ctx, app.DashboardConfig{Listen: listen(cfg.DashboardPort), Store: cfg.Store,
-			User: cfg.DashboardUser, Password: cfg.DashboardPassword, SessionSecret: sec.SessionSecret}, log.With("service", "dashboard"), h)
-	})
+	start("collector", func(h app.Hooks) error { return app.RunCollector(ctx, col, log.With("service", "collector"), h) })
+	start("sessionizer", func(h app.Hooks) error { return app.RunSessionizer(ctx, ses, log.With("service", "sessionizer"), h) })
+	start("dashboard", func(h app.Hooks) error { return app.RunDashboard(ctx, dash, log.With("service", "dashboard"), h) })
 	start("demo site", func(h app.Hooks) error {
 		d := demo.Site{CollectorURL: url(cfg.CollectorPort), SiteID: DemoSiteID}
-		return service.Serve(ctx, listen(cfg.DemoPort), d, log, h.Ready)
+		return service.Serve(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.DemoPort)), d, log, h.Ready)
 	})
 
 	for pending := 4; pending > 0; {
@@ -227,10 +365,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 			return nil
 		}
 	}
+	st := Stack{PID: os.Getpid(), ClickHouseAddr: chAddr, Database: col.Store.Database, KafkaBrokers: brokers,
+		CollectorURL: url(cfg.CollectorPort), DashboardURL: url(cfg.DashboardPort), DemoURL: url(cfg.DemoPort), DemoSiteID: DemoSiteID}
+	if err := writeStack(cfg.DataDir, st); err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
+	defer os.Remove(StackFile(cfg.DataDir))
 	fmt.Fprintf(out, `
 Teller is running (started in %s). Ctrl-C stops everything.
 
-  Demo site    %s/          click around: pages embed the tracking snippet
+  Demo site    %s/          site id %q: click around, pages embed the tracking snippet
   Dashboard    %s/          user %q, password %q
   Collector    %s/teller.js and POST /api/event
   Sessionizer  %s/metrics
@@ -238,10 +384,13 @@ Teller is running (started in %s). Ctrl-C stops everything.
                clickhouse-client --port %s --database %s
   Kafka        %s (%s)
 
-Sessions appear in the dashboard about a second after each click.
-`, time.Since(started).Round(time.Millisecond), url(cfg.DemoPort), url(cfg.DashboardPort), cfg.DashboardUser, cfg.DashboardPassword,
-		url(cfg.CollectorPort), url(cfg.SessionizerPort), cfg.Store.Addr, chNote, portOf(cfg.Store.Addr), cfg.Store.Database,
-		cfg.Kafka.Brokers.String(), kafkaNote)
+Sessions appear in the dashboard about a second after each click (the
+dashboard hides bot sessions, and a headless browser counts as a bot).
+In another terminal, teller commands find this stack by itself, e.g.
+  go run ./cmd/teller site list
+`, time.Since(started).Round(time.Millisecond), url(cfg.DemoPort), DemoSiteID, url(cfg.DashboardPort), cfg.DashboardUser, cfg.DashboardPassword,
+		url(cfg.CollectorPort), url(cfg.SessionizerPort), chAddr, chNote, portOf(chAddr), col.Store.Database,
+		brokers.String(), kafkaNote)
 
 	select {
 	case err := <-errc:

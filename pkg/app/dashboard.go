@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 
 	"github.com/teller-analytics/teller/pkg/config"
@@ -23,18 +24,40 @@ type DashboardConfig struct {
 	Password       string
 	SessionSecret  string
 	TrustedProxies config.StringList
+	Migrate        bool
 	Log            service.LogConfig
 }
 
 // RegisterFlags adds the dashboard's flags.
 func (c *DashboardConfig) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Listen, "listen", ":8082", "HTTP address the dashboard serves")
+	fs.StringVar(&c.Listen, "listen", DefaultDashboardListen, "HTTP address the dashboard serves")
 	c.Store.RegisterFlags(fs)
-	fs.StringVar(&c.User, "dashboard-user", "admin", "login name")
+	fs.StringVar(&c.User, "dashboard-user", DefaultDashboardUser, "login name")
 	fs.StringVar(&c.Password, "dashboard-password", "", "login password, plain or an argon2id hash ($argon2id$...); required")
 	fs.StringVar(&c.SessionSecret, "session-secret", "", "key (>= 16 bytes) signing login sessions and CSRF tokens; required")
 	fs.Var(&c.TrustedProxies, "trusted-proxies", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (login rate limits); empty: use the connection's address")
+	registerMigrate(fs, &c.Migrate)
 	c.Log.RegisterFlags(fs)
+}
+
+// Validate reports, naming the flags, everything wrong with the
+// configuration. It does no I/O.
+func (c *DashboardConfig) Validate() error {
+	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate()}
+	if c.Password == "" {
+		errs = append(errs, errors.New("-dashboard-password: no password: set -dashboard-password or TELLER_DASHBOARD_PASSWORD"))
+	}
+	if c.SessionSecret == "" {
+		errs = append(errs, errors.New("-session-secret: no session secret: set -session-secret or TELLER_SESSION_SECRET (e.g. `openssl rand -base64 32`)"))
+	}
+	for _, p := range c.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				errs = append(errs, fmt.Errorf("-trusted-proxies: %q is neither an IP address nor a CIDR", p))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // LogConfig implements Service.
@@ -47,13 +70,7 @@ func (c *DashboardConfig) Run(ctx context.Context, log *slog.Logger, hooks Hooks
 
 // RunDashboard serves the dashboard until ctx ends.
 func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, hooks Hooks) error {
-	if cfg.Password == "" {
-		return errors.New("dashboard: no password: set -dashboard-password or TELLER_DASHBOARD_PASSWORD")
-	}
-	if cfg.SessionSecret == "" {
-		return errors.New("dashboard: no session secret: set -session-secret or TELLER_SESSION_SECRET (e.g. `openssl rand -base64 32`)")
-	}
-	db, err := openStore(ctx, cfg.Store, log)
+	db, err := openStore(ctx, cfg.Store, cfg.Migrate, log)
 	if err != nil {
 		return err
 	}

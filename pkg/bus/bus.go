@@ -20,6 +20,14 @@ import (
 	"github.com/teller-analytics/teller/pkg/config"
 )
 
+// Defaults of the Kafka flags.
+const (
+	DefaultBrokers           = "127.0.0.1:9092"
+	DefaultTopic             = "teller.events"
+	DefaultPartitions        = 6
+	DefaultReplicationFactor = 1
+)
+
 // Config is how to reach the events topic.
 type Config struct {
 	// Brokers are bootstrap addresses, host:port.
@@ -32,29 +40,61 @@ type Config struct {
 	ReplicationFactor int
 }
 
-// RegisterFlags adds the Kafka flags to fs.
+// RegisterFlags adds the connection flags, -kafka-brokers and -kafka-topic,
+// to fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	c.Brokers = config.StringList{"127.0.0.1:9092"}
+	c.Brokers = config.StringList{DefaultBrokers}
 	fs.Var(&c.Brokers, "kafka-brokers", "Kafka bootstrap brokers, comma-separated host:port")
-	fs.StringVar(&c.Topic, "kafka-topic", "teller.events", "Kafka topic for events")
-	fs.IntVar(&c.Partitions, "kafka-partitions", 6, "partitions when Teller creates the topic (a visitor's events stay in one partition)")
-	fs.IntVar(&c.ReplicationFactor, "kafka-replication-factor", 1, "replication factor when Teller creates the topic")
+	fs.StringVar(&c.Topic, "kafka-topic", DefaultTopic, "Kafka topic for events")
 }
 
-// Validate reports a missing broker or topic.
+// RegisterCreateFlags adds the flags EnsureTopic creates the topic with, for
+// the service that creates it.
+func (c *Config) RegisterCreateFlags(fs *flag.FlagSet) {
+	fs.IntVar(&c.Partitions, "kafka-partitions", DefaultPartitions, "partitions when Teller creates the topic (a visitor's events stay in one partition)")
+	fs.IntVar(&c.ReplicationFactor, "kafka-replication-factor", DefaultReplicationFactor, "replication factor when Teller creates the topic")
+}
+
+// Validate reports, naming the flag, what is wrong with the connection
+// settings (brokers and topic). It does no I/O.
 func (c *Config) Validate() error {
+	var errs []error
 	if len(c.Brokers) == 0 {
-		return errors.New("kafka: no brokers configured (-kafka-brokers / TELLER_KAFKA_BROKERS)")
+		errs = append(errs, errors.New("-kafka-brokers: no brokers configured (TELLER_KAFKA_BROKERS)"))
+	}
+	for _, b := range c.Brokers {
+		if err := config.CheckHostPort("kafka-brokers", b, false); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.Topic == "" {
-		return errors.New("kafka: no topic configured (-kafka-topic / TELLER_KAFKA_TOPIC)")
+		errs = append(errs, errors.New("-kafka-topic: no topic configured (TELLER_KAFKA_TOPIC)"))
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// ValidateCreate is Validate plus the settings EnsureTopic creates the topic
+// with. Only the service that creates the topic (the collector) needs them.
+func (c *Config) ValidateCreate() error {
+	var errs []error
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Partitions < 1 {
+		errs = append(errs, fmt.Errorf("-kafka-partitions %d: a topic needs at least one partition", c.Partitions))
+	}
+	if c.ReplicationFactor < 1 {
+		errs = append(errs, fmt.Errorf("-kafka-replication-factor %d: must be at least 1", c.ReplicationFactor))
+	}
+	return errors.Join(errs...)
 }
 
 // EnsureTopic creates the topic if it does not exist. An existing topic is
 // left as it is, whatever its partition count.
 func EnsureTopic(ctx context.Context, c Config) error {
+	if err := c.ValidateCreate(); err != nil {
+		return fmt.Errorf("kafka: create topic: %w", err)
+	}
 	var lastErr error
 	for _, b := range c.Brokers {
 		conn, err := (&kafka.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", b)
@@ -76,7 +116,7 @@ func EnsureTopic(ctx context.Context, c Config) error {
 			return fmt.Errorf("kafka: dial controller %s:%d: %w", ctrl.Host, ctrl.Port, err)
 		}
 		defer cc.Close()
-		err = cc.CreateTopics(kafka.TopicConfig{Topic: c.Topic, NumPartitions: max(c.Partitions, 1), ReplicationFactor: max(c.ReplicationFactor, 1)})
+		err = cc.CreateTopics(kafka.TopicConfig{Topic: c.Topic, NumPartitions: c.Partitions, ReplicationFactor: c.ReplicationFactor})
 		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
 			return fmt.Errorf("kafka: create topic %s: %w", c.Topic, err)
 		}

@@ -36,6 +36,12 @@ func (c *LogConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Format, "log-format", "text", "log format: text or json")
 }
 
+// Validate reports a bad -log-level or -log-format. It does no I/O.
+func (c LogConfig) Validate() error {
+	_, err := c.Logger(io.Discard)
+	return err
+}
+
 // Logger builds the slog logger the flags describe.
 func (c LogConfig) Logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level

@@ -21,6 +21,17 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/teller-analytics/teller/pkg/config"
+)
+
+// Defaults of the ClickHouse flags, also used when a Config built in code
+// leaves a field empty.
+const (
+	DefaultAddr        = "127.0.0.1:9000"
+	DefaultDatabase    = "teller"
+	DefaultUser        = "default"
+	DefaultDialTimeout = 5 * time.Second
 )
 
 // Config is how to reach ClickHouse.
@@ -38,11 +49,38 @@ type Config struct {
 
 // RegisterFlags adds the ClickHouse flags to fs with their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Addr, "clickhouse-addr", "127.0.0.1:9000", "ClickHouse native-protocol address, host:port")
-	fs.StringVar(&c.Database, "clickhouse-database", "teller", "ClickHouse database for Teller's tables (created if missing)")
-	fs.StringVar(&c.User, "clickhouse-user", "default", "ClickHouse user")
+	fs.StringVar(&c.Addr, "clickhouse-addr", DefaultAddr, "ClickHouse native-protocol address, host:port")
+	fs.StringVar(&c.Database, "clickhouse-database", DefaultDatabase, "ClickHouse database for Teller's tables (created if missing)")
+	fs.StringVar(&c.User, "clickhouse-user", DefaultUser, "ClickHouse user")
 	fs.StringVar(&c.Password, "clickhouse-password", "", "ClickHouse password")
-	fs.DurationVar(&c.DialTimeout, "clickhouse-dial-timeout", 5*time.Second, "timeout for connecting to ClickHouse")
+	fs.DurationVar(&c.DialTimeout, "clickhouse-dial-timeout", DefaultDialTimeout, "timeout for connecting to ClickHouse")
+}
+
+// Validate reports, naming the flag, what is wrong with the settings. It does
+// no I/O.
+func (c *Config) Validate() error {
+	var errs []error
+	if err := config.CheckHostPort("clickhouse-addr", c.Addr, false); err != nil {
+		errs = append(errs, err)
+	}
+	if !validIdent(c.Database) {
+		errs = append(errs, fmt.Errorf("-clickhouse-database %q: want letters, digits and _, not starting with a digit", c.Database))
+	}
+	if c.DialTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("-clickhouse-dial-timeout %s: must be positive", c.DialTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// validIdent is a database name that needs no quoting anywhere (SQL,
+// clickhouse-client --database, the README's examples).
+func validIdent(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // DB is an open ClickHouse connection pool bound to Teller's database.
@@ -65,7 +103,7 @@ func (v Version) AtLeast(major, minor uint64) bool {
 
 func open(cfg Config, database string) (driver.Conn, error) {
 	if cfg.DialTimeout == 0 {
-		cfg.DialTimeout = 5 * time.Second
+		cfg.DialTimeout = DefaultDialTimeout
 	}
 	return clickhouse.Open(&clickhouse.Options{
 		Addr:         []string{cfg.Addr},
@@ -90,7 +128,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
 	}
-	err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(cfg.Database))
+	// Only create a missing database: a read-only user (the dashboard's)
+	// may not run CREATE at all, not even IF NOT EXISTS.
+	var exists uint64
+	if err := boot.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", cfg.Database).Scan(&exists); err != nil {
+		boot.Close()
+		return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
+	}
+	if exists == 0 {
+		err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(cfg.Database))
+	}
 	boot.Close()
 	if err != nil {
 		return nil, fmt.Errorf("store: create database %s on %s: %w", cfg.Database, cfg.Addr, err)

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -260,7 +259,7 @@ FROM sessions WHERE site_id = 'shop' ORDER BY first_ms`)
 	}
 	for _, b := range blocks {
 		sql := strings.TrimSuffix(strings.TrimSpace(strings.ReplaceAll(string(b[1]), "teller.", database+".")), ";")
-		sql = strings.ReplaceAll(sql, "'shop'", "'"+siteID+"'")
+		sql = strings.ReplaceAll(sql, "'demo'", "'"+siteID+"'")
 		sql = strings.ReplaceAll(sql, "today() - 7", "toDate('2026-03-01')")
 		if out := query(sql); out == "" {
 			t.Errorf("README query returned nothing:\n%s", sql)
@@ -321,29 +320,7 @@ var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (p *pipeline) login(t *testing.T) *dashClient {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &dashClient{base: p.dashboard, client: &http.Client{Jar: jar, Timeout: 15 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	resp, err := c.client.Get(c.base + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := csrfInput.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("no CSRF token on the login page:\n%s", page)
-	}
-	resp, err = c.client.PostForm(c.base+"/login", url.Values{"csrf": {string(m[1])}, "username": {"admin"},
-		"password": {dashboardPassword}, "next": {"/"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("login answered %s", resp.Status)
-	}
-	return c
+	return loginAs(t, p.dashboard, "admin", dashboardPassword)
 }
 
 func (c *dashClient) getJSON(t *testing.T, path string, v any) {
