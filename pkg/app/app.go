@@ -129,7 +129,7 @@ func CheckSchema(ctx context.Context, db *store.DB) error {
 
 // loadSites loads the site registry and keeps it fresh until ctx ends.
 func loadSites(ctx context.Context, db *store.DB, log *slog.Logger) (*site.Registry, error) {
-	sites := site.NewRegistry(db, 30*time.Second, log)
+	sites := site.NewRegistry(db, site.DefaultReloadInterval, log)
 	if err := sites.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -264,18 +264,7 @@ func (c *SessionizerConfig) RegisterFlags(fs *flag.FlagSet) {
 // configuration. It does no I/O.
 func (c *SessionizerConfig) Validate() error {
 	return errors.Join(config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Kafka.Validate(),
-		validateSessionizer(&c.Sessionizer), c.Log.Validate())
-}
-
-// validateSessionizer runs sessionizer.Config's own Validate.
-// MERGE NOTE (i7-startup): sessionizer.Config.Validate comes with another
-// branch; until it is merged the assertion finds none. Once merged, replace
-// this with a direct call: return c.Validate().
-func validateSessionizer(c *sessionizer.Config) error {
-	if v, ok := any(c).(interface{ Validate() error }); ok {
-		return v.Validate()
-	}
-	return nil
+		config.Invalid(c.Sessionizer.Validate()), c.Log.Validate())
 }
 
 // RunSessionizer consumes events until ctx ends, serving health and metrics.
