@@ -207,7 +207,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	})
 	start("dashboard", func(h app.Hooks) error {
 		return app.RunDashboard(ctx, app.DashboardConfig{Listen: listen(cfg.DashboardPort), Store: cfg.Store,
-			User: cfg.DashboardUser, Password: cfg.DashboardPassword, SessionSecret: sec.SessionSecret}, log.With("service", "dashboard"), h)
+			User: cfg.DashboardUser, Password: cfg.DashboardPassword, LoginSecret: sec.SessionSecret}, log.With("service", "dashboard"), h)
 	})
 	start("demo site", func(h app.Hooks) error {
 		d := demo.Site{CollectorURL: url(cfg.CollectorPort), SiteID: DemoSiteID}

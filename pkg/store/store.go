@@ -85,7 +85,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
 	}
-	err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(cfg.Database))
+	err = createDatabase(ctx, boot, cfg.Database)
 	boot.Close()
 	if err != nil {
 		return nil, fmt.Errorf("store: create database %s on %s: %w", cfg.Database, cfg.Addr, err)
@@ -103,6 +103,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 		version: Version{Major: sv.Version.Major, Minor: sv.Version.Minor, Patch: sv.Version.Patch}}
 	log.Debug("connected to ClickHouse", "addr", cfg.Addr, "database", cfg.Database, "version", db.version)
 	return db, nil
+}
+
+// createDatabase creates database unless it exists: a read-only user
+// (readonly=1) may not even run CREATE DATABASE IF NOT EXISTS.
+func createDatabase(ctx context.Context, conn driver.Conn, database string) error {
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", database).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	return conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(database))
 }
 
 // Close releases the connections.
