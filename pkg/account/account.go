@@ -84,7 +84,7 @@ type Options struct {
 // instance sharing the tables sees every change at once (nothing about a
 // login or a user is cached).
 type Accounts struct {
-	st       store
+	st       tables
 	csrf     CSRF
 	device   []byte
 	idle     time.Duration
@@ -130,7 +130,7 @@ func New(o Options) (*Accounts, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	a := &Accounts{st: store{conn: o.Conn}, csrf: newCSRF(o.Key), device: deriveKey(o.Key, "teller/dashboard/device/v1"),
+	a := &Accounts{st: tables{conn: o.Conn}, csrf: newCSRF(o.Key), device: deriveKey(o.Key, "teller/dashboard/device/v1"),
 		idle: o.IdleTimeout, lifetime: o.Lifetime, admin: o.AdminUser, log: o.Logger,
 		limiter: NewLimiter(signInLimit, LoginFailureWindow), hashing: make(chan struct{}, 4)}
 	if o.AdminUser != "" {

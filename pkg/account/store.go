@@ -77,10 +77,10 @@ type Token struct {
 	Revoked   bool
 }
 
-// store reads and writes the account tables of schema/0010_accounts.sql.
-type store struct{ conn Conn }
+// tables reads and writes the account tables of schema/0010_accounts.sql.
+type tables struct{ conn Conn }
 
-func (s store) insert(ctx context.Context, what, query string, rows ...[]any) error {
+func (s tables) insert(ctx context.Context, what, query string, rows ...[]any) error {
 	batch, err := s.conn.PrepareBatch(ctx, query)
 	if err != nil {
 		return fmt.Errorf("account: %s: %w", what, err)
@@ -112,7 +112,7 @@ const usersQuery = `SELECT user_name, argMax(password_hash, updated_ms), argMax(
        max(generation), min(created_at), argMax(deleted, updated_ms) AS del
 FROM dashboard_users %s GROUP BY user_name HAVING del = 0 ORDER BY user_name`
 
-func (s store) users(ctx context.Context, where string, args ...any) ([]User, error) {
+func (s tables) users(ctx context.Context, where string, args ...any) ([]User, error) {
 	rows, err := s.conn.Query(ctx, fmt.Sprintf(usersQuery, where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("account: read users: %w", err)
@@ -134,7 +134,7 @@ func (s store) users(ctx context.Context, where string, args ...any) ([]User, er
 	return out, nil
 }
 
-func (s store) user(ctx context.Context, name string) (User, bool, error) {
+func (s tables) user(ctx context.Context, name string) (User, bool, error) {
 	list, err := s.users(ctx, "WHERE user_name = ?", name)
 	if err != nil || len(list) == 0 {
 		return User{}, false, err
@@ -144,7 +144,7 @@ func (s store) user(ctx context.Context, name string) (User, bool, error) {
 
 // lastGeneration is the largest generation name ever had (removed or not),
 // so that a re-created user never revives an old login.
-func (s store) lastGeneration(ctx context.Context, name string) (uint32, error) {
+func (s tables) lastGeneration(ctx context.Context, name string) (uint32, error) {
 	rows, err := s.conn.Query(ctx, "SELECT max(generation) FROM dashboard_users WHERE user_name = ?", name)
 	if err != nil {
 		return 0, fmt.Errorf("account: read user %s: %w", name, err)
@@ -159,13 +159,13 @@ func (s store) lastGeneration(ctx context.Context, name string) (uint32, error) 
 	return g, rows.Err()
 }
 
-func (s store) saveUser(ctx context.Context, u User, deleted bool) error {
+func (s tables) saveUser(ctx context.Context, u User, deleted bool) error {
 	return s.insert(ctx, "save user "+u.Name,
 		"INSERT INTO dashboard_users (user_name, password_hash, is_admin, generation, deleted, created_at, updated_ms)",
 		[]any{u.Name, u.hash, b2u(u.Admin), u.Generation, b2u(deleted), u.CreatedAt.UTC(), versionMs()})
 }
 
-func (s store) saveGrants(ctx context.Context, user string, roles map[string]Role) error {
+func (s tables) saveGrants(ctx context.Context, user string, roles map[string]Role) error {
 	var rows [][]any
 	v := versionMs()
 	for site, r := range roles {
@@ -178,7 +178,7 @@ func (s store) saveGrants(ctx context.Context, user string, roles map[string]Rol
 }
 
 // grants are user's current roles by site, revoked ones left out.
-func (s store) grants(ctx context.Context, user string) (map[string]Role, error) {
+func (s tables) grants(ctx context.Context, user string) (map[string]Role, error) {
 	rows, err := s.conn.Query(ctx, `SELECT site_id, toString(argMax(role, updated_ms)) AS r FROM dashboard_grants
 WHERE user_name = ? GROUP BY site_id HAVING r != 'none'`, user)
 	if err != nil {
@@ -196,7 +196,7 @@ WHERE user_name = ? GROUP BY site_id HAVING r != 'none'`, user)
 	return out, rows.Err()
 }
 
-func (s store) role(ctx context.Context, user, site string) (Role, error) {
+func (s tables) role(ctx context.Context, user, site string) (Role, error) {
 	rows, err := s.conn.Query(ctx, `SELECT toString(argMax(role, updated_ms)) FROM dashboard_grants
 WHERE user_name = ? AND site_id = ? GROUP BY site_id`, user, site)
 	if err != nil {
@@ -216,7 +216,7 @@ WHERE user_name = ? AND site_id = ? GROUP BY site_id`, user, site)
 
 const loginColumns = "login_hash, user_name, generation, created_at, expires_at, last_used_at, user_agent, address, ended, written_ms"
 
-func (s store) writeLogin(ctx context.Context, what string, l Login) error {
+func (s tables) writeLogin(ctx context.Context, what string, l Login) error {
 	return s.insert(ctx, what, "INSERT INTO dashboard_logins ("+loginColumns+")",
 		[]any{l.Hash, l.User, l.Generation, l.Created.UTC(), l.Expires.UTC(), l.LastUsed.UTC(), l.UserAgent, l.Address,
 			b2u(l.Ended), versionMs()})
@@ -228,7 +228,7 @@ const loginsQuery = `SELECT login_hash, any(user_name), any(generation), min(cre
        max(last_used_at), any(user_agent), any(address), max(ended)
 FROM dashboard_logins WHERE %s GROUP BY login_hash ORDER BY max(last_used_at) DESC`
 
-func (s store) logins(ctx context.Context, where string, args ...any) ([]Login, error) {
+func (s tables) logins(ctx context.Context, where string, args ...any) ([]Login, error) {
 	rows, err := s.conn.Query(ctx, fmt.Sprintf(loginsQuery, where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("account: read logins: %w", err)
@@ -250,7 +250,7 @@ func (s store) logins(ctx context.Context, where string, args ...any) ([]Login, 
 	return out, nil
 }
 
-func (s store) login(ctx context.Context, hash string) (Login, bool, error) {
+func (s tables) login(ctx context.Context, hash string) (Login, bool, error) {
 	list, err := s.logins(ctx, "login_hash = ?", hash)
 	if err != nil || len(list) == 0 {
 		return Login{}, false, err
@@ -260,7 +260,7 @@ func (s store) login(ctx context.Context, hash string) (Login, bool, error) {
 
 const tokenColumns = "token_hash, token_id, site_id, name, created_by, created_at, revoked, written_ms"
 
-func (s store) writeToken(ctx context.Context, what string, t Token) error {
+func (s tables) writeToken(ctx context.Context, what string, t Token) error {
 	return s.insert(ctx, what, "INSERT INTO dashboard_tokens ("+tokenColumns+")",
 		[]any{t.Hash, t.ID, t.Site, t.Name, t.CreatedBy, t.Created.UTC(), b2u(t.Revoked), versionMs()})
 }
@@ -269,7 +269,7 @@ const tokensQuery = `SELECT token_hash, any(token_id), any(site_id), any(name), 
 FROM dashboard_tokens WHERE %s GROUP BY token_hash HAVING rev = 0 ORDER BY min(created_at)`
 
 // tokens are the live (not revoked) tokens matching where.
-func (s store) tokens(ctx context.Context, where string, args ...any) ([]Token, error) {
+func (s tables) tokens(ctx context.Context, where string, args ...any) ([]Token, error) {
 	rows, err := s.conn.Query(ctx, fmt.Sprintf(tokensQuery, where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("account: read API tokens: %w", err)
