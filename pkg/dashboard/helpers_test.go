@@ -178,6 +178,12 @@ func (j *jar) get(name string) string {
 	return ""
 }
 
+func (j *jar) del(name string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.m, name)
+}
+
 func (j *jar) set(name, value string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -241,9 +247,15 @@ func (c *client) post(path string, form url.Values) response {
 	return c.do(http.MethodPost, path, form)
 }
 
-// loginToken loads the login form and returns its CSRF token.
+// loginToken loads the login form and returns its CSRF token. A signed-in
+// browser is sent on by /login, so the form is loaded without the login
+// cookie, which is then put back (to sign in again over a login).
 func (c *client) loginToken() string {
 	c.t.Helper()
+	if id := c.jar.get(dashboard.LoginCookie); id != "" {
+		c.jar.del(dashboard.LoginCookie)
+		defer c.jar.set(dashboard.LoginCookie, id)
+	}
 	r := c.get("/login")
 	if r.StatusCode != http.StatusOK {
 		c.t.Fatalf("GET /login: %d", r.StatusCode)
