@@ -25,9 +25,12 @@ type DashboardConfig struct {
 	Store store.Config
 	// AccountsUser and AccountsPassword, when set, reach the account tables
 	// (dashboard_users, _grants, _logins, _tokens) as another ClickHouse
-	// user, so that Store's user can be read-only.
+	// user, so that Store's user can be read-only; AccountsDatabase, when
+	// set, holds them (for servers that grant per database only, such as
+	// 18.16).
 	AccountsUser     string
 	AccountsPassword string
+	AccountsDatabase string
 	// User and Password are the first admin, created when there is no
 	// user yet; without them the dashboard prints a one-time setup link.
 	User     string
@@ -48,6 +51,7 @@ func (c *DashboardConfig) RegisterFlags(fs *flag.FlagSet) {
 	c.Store.RegisterFlags(fs)
 	fs.StringVar(&c.AccountsUser, "accounts-clickhouse-user", "", "ClickHouse user for the dashboard's account tables (users, logins, API tokens); empty: -clickhouse-user. Lets -clickhouse-user be read-only")
 	fs.StringVar(&c.AccountsPassword, "accounts-clickhouse-password", "", "password of -accounts-clickhouse-user")
+	fs.StringVar(&c.AccountsDatabase, "accounts-clickhouse-database", "", "ClickHouse database holding the account tables (migrated like the main one); empty: -clickhouse-database")
 	fs.StringVar(&c.User, "dashboard-user", "admin", "first admin's user name, created when there is no user yet")
 	fs.StringVar(&c.Password, "dashboard-password", "", "first admin's password, plain or an argon2id hash ($argon2id$...), used when there is no user yet; empty: the log shows a one-time setup link")
 	fs.StringVar(&c.LoginSecret, "login-secret", "", "key (>= 16 bytes) signing the dashboard's CSRF tokens and known-device cookies, the same on every instance; required")
@@ -91,6 +95,9 @@ func (c *DashboardConfig) accountsStore() store.Config {
 	if c.AccountsUser != "" {
 		cfg.User, cfg.Password = c.AccountsUser, c.AccountsPassword
 	}
+	if c.AccountsDatabase != "" {
+		cfg.Database = c.AccountsDatabase
+	}
 	return cfg
 }
 
@@ -116,9 +123,11 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 	}
 	defer db.Close()
 	accountsDB := db
-	if cfg.AccountsUser != "" {
-		if accountsDB, err = store.Open(ctx, cfg.accountsStore(), log); err != nil {
-			return fmt.Errorf("dashboard: -accounts-clickhouse-user %s: %w", cfg.AccountsUser, err)
+	if cfg.AccountsUser != "" || cfg.AccountsDatabase != "" {
+		acfg := cfg.accountsStore()
+		if accountsDB, err = store.Open(ctx, acfg, log); err != nil {
+			return fmt.Errorf("dashboard: account tables (-accounts-clickhouse-user %q, -accounts-clickhouse-database %q): %w",
+				acfg.User, acfg.Database, err)
 		}
 		defer accountsDB.Close()
 	}

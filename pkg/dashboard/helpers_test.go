@@ -75,6 +75,8 @@ type envOptions struct {
 	Shared *env
 	// Clock, when set, is shared with another env.
 	Clock *clock
+	// AccountsDB, when set, holds the account tables.
+	AccountsDB *store.DB
 }
 
 type option func(*envOptions)
@@ -113,9 +115,12 @@ func newEnv(t *testing.T, opts ...option) *env {
 	if e.Clock == nil {
 		e.Clock = &clock{t: now}
 	}
-	if o.Shared != nil {
+	switch {
+	case o.AccountsDB != nil:
+		e.AccountsDB = o.AccountsDB
+	case o.Shared != nil:
 		e.AccountsDB = o.Shared.AccountsDB
-	} else {
+	default:
 		e.AccountsDB = newAccountsDB(t)
 	}
 	o.Accounts.Conn = e.AccountsDB.Conn()

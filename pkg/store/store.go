@@ -81,14 +81,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	if cfg.Database == "" {
 		return nil, errors.New("store: database name is empty")
 	}
-	boot, err := open(cfg, "default")
-	if err != nil {
-		return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
-	}
-	err = createDatabase(ctx, boot, cfg.Database)
-	boot.Close()
-	if err != nil {
-		return nil, fmt.Errorf("store: create database %s on %s: %w", cfg.Database, cfg.Addr, err)
+	if !databaseExists(ctx, cfg) {
+		boot, err := open(cfg, "default")
+		if err != nil {
+			return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
+		}
+		err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(cfg.Database))
+		boot.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: create database %s on %s: %w", cfg.Database, cfg.Addr, err)
+		}
 	}
 	conn, err := open(cfg, cfg.Database)
 	if err != nil {
@@ -105,17 +107,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	return db, nil
 }
 
-// createDatabase creates database unless it exists: a read-only user
-// (readonly=1) may not even run CREATE DATABASE IF NOT EXISTS.
-func createDatabase(ctx context.Context, conn driver.Conn, database string) error {
-	var n uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", database).Scan(&n); err != nil {
-		return err
+// databaseExists reports whether cfg's database answers. A read-only user
+// (readonly=1) may not run CREATE DATABASE even with IF NOT EXISTS, nor
+// reach the "default" database, so the database is created only when it
+// is missing.
+func databaseExists(ctx context.Context, cfg Config) bool {
+	conn, err := open(cfg, cfg.Database)
+	if err != nil {
+		return false
 	}
-	if n > 0 {
-		return nil
-	}
-	return conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(database))
+	defer conn.Close()
+	return conn.Ping(ctx) == nil
 }
 
 // Close releases the connections.
