@@ -53,8 +53,8 @@ func ReadCookie(r *http.Request, name string) string {
 }
 
 // SetCookie sets an HttpOnly, SameSite=Lax cookie for the whole dashboard,
-// Secure and __Host- prefixed over HTTPS. A zero expires makes a
-// browser-session cookie.
+// Secure and __Host- prefixed over HTTPS. A zero expires makes a cookie
+// that ends when the browser closes.
 func SetCookie(w http.ResponseWriter, r *http.Request, name, value string, expires time.Time) {
 	ck := &http.Cookie{Name: CookieName(r, name), Value: value, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: IsTLS(r)}

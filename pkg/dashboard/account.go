@@ -75,7 +75,9 @@ func (d *Dashboard) setup(c *gin.Context) {
 
 type accountPage struct {
 	base
-	Logins  []loginView
+	Logins []loginView
+	// Managed are the sites whose API tokens the user manages.
+	Managed []site.Site
 	Message string
 	Error   string
 }
@@ -99,6 +101,19 @@ func (d *Dashboard) renderAccount(c *gin.Context, status int, msg, errMsg string
 		return
 	}
 	p := accountPage{base: d.base(c, "Your account"), Message: doneMessages[msg], Error: errMsg}
+	sites, err := d.visibleSites(c)
+	if err != nil {
+		d.fail(c, false, err)
+		return
+	}
+	for _, s := range sites {
+		if role, err := d.accounts.Role(c.Request.Context(), a.user, s.ID); err != nil {
+			d.fail(c, false, err)
+			return
+		} else if role.AtLeast(account.RoleAdmin) {
+			p.Managed = append(p.Managed, s)
+		}
+	}
 	for _, l := range list {
 		p.Logins = append(p.Logins, loginView{Handle: l.Handle(), Device: d.deviceSummary(l.UserAgent), Address: l.Address,
 			Created: l.Created.UTC().Format("2006-01-02 15:04 MST"), LastUsed: l.LastUsed.UTC().Format("2006-01-02 15:04 MST"),

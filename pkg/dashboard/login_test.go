@@ -363,6 +363,11 @@ func TestAPITokens(t *testing.T) {
 	b := newEnv(t, secondInstance(a))
 	admin := a.client(t)
 	admin.login()
+	// The account page links to the token pages of the sites one manages.
+	links := find(admin.mustGet("/account", http.StatusOK).id("managed-sites"), func(n *html.Node) bool { return n.Data == "a" }, nil)
+	if len(links) != 2 || attr(links[0], "href") != "/sites/example/tokens" {
+		t.Errorf("account page token links: %d, first %q", len(links), attr(links[0], "href"))
+	}
 	r := admin.post("/sites/example/tokens", url.Values{"csrf": {admin.csrf()}, "name": {"nightly export"}})
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("create token: %d\n%s", r.StatusCode, r.Body)
