@@ -61,7 +61,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 const adminPassword = "correct horse battery staple"
 
-func newAccounts(t *testing.T, db *store.DB, f func(*Options)) *Accounts {
+func newAccounts(t testing.TB, db *store.DB, f func(*Options)) *Accounts {
 	t.Helper()
 	o := Options{Conn: db.Conn(), Key: []byte("0123456789abcdef"), AdminUser: "admin", AdminPassword: adminPassword, Logger: quiet}
 	if f != nil {
@@ -398,4 +398,30 @@ func TestNoEnumeration(t *testing.T) {
 		t.Errorf("median sign-in time: known user %s, unknown %s (ratio %.2f, want 0.5-2)", known, unknown, ratio)
 	}
 	t.Logf("median failed sign-in: known user %s, unknown user %s", known, unknown)
+}
+
+// BenchmarkResume is the cost every authenticated request pays for
+// revocation without a cache: the login's rows and the user's row, read
+// from ClickHouse.
+func BenchmarkResume(b *testing.B) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Addr: ch.Addr(), Database: fmt.Sprintf("acct_bench_%d", dbs.Add(1))}, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	a := newAccounts(b, db, nil)
+	in, err := a.SignIn(ctx, SignIn{User: "admin", Password: adminPassword, Address: "192.0.2.1"}, t0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := a.Resume(ctx, in.ID, t0.Add(time.Second)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
