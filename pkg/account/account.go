@@ -554,6 +554,31 @@ func (a *Accounts) ChangePassword(ctx context.Context, u User, current, next, ad
 	return cur, nil
 }
 
+// SetPassword sets name's password without asking for the current one:
+// for an operator at the command line (`teller user passwd`), the way in for
+// an admin who forgot theirs. Every login of the user ends.
+func (a *Accounts) SetPassword(ctx context.Context, name, password string) error {
+	if err := checkNewPassword(password); err != nil {
+		return err
+	}
+	hash, err := a.hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	a.changes.Lock()
+	defer a.changes.Unlock()
+	u, ok, err := a.st.user(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("user %q: %w", name, ErrNotFound)
+	}
+	u.hash = hash
+	u.Generation++
+	return a.st.saveUser(ctx, u, false)
+}
+
 // SetRole grants user role on site (RoleNone revokes).
 func (a *Accounts) SetRole(ctx context.Context, user, site string, role Role) error {
 	if _, ok, err := a.st.user(ctx, user); err != nil {
