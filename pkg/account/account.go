@@ -226,13 +226,16 @@ func (a *Accounts) Setup(ctx context.Context, token, name, password string) erro
 	return nil
 }
 
+// maxUserName is the longest user name, in bytes.
+const maxUserName = 64
+
 // checkUserName bounds what is stored as a name.
 func checkUserName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("%w: the user name is empty", ErrInvalid)
-	case len(name) > 64:
-		return fmt.Errorf("%w: a user name may have at most 64 bytes", ErrInvalid)
+	case len(name) > maxUserName:
+		return fmt.Errorf("%w: a user name may have at most %d bytes", ErrInvalid, maxUserName)
 	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) || strings.TrimSpace(name) != name:
 		return fmt.Errorf("%w: a user name may not contain control characters or begin or end with a space", ErrInvalid)
 	}

@@ -192,6 +192,9 @@ func TestLimiter(t *testing.T) {
 		t.Errorf("%d of 200 concurrent attempts passed a limit of 10", passed.Load())
 	}
 
+	if k := UserKey(strings.Repeat("x", 10000)); len(k) != len("user:")+64 {
+		t.Errorf("a 10000-byte name makes a %d-byte limiter key", len(k))
+	}
 	for ip, want := range map[string]string{"192.0.2.1": "addr:192.0.2.1", "::ffff:192.0.2.1": "addr:192.0.2.1",
 		"2001:db8:1:2:3:4:5:6": "addr:2001:db8:1:2::/64", "2001:db8:1:2::9": "addr:2001:db8:1:2::/64", "junk": "addr:junk"} {
 		if got := AddressKey(ip); got != want {

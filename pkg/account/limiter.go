@@ -189,5 +189,11 @@ func AddressKey(ip string) string {
 }
 
 // UserKey is the key a user name is counted under, known or not (so that a
-// limit says nothing about which names exist).
-func UserKey(name string) string { return "user:" + name }
+// limit says nothing about which names exist). A name longer than any user
+// may have is kept as its hash, so a key stays small whatever was typed.
+func UserKey(name string) string {
+	if len(name) > maxUserName {
+		name = hashSecret(name)
+	}
+	return "user:" + name
+}
