@@ -353,9 +353,9 @@ var rules = []rule{
 			return p
 		}),
 		breaks: []breakage{
-			{composeName, "${TELLER_SESSION_SECRET:?", "${TELLER_SESSION_SECRET:-", "TELLER_SESSION_SECRET must be required"},
+			{composeName, "${TELLER_LOGIN_SECRET:?", "${TELLER_LOGIN_SECRET:-", "TELLER_LOGIN_SECRET must be required"},
 			{composeName, "      TELLER_COOKIE_SECRET: ${TELLER_COOKIE_SECRET:?set TELLER_COOKIE_SECRET (e.g. openssl rand -base64 32)}\n", "", "service collector does not set TELLER_COOKIE_SECRET"},
-			{composeName, "${TELLER_DASHBOARD_PASSWORD:?set TELLER_DASHBOARD_PASSWORD}", "changeme", "TELLER_DASHBOARD_PASSWORD must be required"},
+			{composeName, "${TELLER_LOGIN_SECRET:?set TELLER_LOGIN_SECRET (e.g. openssl rand -base64 32)}", "changeme-changeme-changeme", "TELLER_LOGIN_SECRET must be required"},
 		},
 	},
 	{
@@ -469,7 +469,7 @@ var rules = []rule{
 			{composeName, "TELLER_COOKIE_DOMAIN:-}\n    depends_on:\n      kafka:\n        condition: service_healthy",
 				"TELLER_COOKIE_DOMAIN:-}\n    depends_on:\n      kafka:\n        condition: service_started",
 				"service collector must depend on kafka with condition: service_healthy"},
-			{composeName, "    depends_on:\n      clickhouse:\n        condition: service_healthy\n    healthcheck:", "    healthcheck:", "service dashboard must depend on clickhouse"},
+			{composeName, "    depends_on:\n      clickhouse:\n        condition: service_healthy\n      collector:", "    depends_on:\n      collector:", "service dashboard must depend on clickhouse"},
 		},
 	},
 	{
@@ -731,6 +731,12 @@ func (s *tellerService) required() []string {
 				if k != name {
 					without[k] = v
 				}
+			}
+			// Only secrets: a user name that goes with a password (such
+			// as -accounts-clickhouse-user) fails Validate when removed
+			// alone, but a default for it is no shared secret.
+			if !config.IsSecret(f.Name) {
+				return
 			}
 			cfg, _, err := s.newConfig(without)
 			if v, ok := cfg.(validator); ok && err == nil && v.Validate() != nil {

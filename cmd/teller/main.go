@@ -38,6 +38,7 @@ Commands:
   snippet             print the snippet tag for a site
   migrate             apply the ClickHouse schema (services refuse to start while
                       migrations are pending, unless started with -migrate)
+  user                list, add, remove dashboard users, set passwords, grant sites
   healthcheck         exit 0 when a URL answers 2xx (for container health checks)
   collector | sessionizer | dashboard
                       run one service (same as its own binary)
@@ -96,6 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return printSnippet(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "user":
+		return userCommand(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, stderr)
 	case "collector":

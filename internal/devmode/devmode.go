@@ -165,7 +165,7 @@ func (c *Config) services(chAddr string, brokers config.StringList, sec secrets)
 		app.SessionizerConfig{Listen: listen(c.SessionizerPort), Store: st, Kafka: kafka, Sessionizer: c.Sessionizer,
 			Migrate: true, Log: c.Log},
 		app.DashboardConfig{Listen: listen(c.DashboardPort), Store: st, User: c.DashboardUser, Password: sec.DashboardPassword,
-			SessionSecret: sec.SessionSecret, Migrate: true, Log: c.Log}
+			LoginSecret: sec.SessionSecret, Migrate: true, Log: c.Log}
 }
 
 // secrets are generated on the first run and kept in DataDir/secrets.json.

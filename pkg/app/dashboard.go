@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
+	"time"
 
+	"github.com/teller-analytics/teller/pkg/account"
 	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/dashboard"
 	"github.com/teller-analytics/teller/pkg/report"
@@ -18,38 +21,56 @@ import (
 
 // DashboardConfig configures the dashboard service.
 type DashboardConfig struct {
-	Listen         string
-	Store          store.Config
-	User           string
-	Password       string
-	SessionSecret  string
-	TrustedProxies config.StringList
-	Migrate        bool
-	Log            service.LogConfig
+	Listen string
+	// Store reaches the reports' tables; its user may be read-only.
+	Store store.Config
+	// AccountsUser and AccountsPassword, when set, reach the account tables
+	// (dashboard_users, _grants, _logins, _tokens) as another ClickHouse
+	// user, so that Store's user can be read-only; AccountsDatabase, when
+	// set, holds them (for servers that grant per database only, such as
+	// 18.16).
+	AccountsUser     string
+	AccountsPassword string
+	AccountsDatabase string
+	// User and Password are the first admin, created when there is no
+	// user yet; without them the dashboard prints a one-time setup link.
+	User     string
+	Password string
+	// LoginSecret signs CSRF tokens and known-device cookies.
+	LoginSecret string
+	// deprecatedSessionSecret is -session-secret, LoginSecret's old name.
+	deprecatedSessionSecret string
+	LoginIdleTimeout        time.Duration
+	LoginLifetime           time.Duration
+	TrustedProxies          config.StringList
+	// Migrate applies pending schema migrations at start (-migrate).
+	Migrate bool
+	Log     service.LogConfig
 }
 
 // RegisterFlags adds the dashboard's flags.
 func (c *DashboardConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", DefaultDashboardListen, "HTTP address the dashboard serves")
 	c.Store.RegisterFlags(fs)
-	fs.StringVar(&c.User, "dashboard-user", DefaultDashboardUser, "login name")
-	fs.StringVar(&c.Password, "dashboard-password", "", "login password, plain or an argon2id hash ($argon2id$...); required")
-	fs.StringVar(&c.SessionSecret, "session-secret", "", "key (>= 16 bytes) signing login sessions and CSRF tokens; required")
+	fs.StringVar(&c.AccountsUser, "accounts-clickhouse-user", "", "ClickHouse user for the dashboard's account tables (users, logins, API tokens); empty: -clickhouse-user. Lets -clickhouse-user be read-only")
+	fs.StringVar(&c.AccountsPassword, "accounts-clickhouse-password", "", "password of -accounts-clickhouse-user")
+	fs.StringVar(&c.AccountsDatabase, "accounts-clickhouse-database", "", "ClickHouse database holding the account tables (migrated like the main one); empty: -clickhouse-database")
+	fs.StringVar(&c.User, "dashboard-user", DefaultDashboardUser, "first admin's user name, created when there is no user yet")
+	fs.StringVar(&c.Password, "dashboard-password", "", "first admin's password, plain or an argon2id hash ($argon2id$...), used when there is no user yet; empty: the log shows a one-time setup link")
+	fs.StringVar(&c.LoginSecret, "login-secret", "", "key (>= 16 bytes) signing the dashboard's CSRF tokens and known-device cookies, the same on every instance; required")
+	fs.StringVar(&c.deprecatedSessionSecret, "session-secret", "", "deprecated name of -login-secret")
+	fs.DurationVar(&c.LoginIdleTimeout, "login-idle-timeout", account.DefaultIdleTimeout, "a dashboard login unused for this long ends")
+	fs.DurationVar(&c.LoginLifetime, "login-lifetime", account.DefaultLifetime, "a dashboard login ends this long after sign-in, used or not")
 	fs.Var(&c.TrustedProxies, "trusted-proxies", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (login rate limits); empty: use the connection's address")
 	registerMigrate(fs, &c.Migrate)
 	c.Log.RegisterFlags(fs)
 }
 
 // Validate reports, naming the flags, everything wrong with the
-// configuration. It does no I/O.
+// configuration. It does no I/O. It also resolves the deprecated
+// -session-secret into LoginSecret.
 func (c *DashboardConfig) Validate() error {
-	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate()}
-	if c.Password == "" {
-		errs = append(errs, errors.New("-dashboard-password: no password: set -dashboard-password or TELLER_DASHBOARD_PASSWORD"))
-	}
-	if c.SessionSecret == "" {
-		errs = append(errs, errors.New("-session-secret: no session secret: set -session-secret or TELLER_SESSION_SECRET (e.g. `openssl rand -base64 32`)"))
-	}
+	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate(), c.validateLogins()}
 	for _, p := range c.TrustedProxies {
 		if net.ParseIP(p) == nil {
 			if _, _, err := net.ParseCIDR(p); err != nil {
@@ -58,6 +79,45 @@ func (c *DashboardConfig) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateLogins checks the login and account flags, naming the flag at
+// fault; it resolves the deprecated -session-secret into LoginSecret.
+func (c *DashboardConfig) validateLogins() error {
+	if c.deprecatedSessionSecret != "" {
+		if c.LoginSecret != "" && c.LoginSecret != c.deprecatedSessionSecret {
+			return errors.New("-login-secret and its deprecated name -session-secret (TELLER_SESSION_SECRET) differ: set only -login-secret")
+		}
+		c.LoginSecret = c.deprecatedSessionSecret
+	}
+	switch {
+	case c.LoginSecret == "":
+		return errors.New("no login secret: set -login-secret or TELLER_LOGIN_SECRET (e.g. `openssl rand -base64 32`)")
+	case len(c.LoginSecret) < account.MinKeyLen:
+		return fmt.Errorf("-login-secret has %d bytes, need at least %d (e.g. `openssl rand -base64 32`)", len(c.LoginSecret), account.MinKeyLen)
+	case c.LoginIdleTimeout < account.TouchEvery:
+		return fmt.Errorf("-login-idle-timeout=%s: want at least %s (last use is recorded once a minute)", c.LoginIdleTimeout, account.TouchEvery)
+	case c.LoginLifetime < c.LoginIdleTimeout:
+		return fmt.Errorf("-login-lifetime=%s is shorter than -login-idle-timeout=%s", c.LoginLifetime, c.LoginIdleTimeout)
+	case c.AccountsPassword != "" && c.AccountsUser == "":
+		return errors.New("-accounts-clickhouse-password is set without -accounts-clickhouse-user")
+	case c.Password != "" && c.User == "":
+		return errors.New("-dashboard-password is set but -dashboard-user is empty")
+	}
+	return nil
+}
+
+// accountsStore is the store configuration of the account tables: Store
+// with the accounts user, when one is set.
+func (c *DashboardConfig) accountsStore() store.Config {
+	cfg := c.Store
+	if c.AccountsUser != "" {
+		cfg.User, cfg.Password = c.AccountsUser, c.AccountsPassword
+	}
+	if c.AccountsDatabase != "" {
+		cfg.Database = c.AccountsDatabase
+	}
+	return cfg
 }
 
 // LogConfig implements Service.
@@ -70,20 +130,47 @@ func (c *DashboardConfig) Run(ctx context.Context, log *slog.Logger, hooks Hooks
 
 // RunDashboard serves the dashboard until ctx ends.
 func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, hooks Hooks) error {
+	if cfg.LoginIdleTimeout == 0 && cfg.LoginLifetime == 0 { // built in Go, not from flags
+		cfg.LoginIdleTimeout, cfg.LoginLifetime = account.DefaultIdleTimeout, account.DefaultLifetime
+	}
+	if err := cfg.validateLogins(); err != nil {
+		return err
+	}
 	db, err := openStore(ctx, cfg.Store, cfg.Migrate, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	reg := hooks.registry()
-	opts := dashboard.Options{Reports: report.New(db), Sites: db, AdminUser: cfg.User,
-		SessionKey: []byte(cfg.SessionSecret), TrustProxy: len(cfg.TrustedProxies) > 0, Logger: log, Registerer: reg}
-	if strings.HasPrefix(cfg.Password, "$argon2id$") {
-		opts.AdminPasswordHash = cfg.Password
-	} else {
-		opts.AdminPassword = cfg.Password
+	accountsDB := db
+	if cfg.AccountsUser != "" || cfg.AccountsDatabase != "" {
+		acfg := cfg.accountsStore()
+		if accountsDB, err = openStore(ctx, acfg, cfg.Migrate, log); err != nil {
+			return fmt.Errorf("dashboard: account tables (-accounts-clickhouse-user %q, -accounts-clickhouse-database %q): %w",
+				acfg.User, acfg.Database, err)
+		}
+		defer accountsDB.Close()
 	}
-	d, err := dashboard.New(opts)
+	ao := account.Options{Conn: accountsDB.Conn(), Key: []byte(cfg.LoginSecret), IdleTimeout: cfg.LoginIdleTimeout,
+		Lifetime: cfg.LoginLifetime, Logger: log}
+	if cfg.Password != "" {
+		ao.AdminUser = cfg.User
+		if strings.HasPrefix(cfg.Password, "$argon2id$") {
+			ao.AdminPasswordHash = cfg.Password
+		} else {
+			ao.AdminPassword = cfg.Password
+		}
+	}
+	accounts, err := account.New(ao)
+	if err != nil {
+		return err
+	}
+	setup, err := accounts.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("dashboard: first admin: %w", err)
+	}
+	reg := hooks.registry()
+	d, err := dashboard.New(dashboard.Options{Reports: report.New(db), Sites: db, Accounts: accounts,
+		TrustProxy: len(cfg.TrustedProxies) > 0, Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}
@@ -97,6 +184,10 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 	}
 	service.Mount(r, reg, map[string]service.Check{"clickhouse": db.Ping})
 	d.Mount(r)
+	if setup != "" {
+		log.Warn("no dashboard user yet and no -dashboard-password: open the setup link (valid once, until an admin exists) to create the first admin",
+			"path", "/setup?token="+url.QueryEscape(setup))
+	}
 	log.Info("dashboard listening", "addr", cfg.Listen)
 	return service.Serve(ctx, cfg.Listen, r, log, hooks.Ready)
 }

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
+	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/teller-analytics/teller/pkg/account"
+	"github.com/teller-analytics/teller/pkg/enrich"
 	"github.com/teller-analytics/teller/pkg/report"
 	"github.com/teller-analytics/teller/pkg/site"
 )
@@ -27,20 +31,9 @@ type Options struct {
 	Reports *report.Reports
 	// Sites lists the registered sites. Required.
 	Sites SiteLister
-	// AdminUser is the user name of the one account. Required.
-	AdminUser string
-	// AdminPasswordHash is the account's password as an argon2id hash
-	// (HashPassword). Give it or AdminPassword, not both.
-	AdminPasswordHash string
-	// AdminPassword is the account's password in plain text, hashed by New;
-	// for development and tests. Give it or AdminPasswordHash.
-	AdminPassword string
-	// SessionKey signs login sessions and CSRF tokens: at least 16 random
-	// bytes, the same on every instance. Required.
-	SessionKey []byte
-	// Sessions keeps login sessions; default NewCookieSessions(SessionKey).
-	Sessions SessionStore
-	// TrustProxy counts failed logins under gin's Context.ClientIP, which
+	// Accounts checks sign-ins, logins, grants and API tokens. Required.
+	Accounts *account.Accounts
+	// TrustProxy counts failed sign-ins under gin's Context.ClientIP, which
 	// reads X-Forwarded-For from the proxies the engine trusts
 	// (Engine.SetTrustedProxies). By default the connection's address is
 	// used, which a client cannot forge.
@@ -59,14 +52,8 @@ func (o *Options) withDefaults() error {
 		return errors.New("dashboard: Options.Reports is required")
 	case o.Sites == nil:
 		return errors.New("dashboard: Options.Sites is required")
-	case o.AdminUser == "":
-		return errors.New("dashboard: Options.AdminUser is required")
-	case o.AdminPassword == "" && o.AdminPasswordHash == "":
-		return errors.New("dashboard: give Options.AdminPasswordHash (or AdminPassword)")
-	case o.AdminPassword != "" && o.AdminPasswordHash != "":
-		return errors.New("dashboard: give Options.AdminPasswordHash or AdminPassword, not both")
-	case len(o.SessionKey) < minKeyLen:
-		return fmt.Errorf("dashboard: Options.SessionKey has %d bytes, need at least %d random bytes", len(o.SessionKey), minKeyLen)
+	case o.Accounts == nil:
+		return errors.New("dashboard: Options.Accounts is required")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -81,14 +68,13 @@ func (o *Options) withDefaults() error {
 type Dashboard struct {
 	reports  *report.Reports
 	sites    SiteLister
-	accounts accounts
-	sessions SessionStore
-	csrf     csrf
-	limiter  *limiter
+	accounts *account.Accounts
+	csrf     account.CSRF
 	trust    bool
 	log      *slog.Logger
 	metrics  *metrics
 	pages    *pages
+	ua       *enrich.UAParser
 	now      atomic.Pointer[func() time.Time]
 }
 
@@ -96,22 +82,6 @@ type Dashboard struct {
 func New(o Options) (*Dashboard, error) {
 	if err := o.withDefaults(); err != nil {
 		return nil, err
-	}
-	encoded := o.AdminPasswordHash
-	if o.AdminPassword != "" {
-		var err error
-		if encoded, err = HashPassword(o.AdminPassword); err != nil {
-			return nil, err
-		}
-	}
-	hash, err := parseHash(encoded)
-	if err != nil {
-		return nil, err
-	}
-	if o.Sessions == nil {
-		if o.Sessions, err = NewCookieSessions(o.SessionKey); err != nil {
-			return nil, err
-		}
 	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
@@ -122,40 +92,84 @@ func New(o Options) (*Dashboard, error) {
 		return nil, err
 	}
 	d := &Dashboard{
-		reports: o.Reports, sites: o.Sites, accounts: newAdminAccount(o.AdminUser, hash), sessions: o.Sessions,
-		csrf: newCSRF(o.SessionKey), limiter: newLimiter(LoginFailureLimit, LoginFailureWindow),
-		trust: o.TrustProxy, log: o.Logger, metrics: m, pages: p,
+		reports: o.Reports, sites: o.Sites, accounts: o.Accounts, csrf: o.Accounts.CSRF(),
+		trust: o.TrustProxy, log: o.Logger, metrics: m, pages: p, ua: enrich.NewUAParser(256),
 	}
 	d.SetClock(time.Now)
 	return d, nil
 }
 
-// SetClock replaces the clock that decides "today" and session expiry; for
+// SetClock replaces the clock that decides "today" and login expiry; for
 // tests.
 func (d *Dashboard) SetClock(now func() time.Time) { d.now.Store(&now) }
 
 func (d *Dashboard) clock() time.Time { return (*d.now.Load())() }
 
-// Mount adds the dashboard's routes to r: the pages (/, /login, /logout,
-// /sites/:id), the stylesheet and icon (/static/...) and the JSON API
+// Mount adds the dashboard's routes to r: the pages (/, /sites/:id), the
+// sign-in and account pages (/login, /logout, /setup, /account, /users,
+// /sites/:id/tokens), the stylesheet and icon (/static/...) and the JSON API
 // (/api/sites/:id/...). Health and metrics endpoints are pkg/service's.
+//
+// Every request body is bounded and must be a URL-encoded form, before
+// anything parses it; every state-changing request carries a CSRF token.
 func (d *Dashboard) Mount(r *gin.Engine) {
-	g := r.Group("/", securityHeaders)
+	g := r.Group("/", securityHeaders, boundForms)
 	g.GET("/static/dashboard.css", static("dashboard.css", "text/css; charset=utf-8"))
 	g.GET("/static/favicon.svg", static("favicon.svg", "image/svg+xml"))
 	g.GET("/login", d.loginForm)
 	g.POST("/login", d.login)
-	g.POST("/logout", d.requireLogin(false), d.logout)
+	g.GET("/setup", d.setupForm)
+	g.POST("/setup", d.setup)
 
 	html := g.Group("/", d.requireLogin(false))
+	html.POST("/logout", d.logout)
 	html.GET("/", d.index)
 	html.GET("/sites/:id", d.sitePage)
+	html.GET("/account", d.accountPage)
+	html.POST("/account/password", d.changePassword)
+	html.POST("/account/logins/end", d.endLogin)
+	html.GET("/users", d.requireAdmin, d.usersPage)
+	html.POST("/users", d.requireAdmin, d.addUser)
+	html.POST("/users/remove", d.requireAdmin, d.removeUser)
+	html.POST("/users/grant", d.requireAdmin, d.grant)
+	html.GET("/sites/:id/tokens", d.tokensPage)
+	html.POST("/sites/:id/tokens", d.createToken)
+	html.POST("/sites/:id/tokens/revoke", d.revokeToken)
 
 	api := g.Group("/api", d.requireLogin(true))
 	api.GET("/sites/:id/summary", d.apiSummary)
 	api.GET("/sites/:id/breakdown/:dim", d.apiBreakdown)
 	api.GET("/sites/:id/timeseries", d.apiTimeseries)
 	api.GET("/sites/:id/sessions", d.apiSessions)
+}
+
+// maxFormBytes bounds every request body: the largest form (a password
+// change) is well under 4 KiB.
+const maxFormBytes = 16 << 10
+
+// boundForms refuses any body that is not a URL-encoded form, and any
+// larger than maxFormBytes, before a handler parses it: multipart bodies
+// would otherwise be spooled to disk whatever their size.
+func boundForms(c *gin.Context) {
+	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
+		c.Next()
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		c.AbortWithStatusJSON(http.StatusUnsupportedMediaType, gin.H{"error": "send forms as application/x-www-form-urlencoded"})
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
+	if err := c.Request.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{"error": fmt.Sprintf("the form is larger than %d bytes", maxFormBytes)})
+			return
+		}
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "the form cannot be read"})
+		return
+	}
+	c.Next()
 }
 
 // securityHeaders forbid scripts, framing and foreign form targets on every
@@ -167,6 +181,9 @@ func securityHeaders(c *gin.Context) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
+	if account.IsTLS(c.Request) {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	c.Next()
 }
 

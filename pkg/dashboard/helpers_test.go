@@ -11,17 +11,21 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/html"
 
+	"github.com/teller-analytics/teller/internal/reporttest"
+	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/account"
 	"github.com/teller-analytics/teller/pkg/dashboard"
 	"github.com/teller-analytics/teller/pkg/report"
-	"github.com/teller-analytics/teller/internal/reporttest"
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/site"
+	"github.com/teller-analytics/teller/pkg/store"
 )
 
 // srv is the package's one ClickHouse, seeded with reporttest's data set.
@@ -50,40 +54,95 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// env is a dashboard served over a real TCP listener.
+// env is a dashboard served over a real TCP listener, with account tables
+// of its own (a fresh database on srv) unless it shares another env's.
 type env struct {
-	URL   string
-	Clock *clock
-	Reg   *prometheus.Registry
-	D     *dashboard.Dashboard
+	URL      string
+	Clock    *clock
+	Reg      *prometheus.Registry
+	D        *dashboard.Dashboard
+	Accounts *account.Accounts
+	// AccountsDB holds the account tables.
+	AccountsDB *store.DB
 }
 
-type option func(*dashboard.Options)
+// envOptions are what a test may change before the env starts.
+type envOptions struct {
+	Dashboard dashboard.Options
+	Accounts  account.Options
+	// Shared, when set, is the env whose account tables this one uses: a
+	// second dashboard instance.
+	Shared *env
+	// Clock, when set, is shared with another env.
+	Clock *clock
+	// AccountsDB, when set, holds the account tables.
+	AccountsDB *store.DB
+}
+
+type option func(*envOptions)
+
+// trustProxy makes the dashboard read client addresses from X-Forwarded-For.
+func trustProxy(o *envOptions) { o.Dashboard.TrustProxy = true }
+
+// secondInstance makes a dashboard that shares first's account tables and
+// clock, as a second instance behind a load balancer would.
+func secondInstance(first *env) option {
+	return func(o *envOptions) { o.Shared, o.Clock = first, first.Clock }
+}
+
+var accountDBs atomic.Int64
+
+// newAccountsDB opens a fresh, migrated database on srv for account tables.
+func newAccountsDB(t *testing.T) *store.DB {
+	t.Helper()
+	name := fmt.Sprintf("accounts_%d", accountDBs.Add(1))
+	return testenv.OpenStore(t, srv.CH, name)
+}
 
 func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	o := dashboard.Options{
-		Reports: report.New(srv.DB), Sites: srv.DB,
-		AdminUser: adminUser, AdminPassword: adminPassword,
-		SessionKey: []byte("0123456789abcdef0123456789abcdef"),
-		Logger:     log, Registerer: reg,
+	o := envOptions{
+		Dashboard: dashboard.Options{Reports: report.New(srv.DB), Sites: srv.DB, Logger: log, Registerer: reg},
+		Accounts: account.Options{AdminUser: adminUser, AdminPassword: adminPassword,
+			Key: []byte("0123456789abcdef0123456789abcdef"), Logger: log},
 	}
 	for _, f := range opts {
 		f(&o)
 	}
-	d, err := dashboard.New(o)
+	e := &env{Reg: reg, Clock: o.Clock}
+	if e.Clock == nil {
+		e.Clock = &clock{t: now}
+	}
+	switch {
+	case o.AccountsDB != nil:
+		e.AccountsDB = o.AccountsDB
+	case o.Shared != nil:
+		e.AccountsDB = o.Shared.AccountsDB
+	default:
+		e.AccountsDB = newAccountsDB(t)
+	}
+	o.Accounts.Conn = e.AccountsDB.Conn()
+	a, err := account.New(o.Accounts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: now}
-	d.SetClock(c.Now)
+	if _, err := a.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	o.Dashboard.Accounts = a
+	d, err := dashboard.New(o.Dashboard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetClock(e.Clock.Now)
 	r := service.NewEngine(log)
 	d.Mount(r)
 	hs := httptest.NewServer(r)
 	t.Cleanup(hs.Close)
-	return &env{URL: hs.URL, Clock: c, Reg: reg, D: d}
+	e.URL, e.D, e.Accounts = hs.URL, d, a
+	return e
 }
 
 // jar is a cookie jar that ignores expiry dates (the tests' clock is in
@@ -122,6 +181,12 @@ func (j *jar) get(name string) string {
 		return c.Value
 	}
 	return ""
+}
+
+func (j *jar) del(name string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.m, name)
 }
 
 func (j *jar) set(name, value string) {
@@ -187,9 +252,15 @@ func (c *client) post(path string, form url.Values) response {
 	return c.do(http.MethodPost, path, form)
 }
 
-// loginToken loads the login form and returns its CSRF token.
+// loginToken loads the login form and returns its CSRF token. A signed-in
+// browser is sent on by /login, so the form is loaded without the login
+// cookie, which is then put back (to sign in again over a login).
 func (c *client) loginToken() string {
 	c.t.Helper()
+	if id := c.jar.get(dashboard.LoginCookie); id != "" {
+		c.jar.del(dashboard.LoginCookie)
+		defer c.jar.set(dashboard.LoginCookie, id)
+	}
 	r := c.get("/login")
 	if r.StatusCode != http.StatusOK {
 		c.t.Fatalf("GET /login: %d", r.StatusCode)
@@ -197,13 +268,22 @@ func (c *client) loginToken() string {
 	return inputValue(c.t, r.Body, "csrf")
 }
 
-// login signs in through the form and checks the redirect.
-func (c *client) login() {
+// login signs in as the admin through the form and checks the redirect.
+func (c *client) login() { c.t.Helper(); c.loginAs(adminUser, adminPassword) }
+
+// loginAs signs in as user through the form and checks the redirect.
+func (c *client) loginAs(user, password string) {
 	c.t.Helper()
-	r := c.post("/login", url.Values{"csrf": {c.loginToken()}, "username": {adminUser}, "password": {adminPassword}, "next": {"/"}})
+	r := c.post("/login", url.Values{"csrf": {c.loginToken()}, "username": {user}, "password": {password}, "next": {"/"}})
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
-		c.t.Fatalf("login: %d to %q, want 303 to /\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
+		c.t.Fatalf("login as %s: %d to %q, want 303 to /\n%s", user, r.StatusCode, r.Header.Get("Location"), r.Body)
 	}
+}
+
+// csrf is the CSRF token of a signed-in page (the sign-out form's).
+func (c *client) csrf() string {
+	c.t.Helper()
+	return inputValue(c.t, c.get("/account").Body, "csrf")
 }
 
 func (c *client) mustGet(path string, status int) *doc {

@@ -11,28 +11,30 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/teller-analytics/teller/pkg/account"
 )
 
-// Cookies.
+// Cookie names, as sent over plain HTTP; over HTTPS each has the __Host-
+// prefix (see pkg/account).
 const (
-	// SessionCookie holds the login session's token.
-	SessionCookie = "teller_session"
-	// PreLoginCookie binds the login form's CSRF token to the browser that
-	// loaded the form.
-	PreLoginCookie = "teller_csrf"
+	LoginCookie    = account.LoginCookie
+	PreLoginCookie = account.PreLoginCookie
+	DeviceCookie   = account.DeviceCookie
 )
 
 // CSRFField is the form field that carries the CSRF token.
 const CSRFField = "csrf"
 
-// CSRF token kinds.
-const (
-	csrfLogin   = "login"
-	csrfSession = "session"
-)
+// ctxAuth is the gin context key of the request's *auth.
+const ctxAuth = "teller.auth"
 
-// ctxSession is the gin context key of the current LoginSession.
-const ctxSession = "teller.session"
+// auth is who a request acts for: a signed-in user, or an API token.
+type auth struct {
+	login account.Login
+	user  account.User
+	token *account.Token
+}
 
 type loginPage struct {
 	base
@@ -45,7 +47,7 @@ type loginPage struct {
 // loginForm serves GET /login. A signed-in user goes on to next.
 func (d *Dashboard) loginForm(c *gin.Context) {
 	next := safeNext(c.Query("next"))
-	if _, ok, err := d.currentSession(c); err == nil && ok {
+	if _, ok, err := d.currentLogin(c); err == nil && ok {
 		c.Redirect(http.StatusSeeOther, next)
 		return
 	}
@@ -59,86 +61,102 @@ func (d *Dashboard) renderLogin(c *gin.Context, status int, next, user, msg stri
 		return
 	}
 	d.render(c, status, "login", loginPage{base: base{Title: "Sign in"},
-		CSRF: d.csrf.token(csrfLogin, binding), Next: next, Username: user, Error: msg})
+		CSRF: d.csrf.Token(account.CSRFPreLogin, binding), Next: next, Username: user, Error: msg})
 }
 
 // preLogin returns the pre-login cookie's value, setting a new one if the
 // browser has none.
 func (d *Dashboard) preLogin(c *gin.Context) (string, error) {
-	if ck, err := c.Request.Cookie(PreLoginCookie); err == nil && ck.Value != "" {
-		return ck.Value, nil
+	if v := account.ReadCookie(c.Request, PreLoginCookie); v != "" {
+		return v, nil
 	}
-	v, err := randomToken()
+	v, err := account.RandomID()
 	if err != nil {
 		return "", err
 	}
-	setCookie(c, PreLoginCookie, v, time.Time{})
+	account.SetCookie(c.Writer, c.Request, PreLoginCookie, v, time.Time{})
 	return v, nil
 }
 
-// login serves POST /login: CSRF check, throttle, credentials, session.
+// preLoginCSRF checks the CSRF token of a form posted before sign-in.
+func (d *Dashboard) preLoginCSRF(c *gin.Context) bool {
+	return d.csrf.Valid(account.CSRFPreLogin, account.ReadCookie(c.Request, PreLoginCookie), c.PostForm(CSRFField))
+}
+
+// login serves POST /login: CSRF check, limits, credentials, a new login.
 func (d *Dashboard) login(c *gin.Context) {
 	now := d.clock()
 	user, password := c.PostForm("username"), c.PostForm("password")
 	next := safeNext(c.PostForm("next"))
-	ck, err := c.Request.Cookie(PreLoginCookie)
-	if err != nil || !d.csrf.valid(csrfLogin, ck.Value, c.PostForm(CSRFField)) {
+	if !d.preLoginCSRF(c) {
 		d.metrics.loginFailures.WithLabelValues("csrf").Inc()
 		d.errorPage(c, http.StatusForbidden, "The sign-in form has expired or did not come from this site. Load the sign-in page again and retry.")
 		return
 	}
-	key := limitKey(d.clientIP(c))
-	if wait, blocked := d.limiter.blocked(key, now); blocked {
+	addr := d.clientIP(c)
+	in, err := d.accounts.SignIn(c.Request.Context(), account.SignIn{User: user, Password: password, Address: addr,
+		UserAgent: c.GetHeader("User-Agent"), Device: account.ReadCookie(c.Request, DeviceCookie),
+		Previous: account.ReadCookie(c.Request, LoginCookie)}, now)
+	var throttled *account.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
 		d.metrics.loginFailures.WithLabelValues("throttled").Inc()
-		minutes := int(math.Ceil(wait.Minutes()))
-		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		d.renderLogin(c, http.StatusTooManyRequests, next, user,
-			fmt.Sprintf("Too many failed sign-ins from your address. Try again in %d minute%s.", minutes, plural(minutes)))
+		d.tooMany(c, throttled)
+		d.renderLogin(c, http.StatusTooManyRequests, next, user, throttledMessage(throttled))
 		return
-	}
-	ok, err := d.accounts.Authenticate(c.Request.Context(), user, password)
-	if err != nil {
-		d.fail(c, false, fmt.Errorf("check credentials: %w", err))
-		return
-	}
-	if !ok {
-		d.limiter.fail(key, now)
+	case errors.Is(err, account.ErrCredentials):
 		d.metrics.loginFailures.WithLabelValues("credentials").Inc()
-		d.log.Info("dashboard: failed sign-in", "client", key)
+		d.log.Info("dashboard: failed sign-in", "client", account.AddressKey(addr))
 		d.renderLogin(c, http.StatusUnauthorized, next, user, "Wrong user name or password.")
 		return
-	}
-	d.limiter.reset(key)
-	sess, err := d.sessions.Start(c.Request.Context(), user, now)
-	if err != nil {
-		d.fail(c, false, fmt.Errorf("start login session: %w", err))
+	case err != nil:
+		d.fail(c, false, fmt.Errorf("sign in: %w", err))
 		return
 	}
-	setCookie(c, SessionCookie, sess.Token, sess.Expires)
-	clearCookie(c, PreLoginCookie)
+	account.SetCookie(c.Writer, c.Request, LoginCookie, in.ID, in.Login.Expires)
+	account.SetCookie(c.Writer, c.Request, DeviceCookie, in.Device, now.Add(account.DeviceTTL()))
+	account.ClearCookie(c.Writer, c.Request, PreLoginCookie)
 	c.Redirect(http.StatusSeeOther, next)
 }
 
-// logout serves POST /logout.
+func (d *Dashboard) tooMany(c *gin.Context, t *account.ThrottledError) {
+	c.Header("Retry-After", strconv.Itoa(int(math.Ceil(t.Wait.Seconds()))))
+}
+
+func throttledMessage(t *account.ThrottledError) string {
+	minutes := int(math.Ceil(t.Wait.Minutes()))
+	if t.ByAddress {
+		return fmt.Sprintf("Too many failed sign-ins from your address. Try again in %d minute%s.", minutes, plural(minutes))
+	}
+	return fmt.Sprintf("Too many failed sign-ins for this user. Try again in %d minute%s, or from a browser that signed in as this user before.",
+		minutes, plural(minutes))
+}
+
+// logout serves POST /logout: the login ends on the server, for every
+// instance, and the cookie is deleted.
 func (d *Dashboard) logout(c *gin.Context) {
-	sess := c.MustGet(ctxSession).(LoginSession)
-	if !d.csrf.valid(csrfSession, sess.ID, c.PostForm(CSRFField)) {
-		d.errorPage(c, http.StatusForbidden, "The sign-out form has expired or did not come from this site. Reload the page and retry.")
+	a := c.MustGet(ctxAuth).(*auth)
+	if err := d.accounts.EndLogin(c.Request.Context(), a.login); err != nil {
+		d.fail(c, false, fmt.Errorf("end login: %w", err))
 		return
 	}
-	if err := d.sessions.End(c.Request.Context(), sess.Token); err != nil {
-		d.fail(c, false, fmt.Errorf("end login session: %w", err))
-		return
-	}
-	clearCookie(c, SessionCookie)
+	account.ClearCookie(c.Writer, c.Request, LoginCookie)
 	c.Redirect(http.StatusSeeOther, "/login")
 }
 
-// requireLogin lets signed-in requests through with their LoginSession in
-// the context. Others get 401 JSON (api) or a redirect to the login form.
+// requireLogin lets through requests of a signed-in user, or for the API
+// of a valid API token, with their *auth in the context; every other
+// method than GET must carry the login's CSRF token. Others get 401 JSON
+// (api) or a redirect to the sign-in form.
 func (d *Dashboard) requireLogin(api bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		sess, ok, err := d.currentSession(c)
+		if api {
+			if bearer, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok {
+				d.tokenAuth(c, strings.TrimSpace(bearer))
+				return
+			}
+		}
+		a, ok, err := d.currentLogin(c)
 		if err != nil {
 			d.fail(c, api, err)
 			c.Abort()
@@ -147,7 +165,7 @@ func (d *Dashboard) requireLogin(api bool) gin.HandlerFunc {
 		if !ok {
 			switch {
 			case api:
-				c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "authentication required: sign in at /login"})
+				c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "authentication required: sign in at /login or send Authorization: Bearer <API token>"})
 			case c.Request.Method == http.MethodGet:
 				c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
 				c.Abort()
@@ -157,40 +175,62 @@ func (d *Dashboard) requireLogin(api bool) gin.HandlerFunc {
 			}
 			return
 		}
-		c.Set(ctxSession, sess)
+		c.Set(ctxAuth, a)
+		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead &&
+			!d.csrf.Valid(account.CSRFLogin, a.login.Hash, c.PostForm(CSRFField)) {
+			d.metrics.csrfRefusals.Inc()
+			d.errorPage(c, http.StatusForbidden, "The form has expired or did not come from this site. Reload the page and retry.")
+			c.Abort()
+			return
+		}
 		c.Next()
 	}
 }
 
-// currentSession resumes the request's login session, renewing its cookie
-// when the store renewed it and deleting a cookie that is no longer valid.
-func (d *Dashboard) currentSession(c *gin.Context) (LoginSession, bool, error) {
-	ck, err := c.Request.Cookie(SessionCookie)
-	if err != nil || ck.Value == "" {
-		return LoginSession{}, false, nil
+// tokenAuth authenticates an API request by its Bearer token: read-only
+// (GET), one site (checked by siteAndRange).
+func (d *Dashboard) tokenAuth(c *gin.Context, secret string) {
+	t, ok, err := d.accounts.TokenFor(c.Request.Context(), secret)
+	switch {
+	case err != nil:
+		d.fail(c, true, fmt.Errorf("look up API token: %w", err))
+		c.Abort()
+	case !ok:
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "the API token is not valid (revoked or mistyped)"})
+	case c.Request.Method != http.MethodGet:
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, gin.H{"error": "API tokens are read-only"})
+	default:
+		c.Set(ctxAuth, &auth{token: &t})
+		c.Next()
 	}
-	ctx := c.Request.Context()
-	sess, err := d.sessions.Resume(ctx, ck.Value, d.clock())
-	if errors.Is(err, ErrNoSession) {
-		clearCookie(c, SessionCookie)
-		return LoginSession{}, false, nil
+}
+
+// currentLogin resumes the request's login, deleting a cookie that is no
+// longer valid.
+func (d *Dashboard) currentLogin(c *gin.Context) (*auth, bool, error) {
+	id := account.ReadCookie(c.Request, LoginCookie)
+	if id == "" {
+		return nil, false, nil
+	}
+	l, u, err := d.accounts.Resume(c.Request.Context(), id, d.clock())
+	if errors.Is(err, account.ErrNoLogin) {
+		account.ClearCookie(c.Writer, c.Request, LoginCookie)
+		return nil, false, nil
 	}
 	if err != nil {
-		return LoginSession{}, false, fmt.Errorf("resume login session: %w", err)
+		return nil, false, fmt.Errorf("resume login: %w", err)
 	}
-	active, err := d.accounts.Active(ctx, sess.User)
-	if err != nil {
-		return LoginSession{}, false, fmt.Errorf("check account %s: %w", sess.User, err)
+	return &auth{login: l, user: u}, true, nil
+}
+
+// requireAdmin lets through admin users only; others get 404, as if the
+// page did not exist.
+func (d *Dashboard) requireAdmin(c *gin.Context) {
+	if a := c.MustGet(ctxAuth).(*auth); a.token != nil || !a.user.Admin {
+		d.fail(c, false, notFound("There is no such page."))
+		return
 	}
-	if !active {
-		_ = d.sessions.End(ctx, sess.Token)
-		clearCookie(c, SessionCookie)
-		return LoginSession{}, false, nil
-	}
-	if sess.Token != ck.Value {
-		setCookie(c, SessionCookie, sess.Token, sess.Expires)
-	}
-	return sess, true, nil
+	c.Next()
 }
 
 func (d *Dashboard) clientIP(c *gin.Context) string {
@@ -198,26 +238,6 @@ func (d *Dashboard) clientIP(c *gin.Context) string {
 		return c.ClientIP()
 	}
 	return c.RemoteIP()
-}
-
-// setCookie sets an HttpOnly, SameSite=Lax cookie for the whole dashboard,
-// Secure when the request came over TLS (directly or through a proxy that
-// says so). A zero expires makes a browser-session cookie.
-func setCookie(c *gin.Context, name, value string, expires time.Time) {
-	ck := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: isTLS(c)}
-	if !expires.IsZero() {
-		ck.Expires = expires.UTC()
-	}
-	http.SetCookie(c.Writer, ck)
-}
-
-func clearCookie(c *gin.Context, name string) {
-	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: isTLS(c)})
-}
-
-func isTLS(c *gin.Context) bool {
-	return c.Request.TLS != nil || strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https")
 }
 
 // safeNext keeps a post-login target on this site: a path, never a URL

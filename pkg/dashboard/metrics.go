@@ -9,6 +9,7 @@ import (
 type metrics struct {
 	reportSeconds *prometheus.HistogramVec
 	loginFailures *prometheus.CounterVec
+	csrfRefusals  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -20,10 +21,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"report"}),
 		loginFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "teller_dashboard_login_failures_total",
-			Help: "Refused logins, by reason: credentials (wrong user or password), throttled (too many failures from the address), csrf (missing or bad form token).",
+			Help: "Refused logins, by reason: credentials (wrong user or password), throttled (too many failures from the address or for the user name), csrf (missing or bad form token).",
 		}, []string{"reason"}),
+		csrfRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teller_dashboard_csrf_refusals_total",
+			Help: "Refused forms of signed-in users (sign-out, password change, users, API tokens) without a valid CSRF token.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.reportSeconds, m.loginFailures} {
+	for _, c := range []prometheus.Collector{m.reportSeconds, m.loginFailures, m.csrfRefusals} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("dashboard: register metrics: %w", err)
 		}

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"embed"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/teller-analytics/teller/pkg/account"
 	"github.com/teller-analytics/teller/pkg/report"
 	"github.com/teller-analytics/teller/pkg/site"
 )
@@ -26,7 +28,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"login", "index", "site", "error"}
+var pageNames = []string{"login", "setup", "index", "site", "account", "users", "tokens", "error"}
 
 var funcs = template.FuncMap{
 	"count":    formatCount,
@@ -52,8 +54,11 @@ type base struct {
 	Title string
 	// User is the signed-in user, "" on the login page.
 	User string
-	// LogoutCSRF is the sign-out form's token.
-	LogoutCSRF string
+	// Admin shows the link to the users page.
+	Admin bool
+	// CSRF is the token of every form of a signed-in page (sign-out
+	// included).
+	CSRF string
 }
 
 // render executes a page into a buffer first, so that a template error
@@ -80,12 +85,13 @@ func (d *Dashboard) errorPage(c *gin.Context, status int, msg string) {
 	d.render(c, status, "error", data)
 }
 
-// base fills the layout's fields from the request's login session.
+// base fills the layout's fields from the request's login.
 func (d *Dashboard) base(c *gin.Context, title string) base {
 	b := base{Title: title}
-	if v, ok := c.Get(ctxSession); ok {
-		sess := v.(LoginSession)
-		b.User, b.LogoutCSRF = sess.User, d.csrf.token(csrfSession, sess.ID)
+	if v, ok := c.Get(ctxAuth); ok {
+		if a := v.(*auth); a.token == nil {
+			b.User, b.Admin, b.CSRF = a.user.Name, a.user.Admin, d.csrf.Token(account.CSRFLogin, a.login.Hash)
+		}
 	}
 	return b
 }
@@ -107,18 +113,42 @@ type indexPage struct {
 	Sites []site.Site
 }
 
-// index serves GET /: the list of sites.
+// index serves GET /: the sites the user may see.
 func (d *Dashboard) index(c *gin.Context) {
+	list, err := d.visibleSites(c)
+	if err != nil {
+		d.fail(c, false, err)
+		return
+	}
+	d.render(c, http.StatusOK, "index", indexPage{base: d.base(c, "Sites"), Sites: list})
+}
+
+// visibleSites are the sites the request's user may see: every site for
+// an admin, else those granted.
+func (d *Dashboard) visibleSites(c *gin.Context) ([]site.Site, error) {
 	var list []site.Site
 	err := d.timed("sites", func() (err error) {
 		list, err = d.sites.ListSites(c.Request.Context())
 		return err
 	})
 	if err != nil {
-		d.fail(c, false, fmt.Errorf("list sites: %w", err))
-		return
+		return nil, fmt.Errorf("list sites: %w", err)
 	}
-	d.render(c, http.StatusOK, "index", indexPage{base: d.base(c, "Sites"), Sites: list})
+	a := c.MustGet(ctxAuth).(*auth)
+	if a.user.Admin {
+		return list, nil
+	}
+	grants, err := d.accounts.Grants(c.Request.Context(), a.user.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []site.Site
+	for _, s := range list {
+		if grants[s.ID] != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 // sitePageSessions is how many of the latest sessions the site page lists;
@@ -264,9 +294,42 @@ func botsLink(s site.Site, r dayRange) link {
 	return link{Label: "Include bots", URL: siteURL(s, r.From, r.To, true)}
 }
 
-// siteAndRange reads the :id site (404 if unknown) and the range parameters.
+// siteAndRange reads the :id site (404 if unknown or not granted) and the
+// range parameters.
 func (d *Dashboard) siteAndRange(c *gin.Context) (site.Site, dayRange, error) {
+	s, _, err := d.grantedSite(c, account.RoleViewer)
+	if err != nil {
+		return site.Site{}, dayRange{}, err
+	}
+	r, err := parseRange(s, c.Query("from"), c.Query("to"), c.Query("bots"), d.clock())
+	return s, r, err
+}
+
+// grantedSite reads the :id site when the request may act on it with at
+// least role: an API token for its one site (viewer), a user by their
+// grant. A site that exists but is not granted answers exactly as one that
+// does not exist (404, same message), so ids are not disclosed. The grant
+// is checked before the site is looked up, so timing does not tell either.
+func (d *Dashboard) grantedSite(c *gin.Context, need account.Role) (site.Site, account.Role, error) {
 	id := c.Param("id")
+	missing := notFound("There is no site %q.", id)
+	a := c.MustGet(ctxAuth).(*auth)
+	var role account.Role
+	switch {
+	case a.token != nil:
+		role = account.RoleNone
+		if subtle.ConstantTimeCompare([]byte(a.token.Site), []byte(id)) == 1 {
+			role = account.RoleViewer
+		}
+	default:
+		var err error
+		if role, err = d.accounts.Role(c.Request.Context(), a.user, id); err != nil {
+			return site.Site{}, "", err
+		}
+	}
+	if !role.AtLeast(need) {
+		return site.Site{}, "", missing
+	}
 	var s site.Site
 	var ok bool
 	err := d.timed("site", func() (err error) {
@@ -274,13 +337,12 @@ func (d *Dashboard) siteAndRange(c *gin.Context) (site.Site, dayRange, error) {
 		return err
 	})
 	if err != nil {
-		return site.Site{}, dayRange{}, fmt.Errorf("look up site %q: %w", id, err)
+		return site.Site{}, "", fmt.Errorf("look up site %q: %w", id, err)
 	}
 	if !ok {
-		return site.Site{}, dayRange{}, notFound("There is no site %q.", id)
+		return site.Site{}, "", missing
 	}
-	r, err := parseRange(s, c.Query("from"), c.Query("to"), c.Query("bots"), d.clock())
-	return s, r, err
+	return s, role, nil
 }
 
 // task is one report of a page.

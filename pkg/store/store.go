@@ -124,23 +124,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	if cfg.Database == "" {
 		return nil, errors.New("store: database name is empty")
 	}
-	boot, err := open(cfg, "default")
-	if err != nil {
-		return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
-	}
-	// Only create a missing database: a read-only user (the dashboard's)
-	// may not run CREATE at all, not even IF NOT EXISTS.
-	var exists uint64
-	if err := boot.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", cfg.Database).Scan(&exists); err != nil {
-		boot.Close()
-		return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
-	}
-	if exists == 0 {
+	if !databaseExists(ctx, cfg) {
+		boot, err := open(cfg, "default")
+		if err != nil {
+			return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
+		}
 		err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(cfg.Database))
-	}
-	boot.Close()
-	if err != nil {
-		return nil, fmt.Errorf("store: create database %s on %s: %w", cfg.Database, cfg.Addr, err)
+		boot.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: create database %s on %s: %w", cfg.Database, cfg.Addr, err)
+		}
 	}
 	conn, err := open(cfg, cfg.Database)
 	if err != nil {
@@ -155,6 +148,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 		version: Version{Major: sv.Version.Major, Minor: sv.Version.Minor, Patch: sv.Version.Patch}}
 	log.Debug("connected to ClickHouse", "addr", cfg.Addr, "database", cfg.Database, "version", db.version)
 	return db, nil
+}
+
+// databaseExists reports whether cfg's database answers. A read-only user
+// (readonly=1) may not run CREATE DATABASE even with IF NOT EXISTS, nor
+// reach the "default" database, so the database is created only when it
+// is missing.
+func databaseExists(ctx context.Context, cfg Config) bool {
+	conn, err := open(cfg, cfg.Database)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	return conn.Ping(ctx) == nil
 }
 
 // Close releases the connections.

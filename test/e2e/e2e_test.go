@@ -84,7 +84,7 @@ func startPipeline(t *testing.T) (*pipeline, func(q string) string) {
 	go func() {
 		defer wg.Done()
 		errs <- app.RunDashboard(ctx, app.DashboardConfig{Listen: "127.0.0.1:0", Store: storeCfg, User: "admin",
-			Password: dashboardPassword, SessionSecret: "e2e-session-secret-0123456789"}, log.With("service", "dashboard"), app.Hooks{Ready: dashReady})
+			Password: dashboardPassword, LoginSecret: "e2e-login-secret-0123456789"}, log.With("service", "dashboard"), app.Hooks{Ready: dashReady})
 	}()
 	go func() {
 		defer wg.Done()

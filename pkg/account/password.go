@@ -1,4 +1,4 @@
-package dashboard
+package account
 
 import (
 	"crypto/rand"
@@ -23,15 +23,15 @@ const (
 )
 
 // HashPassword returns password's argon2id hash in the PHC string format,
-// "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" (unpadded base64), for
-// Options.AdminPasswordHash.
+// "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" (unpadded base64), as
+// stored in dashboard_users and accepted by Options.AdminPasswordHash.
 func HashPassword(password string) (string, error) {
 	if password == "" {
-		return "", errors.New("dashboard: the password is empty")
+		return "", errors.New("account: the password is empty")
 	}
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("dashboard: read random salt: %w", err)
+		return "", fmt.Errorf("account: read random salt: %w", err)
 	}
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
@@ -68,7 +68,7 @@ func (h argonHash) matches(password string) bool {
 // every login allocate gigabytes).
 func parseHash(encoded string) (argonHash, error) {
 	bad := func(why string) (argonHash, error) {
-		return argonHash{}, fmt.Errorf("dashboard: password hash is not a valid argon2id hash (%s); make one with HashPassword", why)
+		return argonHash{}, fmt.Errorf("account: password hash is not a valid argon2id hash (%s); make one with HashPassword", why)
 	}
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
@@ -116,3 +116,31 @@ func parseHash(encoded string) (argonHash, error) {
 	}
 	return h, nil
 }
+
+// MaxPasswordLen bounds what is hashed: argon2id takes any length, and a
+// password is something a stranger can send.
+const MaxPasswordLen = 1024
+
+// MinPasswordLen is the shortest password a user may set.
+const MinPasswordLen = 10
+
+// checkNewPassword says why a password may not be set, or nil.
+func checkNewPassword(pw string) error {
+	switch {
+	case len(pw) < MinPasswordLen:
+		return fmt.Errorf("%w: a password needs at least %d characters", ErrInvalid, MinPasswordLen)
+	case len(pw) > MaxPasswordLen:
+		return fmt.Errorf("%w: a password may have at most %d bytes", ErrInvalid, MaxPasswordLen)
+	}
+	return nil
+}
+
+// dummyHash is checked for unknown users, so that they take as long as a
+// wrong password (no user enumeration by timing).
+var dummyHash = func() argonHash {
+	h, err := parseHash("$argon2id$v=19$m=19456,t=2,p=1$dGVsbGVyLWR1bW15LXNhbHQ$ZHVtbXktaGFzaC1vZi10aGlydHktdHdvLWJ5dGVzIQ")
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
