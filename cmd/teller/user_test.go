@@ -26,6 +26,9 @@ func TestUserCommands(t *testing.T) {
 		err := userCommand(ctx, args, getenv, strings.NewReader(stdin), &out, io.Discard)
 		return out.String(), err
 	}
+	if err := run(ctx, []string{"migrate"}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(pwFile, []byte("root's long password\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 
 	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/internal/demo"
+	"github.com/teller-analytics/teller/pkg/account"
 	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/config"
@@ -165,7 +166,8 @@ func (c *Config) services(chAddr string, brokers config.StringList, sec secrets)
 		app.SessionizerConfig{Listen: listen(c.SessionizerPort), Store: st, Kafka: kafka, Sessionizer: c.Sessionizer,
 			Migrate: true, Log: c.Log},
 		app.DashboardConfig{Listen: listen(c.DashboardPort), Store: st, User: c.DashboardUser, Password: sec.DashboardPassword,
-			LoginSecret: sec.SessionSecret, Migrate: true, Log: c.Log}
+			LoginSecret: sec.SessionSecret, LoginIdleTimeout: account.DefaultIdleTimeout, LoginLifetime: account.DefaultLifetime,
+			Migrate: true, Log: c.Log}
 }
 
 // secrets are generated on the first run and kept in DataDir/secrets.json.

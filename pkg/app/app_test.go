@@ -61,8 +61,7 @@ func TestBadConfigurationExitsTwoBeforeAnyIO(t *testing.T) {
 		want    string
 	}{
 		{"dashboard", []string{"-trusted-proxies", "10.0.0.1,not-an-ip"}, nil, "-trusted-proxies"},
-		{"dashboard", nil, map[string]string{"TELLER_DASHBOARD_PASSWORD": ""}, "-dashboard-password"},
-		{"dashboard", nil, map[string]string{"TELLER_SESSION_SECRET": ""}, "-session-secret"},
+		{"dashboard", nil, map[string]string{"TELLER_SESSION_SECRET": ""}, "-login-secret"},
 		{"dashboard", []string{"-clickhouse-database", "my-db"}, nil, "-clickhouse-database"},
 		{"collector", nil, map[string]string{"TELLER_COOKIE_SECRET": ""}, "-cookie-secret"},
 		{"collector", []string{"-cookie-secret", "short"}, nil, "-cookie-secret"},
@@ -248,7 +247,10 @@ func TestDashboardRunsWithAReadOnlyUser(t *testing.T) {
 		t.Fatalf("the reader may run CREATE: %s", out)
 	}
 	env := func() map[string]string {
-		return map[string]string{"TELLER_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_CLICKHOUSE_DATABASE": "readonly", "TELLER_CLICKHOUSE_USER": "reader"}
+		// Reports through the reader; the account tables (the first admin
+		// is written at start) through a user that may write them.
+		return map[string]string{"TELLER_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_CLICKHOUSE_DATABASE": "readonly", "TELLER_CLICKHOUSE_USER": "reader",
+			"TELLER_ACCOUNTS_CLICKHOUSE_USER": "default"}
 	}
 	stop, err := startDashboard(t, env())
 	if err != nil {
