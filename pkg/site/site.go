@@ -1,6 +1,8 @@
 // Package site owns the site model: what a registered site is, how its id,
-// domains and time zone are validated, and which page hosts belong to it.
-// Persistence is pkg/store's; the collector's cached lookup is Registry.
+// domains and time zone are validated, and which hosts belong to it
+// (InDomain, for page and referrer hosts alike). Persistence is pkg/store's;
+// Registry is the in-memory copy the collector and the sessionizer look sites
+// up in.
 package site
 
 import (
