@@ -5,7 +5,9 @@
 // to a Publisher. It answers 202 only once the publisher has made the event
 // durable; bad input gets 4xx with a JSON error naming the problem.
 //
-// It does not sessionize, enrich or store: those happen downstream.
+// It does not sessionize, enrich or store: those happen downstream. It only
+// reads the page URL's campaign into the event, with pkg/enrich/campaign, the
+// parser enrichment uses too.
 package collector
 
 import (
@@ -19,13 +21,13 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teller-analytics/teller/pkg/bus"
+	"github.com/teller-analytics/teller/pkg/enrich/campaign"
 	"github.com/teller-analytics/teller/pkg/event"
 	"github.com/teller-analytics/teller/pkg/identity"
 	"github.com/teller-analytics/teller/pkg/site"
@@ -203,10 +205,10 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		// Title and referrer are the page's, not the site owner's code: a long
 		// one is cut (on a character boundary) rather than losing the event.
 		Kind: p.Kind, Name: p.Name, URL: p.URL,
-		Referrer: truncate(p.Referrer, event.MaxURLLength), Title: truncate(p.Title, event.MaxTitleLength),
-		UserAgent:   truncate(g.Request.UserAgent(), event.MaxUserAgent),
+		Referrer: event.Clip(p.Referrer, event.MaxURLLength), Title: event.Clip(p.Title, event.MaxTitleLength),
+		UserAgent:   event.Clip(g.Request.UserAgent(), event.MaxUserAgent),
 		ScreenWidth: p.ScreenWidth, ScreenHeight: p.ScreenHeight,
-		Campaign: event.CampaignFromURL(page), Props: p.Props,
+		Campaign: campaign.FromQuery(page.RawQuery), Props: p.Props,
 		EngagedMs: p.EngagedMs, ScrollDepth: p.ScrollDepth,
 	}
 	if err := ev.Validate(); err != nil {
@@ -300,17 +302,6 @@ func (c *Collector) handlePreflight(g *gin.Context) {
 		}
 	}
 	g.AbortWithStatus(http.StatusNoContent)
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 character.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // fieldOf extracts the field an event validation error names, for the JSON

@@ -20,6 +20,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/collector"
 	"github.com/teller-analytics/teller/pkg/config"
+	"github.com/teller-analytics/teller/pkg/enrich/campaign"
 	"github.com/teller-analytics/teller/pkg/event"
 	"github.com/teller-analytics/teller/pkg/identity"
 	"github.com/teller-analytics/teller/pkg/service"
@@ -233,6 +234,41 @@ teller_collector_events_rejected_total{reason="unknown_site"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "teller_collector_events_rejected_total"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCampaignOnTheWire: the collector reads the campaign with the one parser
+// (pkg/enrich/campaign), so the event carries what enrichment will read from
+// its URL: names in any case, ref as utm_source, every click id.
+func TestCampaignOnTheWire(t *testing.T) {
+	brokers := testenv.Kafka(t, topic, 2)
+	srv := newServer(t, brokers, nil)
+	want := map[string]event.Campaign{
+		"https://shop.example/?ref=newsletter":                     {Source: "newsletter"},
+		"https://shop.example/?gbraid=abc":                         {ClickIDType: "gbraid"},
+		"https://shop.example/?UTM_SOURCE=google&utm_medium=cpc":   {Source: "google", Medium: "cpc"},
+		"https://shop.example/?utm_source=+a%20b+&utm_source=c":    {Source: "a b"},
+		"https://shop.example/#utm_source=fragment":                {},
+		"https://WWW.Shop.Example./x?Utm_Campaign=Spring&REF=blog": {Source: "blog", Name: "Spring"}, // host in any case, FQDN dot
+	}
+	for u := range want {
+		resp, body := post(t, http.DefaultClient, srv.URL, `{"site":"shop","kind":"pageview","url":"`+u+`"}`, nil)
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("%s: %d %s", u, resp.StatusCode, body)
+		}
+	}
+	msgs := readAll(t, brokers, len(want))
+	if len(msgs) != len(want) {
+		t.Fatalf("%d messages, want %d", len(msgs), len(want))
+	}
+	for _, m := range msgs {
+		ev, err := event.Unmarshal(m.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Campaign != want[ev.URL] || ev.Campaign != campaign.FromURL(ev.URL) {
+			t.Errorf("%s: campaign %+v, want %+v", ev.URL, ev.Campaign, want[ev.URL])
+		}
 	}
 }
 

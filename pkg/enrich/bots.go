@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/x-way/crawlerdetect"
+
+	"github.com/teller-analytics/teller/pkg/event"
 )
 
 // Bot reasons are "<class>" or "<class>:<Name>". The classes:
@@ -205,12 +207,12 @@ func botName(ua string) string {
 			continue // a URL or an e-mail address, not a product
 		}
 		if strings.Contains(l, "bot") || strings.Contains(l, "crawl") || strings.Contains(l, "spider") {
-			return clipString(name, maxBotNameLength)
+			return event.Clip(name, maxBotNameLength)
 		}
 	}
 	if len(tokens) > 0 && !strings.HasPrefix(ua, "Mozilla/") {
 		name, _, _ := strings.Cut(tokens[0], "/")
-		return clipString(name, maxBotNameLength)
+		return event.Clip(name, maxBotNameLength)
 	}
 	return ""
 }

@@ -1,89 +1,41 @@
 package enrich
 
 import (
-	"net/url"
 	"strings"
+
+	"github.com/teller-analytics/teller/pkg/enrich/campaign"
+	"github.com/teller-analytics/teller/pkg/event"
 )
 
-// campaign is what the landing URL's query says about how the visitor came.
-type campaign struct {
-	medium string // utm_medium, trimmed, lower case
-	source string // utm_source, trimmed, lower case
-	click  clickID
+// signals is what a campaign says about how the visitor came, in the form
+// the channel rules compare: the campaign itself is parsed by
+// pkg/enrich/campaign, the one parser of it.
+type signals struct {
+	medium string           // utm_medium, lower case
+	source string           // utm_source (or ref), lower case
+	click  campaign.ClickID // the click id; zero when none
 }
 
-// clickID is an advertising click id found on the landing URL.
-type clickID struct {
-	param   string // query parameter, e.g. "gclid"; "" when none
-	channel string // the paid channel it proves; "" when it proves none
-	source  string // the Source it implies when nothing else names one
+// signalsOf lower-cases what the rules compare case-insensitively.
+func signalsOf(c event.Campaign) signals {
+	s := signals{medium: strings.ToLower(c.Medium), source: strings.ToLower(c.Source)}
+	if c.ClickIDType != "" {
+		s.click, _ = campaign.LookupClickID(c.ClickIDType)
+	}
+	return s
 }
 
-// clickIDs are the click-id parameters ad platforms append to the landing
-// URL, in order of precedence when several are present.
-//
-// fbclid is deliberately not paid: Facebook and Instagram append it to every
-// outbound link, organic posts included, so on its own it only says the
-// visitor came from Meta's apps (organic_social when there is no referrer).
-// Meta ads are paid only when tagged with utm_medium.
-var clickIDs = []clickID{
-	{"gclid", ChannelPaidSearch, "Google"}, // Google Ads auto-tagging
-	{"gbraid", ChannelPaidSearch, "Google"},
-	{"wbraid", ChannelPaidSearch, "Google"},
-	{"msclkid", ChannelPaidSearch, "Bing"}, // Microsoft Advertising
-	{"dclid", ChannelPaidOther, "Google"},  // Display & Video 360 / Campaign Manager
-	{"ttclid", ChannelPaidSocial, "TikTok"},
-	{"twclid", ChannelPaidSocial, "X"},
-	{"li_fat_id", ChannelPaidSocial, "LinkedIn"},
-	{"rdt_cid", ChannelPaidSocial, "Reddit"},
-	{"sccid", ChannelPaidSocial, "Snapchat"},
-	{"epik", ChannelPaidSocial, "Pinterest"},
-	{"fbclid", "", "Facebook"},
-}
-
-// parseCampaign reads utm_medium, utm_source and click ids from the query of
-// landing, an absolute URL or a path with a query. Parameter names match
-// case-insensitively; malformed escapes are kept as sent.
-func parseCampaign(landing string) campaign {
-	var c campaign
-	_, query, ok := strings.Cut(landing, "?")
-	if !ok {
-		return c
+// adChannel is the channel a click id's ad proves; "" for none.
+func adChannel(ad campaign.Ad) string {
+	switch ad {
+	case campaign.SearchAd:
+		return ChannelPaidSearch
+	case campaign.SocialAd:
+		return ChannelPaidSocial
+	case campaign.OtherAd:
+		return ChannelPaidOther
 	}
-	query, _, _ = strings.Cut(query, "#")
-	click := len(clickIDs)
-	for query != "" {
-		var pair string
-		pair, query, _ = strings.Cut(query, "&")
-		key, value, _ := strings.Cut(pair, "=")
-		switch {
-		case strings.EqualFold(key, "utm_medium"):
-			c.medium = normalizeParam(value)
-		case strings.EqualFold(key, "utm_source"):
-			c.source = normalizeParam(value)
-		case value != "":
-			for i := 0; i < click; i++ {
-				if strings.EqualFold(key, clickIDs[i].param) {
-					click = i
-					break
-				}
-			}
-		}
-	}
-	if click < len(clickIDs) {
-		c.click = clickIDs[click]
-	}
-	return c
-}
-
-// normalizeParam unescapes a query value, trims it and lower-cases it.
-func normalizeParam(v string) string {
-	if strings.ContainsAny(v, "%+") {
-		if u, err := url.QueryUnescape(v); err == nil {
-			v = u
-		}
-	}
-	return strings.ToLower(strings.TrimSpace(v))
+	return ""
 }
 
 // Medium classes, from the utm_medium value.

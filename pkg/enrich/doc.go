@@ -1,12 +1,29 @@
-// Package enrich owns the enrichment of a session's opening event: turning the
-// raw User-Agent header, document.referrer and landing-page URL into the
-// attributes a session is reported by (browser, OS, device class, bot
-// verdict; referrer domain, source name and channel).
+// Package enrich owns the mapping of an event to its row in the events table:
+// turning the raw User-Agent header, document.referrer and page URL into the
+// attributes events and sessions are reported by (browser, OS, device class,
+// bot verdict; referrer domain, source name and channel; campaign; host and
+// path). A session's entry attributes are those of its earliest event's row.
 //
 // Everything here is a pure function of its input: no I/O, no clock, no
 // global mutable state, and every exported function and method is safe for
 // concurrent use. Callers that sit at the edges (collector, sessionizer)
 // decide when to call it and where the results go.
+//
+// # The pipe
+//
+// [Pipe] maps an event to a store.EventRow: it copies the event's own fields,
+// parses the page URL once into a [Page], and runs [Step]s, each a one-method
+// type that fills its own group of columns and can be tested alone:
+// [PageURLStep], [CampaignStep], [ReferrerStep], [UserAgentStep] and
+// [PropsStep] ([StandardSteps]). The session columns are the sessionizer's.
+//
+// # Campaigns
+//
+// The sub-package campaign is the one parser of utm_* parameters, the ref
+// alias and click ids (its table of click ids is the only one). The collector
+// uses it to fill event.Campaign; [CampaignOf] reads an event's campaign with
+// it again from the URL, so the stored columns, the channel and the session
+// campaign split agree, for events of any collector version.
 //
 // # User agents
 //

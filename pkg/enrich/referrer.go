@@ -2,7 +2,10 @@ package enrich
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"github.com/teller-analytics/teller/pkg/enrich/campaign"
+	"github.com/teller-analytics/teller/pkg/event"
+	"github.com/teller-analytics/teller/pkg/site"
 )
 
 // Channels reported in [Referrer.Channel].
@@ -19,7 +22,7 @@ const (
 	ChannelPaidOther     = "paid_other"
 )
 
-// Referrer is where a session came from. Referrer classification:
+// Referrer is where a visit came from.
 type Referrer struct {
 	Domain  string // host of the referrer without a leading "www.", lower-case; "" when direct
 	Source  string // human name: "Google", "Bing", "DuckDuckGo", "Facebook", "X", "LinkedIn", "Reddit", "Bluesky", "Threads", "Mastodon", "ChatGPT", "Perplexity", "Gmail", ... ; else the Domain; "" when direct
@@ -29,10 +32,12 @@ type Referrer struct {
 // maxSourceLength bounds a Source taken verbatim from utm_source.
 const maxSourceLength = 100
 
-// ClassifyReferrer says where a session came from. referrer is document.referrer (may be ""), landing is the page URL (used for
-// utm_medium / click ids, which decide paid vs organic and email), siteHosts are the site's own
-// domains (a referrer on one of them, or a subdomain of one, is "internal").
-// The landing URL's own host counts as a site host too.
+// ClassifyReferrer says where a visit came from. referrer is document.referrer
+// (may be ""); landing is the page URL, whose campaign (read by
+// pkg/enrich/campaign, the same parser that fills the stored utm_* columns)
+// decides paid vs organic and email; siteHosts are the site's own domains (a
+// referrer on one of them, or a subdomain of one, is "internal"). The landing
+// URL's own host counts as a site host too.
 //
 // The channel is the first of these rules that applies (GA4's default
 // channel group, collapsed to Teller's channels):
@@ -46,18 +51,21 @@ const maxSourceLength = 100
 //     or interstitial -> paid_other; email, e-mail or newsletter (or a medium
 //     containing them) -> email; social, social-network, social-media or sm
 //     -> organic_social; organic -> organic_search.
-//  2. An ad click id on the landing URL: gclid, gbraid, wbraid, msclkid ->
-//     paid_search; ttclid, twclid, li_fat_id, rdt_cid, sccid, epik ->
-//     paid_social; dclid -> paid_other. fbclid is not proof of an ad (Meta adds
-//     it to organic links too): see rule 5.
+//  2. A click id that proves an ad (the table is campaign.ClickIDs): a search
+//     ad (gclid, gbraid, wbraid, msclkid) -> paid_search, a social ad (ttclid,
+//     twclid, li_fat_id...) -> paid_social, another ad (dclid) -> paid_other.
+//     fbclid is not proof of an ad (Meta adds it to organic links too): see
+//     rule 5.
 //  3. utm_source naming e-mail (email, newsletter...) -> email.
 //  4. A referrer: on the site itself -> internal; a known search engine ->
 //     organic_search, social network -> organic_social, webmail -> email, AI
 //     assistant -> ai_assistant; an unknown referrer whose utm_source is a
 //     known service -> that service's channel; otherwise referral.
 //  5. No referrer: utm_source naming a known service -> its channel; any other
-//     utm_source -> referral; fbclid alone -> organic_social (Facebook);
-//     nothing at all -> direct.
+//     utm_source -> referral; a click id that proves no ad (fbclid) alone ->
+//     organic_social (Facebook); nothing at all -> direct.
+//
+// utm_source includes its ref alias: ?ref=newsletter is utm_source=newsletter.
 //
 // Source is the known service's name from utm_source, else utm_source as
 // given (lower case), else the referrer's service name, else its Domain, else
@@ -68,9 +76,15 @@ const maxSourceLength = 100
 // chrome-extension://..., "null") or whose host is not a plain ASCII host name
 // counts as no referrer.
 func ClassifyReferrer(referrer, landing string, siteHosts []string) Referrer {
+	return classifyReferrer(referrer, hostOf(landing), campaign.FromURL(landing), siteHosts)
+}
+
+// classifyReferrer is ClassifyReferrer for a landing page already parsed:
+// its host and its campaign.
+func classifyReferrer(referrer, landingHost string, camp event.Campaign, siteHosts []string) Referrer {
 	host := referrerHost(referrer)
-	c := parseCampaign(landing)
-	internal := host != "" && isSiteHost(host, landing, siteHosts)
+	c := signalsOf(camp)
+	internal := host != "" && isSiteHost(host, landingHost, siteHosts)
 	var refSrc *knownSource
 	if !internal {
 		refSrc = sources.lookupHost(host)
@@ -87,19 +101,19 @@ func ClassifyReferrer(referrer, landing string, siteHosts []string) Referrer {
 	case campSrc != nil:
 		r.Source = campSrc.name
 	case c.source != "":
-		r.Source = clipString(c.source, maxSourceLength)
+		r.Source = event.Clip(c.source, maxSourceLength)
 	case refSrc != nil:
 		r.Source = refSrc.name
 	case host != "":
 		r.Source = host
 	default:
-		r.Source = c.click.source
+		r.Source = c.click.Network
 	}
 	return r
 }
 
 // decideChannel applies the rules documented on ClassifyReferrer.
-func decideChannel(host string, internal bool, refSrc, campSrc *knownSource, c campaign) string {
+func decideChannel(host string, internal bool, refSrc, campSrc *knownSource, c signals) string {
 	// 1. The medium.
 	switch classifyMedium(c.medium) {
 	case mediumPaidSearch:
@@ -123,9 +137,9 @@ func decideChannel(host string, internal bool, refSrc, campSrc *knownSource, c c
 	case mediumOrganic:
 		return ChannelOrganicSearch
 	}
-	// 2. Click ids.
-	if c.click.channel != "" {
-		return c.click.channel
+	// 2. Click ids that prove an ad.
+	if ch := adChannel(c.click.Ad); ch != "" {
+		return ch
 	}
 	// 3. utm_source naming e-mail.
 	if campSrc == nil && isEmailSource(c.source) {
@@ -149,23 +163,27 @@ func decideChannel(host string, internal bool, refSrc, campSrc *knownSource, c c
 		return campSrc.kind.channel()
 	case c.source != "":
 		return ChannelReferral
-	case c.click.param == "fbclid":
+	case c.appLink():
 		return ChannelOrganicSocial
 	}
 	return ChannelDirect
 }
 
+// appLink reports whether the click id proves no ad but only that the link
+// was followed in a social network's app (fbclid).
+func (s signals) appLink() bool { return s.click.Param != "" && s.click.Ad == campaign.NoAd }
+
 // paidSourceKind is the kind of service a paid medium (cpc, ppc, paid) was
 // bought on: utm_source's, else the referrer's, else the click id's.
-func paidSourceKind(refSrc, campSrc *knownSource, c campaign) sourceKind {
+func paidSourceKind(refSrc, campSrc *knownSource, c signals) sourceKind {
 	switch {
 	case campSrc != nil:
 		return campSrc.kind
 	case c.source == "" && refSrc != nil:
 		return refSrc.kind
-	case c.source == "" && c.click.channel == ChannelPaidSearch:
+	case c.source == "" && c.click.Ad == campaign.SearchAd:
 		return kindSearch
-	case c.source == "" && (c.click.channel == ChannelPaidSocial || c.click.param == "fbclid"):
+	case c.source == "" && (c.click.Ad == campaign.SocialAd || c.appLink()):
 		return kindSocial
 	}
 	return 0
@@ -235,35 +253,17 @@ func normalizeHost(h string) string {
 	return h
 }
 
-// isSiteHost reports whether host is one of the site's own hosts (siteHosts
-// or the landing URL's host) or a subdomain of one.
-func isSiteHost(host, landing string, siteHosts []string) bool {
-	if l := normalizeHost(hostOf(landing)); l != "" && sameOrSubdomain(host, l) {
+// isSiteHost reports whether host is one of the site's own hosts (siteHosts,
+// which may be written loosely as URLs, or the landing page's host) or a
+// subdomain of one, by site.InDomain.
+func isSiteHost(host, landingHost string, siteHosts []string) bool {
+	if site.InDomain(host, landingHost) {
 		return true
 	}
 	for _, s := range siteHosts {
-		if s := normalizeHost(hostOf(strings.TrimSpace(s))); s != "" && sameOrSubdomain(host, s) {
+		if site.InDomain(host, hostOf(strings.TrimSpace(s))) {
 			return true
 		}
 	}
 	return false
-}
-
-// sameOrSubdomain reports whether host is domain or a subdomain of it.
-func sameOrSubdomain(host, domain string) bool {
-	if len(host) == len(domain) {
-		return host == domain
-	}
-	return len(host) > len(domain) && host[len(host)-len(domain)-1] == '.' && strings.HasSuffix(host, domain)
-}
-
-// clipString bounds s to at most n bytes without splitting a UTF-8 sequence.
-func clipString(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

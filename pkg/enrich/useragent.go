@@ -6,6 +6,8 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	useragent "github.com/medama-io/go-useragent"
 	"github.com/medama-io/go-useragent/agents"
+
+	"github.com/teller-analytics/teller/pkg/event"
 )
 
 // Device classes reported in [UserAgent.Device].
@@ -22,12 +24,6 @@ const BotReasonEmpty = "empty-user-agent"
 // DefaultUACacheSize is the number of distinct user agents a [UAParser] keeps
 // when NewUAParser is given a size <= 0.
 const DefaultUACacheSize = 10000
-
-// maxUALength bounds the part of a User-Agent that is parsed and cached, so a
-// hostile client cannot fill the cache with huge keys or make the regular
-// expressions of bot detection crawl through them. It equals the event
-// contract's limit (event.MaxUserAgent): real user agents are far shorter.
-const maxUALength = 1024
 
 // UserAgent is what a User-Agent header says.
 //
@@ -66,15 +62,16 @@ func NewUAParser(cacheSize int) *UAParser {
 }
 
 // Parse reports what the User-Agent header ua says. An empty or blank ua is a
-// bot with reason "empty-user-agent". Only the first 1024 bytes are read.
+// bot with reason "empty-user-agent". Only the first event.MaxUserAgent bytes
+// are read, the contract's limit (real user agents are far shorter), so a
+// caller that skipped Validate cannot fill the cache with huge keys or make
+// the regular expressions of bot detection crawl through them.
 func (p *UAParser) Parse(ua string) UserAgent {
 	ua = strings.TrimSpace(ua)
 	if ua == "" {
 		return UserAgent{Device: DeviceBot, Bot: true, BotReason: BotReasonEmpty}
 	}
-	if len(ua) > maxUALength {
-		ua = ua[:maxUALength]
-	}
+	ua = event.Clip(ua, event.MaxUserAgent)
 	if r, ok := p.cache.Get(ua); ok {
 		return r
 	}

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/teller-analytics/teller/pkg/event"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/useragents.json with the parser's current answers")
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/ (useragents.json, rows.golden.json) with the current answers")
 
 const uaGolden = "testdata/useragents.json"
 
@@ -172,8 +174,8 @@ func TestParseTrimsAndBoundsInput(t *testing.T) {
 		t.Errorf("a long user agent parsed as %+v", got)
 	}
 	for _, k := range p.cache.Keys() {
-		if len(k) > maxUALength {
-			t.Errorf("cache key of %d bytes, want at most %d", len(k), maxUALength)
+		if len(k) > event.MaxUserAgent {
+			t.Errorf("cache key of %d bytes, want at most %d", len(k), event.MaxUserAgent)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -40,7 +40,10 @@ func (k Kind) Valid() bool {
 }
 
 // Limits applied by Validate. Longer input is refused, never truncated, so that
-// what lands in ClickHouse is what the browser sent.
+// what lands in ClickHouse is what the producer sent. (The collector clips the
+// referrer, title and user agent with Clip before it builds an event: the
+// browser decides those, not the site owner's code.) A campaign value comes
+// from the URL, so none may be longer than MaxURLLength.
 const (
 	MaxURLLength     = 2048
 	MaxTitleLength   = 512
@@ -52,20 +55,30 @@ const (
 )
 
 // Campaign holds the campaign parameters of the page URL (utm_*) and the
-// advertising click id, if any. The collector fills it from URL.
+// advertising click id, if any. The collector fills it from URL with
+// pkg/enrich/campaign, which owns the parsing rules (names in any case, values
+// trimmed, ref as utm_source); the sessionizer reads the campaign from URL with
+// the same parser again and uses this field only when URL carries none, for
+// producers that set it directly.
 type Campaign struct {
 	Source  string `json:"source,omitempty"`  // utm_source
 	Medium  string `json:"medium,omitempty"`  // utm_medium
 	Name    string `json:"name,omitempty"`    // utm_campaign
 	Term    string `json:"term,omitempty"`    // utm_term
 	Content string `json:"content,omitempty"` // utm_content
-	// ClickIDType names the click-id parameter found (gclid, fbclid, msclkid,
-	// ttclid, li_fat_id, twclid); the id itself is not kept.
+	// ClickIDType names the click-id parameter found, lower case (gclid,
+	// gbraid, msclkid, fbclid...: the table is campaign.ClickIDs); the id
+	// itself is not kept.
 	ClickIDType string `json:"click_id_type,omitempty"`
 }
 
 // IsZero reports whether no campaign parameter was present.
 func (c Campaign) IsZero() bool { return c == Campaign{} }
+
+// longestField is the length of the campaign's longest value.
+func (c Campaign) longestField() int {
+	return max(len(c.Source), len(c.Medium), len(c.Name), len(c.Term), len(c.Content), len(c.ClickIDType))
+}
 
 // Event is one Kafka message on the events topic (JSON, key = visitor id).
 type Event struct {
@@ -108,6 +121,11 @@ type Event struct {
 	EngagedMs int64 `json:"engaged_ms,omitempty"`
 	// ScrollDepth is, on an engagement event, the deepest scroll in percent (0-100).
 	ScrollDepth int `json:"scroll_depth,omitempty"`
+
+	// page is URL as Validate parsed it (pageOf is the string it parsed),
+	// so that a consumer does not parse the URL a second time: see PageURL.
+	page   *url.URL
+	pageOf string
 }
 
 // ErrInvalid wraps every validation failure, so callers can tell bad input
@@ -119,7 +137,8 @@ func invalid(format string, args ...any) error {
 }
 
 // Validate checks the fields a producer controls. The error names the first
-// field that is wrong.
+// field that is wrong. It keeps the parsed URL for PageURL, so it must not run
+// concurrently with another use of e.
 func (e *Event) Validate() error {
 	switch {
 	case e.V < 1 || e.V > Version:
@@ -142,6 +161,8 @@ func (e *Event) Validate() error {
 		return invalid("referrer is longer than %d bytes", MaxURLLength)
 	case len(e.UserAgent) > MaxUserAgent:
 		return invalid("user_agent is longer than %d bytes", MaxUserAgent)
+	case e.Campaign.longestField() > MaxURLLength:
+		return invalid("campaign has a value longer than %d bytes", MaxURLLength)
 	case e.ScreenWidth < 0 || e.ScreenWidth > 65535 || e.ScreenHeight < 0 || e.ScreenHeight > 65535:
 		return invalid("screen size %dx%d is out of range", e.ScreenWidth, e.ScreenHeight)
 	case e.EngagedMs < 0:
@@ -151,9 +172,11 @@ func (e *Event) Validate() error {
 	case len(e.Props) > MaxProps:
 		return invalid("more than %d props", MaxProps)
 	}
-	if _, err := ParsePageURL(e.URL); err != nil {
+	page, err := ParsePageURL(e.URL)
+	if err != nil {
 		return err
 	}
+	e.page, e.pageOf = page, e.URL
 	for k, v := range e.Props {
 		if k == "" || len(k) > MaxPropKeyLength || len(v) > MaxPropValLength {
 			return invalid("prop %q: keys must be 1..%d bytes and values at most %d", k, MaxPropKeyLength, MaxPropValLength)
@@ -181,6 +204,16 @@ func ParsePageURL(u string) (*url.URL, error) {
 	return p, nil
 }
 
+// PageURL is URL parsed and checked by ParsePageURL. After Validate it
+// returns what Validate parsed, without parsing again, as long as URL was not
+// changed since. The result is shared: callers must not modify it.
+func (e *Event) PageURL() (*url.URL, error) {
+	if e.page != nil && e.pageOf == e.URL {
+		return e.page, nil
+	}
+	return ParsePageURL(e.URL)
+}
+
 // Marshal encodes e as the Kafka message value.
 func Marshal(e *Event) ([]byte, error) {
 	b, err := json.Marshal(e)
@@ -202,26 +235,15 @@ func Unmarshal(b []byte) (*Event, error) {
 	return &e, nil
 }
 
-// CampaignFromURL reads the campaign parameters of a page URL.
-func CampaignFromURL(u *url.URL) Campaign {
-	q := u.Query()
-	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
-	c := Campaign{
-		Source:  get("utm_source"),
-		Medium:  get("utm_medium"),
-		Name:    get("utm_campaign"),
-		Term:    get("utm_term"),
-		Content: get("utm_content"),
+// Clip bounds s to at most n bytes without splitting a UTF-8 sequence. It is
+// the one truncation helper: producers use it to fit the limits above, and
+// enrichment to bound the names it derives.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	if c.Source == "" {
-		// Common shorthand used by newsletters and Plausible users.
-		c.Source = get("ref")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	for _, k := range []string{"gclid", "fbclid", "msclkid", "ttclid", "li_fat_id", "twclid"} {
-		if q.Get(k) != "" {
-			c.ClickIDType = k
-			break
-		}
-	}
-	return c
+	return s[:n]
 }

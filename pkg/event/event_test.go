@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -75,6 +75,8 @@ func TestValidate(t *testing.T) {
 		{"engaged", func(e *Event) { e.EngagedMs = -1 }, "engaged_ms"},
 		{"empty prop key", func(e *Event) { e.Props = map[string]string{"": "x"} }, "prop"},
 		{"long prop", func(e *Event) { e.Props = map[string]string{"k": strings.Repeat("v", MaxPropValLength+1)} }, "prop"},
+		{"long campaign", func(e *Event) { e.Campaign.Term = strings.Repeat("t", MaxURLLength+1) }, "campaign"},
+		{"longest campaign", func(e *Event) { e.Campaign.Content = strings.Repeat("t", MaxURLLength) }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,19 +99,54 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestCampaignFromURL(t *testing.T) {
-	tests := map[string]Campaign{
-		"https://s.example/": {},
-		"https://s.example/?utm_source=news&utm_medium=email&utm_campaign=x": {Source: "news", Medium: "email", Name: "x"},
-		"https://s.example/?ref=producthunt":                                 {Source: "producthunt"},
-		"https://s.example/?utm_source=g&ref=other&utm_term=t&utm_content=c": {Source: "g", Term: "t", Content: "c"},
-		"https://s.example/?gclid=abc":                                       {ClickIDType: "gclid"},
-		"https://s.example/?fbclid=abc&utm_source=fb":                        {Source: "fb", ClickIDType: "fbclid"},
+func TestClip(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exact", 5, "exact"},
+		{"abcdef", 3, "abc"},
+		{"aé", 2, "a"},   // é is 2 bytes: never half of it
+		{"a€b", 3, "a"},  // € is 3 bytes
+		{"a€b", 4, "a€"}, // a whole character fits
+		{"€", 0, ""},
+		{"", 5, ""},
 	}
-	for raw, want := range tests {
-		u, _ := url.Parse(raw)
-		if got := CampaignFromURL(u); got != want {
-			t.Errorf("%s: %+v, want %+v", raw, got, want)
+	for _, tt := range tests {
+		got := Clip(tt.in, tt.n)
+		if got != tt.want || !utf8.ValidString(got) {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
+	}
+}
+
+// TestPageURLParsedOnce: after Validate, PageURL hands out what Validate
+// parsed; a changed URL is parsed (and checked) again.
+func TestPageURLParsedOnce(t *testing.T) {
+	e := valid()
+	if err := e.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.PageURL()
+	if err != nil || first.Host != "shop.example" {
+		t.Fatalf("PageURL = %v, %v", first, err)
+	}
+	if again, _ := e.PageURL(); again != first {
+		t.Error("PageURL parsed the URL again")
+	}
+	e.URL = "https://other.example/x"
+	if u, err := e.PageURL(); err != nil || u.Host != "other.example" {
+		t.Errorf("after a change: %v, %v", u, err)
+	}
+	e.URL = "ftp://other.example/"
+	if _, err := e.PageURL(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a changed URL is checked again: %v", err)
+	}
+	var fresh Event // never validated
+	fresh.URL = "https://shop.example/a"
+	if u, err := fresh.PageURL(); err != nil || u.Path != "/a" {
+		t.Errorf("without Validate: %v, %v", u, err)
 	}
 }

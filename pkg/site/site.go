@@ -1,6 +1,8 @@
 // Package site owns the site model: what a registered site is, how its id,
-// domains and time zone are validated, and which page hosts belong to it.
-// Persistence is pkg/store's; the collector's cached lookup is Registry.
+// domains and time zone are validated, and which hosts belong to it
+// (InDomain, for page and referrer hosts alike). Persistence is pkg/store's;
+// Registry is the in-memory copy the collector and the sessionizer look sites
+// up in.
 package site
 
 import (
@@ -72,14 +74,39 @@ func (s *Site) Location() *time.Location {
 }
 
 // OwnsHost reports whether a page on host (without port) belongs to the site:
-// the host is one of its domains or a subdomain of one. "www." is ignored.
+// the host is one of its domains or a subdomain of one (see InDomain).
 func (s *Site) OwnsHost(host string) bool {
-	host = strings.TrimPrefix(strings.ToLower(host), "www.")
 	for _, d := range s.Domains {
-		d = strings.TrimPrefix(d, "www.")
-		if host == d || strings.HasSuffix(host, "."+d) {
+		if InDomain(host, d) {
 			return true
 		}
 	}
 	return false
+}
+
+// InDomain reports whether host is domain or a subdomain of it. It is the one
+// definition of "this host belongs to that domain", for page hosts (OwnsHost,
+// the collector) and referrer hosts (pkg/enrich: an internal referrer) alike.
+// Case, a trailing dot and a leading "www." on either side are ignored, so
+// www.example.com belongs to example.com and the other way round; a look-alike
+// (notexample.com) or a parent domain does not belong. An empty host or domain
+// belongs to nothing. Neither argument may carry a port or scheme.
+func InDomain(host, domain string) bool {
+	host, domain = bareHost(host), bareHost(domain)
+	switch {
+	case domain == "" || len(host) < len(domain):
+		return false
+	case len(host) == len(domain):
+		return strings.EqualFold(host, domain)
+	}
+	return host[len(host)-len(domain)-1] == '.' && strings.EqualFold(host[len(host)-len(domain):], domain)
+}
+
+// bareHost drops a trailing dot and a leading "www." (in any case).
+func bareHost(h string) string {
+	h = strings.TrimSuffix(h, ".")
+	if len(h) > 4 && strings.EqualFold(h[:4], "www.") {
+		h = h[4:]
+	}
+	return h
 }

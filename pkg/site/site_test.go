@@ -45,13 +45,42 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestOwnsHost(t *testing.T) {
-	s := Site{ID: "x", Domains: []string{"example.com", "localhost"}}
+	s := Site{ID: "x", Domains: []string{"example.com", "localhost", "www.shop.example"}}
 	for host, want := range map[string]bool{
 		"example.com": true, "www.example.com": true, "blog.example.com": true,
 		"localhost": true, "notexample.com": false, "example.com.evil.net": false, "": false,
+		"Blog.Example.COM": true, "example.com.": true, "WWW.example.com": true,
+		"shop.example": true, "www.shop.example": true, "cart.shop.example": true, "example": false,
+		"com": false, "www.": false,
 	} {
 		if got := s.OwnsHost(host); got != want {
 			t.Errorf("OwnsHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+func TestInDomain(t *testing.T) {
+	tests := []struct {
+		host, domain string
+		want         bool
+	}{
+		{"example.com", "example.com", true},
+		{"docs.example.com", "example.com", true},
+		{"a.b.example.com", "example.com", true},
+		{"www.example.com", "example.com", true},
+		{"example.com", "www.example.com", true},
+		{"EXAMPLE.com.", "example.COM", true},
+		{"example.com", "docs.example.com", false}, // a parent does not belong to its subdomain
+		{"notexample.com", "example.com", false},
+		{"example.com.evil.net", "example.com", false},
+		{"", "example.com", false},
+		{"example.com", "", false},
+		{"", "", false},
+		{"www", "www", true},
+	}
+	for _, tt := range tests {
+		if got := InDomain(tt.host, tt.domain); got != tt.want {
+			t.Errorf("InDomain(%q, %q) = %v, want %v", tt.host, tt.domain, got, tt.want)
 		}
 	}
 }
