@@ -18,17 +18,23 @@ func newEnricher(sites Sites) *enricher {
 	return &enricher{sites: sites, pipe: enrich.NewPipe(enrich.StandardSteps(enrich.NewUAParser(50000))...)}
 }
 
-// campaign is the campaign the session split compares: the same one the row's
-// columns and channel come from.
-func (e *enricher) campaign(ev *event.Event) event.Campaign { return enrich.CampaignOf(ev) }
-
-func (e *enricher) row(ev *event.Event, a session.Assignment) store.EventRow {
+// row maps an event to its row (pkg/enrich's pipe, parsing the page URL
+// once); withSession adds the session decision, which reads the row's
+// campaign columns, so the split compares exactly what is stored.
+func (e *enricher) row(ev *event.Event) store.EventRow {
 	var domains []string
 	if st, ok := e.sites.Lookup(ev.Site); ok {
 		domains = st.Domains
 	}
-	r := e.pipe.Row(ev, domains)
+	return e.pipe.Row(ev, domains)
+}
+
+// campaignKey is the session split's view of a row's campaign columns.
+func campaignKey(r *store.EventRow) uint64 {
+	return session.CampaignKey(r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDType)
+}
+
+func withSession(r *store.EventRow, a session.Assignment) {
 	r.SessionID, r.SessionStartedMs, r.SessionStartReason = a.SessionID, a.StartMs, a.Reason.String()
 	r.IsSessionStart, r.IsLate, r.IsBridging = a.Opens, a.Late, a.Bridging
-	return r
 }

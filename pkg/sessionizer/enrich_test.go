@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -21,6 +22,8 @@ type fixtureSites struct{}
 func (fixtureSites) Lookup(id string) (site.Site, bool) {
 	return site.Site{ID: id, Domains: []string{"shop.example"}}, true
 }
+
+func (fixtureSites) Location(string) (*time.Location, bool) { return time.UTC, true }
 
 // fixtureEvents are pkg/enrich's fixture (testdata/events.json there).
 func fixtureEvents(tb testing.TB) []event.Event {
@@ -58,7 +61,8 @@ func BenchmarkEnricherRow(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				_ = e.row(&bc.evs[i%len(bc.evs)], session.Assignment{})
+				r := e.row(&bc.evs[i%len(bc.evs)])
+				withSession(&r, session.Assignment{})
 				i++
 			}
 		})
@@ -115,17 +119,19 @@ func TestEnricherRow(t *testing.T) {
 	evs := fixtureEvents(t)
 	for i := range evs {
 		ev := &evs[i]
-		got := e.row(ev, a)
+		got := e.row(ev)
+		withSession(&got, a)
 		want := pipe.Row(ev, []string{"shop.example"})
 		want.SessionID, want.SessionStartedMs, want.SessionStartReason = a.SessionID, a.StartMs, a.Reason.String()
 		want.IsSessionStart, want.IsLate, want.IsBridging = true, true, true
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", ev.URL, got, want)
 		}
-		c := e.campaign(ev)
-		if stored := (event.Campaign{Source: got.UTMSource, Medium: got.UTMMedium, Name: got.UTMCampaign,
-			Term: got.UTMTerm, Content: got.UTMContent, ClickIDType: got.ClickIDType}); c != stored {
-			t.Errorf("%s: split compares %+v, the row stores %+v", ev.URL, c, stored)
+		// The split's key is made of the stored columns, which hold the
+		// campaign parser's reading of the URL.
+		c := enrich.CampaignOf(ev)
+		if want := session.CampaignKey(c.Source, c.Medium, c.Name, c.Term, c.Content, c.ClickIDType); campaignKey(&got) != want {
+			t.Errorf("%s: split key of the row %x, of the parsed campaign %+v %x", ev.URL, campaignKey(&got), c, want)
 		}
 	}
 }

@@ -215,13 +215,12 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 			Offset: m.Offset, Reason: err.Error(), Payload: m.Value})
 		return
 	}
-	campaign := ev.Campaign
+	row := c.s.enrich.row(ev)
 	a := c.state.Assign(session.Input{
 		EventID: ev.ID, Site: ev.Site, Visitor: ev.Visitor, TimeMs: ev.ReceivedMs, NewVisitor: ev.NewVisitor,
-		CampaignKey: session.CampaignKey(campaign.Source, campaign.Medium, campaign.Name, campaign.Term, campaign.Content, campaign.ClickIDType),
-		Zone:        zone,
+		CampaignKey: campaignKey(&row), Zone: zone,
 	})
-	row := c.s.enrich.row(ev, a)
+	withSession(&row, a)
 	row.KafkaPartition, row.KafkaOffset = int32(m.Partition), m.Offset
 	c.rows = append(c.rows, row)
 	c.s.metrics.events.Inc()
