@@ -48,13 +48,14 @@ func cleanEnv(extra ...string) []string {
 }
 
 // readmeCommands are the README's shell commands that use the teller CLI
-// (`go run ./cmd/teller ...`, continuation lines joined), in order.
+// (lines with `go run ./cmd/teller ...`, such as a printf piped into it;
+// continuation lines joined), in order.
 func readmeCommands(t *testing.T, readme string) []string {
 	var cmds []string
 	for _, block := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(readme, -1) {
 		joined := strings.ReplaceAll(block[1], "\\\n", " ")
 		for _, line := range strings.Split(joined, "\n") {
-			if strings.HasPrefix(line, "go run ./cmd/teller ") {
+			if strings.Contains(line, "go run ./cmd/teller ") {
 				cmds = append(cmds, strings.Join(strings.Fields(line), " "))
 			}
 		}
