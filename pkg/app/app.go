@@ -1,6 +1,6 @@
 // Package app is the composition root: it builds each Teller service from its
-// configuration (flags registered here, documented in README's table) and runs
-// it until its context ends. A service starts in stages: configure (flags,
+// configuration (each service's flags, gathered from the packages that own
+// them and documented in README's table) and runs it until its context ends. A service starts in stages: configure (flags,
 // then TELLER_ variables), validate (every setting, before any I/O; a bad one
 // is a usage error, exit status 2), connect (ClickHouse, then the schema is
 // migrated with -migrate or else checked), run. cmd/collector, cmd/sessionizer, cmd/dashboard and
