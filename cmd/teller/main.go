@@ -189,7 +189,7 @@ func runStore(ctx context.Context, c storeCommand, args []string, getenv func(st
 	log, _ := service.LogConfig{Level: "warn"}.Logger(stderr)
 	db, err := store.Open(ctx, cfg, log)
 	if err != nil {
-		return err
+		return withDevStackHint(err, cfg, getenv)
 	}
 	defer db.Close()
 	if c.migrate {
@@ -224,6 +224,21 @@ func findDevStack(fs *flag.FlagSet, cfg *store.Config, getenv func(string) strin
 	fmt.Fprintf(stderr, "teller: using the running dev mode's ClickHouse at %s, database %s (from %s; -clickhouse-addr or %s chooses another)\n",
 		cfg.Addr, cfg.Database, devmode.StackFile(dir), config.EnvName("clickhouse-addr"))
 	return &st, nil
+}
+
+// withDevStackHint adds to a connection failure that a dev mode is running
+// elsewhere, when an explicit address (say an exported TELLER_CLICKHOUSE_ADDR)
+// pointed past it.
+func withDevStackHint(err error, cfg store.Config, getenv func(string) string) error {
+	dir := getenv(devmode.Env("data-dir"))
+	if dir == "" {
+		dir = devmode.DefaultDataDir
+	}
+	if st, ok, _ := devmode.FindStack(dir); ok && st.ClickHouseAddr != cfg.Addr {
+		return fmt.Errorf("%w\n(a dev mode is running with its ClickHouse at %s: drop -clickhouse-addr / unset %s to use it)",
+			err, st.ClickHouseAddr, config.EnvName("clickhouse-addr"))
+	}
+	return err
 }
 
 // collectorURLFlag is -collector-url; its default is the dev mode's

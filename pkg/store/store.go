@@ -124,7 +124,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	if cfg.Database == "" {
 		return nil, errors.New("store: database name is empty")
 	}
-	if !databaseExists(ctx, cfg) {
+	exists, err := databaseExists(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
+	}
+	if !exists {
 		boot, err := open(cfg, "default")
 		if err != nil {
 			return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
@@ -153,14 +157,23 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 // databaseExists reports whether cfg's database answers. A read-only user
 // (readonly=1) may not run CREATE DATABASE even with IF NOT EXISTS, nor
 // reach the "default" database, so the database is created only when it
-// is missing.
-func databaseExists(ctx context.Context, cfg Config) bool {
+// is missing. An error means the server itself did not answer (it is down,
+// or the address is wrong), which no CREATE would mend.
+func databaseExists(ctx context.Context, cfg Config) (bool, error) {
 	conn, err := open(cfg, cfg.Database)
 	if err != nil {
-		return false
+		return false, err
 	}
 	defer conn.Close()
-	return conn.Ping(ctx) == nil
+	err = conn.Ping(ctx)
+	var ex *clickhouse.Exception
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ex):
+		return false, nil // the server answered: e.g. unknown database
+	}
+	return false, err
 }
 
 // Close releases the connections.
