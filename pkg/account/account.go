@@ -329,6 +329,29 @@ func (a *Accounts) release() { <-a.hashing }
 
 // authenticate checks name and password, hashing a dummy for an unknown
 // user so that the answer takes as long either way.
+// limitedAuthenticate checks a password under the attempt limits: a slot is
+// reserved on every check before the (slow) password hash runs, so
+// concurrent attempts cannot pass the limit; a wrong password counts as a
+// failure, a failure of ClickHouse does not. It returns a *ThrottledError or
+// ErrCredentials on refusal.
+func (a *Accounts) limitedAuthenticate(ctx context.Context, name, password string, now time.Time, checks ...Check) (User, error) {
+	res, blocked, wait := a.limiter.Reserve(now, checks...)
+	if res == nil {
+		return User{}, &ThrottledError{ByAddress: strings.HasPrefix(blocked, "addr:"), Wait: wait}
+	}
+	u, ok, err := a.authenticate(ctx, name, password)
+	if err != nil {
+		res.Release()
+		return User{}, err
+	}
+	if !ok {
+		res.Fail(now)
+		return User{}, ErrCredentials
+	}
+	res.Succeed()
+	return u, nil
+}
+
 func (a *Accounts) authenticate(ctx context.Context, name, password string) (User, bool, error) {
 	u, ok, err := a.st.user(ctx, name)
 	if err != nil {
@@ -386,20 +409,11 @@ type SignedIn struct {
 // ErrCredentials on refusal.
 func (a *Accounts) SignIn(ctx context.Context, in SignIn, now time.Time) (SignedIn, error) {
 	known := a.knownDevice(in.Device, in.User)
-	res, blocked, wait := a.limiter.Reserve(now, Check{Key: AddressKey(in.Address)}, Check{Key: UserKey(in.User), Exempt: known})
-	if res == nil {
-		return SignedIn{}, &ThrottledError{ByAddress: strings.HasPrefix(blocked, "addr:"), Wait: wait}
-	}
-	u, ok, err := a.authenticate(ctx, in.User, in.Password)
+	u, err := a.limitedAuthenticate(ctx, in.User, in.Password, now,
+		Check{Key: AddressKey(in.Address)}, Check{Key: UserKey(in.User), Exempt: known})
 	if err != nil {
-		res.Release()
 		return SignedIn{}, err
 	}
-	if !ok {
-		res.Fail(now)
-		return SignedIn{}, ErrCredentials
-	}
-	res.Succeed()
 	if in.Previous != "" {
 		if old, ok, err := a.st.login(ctx, hashSecret(in.Previous)); err == nil && ok && !old.Ended {
 			if err := a.end(ctx, old); err != nil {
@@ -522,20 +536,10 @@ func (a *Accounts) ChangePassword(ctx context.Context, u User, current, next, ad
 	if err := checkNewPassword(next); err != nil {
 		return User{}, err
 	}
-	res, blocked, wait := a.limiter.Reserve(now, Check{Key: AddressKey(address)}, Check{Key: UserKey(u.Name)})
-	if res == nil {
-		return User{}, &ThrottledError{ByAddress: strings.HasPrefix(blocked, "addr:"), Wait: wait}
-	}
-	_, ok, err := a.authenticate(ctx, u.Name, current)
-	if err != nil {
-		res.Release()
+	if _, err := a.limitedAuthenticate(ctx, u.Name, current, now,
+		Check{Key: AddressKey(address)}, Check{Key: UserKey(u.Name)}); err != nil {
 		return User{}, err
 	}
-	if !ok {
-		res.Fail(now)
-		return User{}, ErrCredentials
-	}
-	res.Succeed()
 	hash, err := a.hash(ctx, next)
 	if err != nil {
 		return User{}, err

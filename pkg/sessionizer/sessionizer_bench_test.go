@@ -4,17 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"runtime/pprof"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teller-analytics/teller/internal/testenv"
@@ -160,58 +157,16 @@ func (s *benchCountingStore) WriteEvents(ctx context.Context, rows []store.Event
 // and internal referrers) in time order, n/8 visitors over about an hour.
 func benchPublishEvents(b *testing.B, cfg bus.Config, n int) int64 {
 	b.Helper()
-	uas := []string{
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
-		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
-		"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Mobile Safari/537.36",
-		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1",
-		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Safari/605.1.15",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0",
-		"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
-		"Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.7204.100 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-	}
-	paths := []string{"/", "/pricing", "/features", "/docs", "/docs/getting-started", "/blog", "/blog/launch", "/about", "/signup"}
-	r := rand.New(rand.NewPCG(1, 2))
-	visitors := make([]uuid.UUID, max(n/8, 1))
-	for i := range visitors {
-		visitors[i] = uuid.NewSHA1(uuid.NameSpaceOID, []byte("bench-visitor-"+strconv.Itoa(i)))
-	}
-	base := time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC).UnixMilli()
+	evs := sessionizer.BenchEvents(n)
 	msgs := make([]bus.Message, n)
 	var size int64
-	for i := range msgs {
-		v := r.IntN(len(visitors))
-		path := paths[r.IntN(len(paths))]
-		u := "https://bench.example" + path
-		ev := event.Event{V: event.Version, ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("bench-event-"+strconv.Itoa(i))),
-			Site: "bench", Visitor: visitors[v], ReceivedMs: base + int64(i)*18, UserAgent: uas[v%len(uas)],
-			Title: strings.TrimPrefix(path, "/") + " – Bench", ScreenWidth: 1440, ScreenHeight: 900}
-		switch k := r.IntN(100); {
-		case k < 72:
-			ev.Kind, ev.Name = event.KindPageview, "pageview"
-			switch ref := r.IntN(100); {
-			case ref < 30:
-				ev.Referrer = "https://www.google.com/"
-			case ref < 40:
-				ev.Referrer = "https://t.co/"
-			case ref < 45:
-				u += "?utm_source=newsletter&utm_medium=email&utm_campaign=monthly-digest"
-				ev.Campaign = event.Campaign{Source: "newsletter", Medium: "email", Name: "monthly-digest"}
-			case ref < 75:
-				ev.Referrer = "https://bench.example" + paths[r.IntN(len(paths))]
-			}
-		case k < 80:
-			ev.Kind, ev.Name, ev.Props = event.KindCustom, "Signup", map[string]string{"plan": "pro"}
-		default:
-			ev.Kind, ev.Name, ev.EngagedMs, ev.ScrollDepth = event.KindEngagement, "engagement", 1000+r.Int64N(60_000), 1+r.IntN(100)
-		}
-		ev.URL = u
-		value, err := event.Marshal(&ev)
+	for i := range evs {
+		value, err := event.Marshal(&evs[i])
 		if err != nil {
 			b.Fatal(err)
 		}
 		size += int64(len(value))
-		msgs[i] = bus.Message{Key: ev.Visitor[:], Value: value}
+		msgs[i] = bus.Message{Key: evs[i].Visitor[:], Value: value}
 	}
 	p := bus.NewProducer(cfg, testenv.Logger(b))
 	defer p.Close()
