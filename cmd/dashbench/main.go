@@ -5,6 +5,7 @@
 //	dashbench fill  -data-dir /work/wt/.dashbench-data -events 10000000
 //	dashbench serve -data-dir /work/wt/.dashbench-data          # ClickHouse for clickhouse-client
 //	dashbench bench -data-dir /work/wt/.dashbench-data -days 30,90 -concurrency 1,4
+//	dashbench sql   -data-dir /work/wt/.dashbench-data -queries docs/dashboard-speed/current.sql
 //
 // fill and bench start a ClickHouse of their own on the data folder unless
 // -clickhouse-addr names a running one; bench builds and starts cmd/dashboard
@@ -48,7 +49,7 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage: dashbench fill|serve|bench [flags] (-help for each)")
+var errUsage = errors.New("usage: dashbench fill|serve|bench|sql [flags] (-help for each)")
 
 // common are the flags every subcommand has.
 type common struct {
@@ -153,6 +154,72 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "ClickHouse at %s: clickhouse-client --port %s --database %s\n", cfg.Addr, port, cfg.Database)
 		<-ctx.Done()
 		return nil
+	case "sql":
+		var file, siteID, end string
+		var days, conc config.StringList
+		var rounds int
+		fs.StringVar(&file, "queries", "", "query file: each query after a line \"-- query: name\" (see docs/dashboard-speed.md); required")
+		fs.StringVar(&siteID, "site", dashbench.LargestSite, "site the queries are for")
+		fs.StringVar(&end, "end", dashbench.DefaultEnd.Format(time.DateOnly), "day after the last day of the ranges")
+		fs.Var(&days, "days", "comma-separated range lengths in days (default 30,90)")
+		fs.Var(&conc, "concurrency", "comma-separated numbers of simultaneous users (default 1,4)")
+		fs.IntVar(&rounds, "rounds", 10, "pages per user (after one warm-up)")
+		if err := parse(); err != nil {
+			return err
+		}
+		ranges, users, err := rangesAndUsers(end, days, conc)
+		if err != nil {
+			return err
+		}
+		text, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("%w: -queries: %w", errUsage, err)
+		}
+		queries, err := dashbench.ParseQueries(string(text))
+		if err != nil {
+			return err
+		}
+		cfg, stop, err := c.clickhouse(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		db, err := store.Open(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		s, ok, err := db.GetSite(ctx, siteID)
+		db.Close()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("site %q is not registered in %s", siteID, cfg.Database)
+		}
+		for _, r := range ranges {
+			var page []dashbench.NamedQuery
+			for _, q := range queries {
+				e, err := dashbench.Expand(q, siteID, r, s.Location())
+				if err != nil {
+					return err
+				}
+				page = append(page, e)
+			}
+			for _, n := range users {
+				stats, err := dashbench.QueryBench(ctx, cfg, page, n, rounds)
+				dashbench.FormatQueryStats(stdout, fmt.Sprintf("%s %s %s..%s", filepath.Base(file), r.Label, r.From, r.To), stats)
+				fmt.Fprintln(stdout)
+				if err != nil {
+					return err
+				}
+				for _, st := range stats {
+					if st.Errors > 0 {
+						return fmt.Errorf("%s: %d failed runs: %s", st.Name, st.Errors, st.FirstError)
+					}
+				}
+			}
+		}
+		return nil
 	case "bench":
 		o := dashbench.BenchOptions{User: "admin"}
 		var days, conc, only config.StringList
@@ -171,30 +238,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err := parse(); err != nil {
 			return err
 		}
-		if len(days) == 0 {
-			days = config.StringList{"30", "90"}
-		}
-		if len(conc) == 0 {
-			conc = config.StringList{"1", "4"}
-		}
 		o.Only = only
-		endDay, err := time.Parse(time.DateOnly, end)
-		if err != nil {
-			return fmt.Errorf("%w: -end: %w", errUsage, err)
-		}
-		for _, d := range days {
-			n, err := strconv.Atoi(d)
-			if err != nil || n < 1 {
-				return fmt.Errorf("%w: -days: %q is not a number of days", errUsage, d)
-			}
-			o.Ranges = append(o.Ranges, dashbench.LastDays(endDay, n))
-		}
-		for _, s := range conc {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 {
-				return fmt.Errorf("%w: -concurrency: %q is not a positive number", errUsage, s)
-			}
-			o.Concurrency = append(o.Concurrency, n)
+		var err error
+		if o.Ranges, o.Concurrency, err = rangesAndUsers(end, days, conc); err != nil {
+			return err
 		}
 		if o.Rounds < 1 {
 			return fmt.Errorf("%w: -rounds must be at least 1", errUsage)
@@ -226,4 +273,35 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	return errUsage
+}
+
+// rangesAndUsers reads -end, -days and -concurrency.
+func rangesAndUsers(end string, days, conc config.StringList) ([]dashbench.Range, []int, error) {
+	if len(days) == 0 {
+		days = config.StringList{"30", "90"}
+	}
+	if len(conc) == 0 {
+		conc = config.StringList{"1", "4"}
+	}
+	endDay, err := time.Parse(time.DateOnly, end)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: -end: %w", errUsage, err)
+	}
+	var ranges []dashbench.Range
+	var users []int
+	for _, d := range days {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 1 {
+			return nil, nil, fmt.Errorf("%w: -days: %q is not a number of days", errUsage, d)
+		}
+		ranges = append(ranges, dashbench.LastDays(endDay, n))
+	}
+	for _, s := range conc {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return nil, nil, fmt.Errorf("%w: -concurrency: %q is not a positive number", errUsage, s)
+		}
+		users = append(users, n)
+	}
+	return ranges, users, nil
 }

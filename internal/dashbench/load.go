@@ -130,7 +130,7 @@ func Measure(ctx context.Context, base string, users []*http.Client, ep Endpoint
 		defer mu.Unlock()
 		st.Errors++
 		if st.FirstError == "" {
-			st.FirstError = msg
+			st.FirstError = oneLine(msg, 100)
 		}
 	}
 	get := func(c *http.Client) (time.Duration, error) {
@@ -222,4 +222,13 @@ func FormatStats(w io.Writer, label string, stats []Stats) {
 		fmt.Fprintf(w, "%-28s %5d %5d %4d %9s %9s %9s %9s %8.2f  %s\n", s.Endpoint.Name, s.Concurrency, s.Requests, s.Errors,
 			ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max), s.PerSecond(), s.FirstError)
 	}
+}
+
+// oneLine squeezes an error for a table cell.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return s
 }
