@@ -157,7 +157,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "sql":
 		var file, siteID, end string
 		var days, conc config.StringList
-		var rounds int
+		var rounds, pid int
+		var serial bool
+		fs.BoolVar(&serial, "serial", false, "run a page's queries one after another (one user), to time each query alone and, with -clickhouse-pid, its server CPU")
+		fs.IntVar(&pid, "clickhouse-pid", 0, "process id of the ClickHouse server, to report its CPU time per page (found by itself when dashbench starts the server)")
 		fs.StringVar(&file, "queries", "", "query file: each query after a line \"-- query: name\" (see docs/dashboard-speed.md); required")
 		fs.StringVar(&siteID, "site", dashbench.LargestSite, "site the queries are for")
 		fs.StringVar(&end, "end", dashbench.DefaultEnd.Format(time.DateOnly), "day after the last day of the ranges")
@@ -206,7 +209,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				page = append(page, e)
 			}
 			for _, n := range users {
-				stats, err := dashbench.QueryBench(ctx, cfg, page, n, rounds)
+				stats, err := dashbench.QueryBench(ctx, cfg, page, n, rounds, pid, serial)
 				dashbench.FormatQueryStats(stdout, fmt.Sprintf("%s %s %s..%s", filepath.Base(file), r.Label, r.From, r.To), stats)
 				fmt.Fprintln(stdout)
 				if err != nil {

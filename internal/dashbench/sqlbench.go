@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,13 +85,25 @@ type QueryStats struct {
 	FirstError    string
 	P50, P95, P99 time.Duration
 	Rows          uint64 // rows the last run returned
+	// ServerCPU is the ClickHouse server's CPU time per run (user +
+	// system), when its process id was given: unlike latency it hardly
+	// moves when other work shares the machine. Per query only when the
+	// queries ran one at a time (serial).
+	ServerCPU time.Duration
+	cpuTotal  time.Duration
 }
 
 // QueryBench runs a page of queries: each of users runs rounds pages one
 // after another, a page being every query at once on its own connection
 // (the dashboard's runAll), after one warm-up page per user. It returns the
 // page's latencies first, then each query's.
-func QueryBench(ctx context.Context, cfg store.Config, queries []NamedQuery, users, rounds int) ([]QueryStats, error) {
+//
+// serverPID, when not 0, is the ClickHouse server's process id: the page
+// line then reports the server's CPU time per page.
+//
+// serial runs a page's queries one after another instead (one user), so
+// that each query's server CPU time is its own.
+func QueryBench(ctx context.Context, cfg store.Config, queries []NamedQuery, users, rounds, serverPID int, serial bool) ([]QueryStats, error) {
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Addr:         []string{cfg.Addr},
 		Auth:         clickhouse.Auth{Database: cfg.Database, Username: cfg.User, Password: cfg.Password},
@@ -114,13 +128,18 @@ func QueryBench(ctx context.Context, cfg store.Config, queries []NamedQuery, use
 		var wg sync.WaitGroup
 		failed := false
 		for _, q := range queries {
-			wg.Go(func() {
+			one := func() {
 				t := time.Now()
+				c0, _ := ProcessCPU(serverPID)
 				n, err := drain(ctx, conn, q.SQL)
 				d := time.Since(t)
+				c1, _ := ProcessCPU(serverPID)
 				mu.Lock()
 				defer mu.Unlock()
 				s := stats[q.Name]
+				if serial && record {
+					s.cpuTotal += c1 - c0
+				}
 				if err != nil {
 					failed = true
 					s.Errors++
@@ -134,7 +153,12 @@ func QueryBench(ctx context.Context, cfg store.Config, queries []NamedQuery, use
 					s.Runs++
 					lat[q.Name] = append(lat[q.Name], d)
 				}
-			})
+			}
+			if serial {
+				one()
+			} else {
+				wg.Go(one)
+			}
 		}
 		wg.Wait()
 		if record && !failed {
@@ -149,6 +173,7 @@ func QueryBench(ctx context.Context, cfg store.Config, queries []NamedQuery, use
 		wg.Go(func() { page(false) })
 	}
 	wg.Wait()
+	cpu0, _ := ProcessCPU(serverPID)
 	for range users {
 		wg.Go(func() {
 			for range rounds {
@@ -157,12 +182,18 @@ func QueryBench(ctx context.Context, cfg store.Config, queries []NamedQuery, use
 		})
 	}
 	wg.Wait()
+	if cpu1, err := ProcessCPU(serverPID); serverPID != 0 && err == nil && stats["page"].Runs > 0 {
+		stats["page"].ServerCPU = (cpu1 - cpu0) / time.Duration(stats["page"].Runs)
+	}
 	out := []QueryStats{}
 	for _, name := range append([]string{"page"}, names(queries)...) {
 		s := stats[name]
 		l := lat[name]
 		slices.Sort(l)
 		s.P50, s.P95, s.P99 = percentile(l, 50), percentile(l, 95), percentile(l, 99)
+		if s.cpuTotal > 0 && s.Runs > 0 {
+			s.ServerCPU = s.cpuTotal / time.Duration(s.Runs)
+		}
 		out = append(out, *s)
 	}
 	return out, ctx.Err()
@@ -200,13 +231,41 @@ func drain(ctx context.Context, conn driver.Conn, sql string) (uint64, error) {
 
 // FormatQueryStats prints a table of query stats.
 func FormatQueryStats(w io.Writer, label string, stats []QueryStats) {
-	fmt.Fprintf(w, "%-22s %5s %5s %4s %9s %9s %9s %6s  %s\n", label, "users", "runs", "err", "p50_ms", "p95_ms", "p99_ms", "rows", "first error")
+	fmt.Fprintf(w, "%-22s %5s %5s %4s %9s %9s %9s %6s %11s  %s\n", label, "users", "runs", "err", "p50_ms", "p95_ms", "p99_ms", "rows", "ch_cpu_ms", "first error")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 	for _, s := range stats {
-		rows := ""
+		rows, cpu := "", ""
 		if s.Name != "page" {
 			rows = fmt.Sprint(s.Rows)
 		}
-		fmt.Fprintf(w, "%-22s %5d %5d %4d %9s %9s %9s %6s  %s\n", s.Name, s.Users, s.Runs, s.Errors, ms(s.P50), ms(s.P95), ms(s.P99), rows, s.FirstError)
+		if s.ServerCPU > 0 {
+			cpu = ms(s.ServerCPU)
+		}
+		fmt.Fprintf(w, "%-22s %5d %5d %4d %9s %9s %9s %6s %11s  %s\n", s.Name, s.Users, s.Runs, s.Errors, ms(s.P50), ms(s.P95), ms(s.P99), rows, cpu, oneLine(s.FirstError, 100))
 	}
+}
+
+// ProcessCPU is a process's user plus system CPU time from /proc (Linux).
+func ProcessCPU(pid int) (time.Duration, error) {
+	if pid == 0 {
+		return 0, nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields after its ')'
+	// start at field 3, so utime and stime (14 and 15) are [11] and [12].
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("dashbench: /proc/%d/stat: too few fields", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("dashbench: /proc/%d/stat: bad times", pid)
+	}
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / ticks, nil
 }
