@@ -72,7 +72,7 @@ func TestCandidatesGiveTodaysFigures(t *testing.T) {
 	if _, err := Fill(ctx, FillOptions{Traffic: tr, Store: cfg, Logger: testenv.Logger(t)}); err != nil {
 		t.Fatal(err)
 	}
-	for _, setup := range []string{"stage", "a_replacing", "b_slim", "c_rollup"} {
+	for _, setup := range []string{"stage", "a_replacing", "b_slim", "c_rollup", "a_pages", "a_page_arrays", "d_daily"} {
 		multiquery(t, ch, cfg.Database, candidateFile(t, setup+".setup.sql"))
 	}
 	sites, _ := tr.SiteList()
@@ -99,16 +99,35 @@ func TestCandidatesGiveTodaysFigures(t *testing.T) {
 			t.Fatalf("today's %s query returned nothing: the data set does not exercise it", name)
 		}
 	}
-	for _, file := range []string{"a_replacing_final.sql", "a_replacing_argmax.sql", "b_slim.sql", "c_rollup.sql"} {
-		got := run(file)
-		if len(got) == 0 {
-			t.Fatalf("%s has no queries", file)
+	files, err := candidates.ReadDir("candidates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		file := f.Name()
+		if !strings.HasSuffix(file, ".sql") || strings.HasSuffix(file, ".setup.sql") || file == "current.sql" {
+			continue
 		}
+		got := run(file)
+		compared := 0
 		for name, g := range got {
-			w := want[name]
+			w, ok := want[name]
+			if !ok {
+				continue // a query of its own (a combined one, the open days' share)
+			}
+			compared++
+			// A session list read from the range's last days first holds
+			// fewer than the 50 asked for when those days do: then it must
+			// be the start of the whole list, and the caller widens.
+			if name == "sessions" && strings.Count(g, "\n")+1 < 50 && strings.HasPrefix(w, g) {
+				continue
+			}
 			if g != w {
 				t.Errorf("%s %s:\n%s\ntoday:\n%s", file, name, g, w)
 			}
+		}
+		if compared == 0 {
+			t.Errorf("%s: no query comparable with today's", file)
 		}
 	}
 	// Merged, the candidates still agree.
