@@ -124,6 +124,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if t.End, err = time.Parse(time.DateOnly, end); err != nil {
 			return fmt.Errorf("%w: -end: %w", errUsage, err)
 		}
+		if err := t.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", errUsage, err)
+		}
 		cfg, stop, err := c.clickhouse(ctx, log)
 		if err != nil {
 			return err

@@ -84,6 +84,12 @@ func (t Traffic) withDefaults() (Traffic, error) {
 	return t, nil
 }
 
+// Validate reports what is wrong with t, before anything is started.
+func (t Traffic) Validate() error {
+	_, err := t.withDefaults()
+	return err
+}
+
 // Start is midnight UTC of the first day.
 func (t Traffic) Start() time.Time { return t.End.AddDate(0, 0, -t.Days) }
 
