@@ -1,0 +1,77 @@
+package dashbench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Range is a report range: the days [From, To] in the site's zone.
+type Range struct {
+	Label    string
+	From, To string
+}
+
+// LastDays is the range of the n days before end (a midnight).
+func LastDays(end time.Time, n int) Range {
+	return Range{Label: fmt.Sprintf("%dd", n),
+		From: end.AddDate(0, 0, -n).Format(time.DateOnly), To: end.AddDate(0, 0, -1).Format(time.DateOnly)}
+}
+
+// BenchOptions configure a Bench.
+type BenchOptions struct {
+	// URL, User and Password reach a running dashboard.
+	URL, User, Password string
+	// Site is the site whose pages are requested.
+	Site string
+	// Ranges are the report ranges, each measured in turn.
+	Ranges []Range
+	// Concurrency lists the numbers of simultaneous users.
+	Concurrency []int
+	// Rounds is the requests each user sends per endpoint.
+	Rounds int
+	// Only keeps the endpoints with these names (empty: all).
+	Only []string
+}
+
+// Bench signs in the users and measures every endpoint for every range and
+// concurrency, printing a table per range and concurrency to w as it goes.
+func Bench(ctx context.Context, o BenchOptions, w io.Writer) ([]Stats, error) {
+	var all []Stats
+	for _, r := range o.Ranges {
+		for _, n := range o.Concurrency {
+			users, err := Users(ctx, o.URL, o.User, o.Password, n)
+			if err != nil {
+				return all, err
+			}
+			var stats []Stats
+			for _, ep := range Endpoints(o.Site, r.From, r.To) {
+				if len(o.Only) > 0 && !contains(o.Only, ep.Name) {
+					continue
+				}
+				s := Measure(ctx, o.URL, users, ep, o.Rounds)
+				stats = append(stats, s)
+				if ctx.Err() != nil {
+					return append(all, stats...), ctx.Err()
+				}
+			}
+			FormatStats(w, fmt.Sprintf("%s %s..%s", r.Label, r.From, r.To), stats)
+			fmt.Fprintln(w)
+			all = append(all, stats...)
+			for _, u := range users {
+				u.CloseIdleConnections()
+			}
+		}
+	}
+	return all, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

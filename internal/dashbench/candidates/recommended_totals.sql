@@ -1,0 +1,76 @@
+-- The recommended design's site page: candidate (a) read with FINAL (bot
+-- filter after FINAL), the session list from the range's last two days
+-- first (the caller widens to the whole range when they hold fewer than the
+-- 50 asked for), pages from the session rows' page arrays, and the summary and the daily
+-- series from one query (GROUP BY day WITH TOTALS: the totals row counts
+-- the range's distinct visitors).
+
+-- query: summary_timeseries
+SELECT toString(toDate(started_at, {tz})) AS day, uniqExact(visitor_id), count(), sum(pageviews),
+       countIf(pageviews < 2 AND duration_ms <= 10000 AND custom_events = 0), sum(duration_ms)
+FROM (SELECT session_id, visitor_id, started_at, pageviews, custom_events, last_ms - first_ms AS duration_ms, is_bot
+      FROM sess_rmt FINAL
+      WHERE site_id = {site} AND session_date BETWEEN toDate({from_day}) AND toDate({to_day})
+        AND started_at >= toDateTime({from}) AND started_at < toDateTime({to}))
+WHERE is_bot = 0
+GROUP BY day WITH TOTALS
+ORDER BY day;
+
+-- query: sessions
+SELECT session_id, visitor_id, started_at, duration_ms, pageviews, events, custom_events, entry_pathname, exit_pathname,
+       referrer_domain, channel, browser, os, device, toString(start_reason)
+FROM (SELECT session_id, visitor_id, started_at, last_ms - first_ms AS duration_ms, pageviews, events, custom_events, entry_pathname,
+             exit_pathname, referrer_domain, channel, browser, os, device, start_reason, is_bot
+      FROM sess_rmt FINAL
+      WHERE site_id = {site} AND session_date BETWEEN toDate({to_day}) - 3 AND toDate({to_day})
+        AND started_at >= greatest(toDateTime({from}), toDateTime({to} - 2 * 86400)) AND started_at < toDateTime({to}))
+WHERE is_bot = 0
+ORDER BY started_at DESC, session_id LIMIT 50;
+
+-- query: pages
+SELECT pathname, uniqExact(visitor_id) AS visitors, count() AS sessions, sum(views) AS pageviews
+FROM (SELECT visitor_id, pages, page_views, is_bot FROM sess_rmt_pages FINAL
+      WHERE site_id = {site} AND session_date BETWEEN toDate({from_day}) AND toDate({to_day})
+        AND started_at >= toDateTime({from}) AND started_at < toDateTime({to}))
+ARRAY JOIN pages AS pathname, page_views AS views
+WHERE is_bot = 0
+GROUP BY pathname
+ORDER BY pageviews DESC, sessions DESC, pathname
+LIMIT 10;
+
+-- query: entry_pages
+SELECT key, uniqExact(visitor_id) AS visitors, count() AS sessions, sum(pageviews) AS total_pageviews
+FROM (SELECT session_id, entry_pathname AS key, visitor_id AS visitor_id, pageviews AS pageviews, is_bot
+      FROM sess_rmt FINAL
+      WHERE site_id = {site} AND session_date BETWEEN toDate({from_day}) AND toDate({to_day})
+        AND started_at >= toDateTime({from}) AND started_at < toDateTime({to}))
+ WHERE is_bot = 0
+GROUP BY key ORDER BY sessions DESC, total_pageviews DESC, key LIMIT 10;
+
+-- query: exit_pages
+SELECT key, uniqExact(visitor_id) AS visitors, count() AS sessions, sum(pageviews) AS total_pageviews
+FROM (SELECT session_id, exit_pathname AS key, visitor_id AS visitor_id, pageviews AS pageviews, is_bot
+      FROM sess_rmt FINAL
+      WHERE site_id = {site} AND session_date BETWEEN toDate({from_day}) AND toDate({to_day})
+        AND started_at >= toDateTime({from}) AND started_at < toDateTime({to}))
+ WHERE is_bot = 0
+GROUP BY key ORDER BY sessions DESC, total_pageviews DESC, key LIMIT 10;
+
+-- query: referrers
+SELECT key, uniqExact(visitor_id) AS visitors, count() AS sessions, sum(pageviews) AS total_pageviews
+FROM (SELECT session_id, referrer_domain AS key, visitor_id AS visitor_id, pageviews AS pageviews, is_bot
+      FROM sess_rmt FINAL
+      WHERE site_id = {site} AND session_date BETWEEN toDate({from_day}) AND toDate({to_day})
+        AND started_at >= toDateTime({from}) AND started_at < toDateTime({to}))
+ WHERE is_bot = 0
+GROUP BY key ORDER BY sessions DESC, total_pageviews DESC, key LIMIT 10;
+
+-- query: channels
+SELECT key, uniqExact(visitor_id) AS visitors, count() AS sessions, sum(pageviews) AS total_pageviews
+FROM (SELECT session_id, channel AS key, visitor_id AS visitor_id, pageviews AS pageviews, is_bot
+      FROM sess_rmt FINAL
+      WHERE site_id = {site} AND session_date BETWEEN toDate({from_day}) AND toDate({to_day})
+        AND started_at >= toDateTime({from}) AND started_at < toDateTime({to}))
+ WHERE is_bot = 0
+GROUP BY key ORDER BY sessions DESC, total_pageviews DESC, key LIMIT 10;
+
