@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/teller-analytics/teller/internal/loadgen"
+	"github.com/teller-analytics/teller/pkg/enrich/campaign"
 	"github.com/teller-analytics/teller/pkg/event"
 	"github.com/teller-analytics/teller/pkg/site"
 )
@@ -381,10 +381,8 @@ func (g *generator) visitEvents(v visit, out *[]event.Event) int64 {
 		e := event.Event{V: event.Version, ID: g.uuid(), Site: s.ID, Visitor: who.id, NewVisitor: newVisitor,
 			ReceivedMs: at, Kind: kind, Name: name, URL: pageURL, Title: title, UserAgent: who.agent.ua,
 			ScreenWidth: who.screen[0], ScreenHeight: who.screen[1]}
-		newVisitor = false // the collector set the cookie on its answer
-		if u, err := url.Parse(pageURL); err == nil {
-			e.Campaign = event.CampaignFromURL(u)
-		}
+		newVisitor = false                     // the collector set the cookie on its answer
+		e.Campaign = campaign.FromURL(pageURL) // as the collector fills it
 		return e
 	}
 	for i := 0; i < pages; i++ {
