@@ -33,7 +33,8 @@ RUN go build -trimpath -ldflags="-s -w" -o /out/ \
         ./cmd/sessionizer \
         ./cmd/dashboard \
         ./cmd/teller \
-        ./cmd/loadgen
+        ./cmd/loadgen \
+        ./cmd/dashbench
 
 # ---- run --------------------------------------------------------------------
 # distroless/static: CA certificates and tzdata (site time zones) but no shell,

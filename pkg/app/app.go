@@ -57,6 +57,9 @@ const (
 	DefaultDashboardListen   = ":8082"
 	DefaultSessionizerListen = ":8083"
 	DefaultDashboardUser     = "admin"
+	// DefaultDashboardMaxConns leaves room for several site pages at once:
+	// a page runs its reports in parallel, one connection each.
+	DefaultDashboardMaxConns = 32
 )
 
 // connectAttempts bounds how long a service waits for ClickHouse to come up

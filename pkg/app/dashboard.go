@@ -51,6 +51,7 @@ type DashboardConfig struct {
 // RegisterFlags adds the dashboard's flags.
 func (c *DashboardConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", DefaultDashboardListen, "HTTP address the dashboard serves")
+	c.Store.MaxConns = DefaultDashboardMaxConns
 	c.Store.RegisterFlags(fs)
 	fs.StringVar(&c.AccountsUser, "accounts-clickhouse-user", "", "ClickHouse user for the dashboard's account tables (users, logins, API tokens); empty: -clickhouse-user. Lets -clickhouse-user be read-only")
 	fs.StringVar(&c.AccountsPassword, "accounts-clickhouse-password", "", "password of -accounts-clickhouse-user")

@@ -32,6 +32,10 @@ const (
 	DefaultDatabase    = "teller"
 	DefaultUser        = "default"
 	DefaultDialTimeout = 5 * time.Second
+	// DefaultMaxConns bounds a service's connections to ClickHouse. The
+	// dashboard, whose site page runs its reports at once, sets its own
+	// larger default (see pkg/app).
+	DefaultMaxConns = 8
 )
 
 // Config is how to reach ClickHouse.
@@ -45,6 +49,9 @@ type Config struct {
 	Password string
 	// DialTimeout bounds connecting.
 	DialTimeout time.Duration
+	// MaxConns bounds the open connections; a query waits for a free one
+	// at most DialTimeout (clickhouse-go's rule), then fails.
+	MaxConns int
 }
 
 // RegisterFlags adds the ClickHouse flags to fs with their defaults.
@@ -53,7 +60,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Database, "clickhouse-database", DefaultDatabase, "ClickHouse database for Teller's tables (created if missing)")
 	fs.StringVar(&c.User, "clickhouse-user", DefaultUser, "ClickHouse user")
 	fs.StringVar(&c.Password, "clickhouse-password", "", "ClickHouse password")
-	fs.DurationVar(&c.DialTimeout, "clickhouse-dial-timeout", DefaultDialTimeout, "timeout for connecting to ClickHouse")
+	fs.DurationVar(&c.DialTimeout, "clickhouse-dial-timeout", DefaultDialTimeout, "timeout for connecting to ClickHouse, and for waiting for a free connection")
+	def := c.MaxConns // a service may preset its own default before registering
+	if def == 0 {
+		def = DefaultMaxConns
+	}
+	fs.IntVar(&c.MaxConns, "clickhouse-max-conns", def, "most connections open to ClickHouse at once")
 }
 
 // Validate reports, naming the flag, what is wrong with the settings. It does
@@ -68,6 +80,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DialTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("-clickhouse-dial-timeout %s: must be positive", c.DialTimeout))
+	}
+	if c.MaxConns < 1 {
+		errs = append(errs, fmt.Errorf("-clickhouse-max-conns %d: must be at least 1", c.MaxConns))
 	}
 	return errors.Join(errs...)
 }
@@ -105,13 +120,16 @@ func open(cfg Config, database string) (driver.Conn, error) {
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = DefaultDialTimeout
 	}
+	if cfg.MaxConns == 0 { // a Config built in Go rather than from flags
+		cfg.MaxConns = DefaultMaxConns
+	}
 	return clickhouse.Open(&clickhouse.Options{
 		Addr:         []string{cfg.Addr},
 		Auth:         clickhouse.Auth{Database: database, Username: cfg.User, Password: cfg.Password},
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  60 * time.Second,
 		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
-		MaxOpenConns: 8,
+		MaxOpenConns: cfg.MaxConns,
 	})
 }
 
