@@ -176,3 +176,9 @@ func (s *Sender) Flush(ctx context.Context) error {
 
 // Totals so far.
 func (s *Sender) Totals() Totals { return s.totals }
+
+// Pending is how many events wait for the next batch.
+func (s *Sender) Pending() int { return len(s.pending) }
+
+// Size is the batch size in use.
+func (s *Sender) Size() int { return s.size() }
