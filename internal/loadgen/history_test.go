@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/internal/loadgen"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/app"
@@ -30,7 +31,18 @@ const importTopic = "teller.import"
 // visit by visit (page views, events, entry and exit page), while the live
 // traffic is exactly what it would be alone: every event once, one session
 // per browser, none late, none bridging.
-func TestHistoryImportBesideLiveTraffic(t *testing.T) {
+// importPipeline is a collector with the import endpoint, the live
+// sessionizer and a second sessionizer group on the import topic, as
+// pkg/app wires them, on a local ClickHouse and a kfake broker.
+type importPipeline struct {
+	collector, token string
+	ch               *chlocal.Server
+}
+
+const historyDB = "teller_history"
+
+func startImportPipeline(t testing.TB, scfg sessionizer.Config) *importPipeline {
+	t.Helper()
 	ch := testenv.ClickHouse(t)
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, topic, importTopic))
 	if err != nil {
@@ -38,7 +50,7 @@ func TestHistoryImportBesideLiveTraffic(t *testing.T) {
 	}
 	t.Cleanup(cluster.Close)
 	brokers := config.StringList(cluster.ListenAddrs())
-	const db = "teller_history"
+	const db = historyDB
 	store := testenv.OpenStore(t, ch, db)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := store.SaveSite(ctx, site.Site{ID: "shop", Domains: []string{"localhost"}, Timezone: "UTC"}); err != nil {
@@ -52,8 +64,6 @@ func TestHistoryImportBesideLiveTraffic(t *testing.T) {
 	live := bus.Config{Brokers: brokers, Topic: topic, Partitions: 4, ReplicationFactor: 1}
 	imp := live
 	imp.Topic = importTopic
-	scfg := sessionizer.DefaultConfig()
-	scfg.FlushInterval, scfg.CheckpointInterval = 200*time.Millisecond, time.Second
 	icfg := scfg
 	icfg.Group = "teller-import"
 	log := testenv.Logger(t)
@@ -91,6 +101,14 @@ func TestHistoryImportBesideLiveTraffic(t *testing.T) {
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
 
+	return &importPipeline{collector: collectorURL, token: secret, ch: ch}
+}
+
+func TestHistoryImportBesideLiveTraffic(t *testing.T) {
+	scfg := sessionizer.DefaultConfig()
+	scfg.FlushInterval, scfg.CheckpointInterval = 200*time.Millisecond, time.Second
+	p := startImportPipeline(t, scfg)
+	collectorURL, secret, ch, db := p.collector, p.token, p.ch, historyDB
 	verify := loadgen.VerifyConfig{Addr: ch.Addr(), Database: db, Timeout: 60 * time.Second}
 	historyEnd := time.Now().Add(-time.Minute)
 	var hrep *loadgen.HistoryReport
