@@ -403,6 +403,10 @@ func RunHistory(ctx context.Context, hc HistoryConfig, log *slog.Logger) (*Histo
 		}
 	}
 	rep.Elapsed = time.Since(sendStart)
+	if rep.Err == "" && ctx.Err() == nil && rep.Sent < hc.Events {
+		log.Warn("the visitors' visits ran out before -events was reached: more -history-visitors or a longer -history give more",
+			"sent", rep.Sent, "events", hc.Events)
+	}
 	t := sender.Totals()
 	rep.Batches, rep.Accepted, rep.Rejected, rep.FirstRejections = t.Batches, t.Accepted, t.Rejected, t.FirstRejections
 	rep.Latency = summarize(latencies)

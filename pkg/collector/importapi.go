@@ -6,6 +6,8 @@ package collector
 // for why: the partition clock).
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -132,7 +134,7 @@ func (a *ImportAPI) handle(g *gin.Context) {
 		return
 	}
 	var b importer.Batch
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
 		a.refuse(g, http.StatusBadRequest, "json", "body is not an import batch: "+err.Error())
@@ -176,7 +178,7 @@ func (a *ImportAPI) handle(g *gin.Context) {
 	}
 	// In time order, so that the batch moves its partitions' clocks forward
 	// once instead of flagging its own earlier events late.
-	slices.SortStableFunc(keep, func(x, y good) int { return int(min(max(x.at-y.at, -1), 1)) })
+	slices.SortStableFunc(keep, func(x, y good) int { return cmp.Compare(x.at, y.at) })
 	msgs := make([]bus.Message, len(keep))
 	for i := range keep {
 		msgs[i] = keep[i].msg
