@@ -364,6 +364,7 @@ func RunHistory(ctx context.Context, hc HistoryConfig, log *slog.Logger) (*Histo
 		ev.TimeMs = v.nextMs
 		v.seq++
 		ev.ID = importer.EventID("loadgen", v.key, strconv.Itoa(v.seq))
+		ev.NewVisitor = v.seq == 1
 		ps := plan[v.session]
 		ps.events++
 		ps.exit = st.pathIdx

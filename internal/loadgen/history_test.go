@@ -161,6 +161,10 @@ func TestHistoryImportBesideLiveTraffic(t *testing.T) {
 	if got := query("SELECT sum(late_events), sum(bridging_events), countIf(start_reason = 'inactivity') > 0 FROM sessions WHERE site_id = 'shop' AND " + hist); got != "0\t0\t1" {
 		t.Errorf("history sessions (late, bridging, some by inactivity): %s", got)
 	}
+	// Each imported visitor's first session is a first visit, the later ones not.
+	if got := query("SELECT countIf(start_reason = 'first_visit') = uniqExact(visitor_id), count() > uniqExact(visitor_id) FROM sessions WHERE site_id = 'shop' AND " + hist); got != "1\t1" {
+		t.Errorf("history first visits (one per visitor, fewer than sessions): %s", got)
+	}
 	// Each group checkpointed its own topic.
 	if got := query("SELECT groupUniqArray(consumer_group) FROM sessionizer_checkpoints WHERE topic = '" + importTopic + "'"); got != "['teller-import']" {
 		t.Errorf("import topic checkpoints by %s", got)

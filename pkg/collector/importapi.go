@@ -219,7 +219,7 @@ func (a *ImportAPI) toEvent(in *importer.Event, site string, bounds importer.Bou
 		id = uuid.New()
 	}
 	ev := event.Event{
-		V: event.Version, ID: id, Site: site, Visitor: importer.VisitorID(site, in.Visitor),
+		V: event.Version, ID: id, Site: site, Visitor: importer.VisitorID(site, in.Visitor), NewVisitor: in.NewVisitor,
 		ReceivedMs: in.TimeMs, Kind: in.Kind, Name: name, URL: in.URL,
 		Referrer: event.Clip(in.Referrer, event.MaxURLLength), Title: event.Clip(in.Title, event.MaxTitleLength),
 		UserAgent:   event.Clip(in.UserAgent, event.MaxUserAgent),

@@ -129,7 +129,7 @@ func TestImportPublishesToItsOwnTopic(t *testing.T) {
 		// Out of order on purpose: the collector publishes in time order.
 		{ID: importer.EventID("b"), TimeMs: day.Add(time.Minute).UnixMilli(), Visitor: "v1", Kind: event.KindPageview,
 			URL: "https://shop.example/pricing?utm_source=news", UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"},
-		{ID: importer.EventID("a"), TimeMs: day.UnixMilli(), Visitor: "v1", Kind: event.KindPageview, URL: "https://shop.example/"},
+		{ID: importer.EventID("a"), TimeMs: day.UnixMilli(), Visitor: "v1", NewVisitor: true, Kind: event.KindPageview, URL: "https://shop.example/"},
 		{TimeMs: now.Add(time.Second).UnixMilli(), Visitor: "v1", Kind: event.KindPageview, URL: "https://shop.example/"},          // future
 		{TimeMs: now.Add(-31 * 24 * time.Hour).UnixMilli(), Visitor: "v1", Kind: event.KindPageview, URL: "https://shop.example/"}, // past the horizon
 		{TimeMs: day.UnixMilli(), Visitor: "v1", Kind: event.KindPageview, URL: "https://elsewhere.example/"},                      // foreign host
@@ -180,6 +180,9 @@ func TestImportPublishesToItsOwnTopic(t *testing.T) {
 	c := byID[importer.EventID("c").String()]
 	if a == nil || b == nil || c == nil {
 		t.Fatalf("published %v, want the ids the client gave", byID)
+	}
+	if !a.NewVisitor || b.NewVisitor {
+		t.Errorf("new_visitor: %v then %v, want the import's flags", a.NewVisitor, b.NewVisitor)
 	}
 	if a.ReceivedMs != day.UnixMilli() || b.Campaign.Source != "news" || c.Name != "Signup" || b.UserAgent == "" || a.Site != "shop" {
 		t.Errorf("events %+v %+v %+v: want the import's time, campaign, name and user agent", a, b, c)

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,7 +45,11 @@ type Event struct {
 	// Visitor is the source's key for the visitor (a log's address and user
 	// agent, Umami's session id); the event's visitor id is derived from it
 	// with VisitorID.
-	Visitor      string            `json:"visitor"`
+	Visitor string `json:"visitor"`
+	// NewVisitor marks the visitor's first event in the source, so that the
+	// session it opens is a first visit (as the collector's fresh cookie
+	// marks a live one).
+	NewVisitor   bool              `json:"new_visitor,omitempty"`
 	Kind         event.Kind        `json:"kind"`
 	Name         string            `json:"name,omitempty"`
 	URL          string            `json:"url"`
@@ -68,6 +73,21 @@ var eventSpace = uuid.MustParse("b0a3c0de-5e1f-4c7a-8f61-2d9e4a7b6c33")
 // VisitorID is the visitor id of site's imported visitor key.
 func VisitorID(site, key string) uuid.UUID {
 	return uuid.NewSHA1(visitorSpace, []byte(site+"\x00"+key))
+}
+
+// firstSeen tells whether a visitor key is new to a reader; it keeps a
+// 64-bit hash per key, not the key, to stay small over millions of visitors.
+type firstSeen map[uint64]struct{}
+
+func (f firstSeen) first(key string) bool {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	k := h.Sum64()
+	if _, ok := f[k]; ok {
+		return false
+	}
+	f[k] = struct{}{}
+	return true
 }
 
 // EventID derives a stable event id from a source's identity of the event

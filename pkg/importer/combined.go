@@ -82,6 +82,7 @@ func ReadCombined(r io.Reader, o CombinedOptions, emit func(Event) error) (Stats
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLineBytes)
 	seen := map[string]int{} // identical lines (same second) stay distinct events
+	visitors := firstSeen{}
 	for sc.Scan() {
 		st.Lines++
 		line := sc.Text()
@@ -117,6 +118,7 @@ func ReadCombined(r io.Reader, o CombinedOptions, emit func(Event) error) (Stats
 			Visitor: l.addr + "\x00" + l.userAgent, Kind: event.KindPageview, URL: origin + target.RequestURI(),
 			Referrer: l.referrer, UserAgent: event.Clip(l.userAgent, event.MaxUserAgent),
 		}
+		ev.NewVisitor = visitors.first(ev.Visitor)
 		if err := emit(ev); err != nil {
 			return st, err
 		}

@@ -151,7 +151,7 @@ func TestReadUmamiSample(t *testing.T) {
 	// The representative user agents classify as Umami classified them.
 	ua := enrich.NewUAParser(0)
 	for _, tc := range []struct {
-		i                     int
+		i                   int
 		browser, os, device string
 	}{{0, "Chrome", "Windows", enrich.DeviceDesktop}, {3, "Safari", "iOS", enrich.DeviceMobile}, {5, "Firefox", "Linux", enrich.DeviceDesktop}} {
 		got := ua.Parse(g.Events[tc.i].UserAgent)

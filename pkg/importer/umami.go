@@ -52,6 +52,7 @@ func ReadUmami(r io.Reader, emit func(Event) error) (Stats, error) {
 			return st, fmt.Errorf("umami csv: column %q is missing (header: %s); export the website_event table", c, strings.Join(header, ","))
 		}
 	}
+	visitors := firstSeen{}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -81,6 +82,7 @@ func ReadUmami(r io.Reader, emit func(Event) error) (Stats, error) {
 			st.skip(reason)
 			continue
 		}
+		ev.NewVisitor = visitors.first(ev.Visitor)
 		if err := emit(ev); err != nil {
 			return st, err
 		}
