@@ -10,7 +10,8 @@
 # Environment: COUNT (default 3) repetitions of the collector and sessionizer
 # benchmarks; TELLER_BENCH_SESSIONIZER_EVENTS (default 200000) events per
 # sessionizer run; TELLER_BENCH_PIPELINE_DURATION (default 10s) of load on
-# the whole pipeline. Takes about 2 minutes on 2 cores.
+# the whole pipeline; TELLER_BENCH_IMPORT_EVENTS (default 100000) events per
+# history-import run. Takes about 3 minutes on 2 idle cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,7 @@ write=1
 [ "${1:-}" = "-n" ] && write=0
 count=${COUNT:-3}
 events=${TELLER_BENCH_SESSIONIZER_EVENTS:-200000}
+import_events=${TELLER_BENCH_IMPORT_EVENTS:-100000}
 doc=docs/benchmarks.md
 # Profiles and test binaries stay here for a closer look (go tool pprof).
 work=${TMPDIR:-/tmp}/teller-bench
@@ -70,6 +72,11 @@ cp "$work/last" "$work/sessionizer_cum.txt"
 run "go test -run '^\$' -bench BenchmarkPipelineWithLoadgen -benchtime 1x -count 1 -timeout 10m ./internal/loadgen/"
 cp "$work/last" "$work/pipeline.txt"
 
+# 5. History import: the load generator's history mode through POST /api/import,
+# the import topic and its own sessionizer group, sessions checked exactly.
+run "TELLER_BENCH_IMPORT_EVENTS=$import_events go test -run '^\$' -bench BenchmarkHistoryImport -benchtime 1x -count $count -timeout 30m ./internal/loadgen/"
+cp "$work/last" "$work/import.txt"
+
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 heap=$(median "$work/micro.txt" BenchmarkHeapPerOpenSession B/session)
@@ -88,6 +95,18 @@ pipe_eps=$(median "$work/pipeline.txt" BenchmarkPipelineWithLoadgen events/s)
 pipe_go=$(median "$work/pipeline.txt" BenchmarkPipelineWithLoadgen pipeline_cpu_s/100k)
 pipe_ch=$(median "$work/pipeline.txt" BenchmarkPipelineWithLoadgen clickhouse_cpu_s/100k)
 pipe_gen=$(median "$work/pipeline.txt" BenchmarkPipelineWithLoadgen loadgen_cpu_s/100k)
+pipe_p99=$(median "$work/pipeline.txt" BenchmarkPipelineWithLoadgen p99_ms)
+pipe_lag=$(median "$work/pipeline.txt" BenchmarkPipelineWithLoadgen clickhouse_lag_s)
+pipe_rss=$(median "$work/pipeline.txt" BenchmarkPipelineWithLoadgen pipeline_peak_rss_MiB)
+pipe_ch_rss=$(median "$work/pipeline.txt" BenchmarkPipelineWithLoadgen clickhouse_peak_rss_MiB)
+pipe_gen_rss=$(median "$work/pipeline.txt" BenchmarkPipelineWithLoadgen loadgen_peak_rss_MiB)
+pipe_load=$(median "$work/pipeline.txt" BenchmarkPipelineWithLoadgen load_avg_before)
+imp_eps=$(median "$work/import.txt" BenchmarkHistoryImport events/s)
+imp_fresh=$(median "$work/import.txt" BenchmarkHistoryImport queryable_after_s)
+imp_p99=$(median "$work/import.txt" BenchmarkHistoryImport batch_p99_ms)
+imp_load=$(median "$work/import.txt" BenchmarkHistoryImport load_avg_before)
+# us A: CPU-seconds per 100k events as CPU microseconds per event.
+us() { awk -v a="$1" 'BEGIN { if (a != "n/a") printf "%.1f", a * 10; else print "n/a" }'; }
 # ceiling A B: events/s that 2 fully used cores allow at A + B CPU-seconds per 100k events.
 ceiling() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + b > 0) printf "%.0f", 2 * 100000 / (a + b); else print "n/a" }'; }
 
@@ -111,6 +130,13 @@ component() { # LABEL REGEX
   echo "| sessionizer 100k events/s into ClickHouse on 2 cores | $ses_eps events/s ($ses_go CPU-s per 100k events in the Go process, $ses_ch in ClickHouse: at most $(ceiling "$ses_go" "$ses_ch") events/s on 2 idle cores; $ses_writes% of partition time blocked in writes) | $(verdict "$ses_eps" '>=' 100000) |"
   echo "| the whole pipeline on one 2-core box at 25k events/s | $pipe_eps events/s with the load generator on the same cores (CPU-s per 100k events: pipeline $pipe_go, ClickHouse $pipe_ch, load generator $pipe_gen; without the load generator at most $(ceiling "$pipe_go" "$pipe_ch") events/s) | $(verdict "$pipe_eps" '>=' 25000) |"
   echo "| at most 300 B of heap per open session | $heap B | $(verdict "$heap" '<=' 300) |"
+  echo "| whole pipeline: collector p99 under 25 ms | $pipe_p99 ms (load average $pipe_load) | $(verdict "$pipe_p99" '<=' 25) |"
+  echo "| whole pipeline: queryable within 2 s | everything queryable $pipe_lag s after the last answer (a p99 of per-event freshness is not measured yet) | $(verdict "$pipe_lag" '<=' 2) |"
+  echo
+  echo "Whole pipeline, per process: CPU microseconds per event: pipeline (collector + sessionizer + kfake, one Go process) $(us "$pipe_go"), ClickHouse $(us "$pipe_ch"), load generator $(us "$pipe_gen");"
+  echo "peak resident memory: pipeline $pipe_rss MiB, ClickHouse $pipe_ch_rss MiB, load generator $pipe_gen_rss MiB."
+  echo
+  echo "History import ($import_events events of 30 days, sessions checked exactly): $imp_eps events/s, batch p99 $imp_p99 ms, everything queryable $imp_fresh s after the last batch (load average $imp_load)."
   echo
   echo "### Commands"
   echo
@@ -164,6 +190,12 @@ component() { # LABEL REGEX
   echo
   echo '```'
   benchlines "$work/pipeline.txt"
+  echo '```'
+  echo
+  echo "### History import"
+  echo
+  echo '```'
+  benchlines "$work/import.txt"
   echo '```'
   echo "<!-- bench:results:end -->"
 } >"$work/section.md"

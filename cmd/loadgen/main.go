@@ -9,6 +9,13 @@
 //
 //	go run ./cmd/loadgen -collector http://localhost:8081 -site demo -visitors 200 -duration 30s -rate 500
 //
+// With -history (e.g. 90d) and -events (e.g. 10M) it sends that much
+// history through the collector's POST /api/import instead (-import-token),
+// visitors returning after real pauses, and with -clickhouse-addr checks
+// that ClickHouse holds exactly the sessions it planned:
+//
+//	go run ./cmd/loadgen -history 90d -events 10M -site loadtest -import-token teller_import_... -clickhouse-addr 127.0.0.1:9000
+//
 // Exit status: 0 when every request was accepted (or -allow-errors) and the
 // verification, if asked for, matched; 1 otherwise; 2 for bad flags.
 package main
@@ -20,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -47,10 +55,12 @@ var env = config.Prefixed("loadgen")
 // prints the summary to stdout; progress goes to stderr.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg loadgen.Config
+	var hist loadgen.HistoryConfig
 	var asJSON bool
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.RegisterFlags(fs)
+	hist.RegisterFlags(fs)
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON (for scripts) instead of the text summary")
 	if err := config.ParseEnv(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -64,6 +74,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log, err := cfg.Log.Logger(stderr)
 	if err != nil {
 		return fmt.Errorf("%w: %w", loadgen.ErrUsage, err)
+	}
+	if hist.Span > 0 || hist.Events > 0 {
+		return runHistory(ctx, cfg, hist, asJSON, log, stdout)
 	}
 	rep, err := loadgen.Run(ctx, cfg, log)
 	if err != nil {
@@ -79,6 +92,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		rep.Print(stdout)
 	}
 	return rep.Failure(cfg.AllowErrors)
+}
+
+// runHistory sends -history through the import endpoint instead of live
+// traffic; the shared flags (-collector, -site, -page-origin, -paths, -bots,
+// -seed, -progress, -clickhouse-*) mean the same.
+func runHistory(ctx context.Context, cfg loadgen.Config, hist loadgen.HistoryConfig, asJSON bool, log *slog.Logger, stdout io.Writer) error {
+	hist.Collector, hist.Site, hist.PageOrigin, hist.Paths = cfg.Collector, cfg.Site, cfg.PageOrigin, cfg.Paths
+	hist.BotShare, hist.Seed, hist.Progress, hist.Verify = cfg.BotShare, cfg.Seed, cfg.Progress, cfg.Verify
+	rep, err := loadgen.RunHistory(ctx, hist, log)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		rep.Print(stdout)
+	}
+	return rep.Failure()
 }
 
 // exitCode is 0 for success and -help, 2 for bad flags, 1 otherwise.

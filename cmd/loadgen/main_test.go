@@ -52,3 +52,24 @@ func TestVariablesHaveTheLoadgenPrefix(t *testing.T) {
 		t.Fatalf("TELLER_RATE was read: %v", err)
 	}
 }
+
+// -history turns the run into an import: it needs the site's import token,
+// and its sizes read as people write them (90d, 10M).
+func TestHistoryFlags(t *testing.T) {
+	none := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-history", "90d", "-events", "10M"}, "-import-token is required"},
+		{[]string{"-history", "90x", "-events", "1"}, "want a duration like 90d"},
+		{[]string{"-history", "7d", "-events", "lots"}, "want a count like 10M"},
+		{[]string{"-history", "7d", "-import-token", "t"}, "-events is required"},
+	} {
+		var errOut strings.Builder
+		err := run(context.Background(), tc.args, none, &strings.Builder{}, &errOut)
+		if code := exitCode(&errOut, err); code != 2 || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: exit %d, %v; want 2 naming %q", tc.args, code, err, tc.want)
+		}
+	}
+}

@@ -39,6 +39,7 @@ Commands:
   migrate             apply the ClickHouse schema (services refuse to start while
                       migrations are pending, unless started with -migrate)
   user                list, add, remove dashboard users, set passwords, grant sites
+  import              import history (access log, Umami export) into a site; import tokens
   healthcheck         exit 0 when a URL answers 2xx (for container health checks)
   collector | sessionizer | dashboard
                       run one service (same as its own binary)
@@ -99,6 +100,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "user":
 		return userCommand(ctx, rest, getenv, os.Stdin, stdout, stderr)
+	case "import":
+		return importCommand(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, stderr)
 	case "collector":

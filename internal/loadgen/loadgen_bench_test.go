@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,7 +29,9 @@ import (
 // Metrics: accepted events/s, latency percentiles, the time ClickHouse took
 // to hold everything after the last answer (sessionizer lag), and CPU
 // seconds per 100k events of the pipeline's Go process, of ClickHouse, and
-// of the load generator (which a production box would not run).
+// of the load generator (which a production box would not run); the peak
+// resident memory of each process (the pipeline's Go process holds the
+// collector, the sessionizer and kfake); the load average before and after.
 func BenchmarkPipelineWithLoadgen(b *testing.B) {
 	duration := 10 * time.Second
 	if v := os.Getenv("TELLER_BENCH_PIPELINE_DURATION"); v != "" {
@@ -49,6 +52,8 @@ func BenchmarkPipelineWithLoadgen(b *testing.B) {
 	var accepted int64
 	var elapsed, lag, p50, p99 time.Duration
 	var goCPU, chCPU, genCPU time.Duration
+	var genRSSKB int64
+	loadBefore := loadAverage()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		goBefore, chBefore := testenv.SelfCPU(), p.ch.CPUTime()
@@ -66,6 +71,9 @@ func BenchmarkPipelineWithLoadgen(b *testing.B) {
 			b.Fatalf("loadgen: %v\n%s\n%s", err, out, stderr.String())
 		}
 		genCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			genRSSKB = max(genRSSKB, ru.Maxrss) // kB on Linux
+		}
 		var rep loadgen.Report
 		if err := json.Unmarshal(out, &rep); err != nil {
 			b.Fatalf("loadgen report: %v\n%s", err, out)
@@ -89,4 +97,13 @@ func BenchmarkPipelineWithLoadgen(b *testing.B) {
 	if chCPU > 0 {
 		b.ReportMetric(per100k(chCPU), "clickhouse_cpu_s/100k")
 	}
+	// Peak resident memory of each process, and the machine's load beside
+	// the figures (it is shared).
+	b.ReportMetric(float64(statusKB("self", "VmHWM"))/1024, "pipeline_peak_rss_MiB")
+	if pid := clickhousePID(p.ch.Dir()); pid != "" {
+		b.ReportMetric(float64(statusKB(pid, "VmHWM"))/1024, "clickhouse_peak_rss_MiB")
+	}
+	b.ReportMetric(float64(genRSSKB)/1024, "loadgen_peak_rss_MiB")
+	b.ReportMetric(loadBefore, "load_avg_before")
+	b.ReportMetric(loadAverage(), "load_avg_after")
 }

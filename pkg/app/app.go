@@ -150,6 +150,7 @@ type CollectorConfig struct {
 	CreateTopic   bool
 	Migrate       bool
 	Log           service.LogConfig
+	Import        ImportConfig
 }
 
 // RegisterFlags adds the collector's flags.
@@ -161,6 +162,7 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.CookieSecrets, "cookie-secret", "comma-separated keys (>= 16 bytes) signing visitor cookies: the first signs, all verify (rotation); required")
 	fs.StringVar(&c.CookieDomain, "cookie-domain", "", "Domain attribute of the visitor cookie, e.g. example.com when the collector is on stats.example.com")
 	fs.BoolVar(&c.CreateTopic, "kafka-create-topic", true, "create the events topic if it does not exist")
+	c.Import.RegisterFlags(fs)
 	registerMigrate(fs, &c.Migrate)
 	c.Log.RegisterFlags(fs)
 }
@@ -168,7 +170,7 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 // Validate reports, naming the flags, everything wrong with the
 // configuration. It does no I/O.
 func (c *CollectorConfig) Validate() error {
-	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate()}
+	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate(), c.Import.Validate(c.Kafka)}
 	if c.CreateTopic {
 		errs = append(errs, c.Kafka.ValidateCreate())
 	} else {
@@ -239,6 +241,11 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 		},
 	})
 	col.Mount(r)
+	closeImport, err := mountImport(ctx, cfg.Import, cfg.Kafka, cfg.CreateTopic, db, sites, reg, log, r)
+	if err != nil {
+		return err
+	}
+	defer closeImport()
 	log.Info("collector listening", "addr", cfg.Listen, "topic", cfg.Kafka.Topic, "brokers", cfg.Kafka.Brokers.String())
 	return service.Serve(ctx, cfg.Listen, r, log, hooks.Ready)
 }
