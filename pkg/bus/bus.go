@@ -1,7 +1,8 @@
 // Package bus owns Teller's use of Kafka through github.com/segmentio/kafka-go:
 // the connection settings, the producer the collector publishes events with
 // (keyed by visitor, hashing balancer, batched, acknowledged by all in-sync
-// replicas), and topic creation. The sessionizer's consumer lives in
+// replicas), the dead-letter topic where refused input is kept
+// (deadletter.go), and topic creation. The sessionizer's consumer lives in
 // pkg/sessionizer; nothing here knows the event format.
 package bus
 
@@ -26,6 +27,8 @@ const (
 	DefaultTopic             = "teller.events"
 	DefaultPartitions        = 6
 	DefaultReplicationFactor = 1
+	// DefaultDeadLetterTopic keeps the collector's refused input.
+	DefaultDeadLetterTopic = "teller.events.invalid"
 )
 
 // Config is how to reach the events topic.
@@ -34,6 +37,9 @@ type Config struct {
 	Brokers config.StringList
 	// Topic carries the events.
 	Topic string
+	// DeadLetterTopic keeps refused input (see DeadLetter); created with
+	// the events topic.
+	DeadLetterTopic string
 	// Partitions is used when Teller creates the topic.
 	Partitions int
 	// ReplicationFactor is used when Teller creates the topic.
@@ -46,6 +52,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Brokers = config.StringList{DefaultBrokers}
 	fs.Var(&c.Brokers, "kafka-brokers", "Kafka bootstrap brokers, comma-separated host:port")
 	fs.StringVar(&c.Topic, "kafka-topic", DefaultTopic, "Kafka topic for events")
+}
+
+// RegisterDeadLetterFlags adds -kafka-dead-letter-topic, for the service that
+// refuses input (the collector).
+func (c *Config) RegisterDeadLetterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DeadLetterTopic, "kafka-dead-letter-topic", DefaultDeadLetterTopic, "Kafka topic keeping refused events (raw payload, reason, time); read it with kcat -C -t <topic>")
 }
 
 // RegisterCreateFlags adds the flags EnsureTopic creates the topic with, for
@@ -89,12 +101,23 @@ func (c *Config) ValidateCreate() error {
 	return errors.Join(errs...)
 }
 
-// EnsureTopic creates the topic if it does not exist. An existing topic is
-// left as it is, whatever its partition count.
+// EnsureTopic creates the events topic, and the dead-letter topic when one
+// is configured, if they do not exist. An existing topic is left as it is,
+// whatever its partition count.
 func EnsureTopic(ctx context.Context, c Config) error {
 	if err := c.ValidateCreate(); err != nil {
 		return fmt.Errorf("kafka: create topic: %w", err)
 	}
+	if err := ensureTopic(ctx, c, c.Topic); err != nil {
+		return err
+	}
+	if c.DeadLetterTopic != "" && c.DeadLetterTopic != c.Topic {
+		return ensureTopic(ctx, c, c.DeadLetterTopic)
+	}
+	return nil
+}
+
+func ensureTopic(ctx context.Context, c Config, topic string) error {
 	var lastErr error
 	for _, b := range c.Brokers {
 		conn, err := (&kafka.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", b)
@@ -103,7 +126,7 @@ func EnsureTopic(ctx context.Context, c Config) error {
 			continue
 		}
 		defer conn.Close()
-		parts, err := conn.ReadPartitions(c.Topic)
+		parts, err := conn.ReadPartitions(topic)
 		if err == nil && len(parts) > 0 {
 			return nil
 		}
@@ -116,9 +139,9 @@ func EnsureTopic(ctx context.Context, c Config) error {
 			return fmt.Errorf("kafka: dial controller %s:%d: %w", ctrl.Host, ctrl.Port, err)
 		}
 		defer cc.Close()
-		err = cc.CreateTopics(kafka.TopicConfig{Topic: c.Topic, NumPartitions: c.Partitions, ReplicationFactor: c.ReplicationFactor})
+		err = cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: c.Partitions, ReplicationFactor: c.ReplicationFactor})
 		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-			return fmt.Errorf("kafka: create topic %s: %w", c.Topic, err)
+			return fmt.Errorf("kafka: create topic %s: %w", topic, err)
 		}
 		return nil
 	}
@@ -127,6 +150,8 @@ func EnsureTopic(ctx context.Context, c Config) error {
 
 // Message is one record to publish.
 type Message struct {
+	// Topic is empty for the producer's events topic.
+	Topic string
 	Key   []byte
 	Value []byte
 }
@@ -135,15 +160,17 @@ type Message struct {
 // many requests are batched together; each returns once its batch is
 // acknowledged by all in-sync replicas, so an accepted event is durable.
 type Producer struct {
-	w   *kafka.Writer
-	log *slog.Logger
+	w     *kafka.Writer
+	topic string
+	log   *slog.Logger
 }
 
 // NewProducer makes a producer; it connects lazily.
 func NewProducer(c Config, log *slog.Logger) *Producer {
-	return &Producer{log: log, w: &kafka.Writer{
-		Addr:         kafka.TCP(c.Brokers...),
-		Topic:        c.Topic,
+	return &Producer{log: log, topic: c.Topic, w: &kafka.Writer{
+		Addr: kafka.TCP(c.Brokers...),
+		// No Writer.Topic: each message names its own (events or dead
+		// letters), so one writer batches both.
 		Balancer:     &kafka.Hash{}, // kafka-go's default ignores keys
 		RequiredAcks: kafka.RequireAll,
 		BatchSize:    1000,
@@ -160,12 +187,41 @@ func NewProducer(c Config, log *slog.Logger) *Producer {
 func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
 	km := make([]kafka.Message, len(msgs))
 	for i, m := range msgs {
-		km[i] = kafka.Message{Key: m.Key, Value: m.Value}
+		topic := m.Topic
+		if topic == "" {
+			topic = p.topic
+		}
+		km[i] = kafka.Message{Topic: topic, Key: m.Key, Value: m.Value}
 	}
 	if err := p.w.WriteMessages(ctx, km...); err != nil {
-		return fmt.Errorf("kafka: publish %d message(s) to %s: %w", len(msgs), p.w.Topic, err)
+		return fmt.Errorf("kafka: publish %d message(s) to %s: %w", len(msgs), p.topic, err)
 	}
 	return nil
+}
+
+// Unsent returns the indexes, among the n messages of a Publish that returned
+// err, of those Kafka did not acknowledge: all of them unless the error says
+// which ones failed. Re-sending only those avoids duplicating the others.
+// Within a partition a batch fails as a whole, so re-sending the failed ones
+// in their order keeps each key's order.
+func Unsent(err error, n int) []int {
+	var we kafka.WriteErrors
+	if err == nil {
+		return nil
+	}
+	idx := make([]int, 0, n)
+	if errors.As(err, &we) && len(we) == n {
+		for i, e := range we {
+			if e != nil {
+				idx = append(idx, i)
+			}
+		}
+		return idx
+	}
+	for i := 0; i < n; i++ {
+		idx = append(idx, i)
+	}
+	return idx
 }
 
 // Close flushes and closes the producer.
