@@ -525,4 +525,3 @@ func TestCollectorKilledMidLoad(t *testing.T) {
 		t.Errorf("%d duplicates", dups)
 	}
 }
-
