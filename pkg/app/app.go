@@ -150,6 +150,7 @@ type CollectorConfig struct {
 	CreateTopic   bool
 	Migrate       bool
 	Log           service.LogConfig
+	Spool         SpoolConfig
 }
 
 // RegisterFlags adds the collector's flags.
@@ -158,6 +159,8 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 	c.Store.RegisterFlags(fs)
 	c.Kafka.RegisterFlags(fs)
 	c.Kafka.RegisterCreateFlags(fs)
+	c.Kafka.RegisterDeadLetterFlags(fs)
+	c.Spool.RegisterFlags(fs)
 	fs.Var(&c.CookieSecrets, "cookie-secret", "comma-separated keys (>= 16 bytes) signing visitor cookies: the first signs, all verify (rotation); required")
 	fs.StringVar(&c.CookieDomain, "cookie-domain", "", "Domain attribute of the visitor cookie, e.g. example.com when the collector is on stats.example.com")
 	fs.BoolVar(&c.CreateTopic, "kafka-create-topic", true, "create the events topic if it does not exist")
@@ -168,7 +171,7 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 // Validate reports, naming the flags, everything wrong with the
 // configuration. It does no I/O.
 func (c *CollectorConfig) Validate() error {
-	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate()}
+	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate(), c.Spool.Validate()}
 	if c.CreateTopic {
 		errs = append(errs, c.Kafka.ValidateCreate())
 	} else {
@@ -219,8 +222,18 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 	producer := bus.NewProducer(cfg.Kafka, log)
 	defer producer.Close()
 	reg := hooks.registry()
-	opts := collector.Options{Publisher: producer, Sites: sites, Signer: signer, Snippet: snippet.Handler(),
-		CookieDomain: cfg.CookieDomain, Logger: log, Registerer: reg}
+	checks := map[string]service.Check{}
+	var publisher collector.Publisher = producer
+	if cfg.Spool.Dir != "" {
+		pub, stopSpool, err := spooledPublisher(ctx, cfg.Spool, producer, log, reg)
+		if err != nil {
+			return err
+		}
+		defer stopSpool() // after Serve stopped accepting, before the producer closes
+		publisher, checks["spool"] = pub, pub.Ready
+	}
+	opts := collector.Options{Publisher: publisher, Sites: sites, Signer: signer, Snippet: snippet.Handler(),
+		CookieDomain: cfg.CookieDomain, DeadLetterTopic: cfg.Kafka.DeadLetterTopic, Logger: log, Registerer: reg}
 	if hooks.Clock != nil {
 		opts.SetClock(hooks.Clock)
 	}
@@ -229,15 +242,14 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 		return err
 	}
 	r := service.NewEngine(log)
-	service.Mount(r, reg, map[string]service.Check{
-		"clickhouse": db.Ping,
-		"sites": func(context.Context) error {
-			if !sites.Loaded() {
-				return errors.New("sites not loaded")
-			}
-			return nil
-		},
-	})
+	checks["clickhouse"] = db.Ping
+	checks["sites"] = func(context.Context) error {
+		if !sites.Loaded() {
+			return errors.New("sites not loaded")
+		}
+		return nil
+	}
+	service.Mount(r, reg, checks)
 	col.Mount(r)
 	log.Info("collector listening", "addr", cfg.Listen, "topic", cfg.Kafka.Topic, "brokers", cfg.Kafka.Brokers.String())
 	return service.Serve(ctx, cfg.Listen, r, log, hooks.Ready)
