@@ -160,9 +160,14 @@ func (p *SpoolPublisher) Flush(ctx context.Context) error {
 	}
 }
 
+// sendTimeout bounds one delivery attempt. Run's end does not cut a send
+// short: a produce request abandoned mid-way may still be written by Kafka,
+// and re-sending it would duplicate it.
+const sendTimeout = 15 * time.Second
+
 // deliverBatch sends one batch from the spool and acknowledges it. After a
 // failure it re-sends only what Kafka did not acknowledge, in order, until
-// all of the batch is delivered or ctx ends.
+// all of the batch is delivered or ctx ends (checked between attempts).
 func (p *SpoolPublisher) deliverBatch(ctx context.Context) (int, error) {
 	recs, end, err := p.spool.Read(p.o.BatchRecords, p.o.BatchBytes)
 	if err != nil {
@@ -187,7 +192,13 @@ func (p *SpoolPublisher) deliverBatch(ctx context.Context) (int, error) {
 	}
 	wait := p.o.Retry
 	for attempt := 0; len(msgs) > 0; attempt++ {
-		err := p.sender.Publish(ctx, msgs...)
+		deadline := time.Now().Add(sendTimeout)
+		if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+			deadline = dl // Flush's bound still holds
+		}
+		sctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		err := p.sender.Publish(sctx, msgs...)
+		cancel()
 		if err == nil {
 			break
 		}
