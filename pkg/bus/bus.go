@@ -11,9 +11,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -226,3 +228,113 @@ func Unsent(err error, n int) []int {
 
 // Close flushes and closes the producer.
 func (p *Producer) Close() error { return p.w.Close() }
+
+// deliveredScan is how many records past the ones asked about Delivered
+// reads per partition, for other producers' records interleaved with them.
+const deliveredScan = 1000
+
+// Delivered reports which of msgs Kafka already holds, by identical key and
+// value among the latest records of their topics' partitions. A producer
+// that lost its connection (or its process) while a batch was in flight
+// cannot know whether Kafka wrote it; asking before re-sending avoids
+// writing a second copy. It reads at most len(msgs)+1000 records per
+// partition, so a record buried deeper (many other producers) reads as not
+// delivered: the cost is a duplicate, never a loss.
+func (p *Producer) Delivered(ctx context.Context, msgs []Message) ([]bool, error) {
+	want := map[string][]int{} // topic -> indexes
+	for i, m := range msgs {
+		t := m.Topic
+		if t == "" {
+			t = p.topic
+		}
+		want[t] = append(want[t], i)
+	}
+	found := make([]bool, len(msgs))
+	for topic, idx := range want {
+		byContent := map[string][]int{}
+		for _, i := range idx {
+			k := string(msgs[i].Key) + "\x00" + string(msgs[i].Value)
+			byContent[k] = append(byContent[k], i)
+		}
+		if err := p.scanTail(ctx, topic, int64(len(idx)+deliveredScan), func(key, value []byte) {
+			k := string(key) + "\x00" + string(value)
+			if is := byContent[k]; len(is) > 0 {
+				found[is[0]] = true
+				byContent[k] = is[1:]
+			}
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+// scanTail calls fn with the last n records of each partition of topic.
+func (p *Producer) scanTail(ctx context.Context, topic string, n int64, fn func(key, value []byte)) error {
+	addrs := p.w.Addr.String()
+	var conn *kafka.Conn
+	var err error
+	for _, b := range strings.Split(addrs, ",") {
+		if conn, err = (&kafka.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", b); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("kafka: dial to check delivered records: %w", err)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	if err != nil {
+		return fmt.Errorf("kafka: partitions of %s: %w", topic, err)
+	}
+	for _, part := range parts {
+		leader := net.JoinHostPort(part.Leader.Host, strconv.Itoa(part.Leader.Port))
+		pc, err := (&kafka.Dialer{Timeout: 5 * time.Second}).DialLeader(ctx, "tcp", leader, topic, part.ID)
+		if err != nil {
+			return fmt.Errorf("kafka: dial leader of %s/%d: %w", topic, part.ID, err)
+		}
+		err = readRange(ctx, pc, n, fn)
+		pc.Close()
+		if err != nil {
+			return fmt.Errorf("kafka: read the tail of %s/%d: %w", topic, part.ID, err)
+		}
+	}
+	return nil
+}
+
+// readRange calls fn with the last n records of pc's partition, fetching
+// until the high watermark it saw first.
+func readRange(ctx context.Context, pc *kafka.Conn, n int64, fn func(key, value []byte)) error {
+	first, last, err := pc.ReadOffsets()
+	if err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = pc.SetReadDeadline(dl)
+	}
+	next := max(first, last-n)
+	for next < last {
+		if _, err := pc.Seek(next, kafka.SeekAbsolute); err != nil {
+			return err
+		}
+		batch := pc.ReadBatch(1, 16<<20)
+		progressed := false
+		for next < last {
+			m, err := batch.ReadMessage()
+			if err != nil {
+				break
+			}
+			if m.Offset >= next {
+				fn(m.Key, m.Value)
+				next, progressed = m.Offset+1, true
+			}
+		}
+		if err := batch.Close(); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if !progressed {
+			return fmt.Errorf("no record at offset %d of %d", next, last)
+		}
+	}
+	return nil
+}

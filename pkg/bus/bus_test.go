@@ -118,3 +118,41 @@ func partitionOf(t *testing.T, conn *kafka.Conn, topic string) int {
 	t.Fatalf("topic %s has no message", topic)
 	return 0
 }
+
+// Delivered finds records already in Kafka by identical key and value, one
+// per copy: a record asked about twice with one copy in Kafka is found once.
+func TestDelivered(t *testing.T) {
+	brokers := testenv.Kafka(t, "ev", 3)
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: "ev"}, testenv.Logger(t))
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a := bus.Message{Key: []byte("v1"), Value: []byte("a")}
+	b := bus.Message{Key: []byte("v2"), Value: []byte("b")}
+	if err := p.Publish(ctx, a, b); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		ask  []bus.Message
+		want []bool
+	}{
+		{"both sent", []bus.Message{a, b}, []bool{true, true}},
+		{"one copy only", []bus.Message{a, a}, []bool{true, false}},
+		{"same value, other key", []bus.Message{{Key: []byte("v3"), Value: []byte("a")}}, []bool{false}},
+		{"never sent", []bus.Message{{Key: []byte("v1"), Value: []byte("c")}}, []bool{false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.Delivered(ctx, tt.ask)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range tt.want {
+				if got[i] != tt.want[i] {
+					t.Fatalf("Delivered = %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+}

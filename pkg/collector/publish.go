@@ -25,6 +25,15 @@ type Sender interface {
 	Publish(ctx context.Context, msgs ...bus.Message) error
 }
 
+// DeliveredChecker is an optional Sender method (bus.Producer has it):
+// which of msgs Kafka already holds. The drainer asks before re-sending a
+// batch whose fate it does not know (in flight when the previous process
+// died, or when a send failed without saying which records were written), so
+// a restart or a lost answer does not write second copies.
+type DeliveredChecker interface {
+	Delivered(ctx context.Context, msgs []bus.Message) ([]bool, error)
+}
+
 // SpoolPublisher is the durable Publisher: every event is appended to the
 // on-disk spool (the request is answered once it is there, per the spool's
 // fsync policy) and one drainer sends the spool to Kafka in append order,
@@ -40,6 +49,10 @@ type SpoolPublisher struct {
 	o      SpoolOptions
 	log    *slog.Logger
 	m      *spoolMetrics
+
+	// uncertain: the next batch may already be in Kafka (the previous
+	// process may have died while sending it). Only the drainer uses it.
+	uncertain bool
 
 	mu      sync.Mutex
 	lastErr error // the drainer's last delivery failure, nil once one succeeds
@@ -82,7 +95,7 @@ func NewSpoolPublisher(sp *spool.Spool, sender Sender, o SpoolOptions) *SpoolPub
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	p := &SpoolPublisher{spool: sp, sender: sender, o: o, log: o.Logger}
+	p := &SpoolPublisher{spool: sp, sender: sender, o: o, log: o.Logger, uncertain: sp.Pending() > 0}
 	p.m = newSpoolMetrics(o.Registerer, sp)
 	return p
 }
@@ -192,6 +205,12 @@ func (p *SpoolPublisher) deliverBatch(ctx context.Context) (int, error) {
 	}
 	wait := p.o.Retry
 	for attempt := 0; len(msgs) > 0; attempt++ {
+		if p.uncertain || attempt > 0 {
+			msgs = p.dropDelivered(ctx, msgs)
+			if len(msgs) == 0 {
+				break
+			}
+		}
 		deadline := time.Now().Add(sendTimeout)
 		if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 			deadline = dl // Flush's bound still holds
@@ -203,6 +222,9 @@ func (p *SpoolPublisher) deliverBatch(ctx context.Context) (int, error) {
 			break
 		}
 		unsent := bus.Unsent(err, len(msgs))
+		// Unless Kafka said which records failed, some of those may have
+		// been written: the next attempt asks first.
+		p.uncertain = len(unsent) == len(msgs)
 		p.m.resent.Add(float64(len(unsent)))
 		p.mu.Lock()
 		p.lastErr = err
@@ -221,6 +243,7 @@ func (p *SpoolPublisher) deliverBatch(ctx context.Context) (int, error) {
 		}
 		wait = min(2*wait, 5*time.Second)
 	}
+	p.uncertain = false
 	p.mu.Lock()
 	p.lastErr = nil
 	p.mu.Unlock()
@@ -230,6 +253,33 @@ func (p *SpoolPublisher) deliverBatch(ctx context.Context) (int, error) {
 	}
 	p.m.delivered.Add(float64(len(recs)))
 	return len(recs), nil
+}
+
+// dropDelivered removes from msgs those Kafka already holds; when it cannot
+// tell, it keeps them all (a possible duplicate rather than a loss).
+func (p *SpoolPublisher) dropDelivered(ctx context.Context, msgs []bus.Message) []bus.Message {
+	c, ok := p.sender.(DeliveredChecker)
+	if !ok {
+		return msgs
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	defer cancel()
+	found, err := c.Delivered(cctx, msgs)
+	if err != nil {
+		p.log.Debug("could not check which spooled records Kafka holds; re-sending them all", "err", err)
+		return msgs
+	}
+	keep := msgs[:0:0]
+	for i, m := range msgs {
+		if !found[i] {
+			keep = append(keep, m)
+		}
+	}
+	if n := len(msgs) - len(keep); n > 0 {
+		p.m.alreadyDelivered.Add(float64(n))
+		p.log.Info("spooled records already in Kafka were not sent again", "records", n)
+	}
+	return keep
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -278,7 +328,7 @@ func decodeMessage(b []byte) (bus.Message, error) {
 }
 
 type spoolMetrics struct {
-	delivered, resent, full, deadLettersDropped prometheus.Counter
+	delivered, resent, full, deadLettersDropped, alreadyDelivered prometheus.Counter
 }
 
 func newSpoolMetrics(reg prometheus.Registerer, sp *spool.Spool) *spoolMetrics {
@@ -289,11 +339,13 @@ func newSpoolMetrics(reg prometheus.Registerer, sp *spool.Spool) *spoolMetrics {
 			Name: "teller_collector_spool_resent_total", Help: "Messages sent again after Kafka refused or did not answer."}),
 		full: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "teller_collector_spool_full_total", Help: "Publishes refused because the spool was full (answered 503)."}),
+		alreadyDelivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teller_collector_spool_already_delivered_total", Help: "Spooled messages found in Kafka before a re-send (in flight at a crash or a lost answer), so not sent twice."}),
 		deadLettersDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "teller_collector_dead_letters_dropped_total", Help: "Dead letters not kept because the spool was past its readiness threshold."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.delivered, m.resent, m.full, m.deadLettersDropped,
+		reg.MustRegister(m.delivered, m.resent, m.full, m.deadLettersDropped, m.alreadyDelivered,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "teller_collector_spool_pending_bytes", Help: "Spooled bytes not yet acknowledged by Kafka."},
 				func() float64 { return float64(sp.Pending()) }),
