@@ -18,7 +18,7 @@ import (
 const (
 	DefaultSpoolMaxBytes   = 1 << 30
 	DefaultSpoolReadyBytes = 64 << 20
-	DefaultSpoolFsync      = "always"
+	DefaultSpoolFsync      = "100ms"
 	// spoolFlushTimeout bounds the graceful stop's wait for Kafka; what is
 	// left stays in the spool for the next start.
 	spoolFlushTimeout = 10 * time.Second
