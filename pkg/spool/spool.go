@@ -419,6 +419,10 @@ func (s *Spool) Append(ctx context.Context, recs ...[]byte) error {
 		return nil
 	}
 	for s.synced < target && s.err == nil {
+		if s.closed {
+			s.mu.Unlock()
+			return ErrClosed // written, but Close came before its fsync
+		}
 		done := s.syncDone
 		select {
 		case s.kick <- struct{}{}:
