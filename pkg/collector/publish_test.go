@@ -147,7 +147,7 @@ func load(t *testing.T, base string, visitors, perVisitor int, disrupt func()) (
 	var failures atomic.Int64
 	var total atomic.Int64
 	var once sync.Once
-	var wg sync.WaitGroup
+	var wg, disrupting sync.WaitGroup
 	deadline := time.Now().Add(90 * time.Second)
 	for v := 0; v < visitors; v++ {
 		wg.Add(1)
@@ -189,12 +189,14 @@ func load(t *testing.T, base string, visitors, perVisitor int, disrupt func()) (
 				mu.Unlock()
 				n++
 				if total.Add(1) == int64(visitors*perVisitor/2) && disrupt != nil {
-					go once.Do(disrupt)
+					disrupting.Add(1)
+					go func() { defer disrupting.Done(); once.Do(disrupt) }()
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	disrupting.Wait()
 	if len(out) != visitors*perVisitor {
 		t.Fatalf("only %d of %d events accepted within the time limit (%d failed attempts)", len(out), visitors*perVisitor, failures.Load())
 	}
