@@ -320,10 +320,12 @@ func TestKafkaRestartMidLoad(t *testing.T) {
 	srv := httptest.NewServer(dc.handler)
 	defer srv.Close()
 	var downFor time.Duration
+	var spooledWhileDown int64
 	acc, failures := load(t, srv.URL, 100, 30, func() {
 		k.stop()
 		start := time.Now()
 		time.Sleep(1500 * time.Millisecond) // accepted meanwhile: into the spool only
+		spooledWhileDown = dc.sp.Pending()
 		k.start()
 		downFor = time.Since(start)
 	})
@@ -335,6 +337,10 @@ func TestKafkaRestartMidLoad(t *testing.T) {
 		len(acc), failures, downFor.Round(time.Millisecond), len(recs), dups, unanswered)
 	if unanswered != 0 {
 		t.Errorf("%d events in Kafka were never accepted", unanswered)
+	}
+	t.Logf("%d bytes waited in the spool while Kafka was down", spooledWhileDown)
+	if spooledWhileDown == 0 {
+		t.Error("nothing was spooled while Kafka was down: the outage did not happen during the load")
 	}
 }
 
