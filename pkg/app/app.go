@@ -151,6 +151,7 @@ type CollectorConfig struct {
 	Migrate       bool
 	Log           service.LogConfig
 	Import        ImportConfig
+	Spool         SpoolConfig
 }
 
 // RegisterFlags adds the collector's flags.
@@ -159,6 +160,8 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 	c.Store.RegisterFlags(fs)
 	c.Kafka.RegisterFlags(fs)
 	c.Kafka.RegisterCreateFlags(fs)
+	c.Kafka.RegisterDeadLetterFlags(fs)
+	c.Spool.RegisterFlags(fs)
 	fs.Var(&c.CookieSecrets, "cookie-secret", "comma-separated keys (>= 16 bytes) signing visitor cookies: the first signs, all verify (rotation); required")
 	fs.StringVar(&c.CookieDomain, "cookie-domain", "", "Domain attribute of the visitor cookie, e.g. example.com when the collector is on stats.example.com")
 	fs.BoolVar(&c.CreateTopic, "kafka-create-topic", true, "create the events topic if it does not exist")
@@ -170,7 +173,7 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 // Validate reports, naming the flags, everything wrong with the
 // configuration. It does no I/O.
 func (c *CollectorConfig) Validate() error {
-	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate(), c.Import.Validate(c.Kafka)}
+	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate(), c.Import.Validate(c.Kafka), c.Spool.Validate()}
 	if c.CreateTopic {
 		errs = append(errs, c.Kafka.ValidateCreate())
 	} else {
@@ -221,8 +224,18 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 	producer := bus.NewProducer(cfg.Kafka, log)
 	defer producer.Close()
 	reg := hooks.registry()
-	opts := collector.Options{Publisher: producer, Sites: sites, Signer: signer, Snippet: snippet.Handler(),
-		CookieDomain: cfg.CookieDomain, Logger: log, Registerer: reg}
+	checks := map[string]service.Check{}
+	var publisher collector.Publisher = producer
+	if cfg.Spool.Dir != "" {
+		pub, stopSpool, err := spooledPublisher(ctx, cfg.Spool, producer, log, reg)
+		if err != nil {
+			return err
+		}
+		defer stopSpool() // after Serve stopped accepting, before the producer closes
+		publisher, checks["spool"] = pub, pub.Ready
+	}
+	opts := collector.Options{Publisher: publisher, Sites: sites, Signer: signer, Snippet: snippet.Handler(),
+		CookieDomain: cfg.CookieDomain, DeadLetterTopic: cfg.Kafka.DeadLetterTopic, Logger: log, Registerer: reg}
 	if hooks.Clock != nil {
 		opts.SetClock(hooks.Clock)
 	}
@@ -231,15 +244,14 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 		return err
 	}
 	r := service.NewEngine(log)
-	service.Mount(r, reg, map[string]service.Check{
-		"clickhouse": db.Ping,
-		"sites": func(context.Context) error {
-			if !sites.Loaded() {
-				return errors.New("sites not loaded")
-			}
-			return nil
-		},
-	})
+	checks["clickhouse"] = db.Ping
+	checks["sites"] = func(context.Context) error {
+		if !sites.Loaded() {
+			return errors.New("sites not loaded")
+		}
+		return nil
+	}
+	service.Mount(r, reg, checks)
 	col.Mount(r)
 	closeImport, err := mountImport(ctx, cfg.Import, cfg.Kafka, cfg.CreateTopic, db, sites, reg, log, r)
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package bus owns Teller's use of Kafka through github.com/segmentio/kafka-go:
 // the connection settings, the producer the collector publishes events with
 // (keyed by visitor, hashing balancer, batched, acknowledged by all in-sync
-// replicas), and topic creation. The sessionizer's consumer lives in
+// replicas), the dead-letter topic where refused input is kept
+// (deadletter.go), and topic creation. The sessionizer's consumer lives in
 // pkg/sessionizer; nothing here knows the event format.
 package bus
 
@@ -10,9 +11,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -26,6 +29,8 @@ const (
 	DefaultTopic             = "teller.events"
 	DefaultPartitions        = 6
 	DefaultReplicationFactor = 1
+	// DefaultDeadLetterTopic keeps the collector's refused input.
+	DefaultDeadLetterTopic = "teller.events.invalid"
 )
 
 // Config is how to reach the events topic.
@@ -34,6 +39,9 @@ type Config struct {
 	Brokers config.StringList
 	// Topic carries the events.
 	Topic string
+	// DeadLetterTopic keeps refused input (see DeadLetter); created with
+	// the events topic.
+	DeadLetterTopic string
 	// Partitions is used when Teller creates the topic.
 	Partitions int
 	// ReplicationFactor is used when Teller creates the topic.
@@ -46,6 +54,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Brokers = config.StringList{DefaultBrokers}
 	fs.Var(&c.Brokers, "kafka-brokers", "Kafka bootstrap brokers, comma-separated host:port")
 	fs.StringVar(&c.Topic, "kafka-topic", DefaultTopic, "Kafka topic for events")
+}
+
+// RegisterDeadLetterFlags adds -kafka-dead-letter-topic, for the service that
+// refuses input (the collector).
+func (c *Config) RegisterDeadLetterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DeadLetterTopic, "kafka-dead-letter-topic", DefaultDeadLetterTopic, "Kafka topic keeping refused events (raw payload, reason, time); read it with kcat -C -t <topic>")
 }
 
 // RegisterCreateFlags adds the flags EnsureTopic creates the topic with, for
@@ -89,12 +103,23 @@ func (c *Config) ValidateCreate() error {
 	return errors.Join(errs...)
 }
 
-// EnsureTopic creates the topic if it does not exist. An existing topic is
-// left as it is, whatever its partition count.
+// EnsureTopic creates the events topic, and the dead-letter topic when one
+// is configured, if they do not exist. An existing topic is left as it is,
+// whatever its partition count.
 func EnsureTopic(ctx context.Context, c Config) error {
 	if err := c.ValidateCreate(); err != nil {
 		return fmt.Errorf("kafka: create topic: %w", err)
 	}
+	if err := ensureTopic(ctx, c, c.Topic); err != nil {
+		return err
+	}
+	if c.DeadLetterTopic != "" && c.DeadLetterTopic != c.Topic {
+		return ensureTopic(ctx, c, c.DeadLetterTopic)
+	}
+	return nil
+}
+
+func ensureTopic(ctx context.Context, c Config, topic string) error {
 	var lastErr error
 	for _, b := range c.Brokers {
 		conn, err := (&kafka.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", b)
@@ -103,7 +128,7 @@ func EnsureTopic(ctx context.Context, c Config) error {
 			continue
 		}
 		defer conn.Close()
-		parts, err := conn.ReadPartitions(c.Topic)
+		parts, err := conn.ReadPartitions(topic)
 		if err == nil && len(parts) > 0 {
 			return nil
 		}
@@ -116,9 +141,9 @@ func EnsureTopic(ctx context.Context, c Config) error {
 			return fmt.Errorf("kafka: dial controller %s:%d: %w", ctrl.Host, ctrl.Port, err)
 		}
 		defer cc.Close()
-		err = cc.CreateTopics(kafka.TopicConfig{Topic: c.Topic, NumPartitions: c.Partitions, ReplicationFactor: c.ReplicationFactor})
+		err = cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: c.Partitions, ReplicationFactor: c.ReplicationFactor})
 		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-			return fmt.Errorf("kafka: create topic %s: %w", c.Topic, err)
+			return fmt.Errorf("kafka: create topic %s: %w", topic, err)
 		}
 		return nil
 	}
@@ -127,6 +152,8 @@ func EnsureTopic(ctx context.Context, c Config) error {
 
 // Message is one record to publish.
 type Message struct {
+	// Topic is empty for the producer's events topic.
+	Topic string
 	Key   []byte
 	Value []byte
 }
@@ -135,15 +162,17 @@ type Message struct {
 // many requests are batched together; each returns once its batch is
 // acknowledged by all in-sync replicas, so an accepted event is durable.
 type Producer struct {
-	w   *kafka.Writer
-	log *slog.Logger
+	w     *kafka.Writer
+	topic string
+	log   *slog.Logger
 }
 
 // NewProducer makes a producer; it connects lazily.
 func NewProducer(c Config, log *slog.Logger) *Producer {
-	return &Producer{log: log, w: &kafka.Writer{
-		Addr:         kafka.TCP(c.Brokers...),
-		Topic:        c.Topic,
+	return &Producer{log: log, topic: c.Topic, w: &kafka.Writer{
+		Addr: kafka.TCP(c.Brokers...),
+		// No Writer.Topic: each message names its own (events or dead
+		// letters), so one writer batches both.
 		Balancer:     &kafka.Hash{}, // kafka-go's default ignores keys
 		RequiredAcks: kafka.RequireAll,
 		BatchSize:    1000,
@@ -160,13 +189,152 @@ func NewProducer(c Config, log *slog.Logger) *Producer {
 func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
 	km := make([]kafka.Message, len(msgs))
 	for i, m := range msgs {
-		km[i] = kafka.Message{Key: m.Key, Value: m.Value}
+		topic := m.Topic
+		if topic == "" {
+			topic = p.topic
+		}
+		km[i] = kafka.Message{Topic: topic, Key: m.Key, Value: m.Value}
 	}
 	if err := p.w.WriteMessages(ctx, km...); err != nil {
-		return fmt.Errorf("kafka: publish %d message(s) to %s: %w", len(msgs), p.w.Topic, err)
+		return fmt.Errorf("kafka: publish %d message(s) to %s: %w", len(msgs), p.topic, err)
 	}
 	return nil
 }
 
+// Unsent returns the indexes, among the n messages of a Publish that returned
+// err, of those Kafka did not acknowledge: all of them unless the error says
+// which ones failed. Re-sending only those avoids duplicating the others.
+// Within a partition a batch fails as a whole, so re-sending the failed ones
+// in their order keeps each key's order.
+func Unsent(err error, n int) []int {
+	var we kafka.WriteErrors
+	if err == nil {
+		return nil
+	}
+	idx := make([]int, 0, n)
+	if errors.As(err, &we) && len(we) == n {
+		for i, e := range we {
+			if e != nil {
+				idx = append(idx, i)
+			}
+		}
+		return idx
+	}
+	for i := 0; i < n; i++ {
+		idx = append(idx, i)
+	}
+	return idx
+}
+
 // Close flushes and closes the producer.
 func (p *Producer) Close() error { return p.w.Close() }
+
+// deliveredScan is how many records past the ones asked about Delivered
+// reads per partition, for other producers' records interleaved with them.
+const deliveredScan = 1000
+
+// Delivered reports which of msgs Kafka already holds, by identical key and
+// value among the latest records of their topics' partitions. A producer
+// that lost its connection (or its process) while a batch was in flight
+// cannot know whether Kafka wrote it; asking before re-sending avoids
+// writing a second copy. It reads at most len(msgs)+1000 records per
+// partition, so a record buried deeper (many other producers) reads as not
+// delivered: the cost is a duplicate, never a loss.
+func (p *Producer) Delivered(ctx context.Context, msgs []Message) ([]bool, error) {
+	want := map[string][]int{} // topic -> indexes
+	for i, m := range msgs {
+		t := m.Topic
+		if t == "" {
+			t = p.topic
+		}
+		want[t] = append(want[t], i)
+	}
+	found := make([]bool, len(msgs))
+	for topic, idx := range want {
+		byContent := map[string][]int{}
+		for _, i := range idx {
+			k := string(msgs[i].Key) + "\x00" + string(msgs[i].Value)
+			byContent[k] = append(byContent[k], i)
+		}
+		if err := p.scanTail(ctx, topic, int64(len(idx)+deliveredScan), func(key, value []byte) {
+			k := string(key) + "\x00" + string(value)
+			if is := byContent[k]; len(is) > 0 {
+				found[is[0]] = true
+				byContent[k] = is[1:]
+			}
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+// scanTail calls fn with the last n records of each partition of topic.
+func (p *Producer) scanTail(ctx context.Context, topic string, n int64, fn func(key, value []byte)) error {
+	addrs := p.w.Addr.String()
+	var conn *kafka.Conn
+	var err error
+	for _, b := range strings.Split(addrs, ",") {
+		if conn, err = (&kafka.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", b); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("kafka: dial to check delivered records: %w", err)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	if err != nil {
+		return fmt.Errorf("kafka: partitions of %s: %w", topic, err)
+	}
+	for _, part := range parts {
+		leader := net.JoinHostPort(part.Leader.Host, strconv.Itoa(part.Leader.Port))
+		pc, err := (&kafka.Dialer{Timeout: 5 * time.Second}).DialLeader(ctx, "tcp", leader, topic, part.ID)
+		if err != nil {
+			return fmt.Errorf("kafka: dial leader of %s/%d: %w", topic, part.ID, err)
+		}
+		err = readRange(ctx, pc, n, fn)
+		pc.Close()
+		if err != nil {
+			return fmt.Errorf("kafka: read the tail of %s/%d: %w", topic, part.ID, err)
+		}
+	}
+	return nil
+}
+
+// readRange calls fn with the last n records of pc's partition, fetching
+// until the high watermark it saw first.
+func readRange(ctx context.Context, pc *kafka.Conn, n int64, fn func(key, value []byte)) error {
+	first, last, err := pc.ReadOffsets()
+	if err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = pc.SetReadDeadline(dl)
+	}
+	next := max(first, last-n)
+	for next < last {
+		if _, err := pc.Seek(next, kafka.SeekAbsolute); err != nil {
+			return err
+		}
+		batch := pc.ReadBatch(1, 16<<20)
+		progressed := false
+		for next < last {
+			m, err := batch.ReadMessage()
+			if err != nil {
+				break
+			}
+			if m.Offset >= next {
+				fn(m.Key, m.Value)
+				next, progressed = m.Offset+1, true
+			}
+		}
+		if err := batch.Close(); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if !progressed {
+			return fmt.Errorf("no record at offset %d of %d", next, last)
+		}
+	}
+	return nil
+}

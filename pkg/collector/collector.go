@@ -60,6 +60,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// PublishTimeout bounds the wait for Kafka per request (default 10 s).
 	PublishTimeout time.Duration
+	// DeadLetterTopic, if set, keeps every 400 refusal's raw payload, reason
+	// and time there through the Publisher (see DeadLetter).
+	DeadLetterTopic string
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the collector's metrics; nil for none.
@@ -139,6 +142,9 @@ type apiError struct {
 
 func (c *Collector) refuse(g *gin.Context, status int, reason, field, msg string) {
 	c.metrics.rejected.WithLabelValues(reason).Inc()
+	if body, ok := g.Get(bodyKey); ok && status == http.StatusBadRequest {
+		c.DeadLetter(g.Request.Context(), reason, body.([]byte))
+	}
 	_ = g.Error(errors.New(msg))
 	g.AbortWithStatusJSON(status, apiError{Error: msg, Field: field})
 }
@@ -156,6 +162,7 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		c.refuse(g, http.StatusBadRequest, "read", "", "could not read body: "+err.Error())
 		return
 	}
+	g.Set(bodyKey, body)
 	var p Payload
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
@@ -238,6 +245,30 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		c.metrics.newVisitors.Inc()
 	}
 	g.JSON(http.StatusAccepted, gin.H{"id": ev.ID})
+}
+
+// bodyKey holds the request body in the gin context for refuse's dead letter.
+const bodyKey = "teller.body"
+
+// deadLetterTimeout bounds how long a refusal waits to keep its dead letter.
+const deadLetterTimeout = 2 * time.Second
+
+// DeadLetter keeps refused input in the dead-letter topic (Options.
+// DeadLetterTopic; a no-op without one): the raw payload cut to
+// bus.MaxDeadLetterPayload, the reason, the time and the site when the
+// payload names one. A failure is logged and counted, never returned: the
+// client's answer is the refusal either way.
+func (c *Collector) DeadLetter(ctx context.Context, reason string, payload []byte) {
+	if c.opts.DeadLetterTopic == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, deadLetterTimeout)
+	defer cancel()
+	m := bus.NewDeadLetter(c.opts.now(), reason, payload).Message(c.opts.DeadLetterTopic)
+	if err := c.opts.Publisher.Publish(ctx, m); err != nil {
+		c.metrics.deadLetterErrors.Inc()
+		c.log.Warn("keeping a refused event in the dead-letter topic failed", "reason", reason, "err", err)
+	}
 }
 
 // visitor returns the id from a valid cookie, or a new one.

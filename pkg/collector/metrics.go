@@ -3,12 +3,13 @@ package collector
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	accepted       *prometheus.CounterVec
-	rejected       *prometheus.CounterVec
-	newVisitors    prometheus.Counter
-	badCookies     prometheus.Counter
-	publishErrors  prometheus.Counter
-	publishSeconds prometheus.Histogram
+	accepted         *prometheus.CounterVec
+	rejected         *prometheus.CounterVec
+	newVisitors      prometheus.Counter
+	badCookies       prometheus.Counter
+	publishErrors    prometheus.Counter
+	deadLetterErrors prometheus.Counter
+	publishSeconds   prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,13 +29,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "teller_collector_publish_errors_total", Help: "Events that could not be published (answered 503).",
 		}),
+		deadLetterErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "teller_collector_dead_letter_errors_total", Help: "Refused events that could not be kept in the dead-letter topic.",
+		}),
 		publishSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "teller_collector_publish_seconds", Help: "Time to publish one event to Kafka.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.accepted, m.rejected, m.newVisitors, m.badCookies, m.publishErrors, m.publishSeconds)
+		reg.MustRegister(m.accepted, m.rejected, m.newVisitors, m.badCookies, m.publishErrors, m.deadLetterErrors, m.publishSeconds)
 	}
 	return m
 }

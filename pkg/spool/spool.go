@@ -1,0 +1,655 @@
+// Package spool owns the collector's bounded on-disk queue: records are
+// appended to numbered segment files, each record framed with its length and
+// a CRC-32C checksum, read back in append order by one drainer, and
+// acknowledged with a commit marker (the ack file) so a restart resumes after
+// the last record the drainer confirmed. It knows nothing about Kafka or
+// events: a record is opaque bytes.
+//
+// # Durability (the fsync policy)
+//
+// Append returns once the records are written to the segment file, that is
+// in the operating system's page cache: a crash of the process (kill -9)
+// loses nothing in any policy. What a power loss or kernel crash can lose
+// depends on the policy:
+//   - FsyncAlways: Append returns only after an fsync covering its records
+//     (group commit: one fsync serves every Append waiting at that moment).
+//     Nothing acknowledged is lost.
+//   - FsyncEvery(d): a background fsync every d; up to d of acknowledged
+//     records can be lost.
+//   - FsyncNever: the kernel writes back when it chooses (about 30 s on
+//     Linux by default).
+//
+// The ack file is replaced with a rename and never fsynced: losing it to a
+// power loss re-sends records already delivered (duplicates, never losses).
+//
+// # Recovery
+//
+// Open scans every segment. A torn or corrupt record (short header, length
+// out of bounds, checksum mismatch) ends its segment: the file is truncated
+// there, so garbage is never replayed, and every complete record before it is
+// kept. New records always go to a fresh segment.
+package spool
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrFull is returned by Append when the records would take the spool past
+// its MaxBytes.
+var ErrFull = errors.New("spool: full")
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("spool: closed")
+
+// MaxRecordBytes bounds one record; a larger length in a header is
+// corruption.
+const MaxRecordBytes = 1 << 20
+
+// headerBytes is a record's frame: length (uint32 LE), then CRC-32C
+// (Castagnoli) of the length bytes and the payload.
+const headerBytes = 8
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Fsync is a durability policy; see the package comment.
+type Fsync struct {
+	// Interval between background fsyncs; 0 with Always false means never.
+	Interval time.Duration
+	Always   bool
+}
+
+// The policies.
+var (
+	FsyncAlways = Fsync{Always: true}
+	FsyncNever  = Fsync{}
+)
+
+// FsyncEvery fsyncs in the background every d.
+func FsyncEvery(d time.Duration) Fsync { return Fsync{Interval: d} }
+
+// ParseFsync reads "always", "never" or a duration such as "100ms".
+func ParseFsync(s string) (Fsync, error) {
+	switch s {
+	case "always":
+		return FsyncAlways, nil
+	case "never":
+		return FsyncNever, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return Fsync{}, fmt.Errorf("fsync policy %q: want always, never or a positive duration such as 100ms", s)
+	}
+	return FsyncEvery(d), nil
+}
+
+// String is the form ParseFsync reads.
+func (f Fsync) String() string {
+	switch {
+	case f.Always:
+		return "always"
+	case f.Interval > 0:
+		return f.Interval.String()
+	}
+	return "never"
+}
+
+// Options configure a spool.
+type Options struct {
+	// Dir holds the segments and the ack file; created if missing.
+	Dir string
+	// MaxBytes bounds the segment files on disk together.
+	MaxBytes int64
+	// SegmentBytes is the size after which a new segment starts; default
+	// MaxBytes/8, at most 64 MiB and at least 64 KiB.
+	SegmentBytes int64
+	// Fsync is the durability policy.
+	Fsync Fsync
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Position is a place in the spool: a segment and a byte offset in it.
+type Position struct {
+	Segment uint64
+	Offset  int64
+}
+
+// Spool is the queue. Append is safe for concurrent use; Read and Ack are for
+// one drainer.
+type Spool struct {
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	closed   bool
+	err      error // sticky fsync failure: the file state is unknown
+	segs     []*segment
+	cur      *os.File // the segment being appended to (last of segs)
+	disk     int64    // bytes of all segments
+	ack      Position
+	read     Position
+	written  int64 // bytes appended by this process, for group commit
+	synced   int64
+	sealed   []*os.File // rotated segments awaiting their last fsync
+	syncDone chan struct{}
+	kick     chan struct{}
+	notify   chan struct{}
+	stop     chan struct{}
+	wg       sync.WaitGroup
+
+	rf    *os.File // read handle on segs[read segment]
+	rfSeg uint64
+}
+
+type segment struct {
+	id   uint64
+	size int64
+}
+
+func segName(id uint64) string { return fmt.Sprintf("%020d.seg", id) }
+
+const ackName = "ack"
+
+// Open opens or creates the spool in o.Dir and recovers what a previous
+// process left: torn tails are cut, and reading resumes after the last
+// acknowledged record.
+func Open(o Options) (*Spool, error) {
+	if o.Dir == "" {
+		return nil, errors.New("spool: no directory")
+	}
+	if o.MaxBytes <= 0 {
+		return nil, fmt.Errorf("spool: max bytes %d: must be positive", o.MaxBytes)
+	}
+	if o.SegmentBytes <= 0 {
+		o.SegmentBytes = min(max(o.MaxBytes/8, 64<<10), 64<<20)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("spool: create %s: %w", o.Dir, err)
+	}
+	s := &Spool{opts: o, log: o.Logger, syncDone: make(chan struct{}), kick: make(chan struct{}, 1),
+		notify: make(chan struct{}, 1), stop: make(chan struct{})}
+	if err := s.recover(); err != nil {
+		return nil, err
+	}
+	if err := s.rotate(); err != nil {
+		return nil, err
+	}
+	if o.Fsync.Always || o.Fsync.Interval > 0 {
+		s.wg.Add(1)
+		go s.syncLoop()
+	}
+	return s, nil
+}
+
+// recover lists the segments, cuts each at its first bad record, and places
+// the read cursor at the ack marker.
+func (s *Spool) recover() error {
+	entries, err := os.ReadDir(s.opts.Dir)
+	if err != nil {
+		return fmt.Errorf("spool: list %s: %w", s.opts.Dir, err)
+	}
+	var ids []uint64
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".seg")
+		if !ok {
+			continue
+		}
+		id, err := strconv.ParseUint(name, 10, 64)
+		if err != nil {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	ack, ackOK := readAck(filepath.Join(s.opts.Dir, ackName))
+	for _, id := range ids {
+		path := filepath.Join(s.opts.Dir, segName(id))
+		if ackOK && id < ack.Segment {
+			if err := os.Remove(path); err != nil {
+				return fmt.Errorf("spool: remove delivered segment: %w", err)
+			}
+			continue
+		}
+		good, total, err := scanSegment(path)
+		if err != nil {
+			return err
+		}
+		if good < total {
+			s.log.Warn("spool: cut a torn or corrupt tail", "segment", path, "kept_bytes", good, "cut_bytes", total-good)
+			if err := os.Truncate(path, good); err != nil {
+				return fmt.Errorf("spool: truncate %s: %w", path, err)
+			}
+		}
+		s.segs = append(s.segs, &segment{id: id, size: good})
+		s.disk += good
+	}
+	if len(s.segs) > 0 {
+		s.read = Position{Segment: s.segs[0].id}
+		if ackOK && ack.Segment == s.segs[0].id && ack.Offset <= s.segs[0].size {
+			s.read = ack
+		}
+	}
+	s.ack = s.read
+	return nil
+}
+
+// scanSegment returns the length of the prefix of complete, valid records
+// and the file's size.
+func scanSegment(path string) (good, total int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("spool: open %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, fmt.Errorf("spool: stat %s: %w", path, err)
+	}
+	total = st.Size()
+	var buf []byte
+	for good < total {
+		rec, n, err := readRecord(f, good, total, buf)
+		if err != nil {
+			break
+		}
+		buf = rec[:0]
+		good += n
+	}
+	return good, total, nil
+}
+
+var errBadRecord = errors.New("spool: bad record")
+
+// readRecord reads the record at off (the segment ends at end) into buf.
+func readRecord(f *os.File, off, end int64, buf []byte) ([]byte, int64, error) {
+	if end-off < headerBytes {
+		return nil, 0, errBadRecord
+	}
+	var h [headerBytes]byte
+	if _, err := f.ReadAt(h[:], off); err != nil {
+		return nil, 0, fmt.Errorf("spool: read header: %w", err)
+	}
+	n := int64(binary.LittleEndian.Uint32(h[0:4]))
+	if n == 0 || n > MaxRecordBytes || off+headerBytes+n > end {
+		return nil, 0, errBadRecord
+	}
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := f.ReadAt(buf, off+headerBytes); err != nil && !(errors.Is(err, io.EOF) && int64(len(buf)) == n) {
+		return nil, 0, fmt.Errorf("spool: read record: %w", err)
+	}
+	sum := crc32.Update(crc32.Checksum(h[0:4], castagnoli), castagnoli, buf)
+	if sum != binary.LittleEndian.Uint32(h[4:8]) {
+		return nil, 0, errBadRecord
+	}
+	return buf, headerBytes + n, nil
+}
+
+func readAck(path string) (Position, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) != 20 {
+		return Position{}, false
+	}
+	if crc32.Checksum(b[:16], castagnoli) != binary.LittleEndian.Uint32(b[16:]) {
+		return Position{}, false
+	}
+	return Position{Segment: binary.LittleEndian.Uint64(b[0:8]), Offset: int64(binary.LittleEndian.Uint64(b[8:16]))}, true
+}
+
+func writeAck(dir string, p Position) error {
+	var b [20]byte
+	binary.LittleEndian.PutUint64(b[0:8], p.Segment)
+	binary.LittleEndian.PutUint64(b[8:16], uint64(p.Offset))
+	binary.LittleEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
+	tmp := filepath.Join(dir, ackName+".tmp")
+	if err := os.WriteFile(tmp, b[:], 0o640); err != nil {
+		return fmt.Errorf("spool: write ack marker: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, ackName)); err != nil {
+		return fmt.Errorf("spool: replace ack marker: %w", err)
+	}
+	return nil
+}
+
+// rotate starts a new segment; s.mu is held (or s is not shared yet).
+func (s *Spool) rotate() error {
+	id := uint64(1)
+	if len(s.segs) > 0 {
+		id = s.segs[len(s.segs)-1].id + 1
+	}
+	f, err := os.OpenFile(filepath.Join(s.opts.Dir, segName(id)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("spool: create segment: %w", err)
+	}
+	if s.cur != nil {
+		if s.opts.Fsync.Always || s.opts.Fsync.Interval > 0 {
+			s.sealed = append(s.sealed, s.cur) // the sync loop fsyncs and closes it
+		} else {
+			_ = s.cur.Close()
+		}
+	}
+	s.cur = f
+	s.segs = append(s.segs, &segment{id: id})
+	if len(s.segs) == 1 {
+		s.read, s.ack = Position{Segment: id}, Position{Segment: id}
+	}
+	return nil
+}
+
+// Append writes records in order, as one write. Under FsyncAlways it returns
+// after they are fsynced. It returns ErrFull, writing nothing, when they do
+// not fit.
+func (s *Spool) Append(ctx context.Context, recs ...[]byte) error {
+	size := int64(0)
+	for _, r := range recs {
+		if len(r) == 0 || len(r) > MaxRecordBytes {
+			return fmt.Errorf("spool: record of %d bytes: must be 1..%d", len(r), MaxRecordBytes)
+		}
+		size += headerBytes + int64(len(r))
+	}
+	buf := make([]byte, 0, size)
+	for _, r := range recs {
+		var h [headerBytes]byte
+		binary.LittleEndian.PutUint32(h[0:4], uint32(len(r)))
+		binary.LittleEndian.PutUint32(h[4:8], crc32.Update(crc32.Checksum(h[0:4], castagnoli), castagnoli, r))
+		buf = append(append(buf, h[:]...), r...)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
+	if s.disk+size > s.opts.MaxBytes {
+		s.mu.Unlock()
+		return ErrFull
+	}
+	last := s.segs[len(s.segs)-1]
+	if last.size > 0 && last.size+size > s.opts.SegmentBytes {
+		if err := s.rotate(); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		last = s.segs[len(s.segs)-1]
+	}
+	if _, err := s.cur.Write(buf); err != nil {
+		// A short write leaves a torn tail: start a new segment so the next
+		// records are not appended after garbage (recovery cuts it).
+		s.log.Error("spool: write failed", "err", err)
+		if st, serr := s.cur.Stat(); serr == nil {
+			s.disk += st.Size() - last.size
+			last.size = st.Size()
+		}
+		_ = s.rotate()
+		s.mu.Unlock()
+		return fmt.Errorf("spool: append: %w", err)
+	}
+	last.size += size
+	s.disk += size
+	s.written += size
+	target := s.written
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	if !s.opts.Fsync.Always {
+		s.mu.Unlock()
+		return nil
+	}
+	for s.synced < target && s.err == nil {
+		if s.closed {
+			s.mu.Unlock()
+			return ErrClosed // written, but Close came before its fsync
+		}
+		done := s.syncDone
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+		s.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			// Written but not yet known to be on disk: the caller must not
+			// count it as accepted. It may still be delivered (a duplicate
+			// of an event the client sends again).
+			return fmt.Errorf("spool: waiting for fsync: %w", ctx.Err())
+		}
+		s.mu.Lock()
+	}
+	err := s.err
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Spool) syncLoop() {
+	defer s.wg.Done()
+	var tick <-chan time.Time
+	if s.opts.Fsync.Interval > 0 {
+		t := time.NewTicker(s.opts.Fsync.Interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.kick:
+		case <-tick:
+		}
+		s.syncOnce()
+	}
+}
+
+// syncOnce fsyncs everything written so far and wakes the waiters.
+func (s *Spool) syncOnce() {
+	s.mu.Lock()
+	target, cur, sealed := s.written, s.cur, s.sealed
+	s.sealed = nil
+	if target == s.synced && len(sealed) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	var err error
+	for _, f := range sealed {
+		err = errors.Join(err, f.Sync(), f.Close())
+	}
+	if cur != nil {
+		err = errors.Join(err, cur.Sync())
+	}
+	s.mu.Lock()
+	if err != nil && s.err == nil && !s.closed {
+		s.err = fmt.Errorf("spool: fsync: %w", err)
+		s.log.Error("spool: fsync failed; refusing new records", "err", err)
+	}
+	if target > s.synced {
+		s.synced = target
+	}
+	close(s.syncDone)
+	s.syncDone = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// Notify receives a value after records were appended (coalesced), so the
+// drainer can sleep while the spool is empty.
+func (s *Spool) Notify() <-chan struct{} { return s.notify }
+
+// Read returns up to maxRecords records, together at most about maxBytes,
+// from the read cursor on, and the position after them (to pass to Ack). The
+// records are copies. An empty result means the spool is drained.
+func (s *Spool) Read(maxRecords int, maxBytes int64) ([][]byte, Position, error) {
+	var out [][]byte
+	var total int64
+	for len(out) < maxRecords && total < maxBytes {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, Position{}, ErrClosed
+		}
+		idx := s.segIndex(s.read.Segment)
+		if idx < 0 {
+			s.mu.Unlock()
+			break
+		}
+		seg := s.segs[idx]
+		end := seg.size
+		if s.read.Offset >= end {
+			if idx == len(s.segs)-1 {
+				s.mu.Unlock()
+				break // drained
+			}
+			s.read = Position{Segment: s.segs[idx+1].id}
+			s.mu.Unlock()
+			continue
+		}
+		pos := s.read
+		s.mu.Unlock()
+		f, err := s.readHandle(pos.Segment)
+		if err != nil {
+			return out, pos, err
+		}
+		rec, n, err := readRecord(f, pos.Offset, end, nil)
+		if err != nil {
+			return out, pos, fmt.Errorf("spool: segment %d offset %d: %w", pos.Segment, pos.Offset, err)
+		}
+		out = append(out, rec)
+		total += n
+		s.mu.Lock()
+		s.read.Offset += n
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return out, s.read, nil
+}
+
+// Rewind moves the read cursor back to the ack marker, so records read but
+// not acknowledged are read again.
+func (s *Spool) Rewind() {
+	s.mu.Lock()
+	s.read = s.ack
+	s.mu.Unlock()
+}
+
+func (s *Spool) segIndex(id uint64) int {
+	for i, g := range s.segs {
+		if g.id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *Spool) readHandle(id uint64) (*os.File, error) {
+	if s.rf != nil && s.rfSeg == id {
+		return s.rf, nil
+	}
+	if s.rf != nil {
+		_ = s.rf.Close()
+		s.rf = nil
+	}
+	f, err := os.Open(filepath.Join(s.opts.Dir, segName(id)))
+	if err != nil {
+		return nil, fmt.Errorf("spool: open segment for reading: %w", err)
+	}
+	s.rf, s.rfSeg = f, id
+	return f, nil
+}
+
+// Ack records that everything before p was delivered: the ack file is
+// replaced and fully delivered segments are deleted.
+func (s *Spool) Ack(p Position) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if err := writeAck(s.opts.Dir, p); err != nil {
+		return err
+	}
+	s.ack = p
+	for len(s.segs) > 1 && s.segs[0].id < p.Segment {
+		g := s.segs[0]
+		if s.rf != nil && s.rfSeg == g.id {
+			_ = s.rf.Close()
+			s.rf = nil
+		}
+		if err := os.Remove(filepath.Join(s.opts.Dir, segName(g.id))); err != nil {
+			return fmt.Errorf("spool: remove delivered segment: %w", err)
+		}
+		s.disk -= g.size
+		s.segs = s.segs[1:]
+	}
+	return nil
+}
+
+// Pending is the number of bytes not yet acknowledged.
+func (s *Spool) Pending() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.disk
+	if len(s.segs) > 0 && s.segs[0].id == s.ack.Segment {
+		p -= s.ack.Offset
+	}
+	return p
+}
+
+// DiskBytes is the size of the segment files, the figure MaxBytes bounds.
+func (s *Spool) DiskBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.disk
+}
+
+// Close fsyncs (unless the policy is never) and closes the files.
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	close(s.stop)
+	s.wg.Wait()
+	if s.opts.Fsync.Always || s.opts.Fsync.Interval > 0 {
+		s.syncOnce()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var err error
+	if s.cur != nil {
+		err = s.cur.Close()
+	}
+	for _, f := range s.sealed {
+		_ = f.Close()
+	}
+	if s.rf != nil {
+		_ = s.rf.Close()
+	}
+	close(s.syncDone)
+	return err
+}
