@@ -33,6 +33,15 @@ type Options struct {
 	Sites SiteLister
 	// Accounts checks sign-ins, logins, grants and API tokens. Required.
 	Accounts *account.Accounts
+	// SiteSaver adds and changes sites, through a ClickHouse user that may
+	// insert into sites. Nil: sites are shown, not edited.
+	SiteSaver SiteSaver
+	// Activity tells whether a site's events arrive. Nil: Sites, when it
+	// is one (*store.DB), else the settings page does not show it.
+	Activity ActivityReader
+	// CollectorURL is the collector's public URL, for the snippet the site
+	// settings show; default the placeholder DefaultCollectorURL.
+	CollectorURL string
 	// TrustProxy counts failed sign-ins under gin's Context.ClientIP, which
 	// reads X-Forwarded-For from the proxies the engine trusts
 	// (Engine.SetTrustedProxies). By default the connection's address is
@@ -58,16 +67,29 @@ func (o *Options) withDefaults() error {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Activity == nil {
+		o.Activity, _ = o.Sites.(ActivityReader)
+	}
+	if o.CollectorURL == "" {
+		o.CollectorURL = DefaultCollectorURL
+	}
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
 	}
 	return nil
 }
 
+// DefaultCollectorURL stands in the snippet for the collector's URL when
+// Options.CollectorURL is not set.
+const DefaultCollectorURL = "https://collector.example.com"
+
 // Dashboard serves the web UI and the JSON API.
 type Dashboard struct {
-	reports  *report.Reports
-	sites    SiteLister
+	reports      *report.Reports
+	sites        SiteLister
+	saver        SiteSaver
+	activity     ActivityReader
+	collectorURL string
 	accounts *account.Accounts
 	csrf     account.CSRF
 	trust    bool
@@ -92,7 +114,8 @@ func New(o Options) (*Dashboard, error) {
 		return nil, err
 	}
 	d := &Dashboard{
-		reports: o.Reports, sites: o.Sites, accounts: o.Accounts, csrf: o.Accounts.CSRF(),
+		reports: o.Reports, sites: o.Sites, saver: o.SiteSaver, activity: o.Activity, collectorURL: o.CollectorURL,
+		accounts: o.Accounts, csrf: o.Accounts.CSRF(),
 		trust: o.TrustProxy, log: o.Logger, metrics: m, pages: p, ua: enrich.NewUAParser(256),
 	}
 	d.SetClock(time.Now)
@@ -116,6 +139,9 @@ func (d *Dashboard) Mount(r *gin.Engine) {
 	g := r.Group("/", securityHeaders, boundForms)
 	g.GET("/static/dashboard.css", static("dashboard.css", "text/css; charset=utf-8"))
 	g.GET("/static/favicon.svg", static("favicon.svg", "image/svg+xml"))
+	g.GET("/static/dashboard.js", static("dashboard.js", "text/javascript; charset=utf-8"))
+	g.GET("/static/vendor/uplot.min.js", static("vendor/uplot.min.js", "text/javascript; charset=utf-8"))
+	g.GET("/static/vendor/uplot.min.css", static("vendor/uplot.min.css", "text/css; charset=utf-8"))
 	g.GET("/login", d.loginForm)
 	g.POST("/login", d.login)
 	g.GET("/setup", d.setupForm)
@@ -124,7 +150,11 @@ func (d *Dashboard) Mount(r *gin.Engine) {
 	html := g.Group("/", d.requireLogin(false))
 	html.POST("/logout", d.logout)
 	html.GET("/", d.index)
+	html.GET("/sites/new", d.requireAdmin, d.newSiteForm)
+	html.POST("/sites", d.requireAdmin, d.createSite)
 	html.GET("/sites/:id", d.sitePage)
+	html.GET("/sites/:id/settings", d.siteSettings)
+	html.POST("/sites/:id/settings", d.saveSite)
 	html.GET("/account", d.accountPage)
 	html.POST("/account/password", d.changePassword)
 	html.POST("/account/logins/end", d.endLogin)
@@ -172,11 +202,12 @@ func boundForms(c *gin.Context) {
 	c.Next()
 }
 
-// securityHeaders forbid scripts, framing and foreign form targets on every
-// dashboard answer, and keep answers out of shared caches.
+// securityHeaders allow only the dashboard's own scripts and styles (no
+// inline code, nothing from elsewhere), forbid framing and foreign form
+// targets on every dashboard answer, and keep answers out of shared caches.
 func securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")

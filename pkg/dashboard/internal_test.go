@@ -81,21 +81,21 @@ func TestParseRange(t *testing.T) {
 }
 
 func TestNewChart(t *testing.T) {
-	if c := newChart(nil); len(c.Bars) != 0 || c.Max != "0" {
+	if c := newChart(nil, "sessions", "day"); len(c.Bars) != 0 || c.Max != "0" {
 		t.Errorf("no days: %+v", c)
 	}
 	days := make([]report.DayPoint, 30)
 	for i := range days {
 		days[i] = report.DayPoint{Day: time.Date(2024, 1, 1+i, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), Sessions: uint64(i)}
 	}
-	c := newChart(days)
+	c := newChart(dayPoints(days, "sessions", time.UTC), "sessions", "day")
 	if len(c.Bars) != 30 || c.Max != "29" || c.Bars[0].H != "0.00" || c.Bars[29].H != "146.00" {
 		t.Errorf("30 days: %d bars, max %s, first %+v, last %+v", len(c.Bars), c.Max, c.Bars[0], c.Bars[29])
 	}
 	if len(c.Labels) != 7 || c.Labels[0].Text != "Jan 1" || c.Labels[0].Anchor != "start" || c.Labels[6].Text != "Jan 30" || c.Labels[6].Anchor != "end" {
 		t.Errorf("labels = %+v", c.Labels)
 	}
-	if c := newChart(days[:1]); len(c.Labels) != 1 || c.Labels[0].Anchor != "middle" {
+	if c := newChart(dayPoints(days[:1], "sessions", time.UTC), "sessions", "day"); len(c.Labels) != 1 || c.Labels[0].Anchor != "middle" {
 		t.Errorf("one day: labels %+v", c.Labels)
 	}
 }

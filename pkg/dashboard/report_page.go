@@ -1,0 +1,439 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/teller-analytics/teller/pkg/account"
+	"github.com/teller-analytics/teller/pkg/report"
+	"github.com/teller-analytics/teller/pkg/site"
+	"github.com/teller-analytics/teller/pkg/snippet"
+)
+
+// The site's report page (/sites/:id): range picker, filters, KPIs with
+// their change, the chart, a card per breakdown and the latest sessions.
+
+// sitePageSessions is how many of the latest sessions the site page lists;
+// sitePageRows how many rows each breakdown card shows.
+const (
+	sitePageSessions = 50
+	sitePageRows     = 10
+)
+
+type sitePage struct {
+	base
+	Site site.Site
+	View view
+	// Range repeats View.Range for the templates.
+	Range    dayRange
+	Presets  []link
+	BotsLink link
+	Filters  []chip
+	Form     filterForm
+	KPIs     []kpi
+	Compare  link
+	Chart    chart
+	Metrics  []link
+	Cards    []card
+	Sessions []sessionView
+	// SessionsLink opens the session explorer with the view.
+	SessionsLink string
+	// SiteAdmin shows the settings link.
+	SiteAdmin bool
+	// Snippet is shown when the range has no sessions at all.
+	Snippet string
+}
+
+type link struct {
+	Label   string
+	URL     string
+	Current bool
+}
+
+// chip is one filter of the view, with the link that removes it.
+type chip struct {
+	Label, Filter, Remove string
+}
+
+// filterForm is the small "add a filter" form: a plain GET form, so it
+// works without scripts; the page turns its fields into an f= value.
+type filterForm struct {
+	Hidden     []hidden
+	Dimensions []option
+	Ops        []option
+}
+
+type hidden struct{ Name, Value string }
+type option struct{ Value, Label string }
+
+type kpi struct {
+	ID, Label, Value, Display string
+	// Change is the change versus the previous period ("+12.5%", "-3.0 pp"),
+	// ChangeClass up/down (plus inverse when lower is better); Previous the
+	// previous period's figure.
+	Change, ChangeClass, Previous string
+}
+
+type table struct {
+	ID, Dimension, Title, KeyHeader, EmptyKey, RankedBy string
+	Rows                                                []tableRow
+}
+
+type tableRow struct {
+	report.Row
+	// Label is the key as shown (readable channel names); Filter the link
+	// that adds the row's filter.
+	Label, Filter string
+}
+
+type sessionView struct {
+	ID, Visitor, Started, Duration, Entry, Exit, Referrer, Channel, Browser, OS, Device, Reason, ReasonText string
+	DurationMs, Pageviews, Events                                                                            uint64
+	Bounce                                                                                                   bool
+	// Link opens the session's path, VisitorLink the visitor's sessions.
+	Link, VisitorLink string
+}
+
+// siteView reads the :id site (404 if unknown or not granted), the view of
+// the request and its report query.
+func (d *Dashboard) siteView(c *gin.Context) (site.Site, account.Role, view, report.Query, error) {
+	s, role, err := d.grantedSite(c, account.RoleViewer)
+	if err != nil {
+		return site.Site{}, "", view{}, report.Query{}, err
+	}
+	v, err := d.readView(c, s)
+	if err != nil {
+		return site.Site{}, "", view{}, report.Query{}, err
+	}
+	q := v.Range.query(s.ID)
+	if q.Filters, err = report.ParseFilters(v.Filters); err != nil {
+		return site.Site{}, "", view{}, report.Query{}, err
+	}
+	return s, role, v, q, nil
+}
+
+// sitePage serves GET /sites/:id.
+func (d *Dashboard) sitePage(c *gin.Context) {
+	s, role, v, q, err := d.siteView(c)
+	if err != nil {
+		d.fail(c, false, err)
+		return
+	}
+	// The "add a filter" form sends fd, fo and fv: make them an f= value.
+	if fd := c.Query("fd"); fd != "" {
+		f, err := report.ParseFilter(fd + ":" + c.Query("fo") + ":" + c.Query("fv"))
+		if err != nil {
+			d.fail(c, false, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, v.withFilter(f.String()).Link())
+		return
+	}
+	ctx := c.Request.Context()
+	var (
+		cur, prev report.Summary
+		days      []report.DayPoint
+		sessions  []report.SessionRow
+		cards     = pageCards(v)
+	)
+	tasks := []task{
+		{"summary", func(ctx context.Context) (err error) { cur, err = d.reports.Summary(ctx, q); return err }},
+		{"timeseries", func(ctx context.Context) (err error) { days, err = d.reports.Timeseries(ctx, q, v.Range.Loc); return err }},
+		{"sessions", func(ctx context.Context) (err error) {
+			sessions, err = d.reports.Sessions(ctx, q, sitePageSessions)
+			return err
+		}},
+	}
+	if !v.CompareOff {
+		tasks = append(tasks, task{"summary_previous", func(ctx context.Context) (err error) {
+			prev, err = d.reports.Summary(ctx, q.Previous())
+			return err
+		}})
+	}
+	for i := range cards {
+		t := &cards[i].Table
+		tasks = append(tasks, task{t.ID, func(ctx context.Context) error {
+			rows, err := d.reports.Breakdown(ctx, q, report.Dimension(t.Dimension), sitePageRows)
+			t.Rows = tableRows(v, t.Dimension, rows)
+			return err
+		}})
+	}
+	if err := d.runAll(ctx, tasks); err != nil {
+		d.fail(c, false, fmt.Errorf("reports of %s: %w", s.ID, err))
+		return
+	}
+	page := sitePage{
+		base: d.base(c, s.Name), Site: s, View: v, Range: v.Range,
+		Presets: presets(v), BotsLink: botsLink(v), Filters: chips(v), Form: newFilterForm(v),
+		KPIs: kpis(cur, prev, !v.CompareOff), Compare: compareLink(v),
+		Chart: newChart(dayPoints(days, v.Metric, v.Range.Loc), v.Metric, "day"), Metrics: metricLinks(v), Cards: cards,
+		SessionsLink: v.link("/sessions"), SiteAdmin: role.AtLeast(account.RoleAdmin),
+	}
+	page.Scripts = true
+	page.Sessions = sessionViews(v, sessions)
+	if cur.Sessions == 0 && len(v.Filters) == 0 {
+		page.Snippet = snippet.Tag(d.collectorURL, s.ID)
+	}
+	d.render(c, http.StatusOK, "site", page)
+}
+
+// cardGroups are the report page's breakdown cards, each with tabs of
+// dimensions (the first shown by default; ?t_<card>=<dimension> picks
+// another). A dimension of report.Dimensions() in no group gets a card of
+// its own, so every dimension has one.
+var cardGroups = []struct {
+	ID, Title string
+	Dims      []report.Dimension
+}{
+	{"pages", "Pages", []report.Dimension{report.Pages, report.EntryPages, report.ExitPages}},
+	{"sources", "Sources", []report.Dimension{report.Channels, report.Sources, report.Referrers}},
+	{"campaigns", "Campaigns", []report.Dimension{report.UTMCampaigns, report.UTMSources, report.UTMMediums, report.UTMTerms, report.UTMContents}},
+	{"devices", "Devices", []report.Dimension{report.Browsers, report.BrowserVersions, report.OSes, report.Devices, report.Screens}},
+	{"events", "Events and visits", []report.Dimension{report.Events, report.StartReasons}},
+}
+
+// card is one breakdown card: its tabs and the table of the chosen one.
+type card struct {
+	ID, Title string
+	Tabs      []link
+	Table     table
+	// More opens the whole breakdown (all rows, CSV).
+	More string
+}
+
+// pageCards lays out the cards for v, with the tables still empty.
+func pageCards(v view) []card {
+	known := map[report.Dimension]bool{}
+	for _, d := range report.Dimensions() {
+		known[d] = true
+	}
+	var out []card
+	grouped := map[report.Dimension]bool{}
+	for _, g := range cardGroups {
+		var dims []report.Dimension
+		for _, d := range g.Dims {
+			if known[d] {
+				dims = append(dims, d)
+				grouped[d] = true
+			}
+		}
+		if len(dims) > 0 {
+			out = append(out, newCard(v, g.ID, g.Title, dims))
+		}
+	}
+	for _, d := range report.Dimensions() {
+		if !grouped[d] {
+			out = append(out, newCard(v, string(d), title(string(d)), []report.Dimension{d}))
+		}
+	}
+	return out
+}
+
+func newCard(v view, id, heading string, dims []report.Dimension) card {
+	chosen := dims[0]
+	for _, d := range dims {
+		if v.Tabs[id] == string(d) {
+			chosen = d
+		}
+	}
+	c := card{ID: id, Title: heading, Table: newTable(chosen), More: v.link("/breakdown/" + url.PathEscape(string(chosen)))}
+	if len(dims) > 1 {
+		for _, d := range dims {
+			c.Tabs = append(c.Tabs, link{Label: title(string(d)), URL: v.withTab(id, string(d)).Link() + "#card-" + id, Current: d == chosen})
+		}
+	}
+	return c
+}
+
+func newTable(dim report.Dimension) table {
+	name := string(dim)
+	rankedBy := "sessions"
+	if dim == report.Pages {
+		rankedBy = "pageviews"
+	}
+	return table{ID: name, Dimension: name, Title: title(name), KeyHeader: keyHeader(name), EmptyKey: emptyKey(name), RankedBy: rankedBy}
+}
+
+// emptyKey is how a dimension's empty key is shown.
+func emptyKey(dim string) string {
+	if k, ok := emptyKeys[dim]; ok {
+		return k
+	}
+	return "(none)"
+}
+
+// tableRows labels the rows of a breakdown and links each to its filter.
+func tableRows(v view, dim string, rows []report.Row) []tableRow {
+	out := make([]tableRow, 0, len(rows))
+	for _, r := range rows {
+		label := r.Key
+		if dim == string(report.Channels) {
+			label = report.ChannelLabel(r.Key)
+		}
+		f := report.Filter{Dimension: report.Dimension(dim), Op: report.Is, Value: r.Key}
+		out = append(out, tableRow{Row: r, Label: label, Filter: v.withFilter(f.String()).Link()})
+	}
+	return out
+}
+
+func sessionViews(v view, rows []report.SessionRow) []sessionView {
+	out := make([]sessionView, 0, len(rows))
+	for _, row := range rows {
+		id, visitor := row.ID.String(), row.Visitor.String()
+		out = append(out, sessionView{
+			ID: id, Visitor: visitor, Started: row.Started.In(v.Range.Loc).Format("2006-01-02 15:04:05"),
+			Duration: formatDuration(float64(row.DurationMs) / 1000), DurationMs: row.DurationMs,
+			Pageviews: row.Pageviews, Events: row.Events, Entry: row.EntryPath, Exit: row.ExitPath,
+			Referrer: row.Referrer, Channel: row.Channel, Browser: row.Browser, OS: row.OS, Device: row.Device,
+			Reason: row.StartReason, ReasonText: reasonText(row.StartReason), Bounce: row.Bounce,
+			Link: v.link("/sessions/" + id), VisitorLink: v.link("/visitors/" + visitor),
+		})
+	}
+	return out
+}
+
+// kpis are the KPI tiles; with compare, each shows its change versus prev.
+func kpis(s, prev report.Summary, compare bool) []kpi {
+	out := []kpi{
+		{ID: "kpi-visitors", Label: "Visitors", Value: fmt.Sprint(s.Visitors), Display: formatCount(s.Visitors)},
+		{ID: "kpi-sessions", Label: "Sessions", Value: fmt.Sprint(s.Sessions), Display: formatCount(s.Sessions)},
+		{ID: "kpi-pageviews", Label: "Pageviews", Value: fmt.Sprint(s.Pageviews), Display: formatCount(s.Pageviews)},
+		{ID: "kpi-bounce-rate", Label: "Bounce rate", Value: formatFloat(s.BounceRate), Display: formatPercent(s.BounceRate)},
+		{ID: "kpi-avg-duration", Label: "Average duration", Value: formatFloat(s.AvgDurationSec), Display: formatDuration(s.AvgDurationSec)},
+		{ID: "kpi-pageviews-per-session", Label: "Pageviews per session", Value: formatFloat(s.PageviewsPerSession),
+			Display: fmt.Sprintf("%.2f", s.PageviewsPerSession)},
+	}
+	if !compare {
+		return out
+	}
+	rel := func(k *kpi, cur, old float64, prevShown string) {
+		k.Previous = prevShown
+		if old == 0 {
+			k.Change = "new"
+			if cur == 0 {
+				k.Change = "±0%"
+			}
+			return
+		}
+		ch := (cur - old) / old
+		k.Change, k.ChangeClass = signed(ch*100, "%"), direction(ch)
+	}
+	rel(&out[0], float64(s.Visitors), float64(prev.Visitors), formatCount(prev.Visitors))
+	rel(&out[1], float64(s.Sessions), float64(prev.Sessions), formatCount(prev.Sessions))
+	rel(&out[2], float64(s.Pageviews), float64(prev.Pageviews), formatCount(prev.Pageviews))
+	out[3].Previous = formatPercent(prev.BounceRate)
+	if prev.Sessions > 0 {
+		pp := (s.BounceRate - prev.BounceRate) * 100
+		out[3].Change, out[3].ChangeClass = signed(pp, " pp"), direction(pp)+" inverse"
+	}
+	rel(&out[4], s.AvgDurationSec, prev.AvgDurationSec, formatDuration(prev.AvgDurationSec))
+	rel(&out[5], s.PageviewsPerSession, prev.PageviewsPerSession, fmt.Sprintf("%.2f", prev.PageviewsPerSession))
+	return out
+}
+
+func signed(v float64, unit string) string {
+	switch {
+	case v > 0.05:
+		return fmt.Sprintf("+%.1f%s", v, unit)
+	case v < -0.05:
+		return fmt.Sprintf("−%.1f%s", -v, unit)
+	}
+	return "±0" + strings.TrimSpace(unit)
+}
+
+func direction(v float64) string {
+	switch {
+	case v > 0:
+		return "up"
+	case v < 0:
+		return "down"
+	}
+	return "same"
+}
+
+func presets(v view) []link {
+	var out []link
+	for _, p := range periods {
+		w := v.withPeriod(p.ID)
+		from, to, _ := parsePeriod(p.ID, v.today)
+		out = append(out, link{Label: p.Label, URL: w.Link(),
+			Current: v.Period == p.ID || (v.Period == "" && from.Equal(v.Range.From) && to.Equal(v.Range.To))})
+	}
+	return out
+}
+
+func botsLink(v view) link {
+	w := v
+	w.Range.Bots = !v.Range.Bots
+	if v.Range.Bots {
+		return link{Label: "Hide bots", URL: w.Link(), Current: true}
+	}
+	return link{Label: "Include bots", URL: w.Link()}
+}
+
+func compareLink(v view) link {
+	w := v
+	w.CompareOff = !v.CompareOff
+	if v.CompareOff {
+		return link{Label: "Compare with the previous period", URL: w.Link()}
+	}
+	return link{Label: "Hide the comparison", URL: w.Link(), Current: true}
+}
+
+func chips(v view) []chip {
+	var out []chip
+	for i, raw := range v.Filters {
+		f, err := report.ParseFilter(raw)
+		if err != nil {
+			continue // siteView refused the request already
+		}
+		label := keyHeader(string(f.Dimension)) + " " + opLabels[f.Op] + " "
+		value := f.Value
+		if f.Dimension == report.Channels {
+			value = report.ChannelLabel(value)
+		}
+		if value == "" {
+			value = emptyKey(string(f.Dimension))
+		}
+		out = append(out, chip{Label: label + value, Filter: raw, Remove: v.withoutFilter(i).Link()})
+	}
+	return out
+}
+
+func newFilterForm(v view) filterForm {
+	f := filterForm{}
+	for k, vals := range v.values() {
+		for _, x := range vals {
+			f.Hidden = append(f.Hidden, hidden{k, x})
+		}
+	}
+	sort.Slice(f.Hidden, func(i, j int) bool { return f.Hidden[i].Name < f.Hidden[j].Name })
+	for _, d := range report.Dimensions() {
+		f.Dimensions = append(f.Dimensions, option{string(d), keyHeader(string(d))})
+	}
+	for _, op := range report.Ops() {
+		f.Ops = append(f.Ops, option{string(op), opLabels[op]})
+	}
+	return f
+}
+
+// metricLinks choose the chart's metric.
+func metricLinks(v view) []link {
+	cur := v.Metric
+	if cur == "" {
+		cur = "sessions"
+	}
+	var out []link
+	for _, m := range []struct{ id, label string }{{"visitors", "Visitors"}, {"sessions", "Sessions"}, {"pageviews", "Pageviews"}} {
+		w := v
+		w.Metric = m.id
+		out = append(out, link{Label: m.label, URL: w.Link(), Current: cur == m.id})
+	}
+	return out
+}
