@@ -90,14 +90,14 @@ type Dashboard struct {
 	saver        SiteSaver
 	activity     ActivityReader
 	collectorURL string
-	accounts *account.Accounts
-	csrf     account.CSRF
-	trust    bool
-	log      *slog.Logger
-	metrics  *metrics
-	pages    *pages
-	ua       *enrich.UAParser
-	now      atomic.Pointer[func() time.Time]
+	accounts     *account.Accounts
+	csrf         account.CSRF
+	trust        bool
+	log          *slog.Logger
+	metrics      *metrics
+	pages        *pages
+	ua           *enrich.UAParser
+	now          atomic.Pointer[func() time.Time]
 }
 
 // New checks o and builds a Dashboard.

@@ -94,8 +94,8 @@ type tableRow struct {
 
 type sessionView struct {
 	ID, Visitor, Started, Duration, Entry, Exit, Referrer, Channel, Browser, OS, Device, Reason, ReasonText string
-	DurationMs, Pageviews, Events                                                                            uint64
-	Bounce                                                                                                   bool
+	DurationMs, Pageviews, Events                                                                           uint64
+	Bounce                                                                                                  bool
 	// Link opens the session's path, VisitorLink the visitor's sessions.
 	Link, VisitorLink string
 }
@@ -144,7 +144,10 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 	)
 	tasks := []task{
 		{"summary", func(ctx context.Context) (err error) { cur, err = d.reports.Summary(ctx, q); return err }},
-		{"timeseries", func(ctx context.Context) (err error) { days, err = d.reports.Timeseries(ctx, q, v.Range.Loc); return err }},
+		{"timeseries", func(ctx context.Context) (err error) {
+			days, err = d.reports.Timeseries(ctx, q, v.Range.Loc)
+			return err
+		}},
 		{"sessions", func(ctx context.Context) (err error) {
 			sessions, err = d.reports.Sessions(ctx, q, sitePageSessions)
 			return err
