@@ -39,6 +39,20 @@ var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, 
 		}
 		return all, nil
 	},
+	"Compare": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Compare(ctx, withBots(mainQuery()))
+	},
+	"Series": func(ctx context.Context, r *report.Reports) (any, error) {
+		var all [][]report.Point
+		for _, iv := range report.Intervals() {
+			p, err := r.Series(ctx, withBots(mainQuery()), reporttest.Location(), report.MetricBounceRate, iv)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, p)
+		}
+		return all, nil
+	},
 	"TopPages":     func(ctx context.Context, r *report.Reports) (any, error) { return r.TopPages(ctx, mainQuery(), 3) },
 	"EntryPages":   func(ctx context.Context, r *report.Reports) (any, error) { return r.EntryPages(ctx, mainQuery(), 3) },
 	"ExitPages":    func(ctx context.Context, r *report.Reports) (any, error) { return r.ExitPages(ctx, mainQuery(), 3) },
