@@ -38,6 +38,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +109,17 @@ type Event struct {
 	SessionStart         time.Time
 	StartReason          string // first_visit, inactivity, ...
 	IsStart              bool
+	// The columns the later reports read (sources, campaigns, versions,
+	// screens, properties, scroll, flags); zero when a test leaves them.
+	Title                             string
+	ReferrerSource                    string
+	UTMSource, UTMMedium, UTMCampaign string
+	UTMTerm, UTMContent               string
+	BrowserVersion                    string
+	ScreenWidth, ScreenHeight         uint16
+	PropsKeys, PropsValues            []string
+	ScrollDepth                       uint8
+	Late, Bridging                    bool
 }
 
 type step struct {
@@ -115,6 +127,12 @@ type step struct {
 	kind     string
 	name     string
 	path     string
+	// props are a custom event's properties, key=value pairs in order.
+	props []string
+	// scroll is an engagement event's scroll depth (percent).
+	scroll uint8
+	// late and bridging flag the event as the sessionizer would.
+	late, bridging bool
 }
 
 type session struct {
@@ -124,34 +142,45 @@ type session struct {
 	browser, os, device         string
 	bot                         bool
 	steps                       []step
+	// Entry attribution the later reports read.
+	source, version string
+	utm             [5]string // source, medium, campaign, term, content
+	width, height   uint16
 }
 
 var fixture = []session{
 	{name: "S0", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-09T22:59:59Z", channel: "direct",
-		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{0, "pageview", "", "/old"}}},
+		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/old"}}},
 	{name: "S6", site: SiteID, visitor: "V5", reason: "first_visit", start: "2024-03-09T23:00:00Z", channel: "direct",
-		browser: "Chrome", os: "Android", device: "mobile", steps: []step{{0, "pageview", "", "/about"}}},
+		browser: "Chrome", os: "Android", device: "mobile", version: "122", width: 412, height: 915, steps: []step{{offsetMs: 0, kind: "pageview", path: "/about"}}},
 	{name: "S1", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T09:00:00Z",
 		refDomain: "google.com", channel: "organic_search", browser: "Firefox", os: "Linux", device: "desktop",
-		steps: []step{{0, "pageview", "", "/"}, {20000, "pageview", "", "/pricing"}, {40000, "pageview", "", "/"}, {65500, "pageview", "", "/signup"}}},
+		source: "Google", version: "123", width: 1920, height: 1080, utm: [5]string{"google", "cpc", "spring", "analytics", "ad1"},
+		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 20000, kind: "pageview", path: "/pricing"},
+			{offsetMs: 40000, kind: "pageview", path: "/", bridging: true}, {offsetMs: 65500, kind: "pageview", path: "/signup"}}},
 	{name: "S2", site: SiteID, visitor: "V2", reason: "first_visit", start: "2024-03-10T12:00:00Z", channel: "direct",
-		browser: "Chrome", os: "Windows", device: "desktop", steps: []step{{0, "pageview", "", "/"}}},
+		browser: "Chrome", os: "Windows", device: "desktop", version: "122", width: 1366, height: 768,
+		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}}},
 	{name: "B1", site: SiteID, visitor: "VB", reason: "first_visit", start: "2024-03-11T06:00:00Z", channel: "direct",
 		browser: "Googlebot", os: "", device: "bot", bot: true,
-		steps: []step{{0, "pageview", "", "/"}, {1000, "pageview", "", "/robots-only"}}},
+		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 1000, kind: "pageview", path: "/robots-only"}}},
 	{name: "S3", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-11T08:00:00Z",
 		refDomain: "news.ycombinator.com", channel: "referral", browser: "Firefox", os: "Linux", device: "desktop",
-		steps: []step{{0, "pageview", "", "/blog/hello"}, {5000, "event", "signup_click", "/blog/hello"}}},
+		source: "Hacker News", version: "124", width: 1920, height: 1080,
+		steps: []step{{offsetMs: 0, kind: "pageview", path: "/blog/hello"},
+			{offsetMs: 5000, kind: "event", name: "signup_click", path: "/blog/hello", props: []string{"plan=pro", "from=blog"}}}},
 	{name: "S4", site: SiteID, visitor: "V3", reason: "first_visit", start: "2024-03-11T23:30:00Z",
 		refDomain: "google.com", channel: "organic_search", browser: "Safari", os: "iOS", device: "mobile",
-		steps: []step{{0, "pageview", "", "/"}, {8000, "engagement", "", "/"}}},
+		source: "Google", version: "17", width: 390, height: 844,
+		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 8000, kind: "engagement", path: "/", scroll: 75}}},
 	{name: "S5", site: SiteID, visitor: "V2", reason: "inactivity", start: "2024-03-12T10:00:00Z",
 		refDomain: "t.co", channel: "organic_social", browser: "Chrome", os: "Windows", device: "desktop",
-		steps: []step{{0, "pageview", "", XSSPath}, {15000, "pageview", "", "/"}}},
+		source: "X", version: "122", width: 1280, height: 720, utm: [5]string{"twitter", "social", "launch", "", ""},
+		steps: []step{{offsetMs: 0, kind: "pageview", path: XSSPath}, {offsetMs: 15000, kind: "pageview", path: "/", late: true}}},
 	{name: "S7", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-12T23:00:00Z", channel: "direct",
-		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{0, "pageview", "", "/later"}}},
+		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/later"}}},
 	{name: "O1", site: OtherSiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T10:00:00Z", channel: "direct",
-		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{0, "pageview", "", "/"}}},
+		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}}},
 }
 
 // Events returns the data set's events, session by session in time order.
@@ -169,12 +198,19 @@ func Events() []Event {
 				TS: start.Add(time.Duration(st.offsetMs) * time.Millisecond), Kind: st.kind, Name: st.name,
 				Pathname: st.path, Browser: s.browser, OS: s.os, Device: s.device, Bot: s.bot,
 				SessionStart: start, StartReason: s.reason, IsStart: i == 0,
+				Title: "Title of " + st.path, BrowserVersion: s.version, ScreenWidth: s.width, ScreenHeight: s.height,
+				ScrollDepth: st.scroll, Late: st.late, Bridging: st.bridging,
+			}
+			for _, kv := range st.props {
+				k, v, _ := strings.Cut(kv, "=")
+				e.PropsKeys, e.PropsValues = append(e.PropsKeys, k), append(e.PropsValues, v)
 			}
 			if e.Name == "" {
 				e.Name = st.kind
 			}
 			if i == 0 {
-				e.ReferrerDomain, e.Channel = s.refDomain, s.channel
+				e.ReferrerDomain, e.Channel, e.ReferrerSource = s.refDomain, s.channel, s.source
+				e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent = s.utm[0], s.utm[1], s.utm[2], s.utm[3], s.utm[4]
 				if s.refDomain != "" {
 					e.Referrer = "https://" + s.refDomain + "/"
 				}
@@ -196,7 +232,9 @@ func Events() []Event {
 // 18.16 requires.
 var eventColumns = []string{"event_id", "site_id", "visitor_id", "session_id", "ts", "ts_ms", "kind", "name",
 	"url", "hostname", "pathname", "referrer", "referrer_domain", "channel", "browser", "os", "device", "is_bot", "bot_reason", "engaged_ms",
-	"session_started_at", "session_start_reason", "is_session_start"}
+	"session_started_at", "session_start_reason", "is_session_start",
+	"title", "referrer_source", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+	"browser_version", "screen_width", "screen_height", "props_keys", "props_values", "scroll_depth", "is_late", "is_bridging"}
 
 // Insert writes events in one insert.
 func Insert(ctx context.Context, db chtest.Inserter, events []Event) error {
@@ -217,12 +255,28 @@ func Insert(ctx context.Context, db chtest.Inserter, events []Event) error {
 		}
 		rows = append(rows, []any{e.ID, e.Site, e.Visitor, e.Session, e.TS.UTC(), uint64(e.TS.UnixMilli()), e.Kind, e.Name,
 			"https://" + host + e.Pathname, host, e.Pathname, e.Referrer, e.ReferrerDomain, e.Channel, e.Browser, e.OS, e.Device,
-			bot, reason, e.EngagedMs, e.SessionStart.UTC(), e.StartReason, start})
+			bot, reason, e.EngagedMs, e.SessionStart.UTC(), e.StartReason, start,
+			e.Title, e.ReferrerSource, e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent,
+			e.BrowserVersion, e.ScreenWidth, e.ScreenHeight, nonNil(e.PropsKeys), nonNil(e.PropsValues), e.ScrollDepth, b2u(e.Late), b2u(e.Bridging)})
 	}
 	if err := db.Insert(ctx, "events", eventColumns, rows); err != nil {
 		return fmt.Errorf("reporttest: insert %d events: %w", len(events), err)
 	}
 	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Seed saves the sites and writes the data set as an at-least-once pipeline
