@@ -125,23 +125,12 @@ func (m metricInfo) format(v float64) string {
 	return formatCount(uint64(math.Round(v)))
 }
 
-// dayPoints are a daily series as chart points of metric.
-func dayPoints(days []report.DayPoint, metric string, loc *time.Location) []chartPoint {
-	out := make([]chartPoint, 0, len(days))
-	for _, d := range days {
-		p := chartPoint{Day: d.Day, Visitors: d.Visitors, Sessions: d.Sessions, Pageviews: d.Pageviews}
-		if t, err := time.ParseInLocation(time.DateOnly, d.Day, loc); err == nil {
-			p.Start = t.Unix()
-		}
-		switch metric {
-		case "visitors":
-			p.Value = float64(d.Visitors)
-		case "pageviews":
-			p.Value = float64(d.Pageviews)
-		default:
-			p.Value = float64(d.Sessions)
-		}
-		out = append(out, p)
+// seriesPoints are a report series as chart points.
+func seriesPoints(points []report.Point) []chartPoint {
+	out := make([]chartPoint, 0, len(points))
+	for _, p := range points {
+		out = append(out, chartPoint{Day: p.Label, Start: p.Start.Unix(), Value: p.Value,
+			Visitors: p.Visitors, Sessions: p.Sessions, Pageviews: p.Pageviews})
 	}
 	return out
 }
@@ -214,6 +203,10 @@ func dayLabel(day string, x float64, i, n int) axisLabel {
 	text := day
 	if t, err := time.Parse(time.DateOnly, day); err == nil {
 		text = t.Format("Jan 2")
+	} else if t, err := time.Parse("2006-01", day); err == nil {
+		text = t.Format("Jan 2006")
+	} else if _, hour, ok := strings.Cut(day, " "); ok {
+		text = hour
 	}
 	return axisLabel{X: strconv.FormatFloat(x, 'f', 2, 64), Anchor: anchor, Text: text}
 }

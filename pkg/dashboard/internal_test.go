@@ -84,18 +84,27 @@ func TestNewChart(t *testing.T) {
 	if c := newChart(nil, "sessions", "day"); len(c.Bars) != 0 || c.Max != "0" {
 		t.Errorf("no days: %+v", c)
 	}
-	days := make([]report.DayPoint, 30)
+	days := make([]report.Point, 30)
 	for i := range days {
-		days[i] = report.DayPoint{Day: time.Date(2024, 1, 1+i, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), Sessions: uint64(i)}
+		start := time.Date(2024, 1, 1+i, 0, 0, 0, 0, time.UTC)
+		days[i] = report.Point{Start: start, Label: start.Format(time.DateOnly), Value: float64(i), Sessions: uint64(i)}
 	}
-	c := newChart(dayPoints(days, "sessions", time.UTC), "sessions", "day")
+	c := newChart(seriesPoints(days), "sessions", "day")
 	if len(c.Bars) != 30 || c.Max != "29" || c.Bars[0].H != "0.00" || c.Bars[29].H != "146.00" {
 		t.Errorf("30 days: %d bars, max %s, first %+v, last %+v", len(c.Bars), c.Max, c.Bars[0], c.Bars[29])
 	}
 	if len(c.Labels) != 7 || c.Labels[0].Text != "Jan 1" || c.Labels[0].Anchor != "start" || c.Labels[6].Text != "Jan 30" || c.Labels[6].Anchor != "end" {
 		t.Errorf("labels = %+v", c.Labels)
 	}
-	if c := newChart(dayPoints(days[:1], "sessions", time.UTC), "sessions", "day"); len(c.Labels) != 1 || c.Labels[0].Anchor != "middle" {
+	if c := newChart(seriesPoints(days[:1]), "sessions", "day"); len(c.Labels) != 1 || c.Labels[0].Anchor != "middle" {
 		t.Errorf("one day: labels %+v", c.Labels)
+	}
+	// Hours and months are labelled briefly.
+	hours := []report.Point{{Label: "2024-03-10 00:00"}, {Label: "2024-03-10 01:00"}}
+	if c := newChart(seriesPoints(hours), "visitors", "hour"); c.Labels[1].Text != "01:00" || c.Title != "Visitors per hour" {
+		t.Errorf("hours: %q, labels %+v", c.Title, c.Labels)
+	}
+	if c := newChart(seriesPoints([]report.Point{{Label: "2024-03"}}), "bounce_rate", "month"); c.Labels[0].Text != "Mar 2024" || c.Max != "0.0%" {
+		t.Errorf("months: labels %+v, max %s", c.Labels, c.Max)
 	}
 }

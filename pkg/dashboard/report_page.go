@@ -31,17 +31,20 @@ type sitePage struct {
 	Site site.Site
 	View view
 	// Range repeats View.Range for the templates.
-	Range    dayRange
-	Presets  []link
-	BotsLink link
-	Filters  []chip
-	Form     filterForm
-	KPIs     []kpi
-	Compare  link
-	Chart    chart
-	Metrics  []link
-	Cards    []card
-	Sessions []sessionView
+	Range     dayRange
+	Presets   []link
+	BotsLink  link
+	Filters   []chip
+	Form      filterForm
+	KPIs      []kpi
+	Compare   link
+	Chart     chart
+	Metrics   []link
+	Intervals []link
+	Cards     []card
+	// The SQL of the KPIs, the chart and the sessions list.
+	SummarySQL, ChartSQL, SessionsSQL string
+	Sessions                          []sessionView
 	// SessionsLink opens the session explorer with the view.
 	SessionsLink string
 	// SiteAdmin shows the settings link.
@@ -82,7 +85,9 @@ type kpi struct {
 
 type table struct {
 	ID, Dimension, Title, KeyHeader, EmptyKey, RankedBy string
-	Rows                                                []tableRow
+	// SQL is what the report ran.
+	SQL  string
+	Rows []tableRow
 }
 
 type tableRow struct {
@@ -135,52 +140,76 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, v.withFilter(f.String()).Link())
 		return
 	}
-	ctx := c.Request.Context()
+	metric, err := report.ParseMetric(v.Metric)
+	if err != nil {
+		d.fail(c, false, err)
+		return
+	}
+	interval, err := report.ParseInterval(v.Interval)
+	if err != nil {
+		d.fail(c, false, err)
+		return
+	}
+	if interval == "" {
+		interval = report.DefaultInterval(q.From, q.To)
+	}
 	var (
-		cur, prev report.Summary
-		days      []report.DayPoint
-		sessions  []report.SessionRow
-		cards     = pageCards(v)
+		cmp      report.Comparison
+		points   []report.Point
+		sessions []report.SessionRow
+		cards    = pageCards(v)
+		sql      = map[string]*report.SQLLog{}
 	)
+	logged := func(name string, run func(ctx context.Context) error) task {
+		l := &report.SQLLog{}
+		sql[name] = l
+		return task{name, func(ctx context.Context) error { return run(report.WithSQLLog(ctx, l)) }}
+	}
 	tasks := []task{
-		{"summary", func(ctx context.Context) (err error) { cur, err = d.reports.Summary(ctx, q); return err }},
-		{"timeseries", func(ctx context.Context) (err error) {
-			days, err = d.reports.Timeseries(ctx, q, v.Range.Loc)
+		logged("summary", func(ctx context.Context) (err error) {
+			if v.CompareOff {
+				cmp.Current, err = d.reports.Summary(ctx, q)
+				return err
+			}
+			cmp, err = d.reports.Compare(ctx, q)
 			return err
-		}},
-		{"sessions", func(ctx context.Context) (err error) {
+		}),
+		logged("timeseries", func(ctx context.Context) (err error) {
+			points, err = d.reports.Series(ctx, q, v.Range.Loc, metric, interval)
+			return err
+		}),
+		logged("sessions", func(ctx context.Context) (err error) {
 			sessions, err = d.reports.Sessions(ctx, q, sitePageSessions)
 			return err
-		}},
-	}
-	if !v.CompareOff {
-		tasks = append(tasks, task{"summary_previous", func(ctx context.Context) (err error) {
-			prev, err = d.reports.Summary(ctx, q.Previous())
-			return err
-		}})
+		}),
 	}
 	for i := range cards {
 		t := &cards[i].Table
-		tasks = append(tasks, task{t.ID, func(ctx context.Context) error {
+		tasks = append(tasks, logged(t.ID, func(ctx context.Context) error {
 			rows, err := d.reports.Breakdown(ctx, q, report.Dimension(t.Dimension), sitePageRows)
 			t.Rows = tableRows(v, t.Dimension, rows)
 			return err
-		}})
+		}))
 	}
-	if err := d.runAll(ctx, tasks); err != nil {
+	if err := d.runAll(c.Request.Context(), tasks); err != nil {
 		d.fail(c, false, fmt.Errorf("reports of %s: %w", s.ID, err))
 		return
+	}
+	for i := range cards {
+		cards[i].Table.SQL = sqlText(sql[cards[i].Table.ID])
 	}
 	page := sitePage{
 		base: d.base(c, s.Name), Site: s, View: v, Range: v.Range,
 		Presets: presets(v), BotsLink: botsLink(v), Filters: chips(v), Form: newFilterForm(v),
-		KPIs: kpis(cur, prev, !v.CompareOff), Compare: compareLink(v),
-		Chart: newChart(dayPoints(days, v.Metric, v.Range.Loc), v.Metric, "day"), Metrics: metricLinks(v), Cards: cards,
+		KPIs: kpis(cmp, !v.CompareOff), Compare: compareLink(v),
+		Chart:   newChart(seriesPoints(points), string(metric), string(interval)),
+		Metrics: metricLinks(v, metric), Intervals: intervalLinks(v, interval), Cards: cards,
 		SessionsLink: v.link("/sessions"), SiteAdmin: role.AtLeast(account.RoleAdmin),
+		SummarySQL: sqlText(sql["summary"]), ChartSQL: sqlText(sql["timeseries"]), SessionsSQL: sqlText(sql["sessions"]),
 	}
 	page.Scripts = true
 	page.Sessions = sessionViews(v, sessions)
-	if cur.Sessions == 0 && len(v.Filters) == 0 {
+	if cmp.Current.Sessions == 0 && len(v.Filters) == 0 {
 		page.Snippet = snippet.Tag(d.collectorURL, s.ID)
 	}
 	d.render(c, http.StatusOK, "site", page)
@@ -301,8 +330,10 @@ func sessionViews(v view, rows []report.SessionRow) []sessionView {
 	return out
 }
 
-// kpis are the KPI tiles; with compare, each shows its change versus prev.
-func kpis(s, prev report.Summary, compare bool) []kpi {
+// kpis are the KPI tiles; with compare, each shows its change versus the
+// previous period.
+func kpis(cmp report.Comparison, compare bool) []kpi {
+	s, p, ch := cmp.Current, cmp.Previous, cmp.Change
 	out := []kpi{
 		{ID: "kpi-visitors", Label: "Visitors", Value: fmt.Sprint(s.Visitors), Display: formatCount(s.Visitors)},
 		{ID: "kpi-sessions", Label: "Sessions", Value: fmt.Sprint(s.Sessions), Display: formatCount(s.Sessions)},
@@ -311,32 +342,35 @@ func kpis(s, prev report.Summary, compare bool) []kpi {
 		{ID: "kpi-avg-duration", Label: "Average duration", Value: formatFloat(s.AvgDurationSec), Display: formatDuration(s.AvgDurationSec)},
 		{ID: "kpi-pageviews-per-session", Label: "Pageviews per session", Value: formatFloat(s.PageviewsPerSession),
 			Display: fmt.Sprintf("%.2f", s.PageviewsPerSession)},
+		{ID: "kpi-events", Label: "Custom events", Value: fmt.Sprint(s.Events), Display: formatCount(s.Events)},
 	}
 	if !compare {
 		return out
 	}
-	rel := func(k *kpi, cur, old float64, prevShown string) {
-		k.Previous = prevShown
-		if old == 0 {
+	set := func(k *kpi, change *float64, prev string, points bool) {
+		k.Previous = prev
+		switch {
+		case change == nil:
 			k.Change = "new"
-			if cur == 0 {
+			if k.Value == "0" {
 				k.Change = "±0%"
 			}
-			return
+		case points:
+			k.Change, k.ChangeClass = signed(*change*100, " pp"), direction(*change)+" inverse"
+		default:
+			k.Change, k.ChangeClass = signed(*change*100, "%"), direction(*change)
 		}
-		ch := (cur - old) / old
-		k.Change, k.ChangeClass = signed(ch*100, "%"), direction(ch)
 	}
-	rel(&out[0], float64(s.Visitors), float64(prev.Visitors), formatCount(prev.Visitors))
-	rel(&out[1], float64(s.Sessions), float64(prev.Sessions), formatCount(prev.Sessions))
-	rel(&out[2], float64(s.Pageviews), float64(prev.Pageviews), formatCount(prev.Pageviews))
-	out[3].Previous = formatPercent(prev.BounceRate)
-	if prev.Sessions > 0 {
-		pp := (s.BounceRate - prev.BounceRate) * 100
-		out[3].Change, out[3].ChangeClass = signed(pp, " pp"), direction(pp)+" inverse"
+	set(&out[0], ch.Visitors, formatCount(p.Visitors), false)
+	set(&out[1], ch.Sessions, formatCount(p.Sessions), false)
+	set(&out[2], ch.Pageviews, formatCount(p.Pageviews), false)
+	set(&out[3], ch.BounceRate, formatPercent(p.BounceRate), true)
+	set(&out[4], ch.AvgDurationSec, formatDuration(p.AvgDurationSec), false)
+	set(&out[5], ch.PageviewsPerSession, fmt.Sprintf("%.2f", p.PageviewsPerSession), false)
+	set(&out[6], ch.Events, formatCount(p.Events), false)
+	if ch.BounceRate == nil && s.Sessions > 0 && p.Sessions == 0 {
+		out[3].Change = "new"
 	}
-	rel(&out[4], s.AvgDurationSec, prev.AvgDurationSec, formatDuration(prev.AvgDurationSec))
-	rel(&out[5], s.PageviewsPerSession, prev.PageviewsPerSession, fmt.Sprintf("%.2f", prev.PageviewsPerSession))
 	return out
 }
 
@@ -427,16 +461,34 @@ func newFilterForm(v view) filterForm {
 }
 
 // metricLinks choose the chart's metric.
-func metricLinks(v view) []link {
-	cur := v.Metric
-	if cur == "" {
-		cur = "sessions"
-	}
+func metricLinks(v view, cur report.Metric) []link {
 	var out []link
-	for _, m := range []struct{ id, label string }{{"visitors", "Visitors"}, {"sessions", "Sessions"}, {"pageviews", "Pageviews"}} {
+	for _, m := range report.Metrics() {
 		w := v
-		w.Metric = m.id
-		out = append(out, link{Label: m.label, URL: w.Link(), Current: cur == m.id})
+		w.Metric = string(m)
+		out = append(out, link{Label: chartMetrics[string(m)].Label, URL: w.Link() + "#chart-panel", Current: cur == m})
 	}
 	return out
+}
+
+// intervalLinks choose the chart's buckets.
+func intervalLinks(v view, cur report.Interval) []link {
+	var out []link
+	for _, iv := range report.Intervals() {
+		w := v
+		w.Interval = string(iv)
+		out = append(out, link{Label: intervalLabels[iv], URL: w.Link() + "#chart-panel", Current: cur == iv})
+	}
+	return out
+}
+
+var intervalLabels = map[report.Interval]string{report.Hour: "Hours", report.Day: "Days", report.Week: "Weeks", report.Month: "Months"}
+
+// sqlText is the statements of a report, ready to paste into
+// clickhouse-client.
+func sqlText(l *report.SQLLog) string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(l.Statements(), ";\n\n") + ";"
 }
