@@ -53,6 +53,34 @@ var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, 
 		}
 		return all, nil
 	},
+	"SessionList": func(ctx context.Context, r *report.Reports) (any, error) {
+		var pages []report.SessionPage
+		cursor := ""
+		for {
+			p, err := r.SessionList(ctx, withBots(mainQuery()), 2, cursor)
+			if err != nil {
+				return nil, err
+			}
+			pages = append(pages, p)
+			if cursor = p.Next; cursor == "" {
+				return pages, nil
+			}
+		}
+	},
+	"SessionPath": func(ctx context.Context, r *report.Reports) (any, error) {
+		var all []report.SessionDetail
+		for _, n := range []string{"S1", "S3", "S4", "S5"} {
+			d, _, err := r.SessionPath(ctx, mainQuery(), reporttest.SessionID(n))
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, d)
+		}
+		return all, nil
+	},
+	"VisitorSessions": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.VisitorSessions(ctx, mainQuery(), reporttest.VisitorID("V1"), report.MaxLimit)
+	},
 	"TopPages":     func(ctx context.Context, r *report.Reports) (any, error) { return r.TopPages(ctx, mainQuery(), 3) },
 	"EntryPages":   func(ctx context.Context, r *report.Reports) (any, error) { return r.EntryPages(ctx, mainQuery(), 3) },
 	"ExitPages":    func(ctx context.Context, r *report.Reports) (any, error) { return r.ExitPages(ctx, mainQuery(), 3) },

@@ -126,6 +126,7 @@ const (
 	colOS        = "argMinMerge(os) AS s_os"
 	colDevice    = "argMinMerge(device) AS s_device"
 	colBot       = "maxMerge(is_bot) AS s_bot"
+	colSource    = "argMinMerge(referrer_source) AS s_source"
 )
 
 // The engaged-session rule (GA4): a session is engaged with EngagedPageviews
@@ -165,6 +166,12 @@ var bounceCond = BounceSQL("s_pageviews", "s_duration", "s_custom")
 // matching event; a filter on a session dimension is a condition on the
 // merged value, in HAVING.
 func (q Query) sessionsFrom(cols ...string) (string, []any) {
+	return q.sessionsWhere("", nil, cols...)
+}
+
+// sessionsWhere is sessionsFrom with one more condition on sessions_agg's
+// plain columns (e.g. "visitor_id = toUUID(?)") and its arguments.
+func (q Query) sessionsWhere(where string, whereArgs []any, cols ...string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("(SELECT session_id")
 	for _, c := range cols {
@@ -179,6 +186,10 @@ WHERE site_id = ?
   AND session_date BETWEEN toDate(?) - 1 AND toDate(?) + 1
   AND started_at >= toDateTime(?) AND started_at < toDateTime(?)`)
 	args := []any{q.Site, day(q.From), day(q.To), q.fromSec(), q.toSec()}
+	if where != "" {
+		b.WriteString("\n  AND " + where)
+		args = append(args, whereArgs...)
+	}
 	var having []string
 	var havingArgs []any
 	if !q.IncludeBots {

@@ -273,14 +273,14 @@ func TestSessions(t *testing.T) {
 		s1 := report.SessionRow{ID: reporttest.SessionID("S1"), Visitor: reporttest.VisitorID("V1"),
 			Started: utc("2024-03-10T09:00:00Z"), DurationMs: 65500, Pageviews: 4, Events: 4,
 			EntryPath: "/", ExitPath: "/signup", Referrer: "google.com", Channel: "organic_search",
-			Browser: "Firefox", OS: "Linux", Device: "desktop", StartReason: "first_visit"}
+			Browser: "Firefox", OS: "Linux", Device: "desktop", StartReason: "first_visit", Source: "Google"}
 		if !reflect.DeepEqual(got[4], s1) {
 			t.Errorf("S1 =\n%+v, want\n%+v", got[4], s1)
 		}
 		s3 := report.SessionRow{ID: reporttest.SessionID("S3"), Visitor: reporttest.VisitorID("V1"),
 			Started: utc("2024-03-11T08:00:00Z"), DurationMs: 5000, Pageviews: 1, Events: 2,
 			EntryPath: "/blog/hello", ExitPath: "/blog/hello", Referrer: "news.ycombinator.com", Channel: "referral",
-			Browser: "Firefox", OS: "Linux", Device: "desktop", StartReason: "inactivity"}
+			Browser: "Firefox", OS: "Linux", Device: "desktop", StartReason: "inactivity", Source: "Hacker News"}
 		if !reflect.DeepEqual(got[2], s3) {
 			t.Errorf("S3 =\n%+v, want\n%+v", got[2], s3)
 		}
