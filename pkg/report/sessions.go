@@ -169,7 +169,7 @@ type PathEvent struct {
 	// for the first); SinceStartMs since the session's first event.
 	SincePrevMs, SinceStartMs uint64
 	// Kind is pageview, event or engagement; Name the custom event's name.
-	Kind, Name string
+	Kind, Name  string
 	Path, Title string
 	// Props are a custom event's properties, [key, value] in order.
 	Props       [][2]string
