@@ -170,6 +170,7 @@ func (d *Dashboard) Mount(r *gin.Engine) {
 	api.GET("/sites/:id/summary", d.apiSummary)
 	api.GET("/sites/:id/breakdown/:dim", d.apiBreakdown)
 	api.GET("/sites/:id/timeseries", d.apiTimeseries)
+	api.GET("/sites/:id/series", d.apiSeries)
 	api.GET("/sites/:id/sessions", d.apiSessions)
 }
 

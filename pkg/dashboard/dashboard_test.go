@@ -329,9 +329,18 @@ func TestAPI(t *testing.T) {
 	c.login()
 	var sum map[string]any
 	getJSON(t, c, "/api/sites/example/summary?from=2024-03-10&to=2024-03-12", http.StatusOK, &sum)
+	// The previous period (the three days before) has one session, S0.
+	if prev, _ := sum["previous"].(map[string]any); prev["sessions"] != 1.0 {
+		t.Errorf("previous period: %v", sum["previous"])
+	}
+	if ch, _ := sum["change"].(map[string]any); ch["sessions"] != 5.0 || ch["events"] != nil {
+		t.Errorf("change: %v", sum["change"])
+	}
+	delete(sum, "previous")
+	delete(sum, "change")
 	want := map[string]any{"site": "example", "from": "2024-03-10", "to": "2024-03-12", "timezone": "Europe/Berlin",
-		"include_bots": false, "visitors": 4.0, "sessions": 6.0, "pageviews": 10.0, "bounce_rate": 0.5,
-		"avg_duration_sec": 93.5 / 6, "pageviews_per_session": 10.0 / 6}
+		"include_bots": false, "filters": []any{}, "visitors": 4.0, "sessions": 6.0, "pageviews": 10.0, "events": 1.0,
+		"bounce_rate": 0.5, "avg_duration_sec": 93.5 / 6, "pageviews_per_session": 10.0 / 6}
 	if !reflect.DeepEqual(sum, want) {
 		t.Errorf("summary =\n%v, want\n%v", sum, want)
 	}

@@ -151,17 +151,6 @@ func (d *Dashboard) visibleSites(c *gin.Context) ([]site.Site, error) {
 	return out, nil
 }
 
-// siteAndRange reads the :id site (404 if unknown or not granted) and the
-// range parameters.
-func (d *Dashboard) siteAndRange(c *gin.Context) (site.Site, dayRange, error) {
-	s, _, err := d.grantedSite(c, account.RoleViewer)
-	if err != nil {
-		return site.Site{}, dayRange{}, err
-	}
-	r, err := parseRange(s, c.Query("from"), c.Query("to"), c.Query("bots"), d.clock())
-	return s, r, err
-}
-
 // grantedSite reads the :id site when the request may act on it with at
 // least role: an API token for its one site (viewer), a user by their
 // grant. A site that exists but is not granted answers exactly as one that
@@ -208,14 +197,14 @@ type task struct {
 	run  func(ctx context.Context) error
 }
 
-// runAll runs the tasks concurrently, timing each, and returns their errors
-// joined.
+// runAll runs the tasks concurrently and returns their errors joined. The
+// report cores (api.go) time themselves.
 func (d *Dashboard) runAll(ctx context.Context, tasks []task) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(tasks))
 	for i, t := range tasks {
 		wg.Go(func() {
-			errs[i] = d.timed(t.name, func() error { return t.run(ctx) })
+			errs[i] = t.run(ctx)
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("%s: %w", t.name, errs[i])
 			}

@@ -140,22 +140,11 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, v.withFilter(f.String()).Link())
 		return
 	}
-	metric, err := report.ParseMetric(v.Metric)
-	if err != nil {
-		d.fail(c, false, err)
-		return
-	}
-	interval, err := report.ParseInterval(v.Interval)
-	if err != nil {
-		d.fail(c, false, err)
-		return
-	}
-	if interval == "" {
-		interval = report.DefaultInterval(q.From, q.To)
-	}
 	var (
 		cmp      report.Comparison
 		points   []report.Point
+		metric   report.Metric
+		interval report.Interval
 		sessions []report.SessionRow
 		cards    = pageCards(v)
 		sql      = map[string]*report.SQLLog{}
@@ -166,27 +155,20 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		return task{name, func(ctx context.Context) error { return run(report.WithSQLLog(ctx, l)) }}
 	}
 	tasks := []task{
-		logged("summary", func(ctx context.Context) (err error) {
-			if v.CompareOff {
-				cmp.Current, err = d.reports.Summary(ctx, q)
-				return err
-			}
-			cmp, err = d.reports.Compare(ctx, q)
-			return err
-		}),
+		logged("summary", func(ctx context.Context) (err error) { cmp, err = d.summary(ctx, v, q); return err }),
 		logged("timeseries", func(ctx context.Context) (err error) {
-			points, err = d.reports.Series(ctx, q, v.Range.Loc, metric, interval)
+			points, metric, interval, err = d.series(ctx, v, q)
 			return err
 		}),
 		logged("sessions", func(ctx context.Context) (err error) {
-			sessions, err = d.reports.Sessions(ctx, q, sitePageSessions)
+			sessions, err = d.sessions(ctx, q, sitePageSessions)
 			return err
 		}),
 	}
 	for i := range cards {
 		t := &cards[i].Table
 		tasks = append(tasks, logged(t.ID, func(ctx context.Context) error {
-			rows, err := d.reports.Breakdown(ctx, q, report.Dimension(t.Dimension), sitePageRows)
+			rows, err := d.breakdown(ctx, q, report.Dimension(t.Dimension), sitePageRows)
 			t.Rows = tableRows(v, t.Dimension, rows)
 			return err
 		}))
@@ -304,10 +286,7 @@ func emptyKey(dim string) string {
 func tableRows(v view, dim string, rows []report.Row) []tableRow {
 	out := make([]tableRow, 0, len(rows))
 	for _, r := range rows {
-		label := r.Key
-		if dim == string(report.Channels) {
-			label = report.ChannelLabel(r.Key)
-		}
+		label := rowLabel(report.Dimension(dim), r.Key)
 		f := report.Filter{Dimension: report.Dimension(dim), Op: report.Is, Value: r.Key}
 		out = append(out, tableRow{Row: r, Label: label, Filter: v.withFilter(f.String()).Link()})
 	}
@@ -491,4 +470,12 @@ func sqlText(l *report.SQLLog) string {
 		return ""
 	}
 	return strings.Join(l.Statements(), ";\n\n") + ";"
+}
+
+// rowLabel is a breakdown key as shown: readable channel names.
+func rowLabel(dim report.Dimension, key string) string {
+	if dim == report.Channels {
+		return report.ChannelLabel(key)
+	}
+	return key
 }
