@@ -81,12 +81,31 @@ var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, 
 	"VisitorSessions": func(ctx context.Context, r *report.Reports) (any, error) {
 		return r.VisitorSessions(ctx, mainQuery(), reporttest.VisitorID("V1"), report.MaxLimit)
 	},
+	"GoalConversions": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.GoalConversions(ctx, withBots(mainQuery()), testGoals)
+	},
+	"Funnel": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Funnel(ctx, withBots(mainQuery()), testFunnel)
+	},
 	"TopPages":     func(ctx context.Context, r *report.Reports) (any, error) { return r.TopPages(ctx, mainQuery(), 3) },
 	"EntryPages":   func(ctx context.Context, r *report.Reports) (any, error) { return r.EntryPages(ctx, mainQuery(), 3) },
 	"ExitPages":    func(ctx context.Context, r *report.Reports) (any, error) { return r.ExitPages(ctx, mainQuery(), 3) },
 	"TopReferrers": func(ctx context.Context, r *report.Reports) (any, error) { return r.TopReferrers(ctx, mainQuery(), 3) },
 	"Channels":     func(ctx context.Context, r *report.Reports) (any, error) { return r.Channels(ctx, mainQuery(), 3) },
 }
+
+// testGoals and testFunnel match parts of the data set: pages exactly and
+// by prefix, and a custom event.
+var (
+	testGoals = []report.Goal{
+		{ID: "g1", Site: reporttest.SiteID, Name: "Signed up", Kind: report.GoalPage, Pattern: "/signup"},
+		{ID: "g2", Site: reporttest.SiteID, Name: "Read the blog", Kind: report.GoalPage, Pattern: "/blog/*"},
+		{ID: "g3", Site: reporttest.SiteID, Name: "Clicked sign-up", Kind: report.GoalEvent, Pattern: "signup_click"},
+		{ID: "g4", Site: reporttest.SiteID, Name: "Home", Kind: report.GoalPage, Pattern: "/"},
+	}
+	testFunnel = []report.FunnelStep{{Kind: report.GoalPage, Pattern: "/"}, {Kind: report.GoalPage, Pattern: "/pricing"},
+		{Kind: report.GoalPage, Pattern: "/sign*"}}
+)
 
 // TestEveryReportOnBothEngines: every query of Reports gives the same
 // figures on ClickHouse 18.16 and on the current release. (The tests in
