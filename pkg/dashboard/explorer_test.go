@@ -1,0 +1,113 @@
+package dashboard_test
+
+import (
+	"encoding/csv"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/teller-analytics/teller/internal/reporttest"
+)
+
+// TestSessionExplorer: the list links to each session's path and each
+// visitor's sessions; the path shows pages and events in order with the
+// time between them and why the session started; the list and every
+// breakdown export as CSV.
+func TestSessionExplorer(t *testing.T) {
+	c := newEnv(t).client(t)
+	c.login()
+	rng := "from=2024-03-10&to=2024-03-12"
+
+	d := c.mustGet("/sites/example/sessions?"+rng, http.StatusOK)
+	rows := within(d.id("table-sessions"), "session")
+	if len(rows) != 6 || attr(rows[4], "data-session-id") != reporttest.SessionID("S1").String() {
+		t.Fatalf("%d sessions listed; fifth %s", len(rows), attr(rows[4], "data-session-id"))
+	}
+	link := attr(within(rows[4], "session-link")[0], "href")
+	if want := "/sites/example/sessions/" + reporttest.SessionID("S1").String() + "?"; !strings.HasPrefix(link, want) || !strings.Contains(link, rng) {
+		t.Errorf("S1's link %q, want %s... with the range", link, want)
+	}
+	if n := d.all(func(n2 *html.Node) bool { return attr(n2, "id") == "next-page" }); len(n) != 0 {
+		t.Error("6 sessions have a next page")
+	}
+
+	// S1: four pageviews, 20 s apart, then 25.5 s; a first visit.
+	p := c.mustGet(link, http.StatusOK)
+	var path []string
+	for _, tr := range within(p.id("table-path"), "path-event") {
+		path = append(path, attr(tr, "data-kind")+" "+text(within(tr, "page-path")[0])+" +"+text(within(tr, "since")[0]))
+	}
+	if want := []string{"pageview / +0s", "pageview /pricing +20s", "pageview / +20s", "pageview /signup +26s"}; !reflect.DeepEqual(path, want) {
+		t.Errorf("S1's path = %q, want %q", path, want)
+	}
+	if r := p.id("start-reason"); attr(r, "data-reason") != "first_visit" || !strings.Contains(text(r), "First visit") {
+		t.Errorf("start reason: %s", text(r))
+	}
+	// S3: the custom event with its properties.
+	p = c.mustGet("/sites/example/sessions/"+reporttest.SessionID("S3").String()+"?"+rng, http.StatusOK)
+	if got := text(p.id("table-path")); !strings.Contains(got, "signup_click") || !strings.Contains(got, "plan = pro") {
+		t.Errorf("S3's path: %s", got)
+	}
+	if r := p.id("start-reason"); attr(r, "data-reason") != "inactivity" || !strings.Contains(text(r), "pause") {
+		t.Errorf("S3 start reason: %s", text(r))
+	}
+
+	// V1's sessions in range: S3 and S1 (S0 and S7 are outside).
+	v := c.mustGet("/sites/example/visitors/"+reporttest.VisitorID("V1").String()+"?"+rng, http.StatusOK)
+	var ids []string
+	for _, tr := range within(v.id("table-sessions"), "session") {
+		ids = append(ids, attr(tr, "data-session-id"))
+	}
+	if want := []string{reporttest.SessionID("S3").String(), reporttest.SessionID("S1").String()}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("V1's sessions = %v, want S3, S1", ids)
+	}
+
+	for path, status := range map[string]int{
+		"/sites/example/sessions/not-a-uuid?" + rng:                                  http.StatusBadRequest,
+		"/sites/example/sessions/" + reporttest.SessionID("S7").String() + "?" + rng: http.StatusNotFound,
+		"/sites/example/visitors/x?" + rng:                                           http.StatusBadRequest,
+		"/sites/example/breakdown/nosuch?" + rng:                                     http.StatusBadRequest,
+		"/sites/example/sessions?" + rng + "&f=page":                                 http.StatusBadRequest,
+		"/sites/example/sessions?" + rng + "&period=x":                               http.StatusBadRequest,
+	} {
+		if r := c.get(path); r.StatusCode != status {
+			t.Errorf("GET %s: %d, want %d", path, r.StatusCode, status)
+		}
+	}
+
+	// CSV of the session list: a header and the 6 sessions.
+	r := c.get("/sites/example/sessions?" + rng + "&format=csv")
+	recs := readCSV(t, r)
+	if len(recs) != 7 || recs[0][0] != "session_id" || recs[5][0] != reporttest.SessionID("S1").String() {
+		t.Errorf("sessions CSV: %d records, %q", len(recs), recs)
+	}
+	// CSV of a breakdown: every row, in the page's order.
+	d = c.mustGet("/sites/example/breakdown/referrer?"+rng, http.StatusOK)
+	if got := tableRows(t, d, "table-referrer"); len(got) != 4 {
+		t.Errorf("referrer page rows %q", got)
+	}
+	recs = readCSV(t, c.get("/sites/example/breakdown/referrer?"+rng+"&format=csv"))
+	var keys []string
+	for _, rec := range recs[1:] {
+		keys = append(keys, rec[0]+"="+rec[2])
+	}
+	if want := []string{"google.com=2", "=2", "t.co=1", "news.ycombinator.com=1"}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("referrer CSV keys %q, want %q", keys, want)
+	}
+}
+
+func readCSV(t *testing.T, r response) [][]string {
+	t.Helper()
+	if r.StatusCode != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") ||
+		!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment; filename=") {
+		t.Fatalf("CSV: %d %s %s\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.Header.Get("Content-Disposition"), r.Body)
+	}
+	recs, err := csv.NewReader(strings.NewReader(r.Body)).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV: %v\n%s", err, r.Body)
+	}
+	return recs
+}
