@@ -310,7 +310,61 @@ func Seed(ctx context.Context, db chtest.Inserter) error {
 			return err
 		}
 	}
+	// A replay rejects the same messages again, and a collector rewrites a
+	// minute's running count: both written twice, as in production.
+	for i := 0; i < 2; i++ {
+		if err := db.Insert(ctx, "rejected_events", []string{"received_at", "kafka_topic", "kafka_partition", "kafka_offset", "reason", "payload"}, rejected()); err != nil {
+			return fmt.Errorf("reporttest: insert rejected messages: %w", err)
+		}
+	}
+	for _, rows := range [][][]any{accepted(1), accepted(2)} {
+		if err := db.Insert(ctx, "collector_accepted", []string{"site_id", "minute_at", "collector_id", "accepted", "updated_ms"}, rows); err != nil {
+			return fmt.Errorf("reporttest: insert accepted counts: %w", err)
+		}
+	}
 	return nil
+}
+
+// Rejected messages of the data set (rejected_events has no site):
+//
+//	received (UTC)       partition/offset reason
+//	2024-03-10 10:00:00  0/100            invalid event: not a JSON event: invalid character 'x'
+//	2024-03-10 11:00:00  1/7              invalid event: not a JSON event: unexpected end of JSON input
+//	2024-03-11 12:00:00  0/250            invalid event: unknown version 9
+//	2024-03-11 23:30:00  2/3              invalid event: field site_id: empty (00:30 on the 12th in Berlin)
+func rejected() [][]any {
+	at := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
+	return [][]any{
+		{at("2024-03-10T10:00:00Z"), "events", int32(0), int64(100), "invalid event: not a JSON event: invalid character 'x'", "x{"},
+		{at("2024-03-10T11:00:00Z"), "events", int32(1), int64(7), "invalid event: not a JSON event: unexpected end of JSON input", "{"},
+		{at("2024-03-11T12:00:00Z"), "events", int32(0), int64(250), "invalid event: unknown version 9", `{"v":9}`},
+		{at("2024-03-11T23:30:00Z"), "events", int32(2), int64(3), "invalid event: field site_id: empty", `{"v":1}`},
+	}
+}
+
+// accepted are the collectors' per-minute counts of the data set, version
+// v: each collector's running count of a minute, as rewritten every few
+// seconds. Version 1 holds a count the minute had not finished (S1's
+// 09:00 minute: 2 of 3); version 2 the final counts. In Berlin days: the
+// 10th accepts 6 (stored 6), the 11th 4 (stored 4), the 12th 5 (stored 4:
+// one accepted event of S5's minute never arrived).
+func accepted(v uint64) [][]any {
+	at := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
+	s1 := uint64(3)
+	if v == 1 {
+		s1 = 2
+	}
+	return [][]any{
+		{SiteID, at("2024-03-09T23:00:00Z"), "c1", uint64(1), v},
+		{SiteID, at("2024-03-10T09:00:00Z"), "c1", s1, v},
+		{SiteID, at("2024-03-10T09:01:00Z"), "c1", uint64(1), v},
+		{SiteID, at("2024-03-10T12:00:00Z"), "c2", uint64(1), v},
+		{SiteID, at("2024-03-11T06:00:00Z"), "c2", uint64(2), v},
+		{SiteID, at("2024-03-11T08:00:00Z"), "c1", uint64(2), v},
+		{SiteID, at("2024-03-11T23:30:00Z"), "c1", uint64(2), v},
+		{SiteID, at("2024-03-12T10:00:00Z"), "c2", uint64(3), v},
+		{OtherSiteID, at("2024-03-10T10:00:00Z"), "c1", uint64(1), v},
+	}
 }
 
 // Server is a local ClickHouse with Teller's schema migrated into a

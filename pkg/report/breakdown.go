@@ -185,6 +185,33 @@ func (r *Reports) Breakdown(ctx context.Context, q Query, dim Dimension, limit i
 	return out, nil
 }
 
+// eventRowsWhere is the WHERE of a report over the rows of q's events
+// grouped by an event dimension (dim: Pages or Events): q's sessions' events
+// matching cond, bot events left out by their own flag unless asked; with
+// filters, the events must belong to the sessions sessionsFrom keeps, and
+// the filters on dim itself also select the rows.
+func (q Query) eventRowsWhere(dim Dimension, cond string, condArgs ...any) (string, []any) {
+	where, args := q.eventsWhere()
+	where += "\n  AND " + cond
+	args = append(args, condArgs...)
+	if !q.IncludeBots {
+		where += "\n  AND is_bot = 0"
+	}
+	for _, f := range q.Filters {
+		if f.Dimension == dim {
+			c, arg := f.cond(dimensions[dim].eventColumn)
+			where += "\n  AND " + c
+			args = append(args, arg)
+		}
+	}
+	if len(q.Filters) > 0 {
+		in, inArgs := q.sessionIDs()
+		where += "\n  AND " + in
+		args = append(args, inArgs...)
+	}
+	return where, args
+}
+
 // breakdownQuery builds Breakdown's query: pure, so that it can be shown.
 func breakdownQuery(q Query, dim Dimension, limit int) (string, []any) {
 	def := dimensions[dim]
@@ -208,23 +235,7 @@ LIMIT ` + strconv.Itoa(limit), args
 // dimension also select the rows.
 func eventRowsQuery(q Query, dim Dimension, limit int) (string, []any) {
 	def := dimensions[dim]
-	where, args := q.eventsWhere()
-	where += "\n  AND kind = '" + def.eventKind + "'"
-	if !q.IncludeBots {
-		where += "\n  AND is_bot = 0"
-	}
-	for _, f := range q.Filters {
-		if f.Dimension == dim {
-			c, arg := f.cond(def.eventColumn)
-			where += "\n  AND " + c
-			args = append(args, arg)
-		}
-	}
-	if len(q.Filters) > 0 {
-		in, inArgs := q.sessionIDs()
-		where += "\n  AND " + in
-		args = append(args, inArgs...)
-	}
+	where, args := q.eventRowsWhere(dim, "kind = '"+def.eventKind+"'")
 	rank := "pageviews DESC, sessions DESC"
 	pageviews, events := "uniqExact(event_id)", "toUInt64(0)"
 	if dim == Events {

@@ -87,6 +87,28 @@ var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, 
 	"Funnel": func(ctx context.Context, r *report.Reports) (any, error) {
 		return r.Funnel(ctx, withBots(mainQuery()), testFunnel)
 	},
+	"PageEngagement": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.PageEngagement(ctx, withBots(mainQuery()), report.MaxLimit)
+	},
+	"EventProps": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.EventProps(ctx, mainQuery(), "signup_click", report.MaxLimit)
+	},
+	"Realtime": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Realtime(ctx, reporttest.SiteID, utc("2024-03-10T09:01:10Z"), false)
+	},
+	"Bots": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Bots(ctx, mainQuery(), report.MaxLimit)
+	},
+	"BotSeries": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.BotSeries(ctx, mainQuery(), reporttest.Location(), report.Day)
+	},
+	"Rejected": func(ctx context.Context, r *report.Reports) (any, error) {
+		from, to := reporttest.Range()
+		return r.Rejected(ctx, from, to, reporttest.Location())
+	},
+	"Completeness": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Completeness(ctx, mainQuery(), reporttest.Location())
+	},
 	"TopPages":     func(ctx context.Context, r *report.Reports) (any, error) { return r.TopPages(ctx, mainQuery(), 3) },
 	"EntryPages":   func(ctx context.Context, r *report.Reports) (any, error) { return r.EntryPages(ctx, mainQuery(), 3) },
 	"ExitPages":    func(ctx context.Context, r *report.Reports) (any, error) { return r.ExitPages(ctx, mainQuery(), 3) },
