@@ -168,11 +168,11 @@ func TestSitePage(t *testing.T) {
 	}
 	s1 := rows[4]
 	if attr(s1, "data-session-id") != reporttest.SessionID("S1").String() ||
-		text(within(s1, "duration")[0]) != "1m 06s" || text(within(s1, "referrer")[0]) != "google.com organic_search" ||
+		text(within(s1, "duration")[0]) != "1m 06s" || text(within(s1, "referrer")[0]) != "google.com Organic search" ||
 		text(within(s1, "agent")[0]) != "Firefox / Linux / desktop" {
 		t.Errorf("S1 row: %s", renderNode(s1))
 	}
-	if text(within(rows[3], "referrer")[0]) != "(direct) direct" || attr(rows[3], "data-bounce") != "true" {
+	if text(within(rows[3], "referrer")[0]) != "(direct) Direct" || attr(rows[3], "data-bounce") != "true" {
 		t.Errorf("S2 row: %s", renderNode(rows[3]))
 	}
 

@@ -301,7 +301,7 @@ func sessionViews(v view, rows []report.SessionRow) []sessionView {
 			ID: id, Visitor: visitor, Started: row.Started.In(v.Range.Loc).Format("2006-01-02 15:04:05"),
 			Duration: formatDuration(float64(row.DurationMs) / 1000), DurationMs: row.DurationMs,
 			Pageviews: row.Pageviews, Events: row.Events, Entry: row.EntryPath, Exit: row.ExitPath,
-			Referrer: row.Referrer, Channel: row.Channel, Browser: row.Browser, OS: row.OS, Device: row.Device,
+			Referrer: row.Referrer, Channel: report.ChannelLabel(row.Channel), Browser: row.Browser, OS: row.OS, Device: row.Device,
 			Reason: row.StartReason, ReasonText: reasonText(row.StartReason), Bounce: row.Bounce,
 			Link: v.link("/sessions/" + id), VisitorLink: v.link("/visitors/" + visitor),
 		})
