@@ -90,14 +90,14 @@ type Activity struct {
 }
 
 // SiteActivity reads the latest stored event of site id within
-// ActivityWindow before now, and counts the events since since. It reads
+// ActivityWindow before now, and counts the events from since to now. It reads
 // events (stored by the sessionizer), so it shows what reports will show.
 func (db *DB) SiteActivity(ctx context.Context, id string, since, now time.Time) (Activity, error) {
 	lo := now.Add(-ActivityWindow)
 	rows, err := db.conn.Query(ctx, `SELECT count() AS n, max(ts), uniqExactIf(event_id, ts >= toDateTime(?))
 FROM events
-WHERE site_id = ? AND toDate(ts) >= toDate(toDateTime(?)) AND ts >= toDateTime(?)`,
-		since.Unix(), id, lo.Unix(), lo.Unix())
+WHERE site_id = ? AND toDate(ts) >= toDate(toDateTime(?)) AND ts >= toDateTime(?) AND ts <= toDateTime(?)`,
+		since.Unix(), id, lo.Unix(), lo.Unix(), now.Unix())
 	if err != nil {
 		return Activity{}, fmt.Errorf("store: activity of site %s: %w", id, err)
 	}
