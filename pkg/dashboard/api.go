@@ -214,6 +214,27 @@ func (d *Dashboard) sessions(ctx context.Context, q report.Query, limit int) ([]
 	return rows, err
 }
 
+// realtime is the core of the realtime card: visitors of the last
+// report.RealtimeWindow and the pages they are on.
+func (d *Dashboard) realtime(ctx context.Context, v view) (report.Realtime, error) {
+	var rt report.Realtime
+	err := d.timed("realtime", func() (err error) {
+		rt, err = d.reports.Realtime(ctx, v.Site.ID, d.clock(), v.Range.Bots)
+		return err
+	})
+	return rt, err
+}
+
+// completeness is the core of the data-completeness line.
+func (d *Dashboard) completeness(ctx context.Context, v view, q report.Query) ([]report.CompletenessDay, error) {
+	var days []report.CompletenessDay
+	err := d.timed("completeness", func() (err error) {
+		days, err = d.reports.Completeness(ctx, q, v.Range.Loc)
+		return err
+	})
+	return days, err
+}
+
 // apiSummary serves GET /api/sites/:id/summary.
 func (d *Dashboard) apiSummary(c *gin.Context) {
 	v, q, head, ok := d.apiView(c)

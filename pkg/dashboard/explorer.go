@@ -69,7 +69,7 @@ func (d *Dashboard) sessionsPage(c *gin.Context) {
 	}
 	if csv {
 		d.csv(c, s.ID+"-sessions-"+v.Range.FromString()+"-"+v.Range.ToString(), func(w *strings.Builder) error {
-			return writeSessionsCSV(w, p.Rows)
+			return report.WriteCSV(w, p.Rows)
 		})
 		return
 	}
@@ -230,7 +230,7 @@ func (d *Dashboard) breakdownPage(c *gin.Context) {
 	}
 	if c.Query("format") == "csv" {
 		d.csv(c, s.ID+"-"+string(dim)+"-"+v.Range.FromString()+"-"+v.Range.ToString(), func(w *strings.Builder) error {
-			return writeRowsCSV(w, rows)
+			return report.WriteCSV(w, rows)
 		})
 		return
 	}

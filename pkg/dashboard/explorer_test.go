@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -110,4 +111,42 @@ func readCSV(t *testing.T, r response) [][]string {
 		t.Fatalf("CSV: %v\n%s", err, r.Body)
 	}
 	return recs
+}
+
+// TestRealtimeAndCompleteness: the site page shows who is on the site now
+// (the clock two minutes after S5 began: V2 on /) and, per day, the events
+// the collector accepted against those stored.
+func TestRealtimeAndCompleteness(t *testing.T) {
+	e := newEnv(t)
+	e.Clock.Add(-5*time.Hour + 2*time.Minute) // 10:02 UTC on March 12
+	c := e.client(t)
+	c.login()
+	d := c.mustGet(mainRange, http.StatusOK)
+	if rt := d.id("realtime"); attr(rt, "data-visitors") != "1" || !strings.Contains(text(rt), "1 visitor now") {
+		t.Errorf("realtime: %s", text(rt))
+	}
+	if got := tableRows2(d, "table-realtime"); !reflect.DeepEqual(got, []string{"/=1"}) {
+		t.Errorf("realtime pages %q, want [/=1]", got)
+	}
+	cm := d.id("completeness")
+	// The data set's collector accepted one event more on the 12th than was stored.
+	if attr(cm, "data-accepted") != "15" || attr(cm, "data-stored") != "14" || !strings.Contains(text(cm), "Some days stored fewer than accepted") {
+		t.Errorf("completeness: %s (%s accepted, %s stored)", text(cm), attr(cm, "data-accepted"), attr(cm, "data-stored"))
+	}
+	var days []string
+	for _, tr := range d.all(func(n *html.Node) bool { return n.Data == "tr" && attr(n, "data-day") != "" }) {
+		days = append(days, attr(tr, "data-day")+" "+text(within(tr, "accepted")[0])+"/"+text(within(tr, "stored")[0]))
+	}
+	if want := []string{"2024-03-10 6/6", "2024-03-11 4/4", "2024-03-12 5/4"}; !reflect.DeepEqual(days, want) {
+		t.Errorf("completeness days %q, want %q", days, want)
+	}
+}
+
+// tableRows2 reads a two-column table as key=visitors.
+func tableRows2(d *doc, id string) []string {
+	var out []string
+	for _, tr := range within(d.id(id), "row") {
+		out = append(out, attr(tr, "data-key")+"="+attr(within(tr, "visitors")[0], "data-value"))
+	}
+	return out
 }

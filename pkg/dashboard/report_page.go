@@ -51,6 +51,45 @@ type sitePage struct {
 	SiteAdmin bool
 	// Snippet is shown when the range has no sessions at all.
 	Snippet string
+	// Realtime is the "now" card, Completeness the data-completeness line.
+	Realtime     realtimeView
+	Completeness completenessView
+	// GoalsLink and BotsReport open those pages with the view.
+	GoalsLink, BotsReport string
+}
+
+type realtimeView struct {
+	Visitors uint64
+	Pages    []tableRow
+	Minutes  int
+	SQL      string
+}
+
+// completenessView sums what the collectors accepted and what was stored
+// over the range, and keeps the days for the table.
+type completenessView struct {
+	Accepted, Stored uint64
+	// Share is Stored / Accepted as shown, "" when nothing was accepted.
+	Share string
+	// Complete is true when every day stored at least what was accepted.
+	Complete bool
+	Days     []report.CompletenessDay
+	SQL      string
+}
+
+func newCompleteness(days []report.CompletenessDay, sql string) completenessView {
+	c := completenessView{Days: days, SQL: sql, Complete: true}
+	for _, d := range days {
+		c.Accepted += d.Accepted
+		c.Stored += d.Stored
+		if d.Stored < d.Accepted {
+			c.Complete = false
+		}
+	}
+	if c.Accepted > 0 {
+		c.Share = formatPercent(float64(c.Stored) / float64(c.Accepted))
+	}
+	return c
 }
 
 type link struct {
@@ -145,6 +184,8 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		points   []report.Point
 		metric   report.Metric
 		interval report.Interval
+		rt       report.Realtime
+		complete []report.CompletenessDay
 		sessions []report.SessionRow
 		cards    = pageCards(v)
 		sql      = map[string]*report.SQLLog{}
@@ -160,6 +201,8 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 			points, metric, interval, err = d.series(ctx, v, q)
 			return err
 		}),
+		logged("realtime", func(ctx context.Context) (err error) { rt, err = d.realtime(ctx, v); return err }),
+		logged("completeness", func(ctx context.Context) (err error) { complete, err = d.completeness(ctx, v, q); return err }),
 		logged("sessions", func(ctx context.Context) (err error) {
 			sessions, err = d.sessions(ctx, q, sitePageSessions)
 			return err
@@ -187,8 +230,12 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		Chart:   newChart(seriesPoints(points), string(metric), string(interval)),
 		Metrics: metricLinks(v, metric), Intervals: intervalLinks(v, interval), Cards: cards,
 		SessionsLink: v.link("/sessions"), SiteAdmin: role.AtLeast(account.RoleAdmin),
+		GoalsLink: v.link("/goals"), BotsReport: v.link("/bots"),
 		SummarySQL: sqlText(sql["summary"]), ChartSQL: sqlText(sql["timeseries"]), SessionsSQL: sqlText(sql["sessions"]),
 	}
+	page.Realtime = realtimeView{Visitors: rt.Visitors, Pages: tableRows(v, string(report.Pages), rt.Pages),
+		Minutes: int(report.RealtimeWindow.Minutes()), SQL: sqlText(sql["realtime"])}
+	page.Completeness = newCompleteness(complete, sqlText(sql["completeness"]))
 	page.Scripts = true
 	page.Sessions = sessionViews(v, sessions)
 	if cmp.Current.Sessions == 0 && len(v.Filters) == 0 {
