@@ -205,7 +205,8 @@ func zoneArgs(tz string, n int) []any {
 
 // Series returns one point per interval of [q.From, q.To) in loc, the empty
 // ones included with zeros. A session counts in the bucket it started in
-// (in loc). loc must be a named IANA zone (time.LoadLocation); nil is UTC.
+// (in loc). Buckets are local times, so the hour a DST change repeats is
+// one point (its two hours together) and the hour it skips has none. loc must be a named IANA zone (time.LoadLocation); nil is UTC.
 func (r *Reports) Series(ctx context.Context, q Query, loc *time.Location, m Metric, iv Interval) ([]Point, error) {
 	if err := q.validate(); err != nil {
 		return nil, err
