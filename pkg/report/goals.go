@@ -156,11 +156,13 @@ ORDER BY created, goal_id`, site)
 	out := []Goal{}
 	for rows.Next() {
 		g := Goal{Site: site}
+		var kind string // clickhouse-go scans String into string, not into GoalKind
 		var created time.Time
 		var del uint8
-		if err := rows.Scan(&g.ID, &g.Name, &g.Kind, &g.Pattern, &created, &del); err != nil {
+		if err := rows.Scan(&g.ID, &g.Name, &kind, &g.Pattern, &created, &del); err != nil {
 			return nil, fmt.Errorf("report: goals of %s: %w", site, err)
 		}
+		g.Kind = GoalKind(kind)
 		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {
