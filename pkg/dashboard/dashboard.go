@@ -39,6 +39,10 @@ type Options struct {
 	// Activity tells whether a site's events arrive. Nil: Sites, when it
 	// is one (*store.DB), else the settings page does not show it.
 	Activity ActivityReader
+	// Goals keeps the sites' goals (report.GoalDB). Nil: no goals. Its
+	// writes need the same writable user as SiteSaver; without a SiteSaver
+	// the goal forms are off.
+	Goals report.GoalStore
 	// CollectorURL is the collector's public URL, for the snippet the site
 	// settings show; default the placeholder DefaultCollectorURL.
 	CollectorURL string
@@ -88,6 +92,7 @@ type Dashboard struct {
 	reports      *report.Reports
 	sites        SiteLister
 	saver        SiteSaver
+	goals        report.GoalStore
 	activity     ActivityReader
 	collectorURL string
 	accounts     *account.Accounts
@@ -114,7 +119,7 @@ func New(o Options) (*Dashboard, error) {
 		return nil, err
 	}
 	d := &Dashboard{
-		reports: o.Reports, sites: o.Sites, saver: o.SiteSaver, activity: o.Activity, collectorURL: o.CollectorURL,
+		reports: o.Reports, sites: o.Sites, saver: o.SiteSaver, goals: o.Goals, activity: o.Activity, collectorURL: o.CollectorURL,
 		accounts: o.Accounts, csrf: o.Accounts.CSRF(),
 		trust: o.TrustProxy, log: o.Logger, metrics: m, pages: p, ua: enrich.NewUAParser(256),
 	}
@@ -157,6 +162,9 @@ func (d *Dashboard) Mount(r *gin.Engine) {
 	html.GET("/sites/:id/sessions/:sid", d.sessionPage)
 	html.GET("/sites/:id/visitors/:vid", d.visitorPage)
 	html.GET("/sites/:id/breakdown/:dim", d.breakdownPage)
+	html.GET("/sites/:id/goals", d.goalsPage)
+	html.POST("/sites/:id/goals", d.addGoal)
+	html.POST("/sites/:id/goals/remove", d.removeGoal)
 	html.GET("/sites/:id/settings", d.siteSettings)
 	html.POST("/sites/:id/settings", d.saveSite)
 	html.GET("/account", d.accountPage)
