@@ -240,7 +240,7 @@ func TestSessionExplorer(t *testing.T) {
 		}
 		var path []string
 		for _, ev := range d.Events {
-			path = append(path, strings.Join([]string{ev.Kind, ev.Path, ev.Title, strconv.FormatUint(ev.SincePrevMs, 10), strconv.FormatUint(ev.SinceStartMs, 10), flag(ev.Late, "late"), flag(ev.Bridging, "bridging")}, " "))
+			path = append(path, strings.Join([]string{ev.Kind, ev.Path, ev.Title, strconv.FormatUint(ev.SincePrevMs, 10), strconv.FormatUint(ev.SinceStartMs, 10), flagName(ev.Late, "late"), flagName(ev.Bridging, "bridging")}, " "))
 		}
 		want := []string{"pageview / Title of / 0 0 - -", "pageview /pricing Title of /pricing 20000 20000 - -",
 			"pageview / Title of / 20000 40000 - bridging", "pageview /signup Title of /signup 25500 65500 - -"}
@@ -290,8 +290,8 @@ func TestSessionExplorer(t *testing.T) {
 	})
 }
 
-// flag names a set flag, "-" for an unset one.
-func flag(b bool, name string) string {
+// flagName names a set flag, "-" for an unset one.
+func flagName(b bool, name string) string {
 	if b {
 		return name
 	}
