@@ -162,6 +162,7 @@ func (d *Dashboard) Mount(r *gin.Engine) {
 	html.GET("/sites/:id/sessions/:sid", d.sessionPage)
 	html.GET("/sites/:id/visitors/:vid", d.visitorPage)
 	html.GET("/sites/:id/breakdown/:dim", d.breakdownPage)
+	html.GET("/sites/:id/bots", d.botsPage)
 	html.GET("/sites/:id/goals", d.goalsPage)
 	html.POST("/sites/:id/goals", d.addGoal)
 	html.POST("/sites/:id/goals/remove", d.removeGoal)

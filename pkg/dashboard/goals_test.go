@@ -86,3 +86,25 @@ func TestGoalsAndFunnel(t *testing.T) {
 		t.Error("removed goals are still listed")
 	}
 }
+
+// TestBotsPage: the data set's bot session by reason; refused messages are
+// shown to Teller admins only.
+func TestBotsPage(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	c.login()
+	d := c.mustGet("/sites/example/bots?from=2024-03-10&to=2024-03-12", http.StatusOK)
+	rows := within(d.id("table-bots"), "row")
+	if len(rows) != 1 || attr(within(rows[0], "sessions")[0], "data-value") != "1" {
+		t.Errorf("bots: %s", text(d.id("table-bots")))
+	}
+	d.id("table-bot-series")
+	d.id("table-rejected")
+	e.addUser(t, "bea", "bea's long password", map[string]account.Role{"example": account.RoleViewer})
+	vc := e.client(t)
+	vc.loginAs("bea", "bea's long password")
+	vd := vc.mustGet("/sites/example/bots?from=2024-03-10&to=2024-03-12", http.StatusOK)
+	if n := vd.all(func(n *html.Node) bool { return attr(n, "id") == "table-rejected" }); len(n) != 0 {
+		t.Error("a site viewer sees the installation's refused messages")
+	}
+}

@@ -25,7 +25,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"login", "setup", "index", "site", "account", "users", "tokens", "error", "site_form", "sessions", "session", "visitor", "breakdown", "goals"}
+var pageNames = []string{"login", "setup", "index", "site", "account", "users", "tokens", "error", "site_form", "sessions", "session", "visitor", "breakdown", "goals", "bots"}
 
 var funcs = template.FuncMap{
 	"count":    formatCount,
