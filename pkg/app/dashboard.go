@@ -194,8 +194,9 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 	reg := hooks.registry()
 	opts := dashboard.Options{Reports: report.New(db), Sites: db, Activity: db, Accounts: accounts, CollectorURL: cfg.CollectorURL,
 		TrustProxy: len(cfg.TrustedProxies) > 0, Logger: log, Registerer: reg}
+	opts.Goals = report.NewGoalStore(db) // read-only: goals are listed, not changed
 	if sitesDB != nil {
-		opts.SiteSaver = sitesDB
+		opts.SiteSaver, opts.Goals = sitesDB, report.NewGoalStore(sitesDB)
 	}
 	d, err := dashboard.New(opts)
 	if err != nil {

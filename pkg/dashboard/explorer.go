@@ -203,6 +203,44 @@ type breakdownPage struct {
 	Tabs    []link
 	CSV     string
 	Back    string
+	// Engagement is the page breakdown's reading time and scroll depth.
+	Engagement    []engagementView
+	EngagementCSV string
+	// Event and Props are one custom event's properties (?event=), and
+	// PropLinks each event row's link to its own.
+	Event     string
+	Props     []report.PropRow
+	PropsCSV  string
+	PropLinks map[string]string
+	ExtraSQL  string
+}
+
+type engagementView struct {
+	report.PageEngagement
+	Engaged, AvgScroll, MedianScroll string
+}
+
+// engagement is the core of the per-page engagement report.
+func (d *Dashboard) engagement(ctx context.Context, q report.Query, limit int) ([]report.PageEngagement, error) {
+	var rows []report.PageEngagement
+	err := d.timed("page_engagement", func() (err error) {
+		rows, err = d.reports.PageEngagement(ctx, q, limit)
+		return err
+	})
+	return rows, err
+}
+
+// eventProps is the core of one custom event's properties.
+func (d *Dashboard) eventProps(ctx context.Context, q report.Query, event string, limit int) ([]report.PropRow, error) {
+	if len(event) > report.MaxFilterValue {
+		return nil, badRequest("event name of %d bytes: at most %d", len(event), report.MaxFilterValue)
+	}
+	var rows []report.PropRow
+	err := d.timed("event_props", func() (err error) {
+		rows, err = d.reports.EventProps(ctx, q, event, limit)
+		return err
+	})
+	return rows, err
 }
 
 // breakdownPage serves GET /sites/:id/breakdown/:dim (?format=csv): every
@@ -222,7 +260,34 @@ func (d *Dashboard) breakdownPage(c *gin.Context) {
 	if c.Query("format") == "csv" {
 		limit = report.MaxLimit
 	}
-	var l report.SQLLog
+	// The page breakdown's engagement and an event's properties have CSV
+	// exports of their own (?format=csv&part=engagement|props).
+	var l, extra report.SQLLog
+	ctx := report.WithSQLLog(c.Request.Context(), &extra)
+	var eng []report.PageEngagement
+	var props []report.PropRow
+	event := c.Query("event")
+	switch {
+	case dim == report.Pages:
+		if eng, err = d.engagement(ctx, q, limit); err != nil {
+			d.fail(c, false, err)
+			return
+		}
+	case dim == report.Events && event != "":
+		if props, err = d.eventProps(ctx, q, event, limit); err != nil {
+			d.fail(c, false, err)
+			return
+		}
+	}
+	name := s.ID + "-" + string(dim) + "-" + v.Range.FromString() + "-" + v.Range.ToString()
+	switch {
+	case c.Query("format") == "csv" && c.Query("part") == "engagement" && dim == report.Pages:
+		d.csv(c, name+"-engagement", func(w *strings.Builder) error { return report.WriteCSV(w, eng) })
+		return
+	case c.Query("format") == "csv" && c.Query("part") == "props" && event != "":
+		d.csv(c, name+"-props", func(w *strings.Builder) error { return report.WriteCSV(w, props) })
+		return
+	}
 	rows, err := d.breakdown(report.WithSQLLog(c.Request.Context(), &l), q, dim, limit)
 	if err != nil {
 		d.fail(c, false, err)
@@ -242,6 +307,25 @@ func (d *Dashboard) breakdownPage(c *gin.Context) {
 		page.Tabs = append(page.Tabs, link{Label: title(string(other)), URL: v.link("/breakdown/" + url.PathEscape(string(other))),
 			Current: other == dim})
 	}
+	self := v.link("/breakdown/" + url.PathEscape(string(dim)))
+	for _, e := range eng {
+		page.Engagement = append(page.Engagement, engagementView{PageEngagement: e, Engaged: formatDuration(e.AvgEngagedSec),
+			AvgScroll: fmt.Sprintf("%.0f%%", e.AvgScroll), MedianScroll: fmt.Sprintf("%.0f%%", e.MedianScroll)})
+	}
+	if dim == report.Pages {
+		page.EngagementCSV = self + "&format=csv&part=engagement"
+	}
+	if dim == report.Events {
+		page.PropLinks = map[string]string{}
+		for _, r := range rows {
+			page.PropLinks[r.Key] = self + "&event=" + url.QueryEscape(r.Key) + "#props"
+		}
+		if event != "" {
+			page.Event, page.Props = event, props
+			page.PropsCSV = self + "&event=" + url.QueryEscape(event) + "&format=csv&part=props"
+		}
+	}
+	page.ExtraSQL = sqlText(&extra)
 	d.render(c, http.StatusOK, "breakdown", page)
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,29 @@ func TestSessionExplorer(t *testing.T) {
 	}
 	if want := []string{"google.com=2", "=2", "t.co=1", "news.ycombinator.com=1"}; !reflect.DeepEqual(keys, want) {
 		t.Errorf("referrer CSV keys %q, want %q", keys, want)
+	}
+
+	// Pages: reading time and scroll depth (S4 scrolled 75% of /).
+	d = c.mustGet("/sites/example/breakdown/page?"+rng, http.StatusOK)
+	var scroll []string
+	for _, tr := range within(d.id("table-engagement"), "row") {
+		scroll = append(scroll, attr(tr, "data-key")+"="+attr(tr, "data-scroll"))
+	}
+	if len(scroll) == 0 || scroll[0] != "/=75%" {
+		t.Errorf("engagement rows %q, want / first with 75%%", scroll)
+	}
+	if recs := readCSV(t, c.get("/sites/example/breakdown/page?"+rng+"&format=csv&part=engagement")); len(recs) != len(scroll)+1 {
+		t.Errorf("engagement CSV: %d records for %d rows", len(recs), len(scroll))
+	}
+	// An event's properties.
+	d = c.mustGet("/sites/example/breakdown/event?"+rng+"&event=signup_click", http.StatusOK)
+	var props []string
+	for _, tr := range within(d.id("table-props"), "row") {
+		props = append(props, attr(tr, "data-key"))
+	}
+	sort.Strings(props)
+	if want := []string{"from=blog", "plan=pro"}; !reflect.DeepEqual(props, want) {
+		t.Errorf("signup_click properties %q, want %q", props, want)
 	}
 }
 

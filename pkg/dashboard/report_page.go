@@ -513,7 +513,7 @@ var intervalLabels = map[report.Interval]string{report.Hour: "Hours", report.Day
 // sqlText is the statements of a report, ready to paste into
 // clickhouse-client.
 func sqlText(l *report.SQLLog) string {
-	if l == nil {
+	if l == nil || len(l.Statements()) == 0 {
 		return ""
 	}
 	return strings.Join(l.Statements(), ";\n\n") + ";"
