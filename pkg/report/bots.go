@@ -59,9 +59,13 @@ type BotPoint struct {
 	Sessions, Events uint64
 }
 
+// MaxBotSeriesReasons bounds the reasons BotSeries follows.
+const MaxBotSeriesReasons = 10
+
 // BotSeries is Bots over time: for every bucket of [q.From, q.To) in loc
-// (by the session's start) and every reason seen in the range, a point,
-// zeros included, ordered by bucket then reason.
+// (by the session's start) and each of the MaxBotSeriesReasons reasons with
+// the most sessions in the range, a point, zeros included, ordered by
+// bucket then reason.
 func (r *Reports) BotSeries(ctx context.Context, q Query, loc *time.Location, iv Interval) ([]BotPoint, error) {
 	q.Filters = nil
 	if err := q.validate(); err != nil {
@@ -90,7 +94,7 @@ GROUP BY bucket, bot_reason
 ORDER BY bucket, bot_reason`
 	type cell struct{ sessions, events uint64 }
 	got := map[[2]string]cell{}
-	reasons := map[string]bool{}
+	reasons := map[string]uint64{} // sessions per reason over the range
 	err = r.each(ctx, query, append(zoneArgs(tz, n), args...), func(rows store.Rows) error {
 		var k, reason string
 		var c cell
@@ -98,16 +102,24 @@ ORDER BY bucket, bot_reason`
 			return err
 		}
 		got[[2]string{k, reason}] = c
-		reasons[reason] = true
+		reasons[reason] += c.sessions
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("report: bot series of %s: %w", q.Site, err)
 	}
+	// The most frequent reasons only, so that the series stays bounded.
 	names := make([]string, 0, len(reasons))
 	for r := range reasons {
 		names = append(names, r)
 	}
+	sort.Slice(names, func(i, j int) bool {
+		if reasons[names[i]] != reasons[names[j]] {
+			return reasons[names[i]] > reasons[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	names = names[:min(len(names), MaxBotSeriesReasons)]
 	sort.Strings(names)
 	out := []BotPoint{}
 	for _, b := range bs {
@@ -133,6 +145,9 @@ type RejectedRow struct {
 	Messages uint64
 }
 
+// maxRejectedRows bounds the rows of Rejected.
+const maxRejectedRows = 10000
+
 // rejectedClass is RejectedRow.Reason's SQL.
 const rejectedClass = "arrayStringConcat(arraySlice(splitByString(': ', reason), 1, 2), ': ')"
 
@@ -152,7 +167,8 @@ func (r *Reports) Rejected(ctx context.Context, from, to time.Time, loc *time.Lo
 FROM rejected_events
 WHERE received_at >= toDateTime(?) AND received_at < toDateTime(?)
 GROUP BY d, class
-ORDER BY d, class`
+ORDER BY d, class
+LIMIT ` + strconv.Itoa(maxRejectedRows)
 	out := []RejectedRow{}
 	err = r.each(ctx, query, []any{tz, ceilSec(from), ceilSec(to)}, func(rows store.Rows) error {
 		var row RejectedRow
