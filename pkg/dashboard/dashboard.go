@@ -185,6 +185,16 @@ func (d *Dashboard) Mount(r *gin.Engine) {
 	api.GET("/sites/:id/timeseries", d.apiTimeseries)
 	api.GET("/sites/:id/series", d.apiSeries)
 	api.GET("/sites/:id/sessions", d.apiSessions)
+	api.GET("/sites/:id/sessions/list", d.apiSessionList)
+	api.GET("/sites/:id/sessions/:sid", d.apiSessionPath)
+	api.GET("/sites/:id/visitors/:vid", d.apiVisitor)
+	api.GET("/sites/:id/realtime", d.apiRealtime)
+	api.GET("/sites/:id/completeness", d.apiCompleteness)
+	api.GET("/sites/:id/goals", d.apiGoals)
+	api.GET("/sites/:id/funnel", d.apiFunnel)
+	api.GET("/sites/:id/bots", d.apiBots)
+	api.GET("/sites/:id/engagement", d.apiEngagement)
+	api.GET("/sites/:id/event_props", d.apiEventProps)
 }
 
 // maxFormBytes bounds every request body: the largest form (a password

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"github.com/teller-analytics/teller/pkg/session"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,27 @@ func TestNewChart(t *testing.T) {
 	}
 	if c := newChart(seriesPoints([]report.Point{{Label: "2024-03"}}), "bounce_rate", "month"); c.Labels[0].Text != "Mar 2024" || c.Max != "0.0%" {
 		t.Errorf("months: labels %+v, max %s", c.Labels, c.Max)
+	}
+}
+
+func TestSnakeCase(t *testing.T) {
+	for in, want := range map[string]string{"AvgDurationSec": "avg_duration_sec", "ID": "id", "SincePrevMs": "since_prev_ms",
+		"DropOffRate": "drop_off_rate", "Visitors": "visitors", "OS": "os", "EngagedMs": "engaged_ms", "URLPath": "url_path"} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestStartReasons: every reason pkg/session gives a session start has an
+// explanation here.
+func TestStartReasons(t *testing.T) {
+	for r := session.FirstVisit; r <= session.Campaign; r++ {
+		if _, ok := startReasons[r.String()]; !ok {
+			t.Errorf("no explanation of start reason %q", r)
+		}
+	}
+	if len(startReasons) != int(session.Campaign) {
+		t.Errorf("%d explanations for %d reasons", len(startReasons), session.Campaign)
 	}
 }

@@ -320,6 +320,8 @@ func TestCrossSiteAccess(t *testing.T) {
 		{"POST", "/sites/%s/tokens/revoke"},
 		{"GET", "/sites/%s/settings"},
 		{"POST", "/sites/%s/settings"},
+		{"POST", "/sites/%s/goals"},
+		{"POST", "/sites/%s/goals/remove"},
 		{"GET", "/api/sites/%s/summary"},
 		{"GET", "/api/sites/%s/breakdown/pages"},
 		{"GET", "/api/sites/%s/breakdown/channels"},
@@ -348,7 +350,7 @@ func TestCrossSiteAccess(t *testing.T) {
 	}
 	// A viewer of a site may read it but not manage its tokens or settings.
 	admin := routes[2+len(readRoutes()):]
-	for _, rt := range admin[:5] {
+	for _, rt := range admin[:7] {
 		path := fmt.Sprintf(rt.path, "other")
 		var r response
 		if rt.method == "POST" {
@@ -390,7 +392,11 @@ func readRoutes() []struct{ method, path string } {
 		"/sites/%s/sessions" + rng, "/sites/%s/sessions" + rng + "&format=csv",
 		"/sites/%s/sessions/SESSION" + rng, "/sites/%s/visitors/VISITOR" + rng,
 		"/sites/%s/breakdown/page" + rng, "/sites/%s/breakdown/channel" + rng + "&format=csv",
-		"/api/sites/%s/series" + rng,
+		"/api/sites/%s/series" + rng, "/api/sites/%s/sessions/list" + rng, "/api/sites/%s/sessions/SESSION" + rng,
+		"/api/sites/%s/visitors/VISITOR" + rng, "/api/sites/%s/realtime" + rng, "/api/sites/%s/completeness" + rng,
+		"/api/sites/%s/goals" + rng, "/api/sites/%s/funnel" + rng + "&step=page:/&step=page:/x", "/api/sites/%s/bots" + rng,
+		"/api/sites/%s/engagement" + rng, "/api/sites/%s/event_props" + rng + "&event=x",
+		"/sites/%s/goals" + rng, "/sites/%s/bots" + rng, "/sites/%s/breakdown/page" + rng + "&format=csv&part=engagement",
 	} {
 		out = append(out, struct{ method, path string }{"GET", p})
 	}
