@@ -148,7 +148,9 @@ func apiEqualsPages(t *testing.T, c *client, view string) {
 	if got := attr(page.id("realtime"), "data-visitors"); got != fmt.Sprint(rt.Visitors) {
 		t.Errorf("realtime: page %s, API %d", got, rt.Visitors)
 	}
-	var cm struct{ Days []struct{ Accepted, Stored uint64 } }
+	var cm struct {
+		Days []struct{ Accepted, Stored uint64 }
+	}
 	getJSON(t, c, "/api/sites/example/completeness?"+view, http.StatusOK, &cm)
 	var acc, sto uint64
 	for _, d := range cm.Days {
