@@ -197,15 +197,28 @@ type task struct {
 	run  func(ctx context.Context) error
 }
 
-// runAll runs the tasks concurrently and returns their errors joined. The
-// report cores (api.go) time themselves.
+// pageParallelism bounds the reports one page runs at once: half of the
+// store's connection pool (8), so that two pages in flight never wait on
+// each other for a connection, and a page's dozen reports queue here rather
+// than in the pool, whose wait ends in "acquire conn timeout".
+const pageParallelism = 4
+
+// runAll runs the tasks, at most pageParallelism at once, and returns their
+// errors joined. The report cores (api.go) time themselves.
 func (d *Dashboard) runAll(ctx context.Context, tasks []task) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(tasks))
+	slots := make(chan struct{}, pageParallelism)
 	for i, t := range tasks {
 		wg.Go(func() {
-			errs[i] = t.run(ctx)
-			if errs[i] != nil {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = fmt.Errorf("%s: %w", t.name, ctx.Err())
+				return
+			}
+			defer func() { <-slots }()
+			if errs[i] = t.run(ctx); errs[i] != nil {
 				errs[i] = fmt.Errorf("%s: %w", t.name, errs[i])
 			}
 		})
