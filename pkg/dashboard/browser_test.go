@@ -210,6 +210,9 @@ func TestBrowser(t *testing.T) {
 		"session-360":  "/sites/example/sessions/" + reporttest.SessionID("S5").String() + "?from=2024-03-10&to=2024-03-12",
 		"sites-360":    "/",
 		"settings-360": "/sites/example/settings",
+		"goals-360":    "/sites/example/goals?from=2024-03-10&to=2024-03-12&step=page:/&step=page:/signup",
+		"bots-360":     "/sites/example/bots?from=2024-03-10&to=2024-03-12",
+		"pages-360":    "/sites/example/breakdown/page?from=2024-03-10&to=2024-03-12",
 	} {
 		ok(b.Run(chromedp.Navigate(e.URL+path), chromedp.WaitVisible(chromedp.CSS("main"))))
 		noSideScroll(name)
