@@ -143,12 +143,12 @@ func (s *GoalDB) version() uint64 {
 // ListGoals returns the site's current goals, oldest first.
 func (s *GoalDB) ListGoals(ctx context.Context, site string) ([]Goal, error) {
 	rows, err := s.q.Query(ctx, `SELECT goal_id, argMax(name, updated_ms), argMax(kind, updated_ms), argMax(pattern, updated_ms),
-       min(created_at) AS created, argMax(deleted, updated_ms) AS del
+       min(created_at), argMax(deleted, updated_ms) AS del
 FROM site_goals
 WHERE site_id = ?
 GROUP BY goal_id
 HAVING del = 0
-ORDER BY created, goal_id`, site)
+ORDER BY min(updated_ms), goal_id`, site)
 	if err != nil {
 		return nil, fmt.Errorf("report: goals of %s: %w", site, err)
 	}

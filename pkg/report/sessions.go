@@ -111,14 +111,26 @@ func (r *Reports) SessionList(ctx context.Context, q Query, limit int, cursor st
 // sessionListQuery builds the session list: q's sessions after the cursor
 // (if any), each matching where (a condition on the subquery's WHERE, e.g.
 // one visitor), latest first.
+//
+// It runs in two steps within one statement: the page's session ids are
+// chosen first, merging only what choosing needs (the bot flag and the
+// filtered columns; started_at is a plain column), and only those sessions
+// have all their states merged. Merging every session of the range to show
+// 50 of them is what made the list slow.
 func sessionListQuery(q Query, limit int, after *sessionCursor, where string, whereArgs ...any) (string, []any) {
-	from, args := q.sessionsWhere(where, whereArgs, sessionCols...)
-	query := "SELECT " + sessionSelect + "\nFROM " + from
+	ids, args := q.sessionsWhere(where, whereArgs, colStarted)
+	page := "session_id IN (SELECT session_id FROM " + ids
 	if after != nil {
-		query += "\nWHERE s_started < toDateTime(?) OR (s_started = toDateTime(?) AND session_id > toUUID(?))"
+		page += "\n  WHERE s_started < toDateTime(?) OR (s_started = toDateTime(?) AND session_id > toUUID(?))"
 		args = append(args, after.started, after.started, after.id.String())
 	}
-	return query + "\nORDER BY s_started DESC, session_id\nLIMIT " + strconv.Itoa(limit), args
+	page += "\n  ORDER BY s_started DESC, session_id\n  LIMIT " + strconv.Itoa(limit) + ")"
+	if where != "" {
+		page = where + " AND " + page
+		args = append(append([]any(nil), whereArgs...), args...)
+	}
+	from, fromArgs := q.sessionsWhere(page, args, sessionCols...)
+	return "SELECT " + sessionSelect + "\nFROM " + from + "\nORDER BY s_started DESC, session_id", fromArgs
 }
 
 // sessionCursor is where a page of the session list ends: the last row's
