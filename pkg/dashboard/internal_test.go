@@ -131,3 +131,21 @@ func TestStartReasons(t *testing.T) {
 		t.Errorf("%d explanations for %d reasons", len(startReasons), session.Campaign)
 	}
 }
+
+func TestParsePeriod(t *testing.T) {
+	today := time.Date(2024, 3, 12, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct{ period, want string }{
+		{"today", "2024-03-12..2024-03-12"}, {"yesterday", "2024-03-11..2024-03-11"}, {"7d", "2024-03-06..2024-03-12"},
+		{"30d", "2024-02-12..2024-03-12"}, {"90d", "2023-12-14..2024-03-12"}, {"month", "2024-03-01..2024-03-12"},
+		{"year", "2024-01-01..2024-03-12"}, {"week", `period="week": want one of`},
+	} {
+		from, to, err := parsePeriod(tt.period, today)
+		got := from.Format(time.DateOnly) + ".." + to.Format(time.DateOnly)
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.HasPrefix(got, tt.want) {
+			t.Errorf("parsePeriod(%q) = %s, want %s", tt.period, got, tt.want)
+		}
+	}
+}

@@ -31,17 +31,19 @@ type sitePage struct {
 	Site site.Site
 	View view
 	// Range repeats View.Range for the templates.
-	Range     dayRange
-	Presets   []link
-	BotsLink  link
-	Filters   []chip
-	Form      filterForm
-	KPIs      []kpi
-	Compare   link
-	Chart     chart
-	Metrics   []link
-	Intervals []link
-	Cards     []card
+	Range    dayRange
+	Presets  []link
+	BotsLink link
+	Filters  []chip
+	Form     filterForm
+	// RangeHidden keeps the rest of the view in the date range form.
+	RangeHidden []hidden
+	KPIs        []kpi
+	Compare     link
+	Chart       chart
+	Metrics     []link
+	Intervals   []link
+	Cards       []card
 	// The SQL of the KPIs, the chart and the sessions list.
 	SummarySQL, ChartSQL, SessionsSQL string
 	Sessions                          []sessionView
@@ -236,6 +238,11 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 	page.Realtime = realtimeView{Visitors: rt.Visitors, Pages: tableRows(v, string(report.Pages), rt.Pages),
 		Minutes: int(report.RealtimeWindow.Minutes()), SQL: sqlText(sql["realtime"])}
 	page.Completeness = newCompleteness(complete, sqlText(sql["completeness"]))
+	for _, h := range page.Form.Hidden {
+		if h.Name != "from" && h.Name != "to" && h.Name != "period" {
+			page.RangeHidden = append(page.RangeHidden, h)
+		}
+	}
 	page.Scripts = true
 	page.Sessions = sessionViews(v, sessions)
 	if cmp.Current.Sessions == 0 && len(v.Filters) == 0 {
