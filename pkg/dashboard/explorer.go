@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -57,9 +58,14 @@ func (d *Dashboard) sessionsPage(c *gin.Context) {
 		return
 	}
 	csv := c.Query("format") == "csv"
-	limit := sessionListRows
+	def := sessionListRows
 	if csv {
-		limit = report.MaxLimit
+		def = report.MaxLimit
+	}
+	limit, err := parseLimit(c.Query("limit"), def)
+	if err != nil {
+		d.fail(c, false, err)
+		return
 	}
 	var l report.SQLLog
 	p, err := d.sessionList(report.WithSQLLog(c.Request.Context(), &l), q, limit, c.Query("cursor"))
@@ -79,11 +85,15 @@ func (d *Dashboard) sessionsPage(c *gin.Context) {
 	for i := range page.Filters {
 		page.Filters[i].Remove = strings.Replace(page.Filters[i].Remove, v.path("")+"?", v.path("/sessions")+"?", 1)
 	}
+	more := ""
+	if c.Query("limit") != "" {
+		more = "&limit=" + strconv.Itoa(limit)
+	}
 	if p.Next != "" {
-		page.Next = v.link("/sessions") + "&cursor=" + url.QueryEscape(p.Next)
+		page.Next = v.link("/sessions") + more + "&cursor=" + url.QueryEscape(p.Next)
 	}
 	if c.Query("cursor") != "" {
-		page.First = v.link("/sessions")
+		page.First = v.link("/sessions") + more
 	}
 	d.render(c, http.StatusOK, "sessions", page)
 }

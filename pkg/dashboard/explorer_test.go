@@ -36,6 +36,24 @@ func TestSessionExplorer(t *testing.T) {
 		t.Error("6 sessions have a next page")
 	}
 
+	// Pages of 4: the next page has the other 2, and links back.
+	p1 := c.mustGet("/sites/example/sessions?"+rng+"&limit=4", http.StatusOK)
+	next := attr(p1.id("next-page"), "href")
+	p2 := c.mustGet(next, http.StatusOK)
+	var paged []string
+	for _, d := range []*doc{p1, p2} {
+		for _, tr := range within(d.id("table-sessions"), "session") {
+			paged = append(paged, attr(tr, "data-session-id"))
+		}
+	}
+	var all []string
+	for _, tr := range rows {
+		all = append(all, attr(tr, "data-session-id"))
+	}
+	if !reflect.DeepEqual(paged, all) || attr(p2.id("first-page"), "href") == "" {
+		t.Errorf("paged sessions %q, want %q", paged, all)
+	}
+
 	// S1: four pageviews, 20 s apart, then 25.5 s; a first visit.
 	p := c.mustGet(link, http.StatusOK)
 	var path []string
