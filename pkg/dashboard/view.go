@@ -21,7 +21,8 @@ type view struct {
 	// Range is the resolved range; Period the shortcut it came from, if any.
 	Range  dayRange
 	Period string
-	// Filters are the f= values, in order.
+	// Filters are the f= values, in order; siteView checks them with
+	// report.ParseFilters (which also bounds their number).
 	Filters []string
 	// CompareOff is compare=off.
 	CompareOff bool
@@ -101,15 +102,8 @@ func (d *Dashboard) readView(c *gin.Context, s site.Site) (view, error) {
 	default:
 		return view{}, badRequest("compare=%q: want previous or off", c.Query("compare"))
 	}
-	if len(v.Filters) > maxURLFilters {
-		return view{}, badRequest("%d filters: at most %d are allowed", len(v.Filters), maxURLFilters)
-	}
 	return v, nil
 }
-
-// maxURLFilters bounds the f= values a request may carry before the report
-// package checks them.
-const maxURLFilters = 10
 
 // values encodes the view as URL parameters.
 func (v view) values() url.Values {
