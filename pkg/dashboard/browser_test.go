@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	tbrowser "github.com/teller-analytics/teller/internal/browser"
 	"github.com/teller-analytics/teller/internal/reporttest"
@@ -114,6 +115,21 @@ func TestBrowser(t *testing.T) {
 	}
 	noSideScroll("site page at 1280 px")
 	shot("site-1280")
+
+	// The keyboard: the first Tab reaches the skip link, shown when
+	// focused; Enter moves to the content.
+	ok(b.Run(chromedp.Navigate(e.URL+mainRange), chromedp.WaitVisible(chromedp.CSS("#kpi-sessions")), chromedp.KeyEvent(kb.Tab)))
+	skip, err := tbrowser.Get(b, chromedp.Evaluate[map[string]string](`({cls: document.activeElement.className,
+		left: String(document.activeElement.getBoundingClientRect().left >= 0),
+		outline: getComputedStyle(document.activeElement).outlineStyle})`))
+	ok(err)
+	if skip["cls"] != "skip" || skip["left"] != "true" || skip["outline"] == "none" {
+		t.Errorf("after Tab the focus is %v, want the visible, outlined skip link", skip)
+	}
+	ok(b.Run(chromedp.KeyEvent(kb.Enter)))
+	if focused, _ := tbrowser.Get(b, chromedp.Evaluate[string](`document.activeElement.id`)); focused != "main" {
+		t.Errorf("after the skip link the focus is on #%s, want #main", focused)
+	}
 
 	// Change the range with the date fields.
 	ok(b.Run(
