@@ -115,6 +115,14 @@ func TestBrowser(t *testing.T) {
 	}
 	noSideScroll("site page at 1280 px")
 	shot("site-1280")
+	// The realtime card polls its JSON twin: the URL answers, under the
+	// page's Content Security Policy, the card's own figure.
+	live, err := tbrowser.Get(b, chromedp.Evaluate[string](`fetch(document.getElementById('realtime').dataset.api, {credentials: 'same-origin'})
+		.then(r => r.json()).then(j => j.visitors + '=' + document.getElementById('realtime').dataset.visitors)`, chromedp.EvalAwaitPromise))
+	ok(err)
+	if live != "0=0" {
+		t.Errorf("realtime API from the page: %q, want 0=0", live)
+	}
 
 	// The keyboard: the first Tab reaches the skip link, shown when
 	// focused; Enter moves to the content.

@@ -477,7 +477,7 @@ func TestXSS(t *testing.T) {
 	if strings.Count(r.Body, "<script") != len(scripts) || len(scripts) != 2 {
 		t.Errorf("%d '<script' in the page, %d script elements, want the 2 of the dashboard", strings.Count(r.Body, "<script"), len(scripts))
 	}
-	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self';") ||
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "connect-src 'self';") ||
 		strings.Contains(csp, "unsafe") {
 		t.Errorf("Content-Security-Policy = %q", csp)
 	}

@@ -61,6 +61,8 @@ type sitePage struct {
 }
 
 type realtimeView struct {
+	// API is the realtime report's JSON, which dashboard.js polls.
+	API      string
 	Visitors uint64
 	Pages    []tableRow
 	Minutes  int
@@ -236,7 +238,7 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		SummarySQL: sqlText(sql["summary"]), ChartSQL: sqlText(sql["timeseries"]), SessionsSQL: sqlText(sql["sessions"]),
 	}
 	page.Realtime = realtimeView{Visitors: rt.Visitors, Pages: tableRows(v, string(report.Pages), rt.Pages),
-		Minutes: int(report.RealtimeWindow.Minutes()), SQL: sqlText(sql["realtime"])}
+		Minutes: int(report.RealtimeWindow.Minutes()), SQL: sqlText(sql["realtime"]), API: "/api" + v.link("/realtime")}
 	page.Completeness = newCompleteness(complete, sqlText(sql["completeness"]))
 	for _, h := range page.Form.Hidden {
 		if h.Name != "from" && h.Name != "to" && h.Name != "period" {

@@ -20,6 +20,26 @@
     });
   });
 
+  // The realtime count follows the site every 30 s while the page is shown
+  // (the JSON twin of the card; text only, never markup).
+  var rt = document.getElementById("realtime");
+  var rtCount = document.getElementById("realtime-count");
+  if (rt && rtCount && rt.dataset.api && window.fetch) {
+    setInterval(function () {
+      if (document.visibilityState !== "visible") return;
+      fetch(rt.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) {
+          if (!j || typeof j.visitors !== "number") return;
+          rt.dataset.visitors = String(j.visitors);
+          rtCount.textContent = j.visitors.toLocaleString("en") + (j.visitors === 1 ? " visitor" : " visitors");
+          var u = document.getElementById("realtime-updated");
+          if (u) u.textContent = " (count updated " + new Date().toLocaleTimeString() + ")";
+        })
+        .catch(function () {});
+    }, 30000);
+  }
+
   // The chart: uPlot over the figures of #chart-data. The buckets are the
   // server's (in the site's zone), so the x axis is their order, labelled
   // with the server's labels: no time zone arithmetic in the browser.
