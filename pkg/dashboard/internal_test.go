@@ -149,3 +149,28 @@ func TestParsePeriod(t *testing.T) {
 		}
 	}
 }
+
+// TestViewLinks: a link is the view with one thing changed, everything else
+// kept.
+func TestViewLinks(t *testing.T) {
+	v := view{Site: site.Site{ID: "shop"}, Range: dayRange{From: time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2024, 3, 12, 0, 0, 0, 0, time.UTC), Bots: true}, Filters: []string{"channel:is:direct"}, Metric: "pageviews"}
+	for _, tt := range []struct{ got, want string }{
+		{v.Link(), "/sites/shop?bots=1&f=channel%3Ais%3Adirect&from=2024-03-10&metric=pageviews&to=2024-03-12"},
+		{v.withFilter("page:contains:a&b").Link(), "/sites/shop?bots=1&f=channel%3Ais%3Adirect&f=page%3Acontains%3Aa%26b&from=2024-03-10&metric=pageviews&to=2024-03-12"},
+		{v.withFilter("channel:is:direct").Link(), v.Link()},
+		{v.withoutFilter(0).Link(), "/sites/shop?bots=1&from=2024-03-10&metric=pageviews&to=2024-03-12"},
+		{v.withPeriod("30d").link("/sessions"), "/sites/shop/sessions?bots=1&f=channel%3Ais%3Adirect&metric=pageviews&period=30d"},
+		{v.withTab("pages", "exit_page").Link(), "/sites/shop?bots=1&f=channel%3Ais%3Adirect&from=2024-03-10&metric=pageviews&t_pages=exit_page&to=2024-03-12"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("link %s, want %s", tt.got, tt.want)
+		}
+	}
+	// Changing a copy never changes the view it came from.
+	w := v.withFilter("os:is:Linux")
+	_ = w.withoutFilter(0)
+	if len(v.Filters) != 1 || v.Tabs != nil {
+		t.Errorf("the view changed: %+v", v)
+	}
+}
