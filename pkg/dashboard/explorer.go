@@ -32,6 +32,7 @@ type sessionsPage struct {
 	Range    dayRange
 	BotsLink link
 	Filters  []chip
+	Form     filterForm
 	Sessions []sessionView
 	// Next is the link to the following page, "" on the last; First back
 	// to the first when paged.
@@ -57,6 +58,9 @@ func (d *Dashboard) sessionsPage(c *gin.Context) {
 		d.fail(c, false, err)
 		return
 	}
+	if d.addedFilter(c, v, "/sessions") {
+		return
+	}
 	csv := c.Query("format") == "csv"
 	def := sessionListRows
 	if csv {
@@ -80,7 +84,7 @@ func (d *Dashboard) sessionsPage(c *gin.Context) {
 		return
 	}
 	page := sessionsPage{base: d.base(c, "Sessions · "+s.Name), Site: s, View: v, Range: v.Range, BotsLink: botsLink(v),
-		Filters: chips(v), Sessions: sessionViews(v, p.Rows), CSV: v.link("/sessions") + "&format=csv", Back: v.Link(), SQL: sqlText(&l)}
+		Filters: chips(v), Form: newFilterForm(v, "/sessions"), Sessions: sessionViews(v, p.Rows), CSV: v.link("/sessions") + "&format=csv", Back: v.Link(), SQL: sqlText(&l)}
 	page.BotsLink.URL = strings.Replace(page.BotsLink.URL, v.path("")+"?", v.path("/sessions")+"?", 1)
 	for i := range page.Filters {
 		page.Filters[i].Remove = strings.Replace(page.Filters[i].Remove, v.path("")+"?", v.path("/sessions")+"?", 1)

@@ -36,6 +36,16 @@ func TestSessionExplorer(t *testing.T) {
 		t.Error("6 sessions have a next page")
 	}
 
+	// The list's own filter form: direct sessions only (S2, S6).
+	r0 := c.get("/sites/example/sessions?" + rng + "&fd=channel&fo=is&fv=direct")
+	if loc := r0.Header.Get("Location"); r0.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/sites/example/sessions?") {
+		t.Fatalf("filter form: %d to %q", r0.StatusCode, loc)
+	}
+	fd := c.mustGet(r0.Header.Get("Location"), http.StatusOK)
+	if n := len(within(fd.id("table-sessions"), "session")); n != 2 || len(within(fd.id("filters"), "chip")) != 1 {
+		t.Errorf("direct sessions: %d rows, want 2 with one chip", n)
+	}
+
 	// Pages of 4: the next page has the other 2, and links back.
 	p1 := c.mustGet("/sites/example/sessions?"+rng+"&limit=4", http.StatusOK)
 	next := attr(p1.id("next-page"), "href")

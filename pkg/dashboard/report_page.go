@@ -110,6 +110,8 @@ type chip struct {
 // filterForm is the small "add a filter" form: a plain GET form, so it
 // works without scripts; the page turns its fields into an f= value.
 type filterForm struct {
+	// Action is the page the form adds the filter on.
+	Action     string
 	Hidden     []hidden
 	Dimensions []option
 	Ops        []option
@@ -173,14 +175,7 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		d.fail(c, false, err)
 		return
 	}
-	// The "add a filter" form sends fd, fo and fv: make them an f= value.
-	if fd := c.Query("fd"); fd != "" {
-		f, err := report.ParseFilter(fd + ":" + c.Query("fo") + ":" + c.Query("fv"))
-		if err != nil {
-			d.fail(c, false, err)
-			return
-		}
-		c.Redirect(http.StatusSeeOther, v.withFilter(f.String()).Link())
+	if d.addedFilter(c, v, "") {
 		return
 	}
 	var (
@@ -229,7 +224,7 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 	}
 	page := sitePage{
 		base: d.base(c, s.Name), Site: s, View: v, Range: v.Range,
-		Presets: presets(v), BotsLink: botsLink(v), Filters: chips(v), Form: newFilterForm(v),
+		Presets: presets(v), BotsLink: botsLink(v), Filters: chips(v), Form: newFilterForm(v, ""),
 		KPIs: kpis(cmp, !v.CompareOff), Compare: compareLink(v),
 		Chart:   newChart(seriesPoints(points), string(metric), string(interval)),
 		Metrics: metricLinks(v, metric), Intervals: intervalLinks(v, interval), Cards: cards,
@@ -478,8 +473,8 @@ func chips(v view) []chip {
 	return out
 }
 
-func newFilterForm(v view) filterForm {
-	f := filterForm{}
+func newFilterForm(v view, sub string) filterForm {
+	f := filterForm{Action: v.path(sub)}
 	for k, vals := range v.values() {
 		for _, x := range vals {
 			f.Hidden = append(f.Hidden, hidden{k, x})
@@ -534,4 +529,21 @@ func rowLabel(dim report.Dimension, key string) string {
 		return report.ChannelLabel(key)
 	}
 	return key
+}
+
+// addedFilter answers the "add a filter" form, which sends fd, fo and fv:
+// it redirects to the page sub of the view with that f= value added, and
+// reports whether it has answered.
+func (d *Dashboard) addedFilter(c *gin.Context, v view, sub string) bool {
+	fd := c.Query("fd")
+	if fd == "" {
+		return false
+	}
+	f, err := report.ParseFilter(fd + ":" + c.Query("fo") + ":" + c.Query("fv"))
+	if err != nil {
+		d.fail(c, false, err)
+		return true
+	}
+	c.Redirect(http.StatusSeeOther, v.withFilter(f.String()).link(sub))
+	return true
 }
