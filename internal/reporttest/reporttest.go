@@ -32,6 +32,16 @@
 // Over the Berlin days 2024-03-10..2024-03-12 (Range), without bots: 6
 // sessions (S1-S6), 4 visitors, 10 pageviews, 3 bounces (S2, S4, S6), 93.5 s
 // of duration in all.
+//
+// For the later reports the sessions also carry named sources (S1, S4
+// Google; S3 Hacker News; S5 X), campaigns (S1 google/cpc/spring/analytics/
+// ad1; S5 twitter/social/launch), browser versions, screen sizes (S4 390 px
+// and S6 412 px wide; S1, S3 1920; S2 1366; S5 1280), titles ("Title of
+// <path>"), S3's custom event properties (plan=pro, from=blog), S4's scroll
+// depth (75 %), a bridging event (S1's third) and a late one (S5's second).
+// Seed also writes four refused messages (rejected_events, see rejected)
+// and the collectors' per-minute accepted counts (collector_accepted, see
+// accepted), each twice, as a replay or a rewrite would.
 package reporttest
 
 import (
