@@ -167,7 +167,7 @@ func (c *Config) services(chAddr string, brokers config.StringList, sec secrets)
 			Migrate: true, Log: c.Log},
 		app.DashboardConfig{Listen: listen(c.DashboardPort), Store: st, User: c.DashboardUser, Password: sec.DashboardPassword,
 			LoginSecret: sec.SessionSecret, LoginIdleTimeout: account.DefaultIdleTimeout, LoginLifetime: account.DefaultLifetime,
-			Migrate: true, Log: c.Log}
+			CollectorURL: "http://" + net.JoinHostPort(c.Host, strconv.Itoa(c.CollectorPort)), Migrate: true, Log: c.Log}
 }
 
 // secrets are generated on the first run and kept in DataDir/secrets.json.

@@ -32,12 +32,23 @@
 // Over the Berlin days 2024-03-10..2024-03-12 (Range), without bots: 6
 // sessions (S1-S6), 4 visitors, 10 pageviews, 3 bounces (S2, S4, S6), 93.5 s
 // of duration in all.
+//
+// For the later reports the sessions also carry named sources (S1, S4
+// Google; S3 Hacker News; S5 X), campaigns (S1 google/cpc/spring/analytics/
+// ad1; S5 twitter/social/launch), browser versions, screen sizes (S4 390 px
+// and S6 412 px wide; S1, S3 1920; S2 1366; S5 1280), titles ("Title of
+// <path>"), S3's custom event properties (plan=pro, from=blog), S4's scroll
+// depth (75 %), a bridging event (S1's third) and a late one (S5's second).
+// Seed also writes four refused messages (rejected_events, see rejected)
+// and the collectors' per-minute accepted counts (collector_accepted, see
+// accepted), each twice, as a replay or a rewrite would.
 package reporttest
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +119,17 @@ type Event struct {
 	SessionStart         time.Time
 	StartReason          string // first_visit, inactivity, ...
 	IsStart              bool
+	// The columns the later reports read (sources, campaigns, versions,
+	// screens, properties, scroll, flags); zero when a test leaves them.
+	Title                             string
+	ReferrerSource                    string
+	UTMSource, UTMMedium, UTMCampaign string
+	UTMTerm, UTMContent               string
+	BrowserVersion                    string
+	ScreenWidth, ScreenHeight         uint16
+	PropsKeys, PropsValues            []string
+	ScrollDepth                       uint8
+	Late, Bridging                    bool
 }
 
 type step struct {
@@ -115,6 +137,12 @@ type step struct {
 	kind     string
 	name     string
 	path     string
+	// props are a custom event's properties, key=value pairs in order.
+	props []string
+	// scroll is an engagement event's scroll depth (percent).
+	scroll uint8
+	// late and bridging flag the event as the sessionizer would.
+	late, bridging bool
 }
 
 type session struct {
@@ -124,34 +152,45 @@ type session struct {
 	browser, os, device         string
 	bot                         bool
 	steps                       []step
+	// Entry attribution the later reports read.
+	source, version string
+	utm             [5]string // source, medium, campaign, term, content
+	width, height   uint16
 }
 
 var fixture = []session{
 	{name: "S0", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-09T22:59:59Z", channel: "direct",
-		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{0, "pageview", "", "/old"}}},
+		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/old"}}},
 	{name: "S6", site: SiteID, visitor: "V5", reason: "first_visit", start: "2024-03-09T23:00:00Z", channel: "direct",
-		browser: "Chrome", os: "Android", device: "mobile", steps: []step{{0, "pageview", "", "/about"}}},
+		browser: "Chrome", os: "Android", device: "mobile", version: "122", width: 412, height: 915, steps: []step{{offsetMs: 0, kind: "pageview", path: "/about"}}},
 	{name: "S1", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T09:00:00Z",
 		refDomain: "google.com", channel: "organic_search", browser: "Firefox", os: "Linux", device: "desktop",
-		steps: []step{{0, "pageview", "", "/"}, {20000, "pageview", "", "/pricing"}, {40000, "pageview", "", "/"}, {65500, "pageview", "", "/signup"}}},
+		source: "Google", version: "123", width: 1920, height: 1080, utm: [5]string{"google", "cpc", "spring", "analytics", "ad1"},
+		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 20000, kind: "pageview", path: "/pricing"},
+			{offsetMs: 40000, kind: "pageview", path: "/", bridging: true}, {offsetMs: 65500, kind: "pageview", path: "/signup"}}},
 	{name: "S2", site: SiteID, visitor: "V2", reason: "first_visit", start: "2024-03-10T12:00:00Z", channel: "direct",
-		browser: "Chrome", os: "Windows", device: "desktop", steps: []step{{0, "pageview", "", "/"}}},
+		browser: "Chrome", os: "Windows", device: "desktop", version: "122", width: 1366, height: 768,
+		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}}},
 	{name: "B1", site: SiteID, visitor: "VB", reason: "first_visit", start: "2024-03-11T06:00:00Z", channel: "direct",
 		browser: "Googlebot", os: "", device: "bot", bot: true,
-		steps: []step{{0, "pageview", "", "/"}, {1000, "pageview", "", "/robots-only"}}},
+		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 1000, kind: "pageview", path: "/robots-only"}}},
 	{name: "S3", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-11T08:00:00Z",
 		refDomain: "news.ycombinator.com", channel: "referral", browser: "Firefox", os: "Linux", device: "desktop",
-		steps: []step{{0, "pageview", "", "/blog/hello"}, {5000, "event", "signup_click", "/blog/hello"}}},
+		source: "Hacker News", version: "124", width: 1920, height: 1080,
+		steps: []step{{offsetMs: 0, kind: "pageview", path: "/blog/hello"},
+			{offsetMs: 5000, kind: "event", name: "signup_click", path: "/blog/hello", props: []string{"plan=pro", "from=blog"}}}},
 	{name: "S4", site: SiteID, visitor: "V3", reason: "first_visit", start: "2024-03-11T23:30:00Z",
 		refDomain: "google.com", channel: "organic_search", browser: "Safari", os: "iOS", device: "mobile",
-		steps: []step{{0, "pageview", "", "/"}, {8000, "engagement", "", "/"}}},
+		source: "Google", version: "17", width: 390, height: 844,
+		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 8000, kind: "engagement", path: "/", scroll: 75}}},
 	{name: "S5", site: SiteID, visitor: "V2", reason: "inactivity", start: "2024-03-12T10:00:00Z",
 		refDomain: "t.co", channel: "organic_social", browser: "Chrome", os: "Windows", device: "desktop",
-		steps: []step{{0, "pageview", "", XSSPath}, {15000, "pageview", "", "/"}}},
+		source: "X", version: "122", width: 1280, height: 720, utm: [5]string{"twitter", "social", "launch", "", ""},
+		steps: []step{{offsetMs: 0, kind: "pageview", path: XSSPath}, {offsetMs: 15000, kind: "pageview", path: "/", late: true}}},
 	{name: "S7", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-12T23:00:00Z", channel: "direct",
-		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{0, "pageview", "", "/later"}}},
+		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/later"}}},
 	{name: "O1", site: OtherSiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T10:00:00Z", channel: "direct",
-		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{0, "pageview", "", "/"}}},
+		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}}},
 }
 
 // Events returns the data set's events, session by session in time order.
@@ -169,12 +208,19 @@ func Events() []Event {
 				TS: start.Add(time.Duration(st.offsetMs) * time.Millisecond), Kind: st.kind, Name: st.name,
 				Pathname: st.path, Browser: s.browser, OS: s.os, Device: s.device, Bot: s.bot,
 				SessionStart: start, StartReason: s.reason, IsStart: i == 0,
+				Title: "Title of " + st.path, BrowserVersion: s.version, ScreenWidth: s.width, ScreenHeight: s.height,
+				ScrollDepth: st.scroll, Late: st.late, Bridging: st.bridging,
+			}
+			for _, kv := range st.props {
+				k, v, _ := strings.Cut(kv, "=")
+				e.PropsKeys, e.PropsValues = append(e.PropsKeys, k), append(e.PropsValues, v)
 			}
 			if e.Name == "" {
 				e.Name = st.kind
 			}
 			if i == 0 {
-				e.ReferrerDomain, e.Channel = s.refDomain, s.channel
+				e.ReferrerDomain, e.Channel, e.ReferrerSource = s.refDomain, s.channel, s.source
+				e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent = s.utm[0], s.utm[1], s.utm[2], s.utm[3], s.utm[4]
 				if s.refDomain != "" {
 					e.Referrer = "https://" + s.refDomain + "/"
 				}
@@ -196,7 +242,9 @@ func Events() []Event {
 // 18.16 requires.
 var eventColumns = []string{"event_id", "site_id", "visitor_id", "session_id", "ts", "ts_ms", "kind", "name",
 	"url", "hostname", "pathname", "referrer", "referrer_domain", "channel", "browser", "os", "device", "is_bot", "bot_reason", "engaged_ms",
-	"session_started_at", "session_start_reason", "is_session_start"}
+	"session_started_at", "session_start_reason", "is_session_start",
+	"title", "referrer_source", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+	"browser_version", "screen_width", "screen_height", "props_keys", "props_values", "scroll_depth", "is_late", "is_bridging"}
 
 // Insert writes events in one insert.
 func Insert(ctx context.Context, db chtest.Inserter, events []Event) error {
@@ -217,12 +265,28 @@ func Insert(ctx context.Context, db chtest.Inserter, events []Event) error {
 		}
 		rows = append(rows, []any{e.ID, e.Site, e.Visitor, e.Session, e.TS.UTC(), uint64(e.TS.UnixMilli()), e.Kind, e.Name,
 			"https://" + host + e.Pathname, host, e.Pathname, e.Referrer, e.ReferrerDomain, e.Channel, e.Browser, e.OS, e.Device,
-			bot, reason, e.EngagedMs, e.SessionStart.UTC(), e.StartReason, start})
+			bot, reason, e.EngagedMs, e.SessionStart.UTC(), e.StartReason, start,
+			e.Title, e.ReferrerSource, e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent,
+			e.BrowserVersion, e.ScreenWidth, e.ScreenHeight, nonNil(e.PropsKeys), nonNil(e.PropsValues), e.ScrollDepth, b2u(e.Late), b2u(e.Bridging)})
 	}
 	if err := db.Insert(ctx, "events", eventColumns, rows); err != nil {
 		return fmt.Errorf("reporttest: insert %d events: %w", len(events), err)
 	}
 	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Seed saves the sites and writes the data set as an at-least-once pipeline
@@ -256,7 +320,61 @@ func Seed(ctx context.Context, db chtest.Inserter) error {
 			return err
 		}
 	}
+	// A replay rejects the same messages again, and a collector rewrites a
+	// minute's running count: both written twice, as in production.
+	for i := 0; i < 2; i++ {
+		if err := db.Insert(ctx, "rejected_events", []string{"received_at", "kafka_topic", "kafka_partition", "kafka_offset", "reason", "payload"}, rejected()); err != nil {
+			return fmt.Errorf("reporttest: insert rejected messages: %w", err)
+		}
+	}
+	for _, rows := range [][][]any{accepted(1), accepted(2)} {
+		if err := db.Insert(ctx, "collector_accepted", []string{"site_id", "minute_at", "collector_id", "accepted", "updated_ms"}, rows); err != nil {
+			return fmt.Errorf("reporttest: insert accepted counts: %w", err)
+		}
+	}
 	return nil
+}
+
+// Rejected messages of the data set (rejected_events has no site):
+//
+//	received (UTC)       partition/offset reason
+//	2024-03-10 10:00:00  0/100            invalid event: not a JSON event: invalid character 'x'
+//	2024-03-10 11:00:00  1/7              invalid event: not a JSON event: unexpected end of JSON input
+//	2024-03-11 12:00:00  0/250            invalid event: unknown version 9
+//	2024-03-11 23:30:00  2/3              invalid event: field site_id: empty (00:30 on the 12th in Berlin)
+func rejected() [][]any {
+	at := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
+	return [][]any{
+		{at("2024-03-10T10:00:00Z"), "events", int32(0), int64(100), "invalid event: not a JSON event: invalid character 'x'", "x{"},
+		{at("2024-03-10T11:00:00Z"), "events", int32(1), int64(7), "invalid event: not a JSON event: unexpected end of JSON input", "{"},
+		{at("2024-03-11T12:00:00Z"), "events", int32(0), int64(250), "invalid event: unknown version 9", `{"v":9}`},
+		{at("2024-03-11T23:30:00Z"), "events", int32(2), int64(3), "invalid event: field site_id: empty", `{"v":1}`},
+	}
+}
+
+// accepted are the collectors' per-minute counts of the data set, version
+// v: each collector's running count of a minute, as rewritten every few
+// seconds. Version 1 holds a count the minute had not finished (S1's
+// 09:00 minute: 2 of 3); version 2 the final counts. In Berlin days: the
+// 10th accepts 6 (stored 6), the 11th 4 (stored 4), the 12th 5 (stored 4:
+// one accepted event of S5's minute never arrived).
+func accepted(v uint64) [][]any {
+	at := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
+	s1 := uint64(3)
+	if v == 1 {
+		s1 = 2
+	}
+	return [][]any{
+		{SiteID, at("2024-03-09T23:00:00Z"), "c1", uint64(1), v},
+		{SiteID, at("2024-03-10T09:00:00Z"), "c1", s1, v},
+		{SiteID, at("2024-03-10T09:01:00Z"), "c1", uint64(1), v},
+		{SiteID, at("2024-03-10T12:00:00Z"), "c2", uint64(1), v},
+		{SiteID, at("2024-03-11T06:00:00Z"), "c2", uint64(2), v},
+		{SiteID, at("2024-03-11T08:00:00Z"), "c1", uint64(2), v},
+		{SiteID, at("2024-03-11T23:30:00Z"), "c1", uint64(2), v},
+		{SiteID, at("2024-03-12T10:00:00Z"), "c2", uint64(3), v},
+		{OtherSiteID, at("2024-03-10T10:00:00Z"), "c1", uint64(1), v},
+	}
 }
 
 // Server is a local ClickHouse with Teller's schema migrated into a

@@ -223,6 +223,13 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 
 	producer := bus.NewProducer(cfg.Kafka, log)
 	defer producer.Close()
+	// Accepted counts for the data-completeness report; the last flush
+	// runs at shutdown, before the deferred db.Close.
+	accepted := collector.NewAcceptances(db, log)
+	actx, stopAccepted := context.WithCancel(ctx)
+	flushed := make(chan struct{})
+	go func() { defer close(flushed); accepted.Run(actx, 0) }()
+	defer func() { stopAccepted(); <-flushed }()
 	reg := hooks.registry()
 	checks := map[string]service.Check{}
 	var publisher collector.Publisher = producer
@@ -235,7 +242,7 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 		publisher, checks["spool"] = pub, pub.Ready
 	}
 	opts := collector.Options{Publisher: publisher, Sites: sites, Signer: signer, Snippet: snippet.Handler(),
-		CookieDomain: cfg.CookieDomain, DeadLetterTopic: cfg.Kafka.DeadLetterTopic, Logger: log, Registerer: reg}
+		CookieDomain: cfg.CookieDomain, DeadLetterTopic: cfg.Kafka.DeadLetterTopic, Logger: log, Registerer: reg, Accepted: accepted}
 	if hooks.Clock != nil {
 		opts.SetClock(hooks.Clock)
 	}

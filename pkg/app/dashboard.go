@@ -32,6 +32,9 @@ type DashboardConfig struct {
 	AccountsUser     string
 	AccountsPassword string
 	AccountsDatabase string
+	// CollectorURL is the collector's public URL, for the snippet the site
+	// settings show.
+	CollectorURL string
 	// User and Password are the first admin, created when there is no
 	// user yet; without them the dashboard prints a one-time setup link.
 	User     string
@@ -56,6 +59,7 @@ func (c *DashboardConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AccountsUser, "accounts-clickhouse-user", "", "ClickHouse user for the dashboard's account tables (users, logins, API tokens); empty: -clickhouse-user. Lets -clickhouse-user be read-only")
 	fs.StringVar(&c.AccountsPassword, "accounts-clickhouse-password", "", "password of -accounts-clickhouse-user")
 	fs.StringVar(&c.AccountsDatabase, "accounts-clickhouse-database", "", "ClickHouse database holding the account tables (migrated like the main one); empty: -clickhouse-database")
+	fs.StringVar(&c.CollectorURL, "public-collector-url", "", "public URL of the collector, for the snippet the site settings show (e.g. https://stats.example.com); empty: a placeholder to replace")
 	fs.StringVar(&c.User, "dashboard-user", DefaultDashboardUser, "first admin's user name, created when there is no user yet")
 	fs.StringVar(&c.Password, "dashboard-password", "", "first admin's password, plain or an argon2id hash ($argon2id$...), used when there is no user yet; empty: the log shows a one-time setup link")
 	fs.StringVar(&c.LoginSecret, "login-secret", "", "key (>= 16 bytes) signing the dashboard's CSRF tokens and known-device cookies, the same on every instance; required")
@@ -72,6 +76,11 @@ func (c *DashboardConfig) RegisterFlags(fs *flag.FlagSet) {
 // -session-secret into LoginSecret.
 func (c *DashboardConfig) Validate() error {
 	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate(), c.validateLogins()}
+	if c.CollectorURL != "" {
+		if u, err := url.Parse(c.CollectorURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("-public-collector-url %q: want an http(s) URL such as https://stats.example.com", c.CollectorURL))
+		}
+	}
 	for _, p := range c.TrustedProxies {
 		if net.ParseIP(p) == nil {
 			if _, _, err := net.ParseCIDR(p); err != nil {
@@ -134,6 +143,9 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 	if cfg.LoginIdleTimeout == 0 && cfg.LoginLifetime == 0 { // built in Go, not from flags
 		cfg.LoginIdleTimeout, cfg.LoginLifetime = account.DefaultIdleTimeout, account.DefaultLifetime
 	}
+	if cfg.Store.MaxConns == 0 { // likewise
+		cfg.Store.MaxConns = DefaultDashboardMaxConns
+	}
 	if err := cfg.validateLogins(); err != nil {
 		return err
 	}
@@ -169,9 +181,31 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 	if err != nil {
 		return fmt.Errorf("dashboard: first admin: %w", err)
 	}
+	// Sites are edited through a user that may write them: the accounts
+	// user (in the main database), or the one user when there is one.
+	sitesDB := db
+	if cfg.AccountsUser != "" {
+		scfg := cfg.Store
+		scfg.User, scfg.Password = cfg.AccountsUser, cfg.AccountsPassword
+		if sitesDB, err = store.Open(ctx, scfg, log); err != nil {
+			log.Warn("dashboard: sites cannot be edited: -accounts-clickhouse-user cannot use -clickhouse-database (use teller site add)",
+				"user", cfg.AccountsUser, "database", cfg.Store.Database, "err", err)
+			sitesDB = nil
+		} else {
+			defer sitesDB.Close()
+		}
+	}
 	reg := hooks.registry()
-	d, err := dashboard.New(dashboard.Options{Reports: report.New(db), Sites: db, Accounts: accounts,
-		TrustProxy: len(cfg.TrustedProxies) > 0, Logger: log, Registerer: reg})
+	// Site pages queue for three quarters of the pool; the rest serves
+	// sign-ins and single API reports.
+	opts := dashboard.Options{Reports: report.New(db), Sites: db, Activity: db, Accounts: accounts, CollectorURL: cfg.CollectorURL,
+		MaxQueries: max(1, cfg.Store.MaxConns*3/4),
+		TrustProxy: len(cfg.TrustedProxies) > 0, Logger: log, Registerer: reg}
+	opts.Goals = report.NewGoalStore(db) // read-only: goals are listed, not changed
+	if sitesDB != nil {
+		opts.SiteSaver, opts.Goals = sitesDB, report.NewGoalStore(sitesDB)
+	}
+	d, err := dashboard.New(opts)
 	if err != nil {
 		return err
 	}

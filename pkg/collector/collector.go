@@ -67,6 +67,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the collector's metrics; nil for none.
 	Registerer prometheus.Registerer
+	// Accepted counts every accepted event for the data-completeness
+	// report (an *Acceptances); nil counts nothing.
+	Accepted Counter
 
 	// now is the clock events are stamped with. Unexported: only tests in
 	// this module set it (through SetClock), never the public HTTP API.
@@ -241,6 +244,9 @@ func (c *Collector) handleEvent(g *gin.Context) {
 	}
 	c.setCookie(g, visitor)
 	c.metrics.accepted.WithLabelValues(string(ev.Kind)).Inc()
+	if c.opts.Accepted != nil {
+		c.opts.Accepted.Add(st.ID, ev.ReceivedMs)
+	}
 	if isNew {
 		c.metrics.newVisitors.Inc()
 	}

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -10,6 +11,10 @@ import (
 	"github.com/teller-analytics/teller/pkg/report"
 )
 
+// The JSON API: the same reports as the pages, through the same cores (the
+// functions named after each report below), with the same URL parameters
+// (view.go). docs/api.md documents it.
+
 // Default row counts of the JSON API.
 const (
 	apiBreakdownLimit = 10
@@ -17,28 +22,56 @@ const (
 )
 
 type apiRange struct {
-	Site        string `json:"site"`
-	From        string `json:"from"`
-	To          string `json:"to"`
-	Timezone    string `json:"timezone"`
-	IncludeBots bool   `json:"include_bots"`
+	Site        string   `json:"site"`
+	From        string   `json:"from"`
+	To          string   `json:"to"`
+	Timezone    string   `json:"timezone"`
+	IncludeBots bool     `json:"include_bots"`
+	Filters     []string `json:"filters"`
 }
 
-type apiSummary struct {
-	apiRange
+type apiFigures struct {
 	Visitors            uint64  `json:"visitors"`
 	Sessions            uint64  `json:"sessions"`
 	Pageviews           uint64  `json:"pageviews"`
+	Events              uint64  `json:"events"`
 	BounceRate          float64 `json:"bounce_rate"`
 	AvgDurationSec      float64 `json:"avg_duration_sec"`
 	PageviewsPerSession float64 `json:"pageviews_per_session"`
 }
 
+type apiChange struct {
+	Visitors            *float64 `json:"visitors"`
+	Sessions            *float64 `json:"sessions"`
+	Pageviews           *float64 `json:"pageviews"`
+	Events              *float64 `json:"events"`
+	BounceRate          *float64 `json:"bounce_rate"`
+	AvgDurationSec      *float64 `json:"avg_duration_sec"`
+	PageviewsPerSession *float64 `json:"pageviews_per_session"`
+}
+
+type apiSummary struct {
+	apiRange
+	apiFigures
+	// Previous and Change are left out with compare=off.
+	Previous *apiFigures `json:"previous,omitempty"`
+	Change   *apiChange  `json:"change,omitempty"`
+}
+
+func figures(s report.Summary) apiFigures {
+	return apiFigures{Visitors: s.Visitors, Sessions: s.Sessions, Pageviews: s.Pageviews, Events: s.Events,
+		BounceRate: s.BounceRate, AvgDurationSec: s.AvgDurationSec, PageviewsPerSession: s.PageviewsPerSession}
+}
+
 type apiRow struct {
-	Key       string `json:"key"`
-	Visitors  uint64 `json:"visitors"`
-	Sessions  uint64 `json:"sessions"`
-	Pageviews uint64 `json:"pageviews"`
+	Key            string  `json:"key"`
+	Label          string  `json:"label"`
+	Visitors       uint64  `json:"visitors"`
+	Sessions       uint64  `json:"sessions"`
+	Pageviews      uint64  `json:"pageviews"`
+	Events         uint64  `json:"events"`
+	BounceRate     float64 `json:"bounce_rate"`
+	AvgDurationSec float64 `json:"avg_duration_sec"`
 }
 
 type apiBreakdown struct {
@@ -59,6 +92,25 @@ type apiTimeseries struct {
 	Days []apiDay `json:"days"`
 }
 
+type apiPoint struct {
+	Start          time.Time `json:"start"`
+	Label          string    `json:"label"`
+	Value          float64   `json:"value"`
+	Visitors       uint64    `json:"visitors"`
+	Sessions       uint64    `json:"sessions"`
+	Pageviews      uint64    `json:"pageviews"`
+	Events         uint64    `json:"events"`
+	BounceRate     float64   `json:"bounce_rate"`
+	AvgDurationSec float64   `json:"avg_duration_sec"`
+}
+
+type apiSeries struct {
+	apiRange
+	Metric   string     `json:"metric"`
+	Interval string     `json:"interval"`
+	Points   []apiPoint `json:"points"`
+}
+
 type apiSession struct {
 	ID          uuid.UUID `json:"id"`
 	Visitor     uuid.UUID `json:"visitor_id"`
@@ -77,42 +129,138 @@ type apiSession struct {
 	Bounce      bool      `json:"bounce"`
 }
 
+func apiSessionOf(s report.SessionRow) apiSession {
+	return apiSession{ID: s.ID, Visitor: s.Visitor, Started: s.Started.UTC(),
+		DurationMs: s.DurationMs, Pageviews: s.Pageviews, Events: s.Events, EntryPath: s.EntryPath, ExitPath: s.ExitPath,
+		Referrer: s.Referrer, Channel: s.Channel, Browser: s.Browser, OS: s.OS, Device: s.Device,
+		StartReason: s.StartReason, Bounce: s.Bounce}
+}
+
 type apiSessions struct {
 	apiRange
 	Sessions []apiSession `json:"sessions"`
 }
 
-// apiQuery reads the site and range of an API request; on failure it has
-// answered.
-func (d *Dashboard) apiQuery(c *gin.Context) (report.Query, dayRange, apiRange, bool) {
-	s, r, err := d.siteAndRange(c)
+// apiView reads the site, view and query of an API request; on failure it
+// has answered.
+func (d *Dashboard) apiView(c *gin.Context) (view, report.Query, apiRange, bool) {
+	s, _, v, q, err := d.siteView(c)
 	if err != nil {
 		d.fail(c, true, err)
-		return report.Query{}, dayRange{}, apiRange{}, false
+		return view{}, report.Query{}, apiRange{}, false
 	}
-	return r.query(s.ID), r, apiRange{Site: s.ID, From: r.FromString(), To: r.ToString(), Timezone: s.Timezone, IncludeBots: r.Bots}, true
+	head := apiRange{Site: s.ID, From: v.Range.FromString(), To: v.Range.ToString(), Timezone: s.Timezone,
+		IncludeBots: v.Range.Bots, Filters: make([]string, 0, len(q.Filters))}
+	for _, f := range q.Filters {
+		head.Filters = append(head.Filters, f.String())
+	}
+	return v, q, head, true
+}
+
+// summary is the core of the KPIs: the summary, compared with the previous
+// period unless the view turns that off.
+func (d *Dashboard) summary(ctx context.Context, v view, q report.Query) (report.Comparison, error) {
+	var cmp report.Comparison
+	err := d.timed("summary", func() (err error) {
+		if v.CompareOff {
+			cmp.Current, err = d.reports.Summary(ctx, q)
+			return err
+		}
+		cmp, err = d.reports.Compare(ctx, q)
+		return err
+	})
+	return cmp, err
+}
+
+// series is the core of the chart: the view's metric and interval (or the
+// range's default interval).
+func (d *Dashboard) series(ctx context.Context, v view, q report.Query) ([]report.Point, report.Metric, report.Interval, error) {
+	metric, err := report.ParseMetric(v.Metric)
+	if err != nil {
+		return nil, "", "", err
+	}
+	interval, err := report.ParseInterval(v.Interval)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if interval == "" {
+		interval = report.DefaultInterval(q.From, q.To)
+	}
+	var points []report.Point
+	err = d.timed("timeseries", func() (err error) {
+		points, err = d.reports.Series(ctx, q, v.Range.Loc, metric, interval)
+		return err
+	})
+	return points, metric, interval, err
+}
+
+// breakdown is the core of a breakdown card, page and export.
+func (d *Dashboard) breakdown(ctx context.Context, q report.Query, dim report.Dimension, limit int) ([]report.Row, error) {
+	var rows []report.Row
+	err := d.timed(string(dim), func() (err error) {
+		rows, err = d.reports.Breakdown(ctx, q, dim, limit)
+		return err
+	})
+	return rows, err
+}
+
+// sessions is the core of the latest sessions.
+func (d *Dashboard) sessions(ctx context.Context, q report.Query, limit int) ([]report.SessionRow, error) {
+	var rows []report.SessionRow
+	err := d.timed("sessions", func() (err error) {
+		rows, err = d.reports.Sessions(ctx, q, limit)
+		return err
+	})
+	return rows, err
+}
+
+// realtime is the core of the realtime card: visitors of the last
+// report.RealtimeWindow and the pages they are on.
+func (d *Dashboard) realtime(ctx context.Context, v view) (report.Realtime, error) {
+	var rt report.Realtime
+	err := d.timed("realtime", func() (err error) {
+		rt, err = d.reports.Realtime(ctx, v.Site.ID, d.clock(), v.Range.Bots)
+		return err
+	})
+	return rt, err
+}
+
+// completeness is the core of the data-completeness line.
+func (d *Dashboard) completeness(ctx context.Context, v view, q report.Query) ([]report.CompletenessDay, error) {
+	var days []report.CompletenessDay
+	err := d.timed("completeness", func() (err error) {
+		days, err = d.reports.Completeness(ctx, q, v.Range.Loc)
+		return err
+	})
+	return days, err
 }
 
 // apiSummary serves GET /api/sites/:id/summary.
 func (d *Dashboard) apiSummary(c *gin.Context) {
-	q, _, head, ok := d.apiQuery(c)
+	v, q, head, ok := d.apiView(c)
 	if !ok {
 		return
 	}
-	var s report.Summary
-	if err := d.timed("summary", func() (err error) { s, err = d.reports.Summary(c.Request.Context(), q); return err }); err != nil {
+	cmp, err := d.summary(c.Request.Context(), v, q)
+	if err != nil {
 		d.fail(c, true, err)
 		return
 	}
-	c.JSON(http.StatusOK, apiSummary{apiRange: head, Visitors: s.Visitors, Sessions: s.Sessions, Pageviews: s.Pageviews,
-		BounceRate: s.BounceRate, AvgDurationSec: s.AvgDurationSec, PageviewsPerSession: s.PageviewsPerSession})
+	out := apiSummary{apiRange: head, apiFigures: figures(cmp.Current)}
+	if !v.CompareOff {
+		p, ch := figures(cmp.Previous), cmp.Change
+		out.Previous = &p
+		out.Change = &apiChange{Visitors: ch.Visitors, Sessions: ch.Sessions, Pageviews: ch.Pageviews, Events: ch.Events,
+			BounceRate: ch.BounceRate, AvgDurationSec: ch.AvgDurationSec, PageviewsPerSession: ch.PageviewsPerSession}
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 // apiBreakdown serves GET /api/sites/:id/breakdown/:dim?limit=.
 func (d *Dashboard) apiBreakdown(c *gin.Context) {
 	dim, err := report.ParseDimension(c.Param("dim"))
 	if err != nil {
-		d.fail(c, true, badRequest("unknown breakdown %q: want one of %v", c.Param("dim"), report.Dimensions()))
+		d.fail(c, true, err)
 		return
 	}
 	limit, err := parseLimit(c.Query("limit"), apiBreakdownLimit)
@@ -120,34 +268,34 @@ func (d *Dashboard) apiBreakdown(c *gin.Context) {
 		d.fail(c, true, err)
 		return
 	}
-	q, _, head, ok := d.apiQuery(c)
+	_, q, head, ok := d.apiView(c)
 	if !ok {
 		return
 	}
-	var rows []report.Row
-	if err := d.timed(string(dim), func() (err error) {
-		rows, err = d.reports.Breakdown(c.Request.Context(), q, dim, limit)
-		return err
-	}); err != nil {
+	rows, err := d.breakdown(c.Request.Context(), q, dim, limit)
+	if err != nil {
 		d.fail(c, true, err)
 		return
 	}
 	out := apiBreakdown{apiRange: head, Dimension: string(dim), Rows: make([]apiRow, 0, len(rows))}
 	for _, r := range rows {
-		out.Rows = append(out.Rows, apiRow{Key: r.Key, Visitors: r.Visitors, Sessions: r.Sessions, Pageviews: r.Pageviews})
+		out.Rows = append(out.Rows, apiRow{Key: r.Key, Label: rowLabel(dim, r.Key), Visitors: r.Visitors, Sessions: r.Sessions,
+			Pageviews: r.Pageviews, Events: r.Events, BounceRate: r.BounceRate, AvgDurationSec: r.AvgDurationSec})
 	}
 	c.JSON(http.StatusOK, out)
 }
 
-// apiTimeseries serves GET /api/sites/:id/timeseries.
+// apiTimeseries serves GET /api/sites/:id/timeseries: sessions, visitors
+// and pageviews per day (kept for existing clients; /series is the general
+// form).
 func (d *Dashboard) apiTimeseries(c *gin.Context) {
-	q, r, head, ok := d.apiQuery(c)
+	v, q, head, ok := d.apiView(c)
 	if !ok {
 		return
 	}
 	var days []report.DayPoint
 	if err := d.timed("timeseries", func() (err error) {
-		days, err = d.reports.Timeseries(c.Request.Context(), q, r.Loc)
+		days, err = d.reports.Timeseries(c.Request.Context(), q, v.Range.Loc)
 		return err
 	}); err != nil {
 		d.fail(c, true, err)
@@ -160,6 +308,25 @@ func (d *Dashboard) apiTimeseries(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
+// apiSeries serves GET /api/sites/:id/series?metric=&interval=.
+func (d *Dashboard) apiSeries(c *gin.Context) {
+	v, q, head, ok := d.apiView(c)
+	if !ok {
+		return
+	}
+	points, metric, interval, err := d.series(c.Request.Context(), v, q)
+	if err != nil {
+		d.fail(c, true, err)
+		return
+	}
+	out := apiSeries{apiRange: head, Metric: string(metric), Interval: string(interval), Points: make([]apiPoint, 0, len(points))}
+	for _, p := range points {
+		out.Points = append(out.Points, apiPoint{Start: p.Start.UTC(), Label: p.Label, Value: p.Value, Visitors: p.Visitors,
+			Sessions: p.Sessions, Pageviews: p.Pageviews, Events: p.Events, BounceRate: p.BounceRate, AvgDurationSec: p.AvgDurationSec})
+	}
+	c.JSON(http.StatusOK, out)
+}
+
 // apiSessions serves GET /api/sites/:id/sessions?limit=.
 func (d *Dashboard) apiSessions(c *gin.Context) {
 	limit, err := parseLimit(c.Query("limit"), apiSessionsLimit)
@@ -167,24 +334,18 @@ func (d *Dashboard) apiSessions(c *gin.Context) {
 		d.fail(c, true, err)
 		return
 	}
-	q, _, head, ok := d.apiQuery(c)
+	_, q, head, ok := d.apiView(c)
 	if !ok {
 		return
 	}
-	var rows []report.SessionRow
-	if err := d.timed("sessions", func() (err error) {
-		rows, err = d.reports.Sessions(c.Request.Context(), q, limit)
-		return err
-	}); err != nil {
+	rows, err := d.sessions(c.Request.Context(), q, limit)
+	if err != nil {
 		d.fail(c, true, err)
 		return
 	}
 	out := apiSessions{apiRange: head, Sessions: make([]apiSession, 0, len(rows))}
 	for _, s := range rows {
-		out.Sessions = append(out.Sessions, apiSession{ID: s.ID, Visitor: s.Visitor, Started: s.Started.UTC(),
-			DurationMs: s.DurationMs, Pageviews: s.Pageviews, Events: s.Events, EntryPath: s.EntryPath, ExitPath: s.ExitPath,
-			Referrer: s.Referrer, Channel: s.Channel, Browser: s.Browser, OS: s.OS, Device: s.Device,
-			StartReason: s.StartReason, Bounce: s.Bounce})
+		out.Sessions = append(out.Sessions, apiSessionOf(s))
 	}
 	c.JSON(http.StatusOK, out)
 }

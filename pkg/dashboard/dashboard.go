@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,26 @@ type Options struct {
 	Sites SiteLister
 	// Accounts checks sign-ins, logins, grants and API tokens. Required.
 	Accounts *account.Accounts
+	// SiteSaver adds and changes sites, through a ClickHouse user that may
+	// insert into sites. Nil: sites are shown, not edited.
+	SiteSaver SiteSaver
+	// Activity tells whether a site's events arrive. Nil: Sites, when it
+	// is one (*store.DB), else the settings page does not show it.
+	Activity ActivityReader
+	// Goals keeps the sites' goals (report.GoalDB). Nil: no goals. Its
+	// writes need the same writable user as SiteSaver; without a SiteSaver
+	// the goal forms are off.
+	Goals report.GoalStore
+	// CollectorURL is the collector's public URL, for the snippet the site
+	// settings show; default the placeholder DefaultCollectorURL.
+	CollectorURL string
+	// MaxQueries bounds the report queries the site pages run at once,
+	// across all requests; a page's reports wait here for as long as the
+	// request lasts, rather than in the ClickHouse pool, whose wait ends
+	// after the dial timeout in "acquire conn timeout". Keep it below the
+	// pool's size, so that sign-ins and single API reports find a
+	// connection. Default 6.
+	MaxQueries int
 	// TrustProxy counts failed sign-ins under gin's Context.ClientIP, which
 	// reads X-Forwarded-For from the proxies the engine trusts
 	// (Engine.SetTrustedProxies). By default the connection's address is
@@ -54,9 +75,17 @@ func (o *Options) withDefaults() error {
 		return errors.New("dashboard: Options.Sites is required")
 	case o.Accounts == nil:
 		return errors.New("dashboard: Options.Accounts is required")
+	case o.MaxQueries < 0:
+		return errors.New("dashboard: Options.MaxQueries is negative")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Activity == nil {
+		o.Activity, _ = o.Sites.(ActivityReader)
+	}
+	if o.CollectorURL == "" {
+		o.CollectorURL = DefaultCollectorURL
 	}
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
@@ -64,18 +93,28 @@ func (o *Options) withDefaults() error {
 	return nil
 }
 
+// DefaultCollectorURL stands in the snippet for the collector's URL when
+// Options.CollectorURL is not set.
+const DefaultCollectorURL = "https://collector.example.com"
+
 // Dashboard serves the web UI and the JSON API.
 type Dashboard struct {
-	reports  *report.Reports
-	sites    SiteLister
-	accounts *account.Accounts
-	csrf     account.CSRF
-	trust    bool
-	log      *slog.Logger
-	metrics  *metrics
-	pages    *pages
-	ua       *enrich.UAParser
-	now      atomic.Pointer[func() time.Time]
+	// queries holds a slot per report query the site pages run (MaxQueries).
+	queries      chan struct{}
+	reports      *report.Reports
+	sites        SiteLister
+	saver        SiteSaver
+	goals        report.GoalStore
+	activity     ActivityReader
+	collectorURL string
+	accounts     *account.Accounts
+	csrf         account.CSRF
+	trust        bool
+	log          *slog.Logger
+	metrics      *metrics
+	pages        *pages
+	ua           *enrich.UAParser
+	now          atomic.Pointer[func() time.Time]
 }
 
 // New checks o and builds a Dashboard.
@@ -92,8 +131,10 @@ func New(o Options) (*Dashboard, error) {
 		return nil, err
 	}
 	d := &Dashboard{
-		reports: o.Reports, sites: o.Sites, accounts: o.Accounts, csrf: o.Accounts.CSRF(),
+		reports: o.Reports, sites: o.Sites, saver: o.SiteSaver, goals: o.Goals, activity: o.Activity, collectorURL: o.CollectorURL,
+		accounts: o.Accounts, csrf: o.Accounts.CSRF(),
 		trust: o.TrustProxy, log: o.Logger, metrics: m, pages: p, ua: enrich.NewUAParser(256),
+		queries: make(chan struct{}, cmp.Or(o.MaxQueries, defaultMaxQueries)),
 	}
 	d.SetClock(time.Now)
 	return d, nil
@@ -116,6 +157,9 @@ func (d *Dashboard) Mount(r *gin.Engine) {
 	g := r.Group("/", securityHeaders, boundForms)
 	g.GET("/static/dashboard.css", static("dashboard.css", "text/css; charset=utf-8"))
 	g.GET("/static/favicon.svg", static("favicon.svg", "image/svg+xml"))
+	g.GET("/static/dashboard.js", static("dashboard.js", "text/javascript; charset=utf-8"))
+	g.GET("/static/vendor/uplot.min.js", static("vendor/uplot.min.js", "text/javascript; charset=utf-8"))
+	g.GET("/static/vendor/uplot.min.css", static("vendor/uplot.min.css", "text/css; charset=utf-8"))
 	g.GET("/login", d.loginForm)
 	g.POST("/login", d.login)
 	g.GET("/setup", d.setupForm)
@@ -124,7 +168,19 @@ func (d *Dashboard) Mount(r *gin.Engine) {
 	html := g.Group("/", d.requireLogin(false))
 	html.POST("/logout", d.logout)
 	html.GET("/", d.index)
+	html.GET("/sites/new", d.requireAdmin, d.newSiteForm)
+	html.POST("/sites", d.requireAdmin, d.createSite)
 	html.GET("/sites/:id", d.sitePage)
+	html.GET("/sites/:id/sessions", d.sessionsPage)
+	html.GET("/sites/:id/sessions/:sid", d.sessionPage)
+	html.GET("/sites/:id/visitors/:vid", d.visitorPage)
+	html.GET("/sites/:id/breakdown/:dim", d.breakdownPage)
+	html.GET("/sites/:id/bots", d.botsPage)
+	html.GET("/sites/:id/goals", d.goalsPage)
+	html.POST("/sites/:id/goals", d.addGoal)
+	html.POST("/sites/:id/goals/remove", d.removeGoal)
+	html.GET("/sites/:id/settings", d.siteSettings)
+	html.POST("/sites/:id/settings", d.saveSite)
 	html.GET("/account", d.accountPage)
 	html.POST("/account/password", d.changePassword)
 	html.POST("/account/logins/end", d.endLogin)
@@ -140,7 +196,18 @@ func (d *Dashboard) Mount(r *gin.Engine) {
 	api.GET("/sites/:id/summary", d.apiSummary)
 	api.GET("/sites/:id/breakdown/:dim", d.apiBreakdown)
 	api.GET("/sites/:id/timeseries", d.apiTimeseries)
+	api.GET("/sites/:id/series", d.apiSeries)
 	api.GET("/sites/:id/sessions", d.apiSessions)
+	api.GET("/sites/:id/sessions/list", d.apiSessionList)
+	api.GET("/sites/:id/sessions/:sid", d.apiSessionPath)
+	api.GET("/sites/:id/visitors/:vid", d.apiVisitor)
+	api.GET("/sites/:id/realtime", d.apiRealtime)
+	api.GET("/sites/:id/completeness", d.apiCompleteness)
+	api.GET("/sites/:id/goals", d.apiGoals)
+	api.GET("/sites/:id/funnel", d.apiFunnel)
+	api.GET("/sites/:id/bots", d.apiBots)
+	api.GET("/sites/:id/engagement", d.apiEngagement)
+	api.GET("/sites/:id/event_props", d.apiEventProps)
 }
 
 // maxFormBytes bounds every request body: the largest form (a password
@@ -172,11 +239,12 @@ func boundForms(c *gin.Context) {
 	c.Next()
 }
 
-// securityHeaders forbid scripts, framing and foreign form targets on every
-// dashboard answer, and keep answers out of shared caches.
+// securityHeaders allow only the dashboard's own scripts and styles (no
+// inline code, nothing from elsewhere), forbid framing and foreign form
+// targets on every dashboard answer, and keep answers out of shared caches.
 func securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")

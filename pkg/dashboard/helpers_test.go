@@ -93,13 +93,13 @@ func secondInstance(first *env) option {
 var accountDBs atomic.Int64
 
 // newAccountsDB opens a fresh, migrated database on srv for account tables.
-func newAccountsDB(t *testing.T) *store.DB {
+func newAccountsDB(t testing.TB) *store.DB {
 	t.Helper()
 	name := fmt.Sprintf("accounts_%d", accountDBs.Add(1))
 	return testenv.OpenStore(t, srv.CH, name)
 }
 
-func newEnv(t *testing.T, opts ...option) *env {
+func newEnv(t testing.TB, opts ...option) *env {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -197,7 +197,7 @@ func (j *jar) set(name, value string) {
 
 // client is one browser: a cookie jar, redirects not followed.
 type client struct {
-	t   *testing.T
+	t   testing.TB
 	env *env
 	jar *jar
 	hc  *http.Client
@@ -205,7 +205,7 @@ type client struct {
 	header http.Header
 }
 
-func (e *env) client(t *testing.T) *client {
+func (e *env) client(t testing.TB) *client {
 	j := &jar{m: map[string]*http.Cookie{}}
 	return &client{t: t, env: e, jar: j, header: http.Header{}, hc: &http.Client{
 		Jar: j, Timeout: 60 * time.Second,
@@ -297,11 +297,11 @@ func (c *client) mustGet(path string, status int) *doc {
 
 // doc is a parsed HTML page.
 type doc struct {
-	t    *testing.T
+	t    testing.TB
 	root *html.Node
 }
 
-func parse(t *testing.T, body string) *doc {
+func parse(t testing.TB, body string) *doc {
 	t.Helper()
 	n, err := html.Parse(strings.NewReader(body))
 	if err != nil {
@@ -369,7 +369,7 @@ func text(n *html.Node) string {
 }
 
 // inputValue is the value of the input named name.
-func inputValue(t *testing.T, body, name string) string {
+func inputValue(t testing.TB, body, name string) string {
 	t.Helper()
 	found := parse(t, body).all(func(n *html.Node) bool { return n.Data == "input" && attr(n, "name") == name })
 	if len(found) == 0 || attr(found[0], "value") == "" {
@@ -379,7 +379,7 @@ func inputValue(t *testing.T, body, name string) string {
 }
 
 // tableRows reads a breakdown table as key: visitors/sessions/pageviews.
-func tableRows(t *testing.T, d *doc, id string) []string {
+func tableRows(t testing.TB, d *doc, id string) []string {
 	t.Helper()
 	var out []string
 	for _, tr := range within(d.id(id), "row") {

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"github.com/teller-analytics/teller/pkg/session"
 	"strings"
 	"testing"
 	"time"
@@ -81,21 +82,95 @@ func TestParseRange(t *testing.T) {
 }
 
 func TestNewChart(t *testing.T) {
-	if c := newChart(nil); len(c.Bars) != 0 || c.Max != "0" {
+	if c := newChart(nil, "sessions", "day"); len(c.Bars) != 0 || c.Max != "0" {
 		t.Errorf("no days: %+v", c)
 	}
-	days := make([]report.DayPoint, 30)
+	days := make([]report.Point, 30)
 	for i := range days {
-		days[i] = report.DayPoint{Day: time.Date(2024, 1, 1+i, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), Sessions: uint64(i)}
+		start := time.Date(2024, 1, 1+i, 0, 0, 0, 0, time.UTC)
+		days[i] = report.Point{Start: start, Label: start.Format(time.DateOnly), Value: float64(i), Sessions: uint64(i)}
 	}
-	c := newChart(days)
+	c := newChart(seriesPoints(days), "sessions", "day")
 	if len(c.Bars) != 30 || c.Max != "29" || c.Bars[0].H != "0.00" || c.Bars[29].H != "146.00" {
 		t.Errorf("30 days: %d bars, max %s, first %+v, last %+v", len(c.Bars), c.Max, c.Bars[0], c.Bars[29])
 	}
 	if len(c.Labels) != 7 || c.Labels[0].Text != "Jan 1" || c.Labels[0].Anchor != "start" || c.Labels[6].Text != "Jan 30" || c.Labels[6].Anchor != "end" {
 		t.Errorf("labels = %+v", c.Labels)
 	}
-	if c := newChart(days[:1]); len(c.Labels) != 1 || c.Labels[0].Anchor != "middle" {
+	if c := newChart(seriesPoints(days[:1]), "sessions", "day"); len(c.Labels) != 1 || c.Labels[0].Anchor != "middle" {
 		t.Errorf("one day: labels %+v", c.Labels)
+	}
+	// Hours and months are labelled briefly.
+	hours := []report.Point{{Label: "2024-03-10 00:00"}, {Label: "2024-03-10 01:00"}}
+	if c := newChart(seriesPoints(hours), "visitors", "hour"); c.Labels[1].Text != "01:00" || c.Title != "Visitors per hour" {
+		t.Errorf("hours: %q, labels %+v", c.Title, c.Labels)
+	}
+	if c := newChart(seriesPoints([]report.Point{{Label: "2024-03"}}), "bounce_rate", "month"); c.Labels[0].Text != "Mar 2024" || c.Max != "0.0%" {
+		t.Errorf("months: labels %+v, max %s", c.Labels, c.Max)
+	}
+}
+
+func TestSnakeCase(t *testing.T) {
+	for in, want := range map[string]string{"AvgDurationSec": "avg_duration_sec", "ID": "id", "SincePrevMs": "since_prev_ms",
+		"DropOffRate": "drop_off_rate", "Visitors": "visitors", "OS": "os", "EngagedMs": "engaged_ms", "URLPath": "url_path"} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestStartReasons: every reason pkg/session gives a session start has an
+// explanation here.
+func TestStartReasons(t *testing.T) {
+	for r := session.FirstVisit; r <= session.Campaign; r++ {
+		if _, ok := startReasons[r.String()]; !ok {
+			t.Errorf("no explanation of start reason %q", r)
+		}
+	}
+	if len(startReasons) != int(session.Campaign) {
+		t.Errorf("%d explanations for %d reasons", len(startReasons), session.Campaign)
+	}
+}
+
+func TestParsePeriod(t *testing.T) {
+	today := time.Date(2024, 3, 12, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct{ period, want string }{
+		{"today", "2024-03-12..2024-03-12"}, {"yesterday", "2024-03-11..2024-03-11"}, {"7d", "2024-03-06..2024-03-12"},
+		{"30d", "2024-02-12..2024-03-12"}, {"90d", "2023-12-14..2024-03-12"}, {"month", "2024-03-01..2024-03-12"},
+		{"year", "2024-01-01..2024-03-12"}, {"week", `period="week": want one of`},
+	} {
+		from, to, err := parsePeriod(tt.period, today)
+		got := from.Format(time.DateOnly) + ".." + to.Format(time.DateOnly)
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.HasPrefix(got, tt.want) {
+			t.Errorf("parsePeriod(%q) = %s, want %s", tt.period, got, tt.want)
+		}
+	}
+}
+
+// TestViewLinks: a link is the view with one thing changed, everything else
+// kept.
+func TestViewLinks(t *testing.T) {
+	v := view{Site: site.Site{ID: "shop"}, Range: dayRange{From: time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2024, 3, 12, 0, 0, 0, 0, time.UTC), Bots: true}, Filters: []string{"channel:is:direct"}, Metric: "pageviews"}
+	for _, tt := range []struct{ got, want string }{
+		{v.Link(), "/sites/shop?bots=1&f=channel%3Ais%3Adirect&from=2024-03-10&metric=pageviews&to=2024-03-12"},
+		{v.withFilter("page:contains:a&b").Link(), "/sites/shop?bots=1&f=channel%3Ais%3Adirect&f=page%3Acontains%3Aa%26b&from=2024-03-10&metric=pageviews&to=2024-03-12"},
+		{v.withFilter("channel:is:direct").Link(), v.Link()},
+		{v.withoutFilter(0).Link(), "/sites/shop?bots=1&from=2024-03-10&metric=pageviews&to=2024-03-12"},
+		{v.withPeriod("30d").link("/sessions"), "/sites/shop/sessions?bots=1&f=channel%3Ais%3Adirect&metric=pageviews&period=30d"},
+		{v.withTab("pages", "exit_page").Link(), "/sites/shop?bots=1&f=channel%3Ais%3Adirect&from=2024-03-10&metric=pageviews&t_pages=exit_page&to=2024-03-12"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("link %s, want %s", tt.got, tt.want)
+		}
+	}
+	// Changing a copy never changes the view it came from.
+	w := v.withFilter("os:is:Linux")
+	_ = w.withoutFilter(0)
+	if len(v.Filters) != 1 || v.Tabs != nil {
+		t.Errorf("the view changed: %+v", v)
 	}
 }

@@ -188,7 +188,7 @@ func (d *Dashboard) requireLogin(api bool) gin.HandlerFunc {
 }
 
 // tokenAuth authenticates an API request by its Bearer token: read-only
-// (GET), one site (checked by siteAndRange).
+// (GET), one site (checked by grantedSite).
 func (d *Dashboard) tokenAuth(c *gin.Context, secret string) {
 	t, ok, err := d.accounts.TokenFor(c.Request.Context(), secret)
 	switch {

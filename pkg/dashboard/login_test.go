@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/teller-analytics/teller/internal/reporttest"
 	"github.com/teller-analytics/teller/pkg/account"
 	"github.com/teller-analytics/teller/pkg/dashboard"
 )
@@ -317,12 +318,19 @@ func TestCrossSiteAccess(t *testing.T) {
 		{"GET", "/sites/%s/tokens"},
 		{"POST", "/sites/%s/tokens"},
 		{"POST", "/sites/%s/tokens/revoke"},
+		{"GET", "/sites/%s/settings"},
+		{"POST", "/sites/%s/settings"},
+		{"POST", "/sites/%s/goals"},
+		{"POST", "/sites/%s/goals/remove"},
 		{"GET", "/api/sites/%s/summary"},
 		{"GET", "/api/sites/%s/breakdown/pages"},
 		{"GET", "/api/sites/%s/breakdown/channels"},
 		{"GET", "/api/sites/%s/timeseries"},
 		{"GET", "/api/sites/%s/sessions"},
 	}
+	// Viewers may read these; the list ends with the routes only a site's
+	// admins may use (tokens, settings), checked again below.
+	routes = append(routes[:2], append(readRoutes(), routes[2:]...)...)
 	for _, rt := range routes {
 		get := func(id string) response {
 			path := fmt.Sprintf(rt.path, id)
@@ -340,8 +348,9 @@ func TestCrossSiteAccess(t *testing.T) {
 			t.Errorf("%s %s: not granted and missing answer differently:\n%s\n%s", rt.method, rt.path, denied.Body, missing.Body)
 		}
 	}
-	// A viewer of a site may read it but not manage its tokens.
-	for _, rt := range routes[2:5] {
+	// A viewer of a site may read it but not manage its tokens or settings.
+	admin := routes[2+len(readRoutes()):]
+	for _, rt := range admin[:7] {
 		path := fmt.Sprintf(rt.path, "other")
 		var r response
 		if rt.method == "POST" {
@@ -356,6 +365,42 @@ func TestCrossSiteAccess(t *testing.T) {
 	if list, _ := e.Accounts.Tokens(context.Background(), "other"); len(list) != 0 {
 		t.Errorf("a viewer created tokens: %+v", list)
 	}
+	// And every read route answers the viewer of "other".
+	for _, rt := range readRoutes() {
+		path := strings.ReplaceAll(fmt.Sprintf(rt.path, "other"), "SESSION", reporttest.SessionID("O1").String())
+		path = strings.ReplaceAll(path, "VISITOR", reporttest.VisitorID("V1").String())
+		if r := c.get(path); r.StatusCode != http.StatusOK {
+			t.Errorf("viewer: %s %s: %d, want 200", rt.method, path, r.StatusCode)
+		}
+	}
+	// Adding a site is for admins only.
+	if r := c.get("/sites/new"); r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusNotFound {
+		t.Errorf("a viewer opens /sites/new: %d", r.StatusCode)
+	}
+	if r := c.post("/sites", url.Values{"csrf": {tok}, "id": {"mine"}, "domains": {"mine.example"}}); r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusNotFound {
+		t.Errorf("a viewer adds a site: %d", r.StatusCode)
+	}
+}
+
+// readRoutes are the report routes of a site (%s), for the cross-site test:
+// every page, export and API call that reads a site's data. SESSION and
+// VISITOR stand for ids of that site's data.
+func readRoutes() []struct{ method, path string } {
+	const rng = "?from=2024-03-10&to=2024-03-12"
+	var out []struct{ method, path string }
+	for _, p := range []string{
+		"/sites/%s/sessions" + rng, "/sites/%s/sessions" + rng + "&format=csv",
+		"/sites/%s/sessions/SESSION" + rng, "/sites/%s/visitors/VISITOR" + rng,
+		"/sites/%s/breakdown/page" + rng, "/sites/%s/breakdown/channel" + rng + "&format=csv",
+		"/api/sites/%s/series" + rng, "/api/sites/%s/sessions/list" + rng, "/api/sites/%s/sessions/SESSION" + rng,
+		"/api/sites/%s/visitors/VISITOR" + rng, "/api/sites/%s/realtime" + rng, "/api/sites/%s/completeness" + rng,
+		"/api/sites/%s/goals" + rng, "/api/sites/%s/funnel" + rng + "&step=page:/&step=page:/x", "/api/sites/%s/bots" + rng,
+		"/api/sites/%s/engagement" + rng, "/api/sites/%s/event_props" + rng + "&event=x",
+		"/sites/%s/goals" + rng, "/sites/%s/bots" + rng, "/sites/%s/breakdown/page" + rng + "&format=csv&part=engagement",
+	} {
+		out = append(out, struct{ method, path string }{"GET", p})
+	}
+	return out
 }
 
 func TestAPITokens(t *testing.T) {

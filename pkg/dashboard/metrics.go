@@ -16,7 +16,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		reportSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "teller_dashboard_report_seconds",
-			Help:    "Time to answer one report query (summary, pages, entry_pages, exit_pages, referrers, channels, timeseries, sessions) or site lookup (site, sites), seconds.",
+			Help:    "Time to answer one report (summary, timeseries, a breakdown by its dimension, sessions, session_list, session_path, visitor_sessions, realtime, completeness, goals, funnel, bots, page_engagement, event_props) or site lookup (site, sites, activity), seconds.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .2, .3, .5, 1, 2.5, 5, 10},
 		}, []string{"report"}),
 		loginFailures: prometheus.NewCounterVec(prometheus.CounterOpts{

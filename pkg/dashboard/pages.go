@@ -9,18 +9,15 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"sync"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/teller-analytics/teller/pkg/account"
-	"github.com/teller-analytics/teller/pkg/report"
 	"github.com/teller-analytics/teller/pkg/site"
 )
 
-//go:embed templates/*.html static/dashboard.css static/favicon.svg
+//go:embed templates/*.html static/dashboard.css static/favicon.svg static/dashboard.js static/vendor
 var files embed.FS
 
 // pages are the parsed templates, one set per page, each with the layout.
@@ -28,7 +25,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"login", "setup", "index", "site", "account", "users", "tokens", "error"}
+var pageNames = []string{"login", "setup", "index", "site", "account", "users", "tokens", "error", "site_form", "sessions", "session", "visitor", "breakdown", "goals", "bots"}
 
 var funcs = template.FuncMap{
 	"count":    formatCount,
@@ -40,7 +37,7 @@ var funcs = template.FuncMap{
 func loadPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: parse template %s: %w", name, err)
 		}
@@ -59,6 +56,9 @@ type base struct {
 	// CSRF is the token of every form of a signed-in page (sign-out
 	// included).
 	CSRF string
+	// Scripts loads the chart library and static/dashboard.js: on report
+	// pages, which work without them too.
+	Scripts bool
 }
 
 // render executes a page into a buffer first, so that a template error
@@ -151,160 +151,6 @@ func (d *Dashboard) visibleSites(c *gin.Context) ([]site.Site, error) {
 	return out, nil
 }
 
-// sitePageSessions is how many of the latest sessions the site page lists;
-// sitePageRows how many rows each breakdown shows.
-const (
-	sitePageSessions = 50
-	sitePageRows     = 10
-)
-
-type sitePage struct {
-	base
-	Site     site.Site
-	Range    dayRange
-	Presets  []link
-	BotsLink link
-	KPIs     []kpi
-	Chart    chart
-	Tables   []table
-	Sessions []sessionView
-}
-
-type link struct {
-	Label   string
-	URL     string
-	Current bool
-}
-
-type kpi struct {
-	ID, Label, Value, Display string
-}
-
-type table struct {
-	ID, Title, KeyHeader, EmptyKey, RankedBy string
-	Rows                                     []report.Row
-}
-
-type sessionView struct {
-	ID, Started, Duration, Entry, Exit, Referrer, Channel, Browser, OS, Device, Reason string
-	DurationMs, Pageviews, Events                                                      uint64
-	Bounce                                                                             bool
-}
-
-// breakdownTables are the site page's tables, in order.
-var breakdownTables = []table{
-	{ID: "pages", Title: "Top pages", KeyHeader: "Page", EmptyKey: "(none)", RankedBy: "pageviews"},
-	{ID: "entry_pages", Title: "Entry pages", KeyHeader: "Page", EmptyKey: "(none)", RankedBy: "sessions"},
-	{ID: "exit_pages", Title: "Exit pages", KeyHeader: "Page", EmptyKey: "(none)", RankedBy: "sessions"},
-	{ID: "referrers", Title: "Referrers", KeyHeader: "Referrer", EmptyKey: "(direct)", RankedBy: "sessions"},
-	{ID: "channels", Title: "Channels", KeyHeader: "Channel", EmptyKey: "(none)", RankedBy: "sessions"},
-}
-
-// sitePage serves GET /sites/:id.
-func (d *Dashboard) sitePage(c *gin.Context) {
-	s, r, err := d.siteAndRange(c)
-	if err != nil {
-		d.fail(c, false, err)
-		return
-	}
-	q := r.query(s.ID)
-	ctx := c.Request.Context()
-	var (
-		sum      report.Summary
-		days     []report.DayPoint
-		sessions []report.SessionRow
-		tables   = append([]table(nil), breakdownTables...)
-	)
-	tasks := []task{
-		{"summary", func(ctx context.Context) (err error) { sum, err = d.reports.Summary(ctx, q); return err }},
-		{"timeseries", func(ctx context.Context) (err error) { days, err = d.reports.Timeseries(ctx, q, r.Loc); return err }},
-		{"sessions", func(ctx context.Context) (err error) {
-			sessions, err = d.reports.Sessions(ctx, q, sitePageSessions)
-			return err
-		}},
-	}
-	for i := range tables {
-		t := &tables[i]
-		tasks = append(tasks, task{t.ID, func(ctx context.Context) (err error) {
-			t.Rows, err = d.reports.Breakdown(ctx, q, report.Dimension(t.ID), sitePageRows)
-			return err
-		}})
-	}
-	if err := d.runAll(ctx, tasks); err != nil {
-		d.fail(c, false, fmt.Errorf("reports of %s: %w", s.ID, err))
-		return
-	}
-	page := sitePage{
-		base: d.base(c, s.Name), Site: s, Range: r,
-		Presets: presets(s, r, d.clock()), BotsLink: botsLink(s, r),
-		KPIs: kpis(sum), Chart: newChart(days), Tables: tables,
-	}
-	for _, row := range sessions {
-		page.Sessions = append(page.Sessions, sessionView{
-			ID: row.ID.String(), Started: row.Started.In(r.Loc).Format("2006-01-02 15:04:05"),
-			Duration: formatDuration(float64(row.DurationMs) / 1000), DurationMs: row.DurationMs,
-			Pageviews: row.Pageviews, Events: row.Events, Entry: row.EntryPath, Exit: row.ExitPath,
-			Referrer: row.Referrer, Channel: row.Channel, Browser: row.Browser, OS: row.OS, Device: row.Device,
-			Reason: row.StartReason, Bounce: row.Bounce,
-		})
-	}
-	d.render(c, http.StatusOK, "site", page)
-}
-
-func kpis(s report.Summary) []kpi {
-	return []kpi{
-		{"kpi-visitors", "Visitors", fmt.Sprint(s.Visitors), formatCount(s.Visitors)},
-		{"kpi-sessions", "Sessions", fmt.Sprint(s.Sessions), formatCount(s.Sessions)},
-		{"kpi-pageviews", "Pageviews", fmt.Sprint(s.Pageviews), formatCount(s.Pageviews)},
-		{"kpi-bounce-rate", "Bounce rate", formatFloat(s.BounceRate), formatPercent(s.BounceRate)},
-		{"kpi-avg-duration", "Average duration", formatFloat(s.AvgDurationSec), formatDuration(s.AvgDurationSec)},
-		{"kpi-pageviews-per-session", "Pageviews per session", formatFloat(s.PageviewsPerSession),
-			fmt.Sprintf("%.2f", s.PageviewsPerSession)},
-	}
-}
-
-// siteURL links to a site's page for a range.
-func siteURL(s site.Site, from, to time.Time, bots bool) string {
-	v := url.Values{"from": {from.Format(time.DateOnly)}, "to": {to.Format(time.DateOnly)}}
-	if bots {
-		v.Set("bots", "1")
-	}
-	return "/sites/" + url.PathEscape(s.ID) + "?" + v.Encode()
-}
-
-func presets(s site.Site, r dayRange, now time.Time) []link {
-	y, m, d := now.In(r.Loc).Date()
-	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	var out []link
-	for _, p := range []struct {
-		label string
-		days  int
-	}{{"Today", 1}, {"Last 7 days", 7}, {"Last 30 days", 30}, {"Last 90 days", 90}} {
-		from := today.AddDate(0, 0, 1-p.days)
-		out = append(out, link{Label: p.label, URL: siteURL(s, from, today, r.Bots),
-			Current: from.Equal(r.From) && today.Equal(r.To)})
-	}
-	return out
-}
-
-func botsLink(s site.Site, r dayRange) link {
-	if r.Bots {
-		return link{Label: "Hide bots", URL: siteURL(s, r.From, r.To, false), Current: true}
-	}
-	return link{Label: "Include bots", URL: siteURL(s, r.From, r.To, true)}
-}
-
-// siteAndRange reads the :id site (404 if unknown or not granted) and the
-// range parameters.
-func (d *Dashboard) siteAndRange(c *gin.Context) (site.Site, dayRange, error) {
-	s, _, err := d.grantedSite(c, account.RoleViewer)
-	if err != nil {
-		return site.Site{}, dayRange{}, err
-	}
-	r, err := parseRange(s, c.Query("from"), c.Query("to"), c.Query("bots"), d.clock())
-	return s, r, err
-}
-
 // grantedSite reads the :id site when the request may act on it with at
 // least role: an API token for its one site (viewer), a user by their
 // grant. A site that exists but is not granted answers exactly as one that
@@ -351,15 +197,34 @@ type task struct {
 	run  func(ctx context.Context) error
 }
 
-// runAll runs the tasks concurrently, timing each, and returns their errors
-// joined.
+// pageParallelism bounds the reports one page runs at once, so that one
+// page's dozen reports cannot take every query slot (Options.MaxQueries)
+// from the pages opened beside it.
+const pageParallelism = 4
+
+// defaultMaxQueries is Options.MaxQueries' default: below the store's
+// default pool of 8 connections.
+const defaultMaxQueries = 6
+
+// runAll runs the tasks, at most pageParallelism at once and each holding
+// one of the dashboard's query slots, and returns their
+// errors joined. The report cores (api.go) time themselves.
 func (d *Dashboard) runAll(ctx context.Context, tasks []task) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(tasks))
+	slots := make(chan struct{}, pageParallelism)
 	for i, t := range tasks {
 		wg.Go(func() {
-			errs[i] = d.timed(t.name, func() error { return t.run(ctx) })
-			if errs[i] != nil {
+			for _, sem := range []chan struct{}{slots, d.queries} {
+				select {
+				case sem <- struct{}{}:
+					defer func() { <-sem }()
+				case <-ctx.Done():
+					errs[i] = fmt.Errorf("%s: %w", t.name, ctx.Err())
+					return
+				}
+			}
+			if errs[i] = t.run(ctx); errs[i] != nil {
 				errs[i] = fmt.Errorf("%s: %w", t.name, errs[i])
 			}
 		})

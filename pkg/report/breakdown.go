@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
+
+	"github.com/teller-analytics/teller/pkg/store"
 )
 
 // Row is one line of a breakdown.
@@ -17,43 +18,107 @@ type Row struct {
 	// Sessions is the number of distinct sessions.
 	Sessions uint64
 	// Pageviews is the number of distinct pageviews: of the page itself for
-	// Pages, of the whole sessions for the session dimensions.
+	// Pages, of the whole sessions for the session dimensions, 0 for Events.
 	Pageviews uint64
+	// Events is, for Events, how often the event happened; for the session
+	// dimensions, the custom events of the sessions; 0 for Pages.
+	Events uint64
+	// BounceRate (0..1) and AvgDurationSec are of the sessions, for the
+	// session dimensions only (0 for Pages and Events, whose rows are not
+	// sessions).
+	BounceRate     float64
+	AvgDurationSec float64
 }
 
-// Dimension is what a breakdown groups by. Its value is the name the JSON
-// API uses.
+// Dimension is what a breakdown groups by and a filter filters on. Its
+// value is the name the URL and the JSON API use.
 type Dimension string
 
-// The dimensions. Pages reads pageview events; the others read sessions and
-// take the session's entry attribution (its opening event) or exit page.
+// The dimensions. Pages and Events read events; the others read sessions
+// and take the session's entry attribution (its opening event) or exit page.
 const (
-	Pages      Dimension = "pages"       // page path of each pageview, ranked by pageviews
-	EntryPages Dimension = "entry_pages" // path of the session's first pageview, ranked by sessions
-	ExitPages  Dimension = "exit_pages"  // path of the session's last event, ranked by sessions
-	Referrers  Dimension = "referrers"   // referrer domain at entry, "" for none, ranked by sessions
-	Channels   Dimension = "channels"    // channel at entry (direct, organic_search, ...), ranked by sessions
+	Pages           Dimension = "page"            // page path of each pageview, ranked by pageviews
+	EntryPages      Dimension = "entry_page"      // path of the session's opening event, ranked by sessions
+	ExitPages       Dimension = "exit_page"       // path of the session's latest event, ranked by sessions
+	Sources         Dimension = "source"          // named source at entry (Google, Hacker News, ...), "" for none
+	Referrers       Dimension = "referrer"        // referrer domain at entry, "" for none, ranked by sessions
+	Channels        Dimension = "channel"         // channel at entry (direct, organic_search, ...); see ChannelLabel
+	UTMSources      Dimension = "utm_source"      // utm_source (or ref) at entry
+	UTMMediums      Dimension = "utm_medium"      // utm_medium at entry
+	UTMCampaigns    Dimension = "utm_campaign"    // utm_campaign at entry
+	UTMTerms        Dimension = "utm_term"        // utm_term at entry
+	UTMContents     Dimension = "utm_content"     // utm_content at entry
+	Browsers        Dimension = "browser"         // browser name at entry
+	BrowserVersions Dimension = "browser_version" // browser name and major version at entry, "Firefox 123"
+	OSes            Dimension = "os"              // operating system at entry
+	Devices         Dimension = "device"          // desktop, mobile, tablet, bot or ""
+	Screens         Dimension = "screen"          // screen width class at entry: see ScreenClasses
+	StartReasons    Dimension = "start_reason"    // why the session started: first_visit, inactivity, ...
+	Events          Dimension = "event"           // custom event name, ranked by sessions having it
 )
 
-// sessionKeys maps each session dimension to the merge that yields its key.
-var sessionKeys = map[Dimension]string{
-	EntryPages: "argMinMerge(entry_pathname)",
-	ExitPages:  "argMaxMerge(exit_pathname)",
-	Referrers:  "argMinMerge(referrer_domain)",
-	Channels:   "argMinMerge(channel)",
+// ScreenClasses are the screen keys by width in CSS pixels, in order: under
+// 576, 576-991, 992-1439, 1440 and wider; "" is an unknown width.
+func ScreenClasses() []string { return []string{"<576", "576-991", "992-1439", "1440+"} }
+
+// screenClass buckets a width column (0 = unknown) into ScreenClasses.
+func screenClass(w string) string {
+	return fmt.Sprintf("multiIf(%[1]s = 0, '', %[1]s < 576, '<576', %[1]s < 992, '576-991', %[1]s < 1440, '992-1439', '1440+')", w)
 }
 
-// Dimensions lists every dimension in display order.
-func Dimensions() []Dimension { return []Dimension{Pages, EntryPages, ExitPages, Referrers, Channels} }
+// dimDef says where a dimension's key comes from: a merge over a session's
+// rows of sessions_agg (session), or a column of its events of one kind.
+type dimDef struct {
+	session     string
+	eventColumn string
+	eventKind   string
+}
 
-// ParseDimension checks a dimension name from a request.
+var dimensions = map[Dimension]dimDef{
+	Pages:           {eventColumn: "pathname", eventKind: "pageview"},
+	Events:          {eventColumn: "name", eventKind: "event"},
+	EntryPages:      {session: "argMinMerge(entry_pathname)"},
+	ExitPages:       {session: "argMaxMerge(exit_pathname)"},
+	Sources:         {session: "argMinMerge(referrer_source)"},
+	Referrers:       {session: "argMinMerge(referrer_domain)"},
+	Channels:        {session: "argMinMerge(channel)"},
+	UTMSources:      {session: "argMinMerge(utm_source)"},
+	UTMMediums:      {session: "argMinMerge(utm_medium)"},
+	UTMCampaigns:    {session: "argMinMerge(utm_campaign)"},
+	UTMTerms:        {session: "argMinMerge(utm_term)"},
+	UTMContents:     {session: "argMinMerge(utm_content)"},
+	Browsers:        {session: "argMinMerge(browser)"},
+	BrowserVersions: {session: "if(argMinMerge(browser_version) = '', argMinMerge(browser), concat(argMinMerge(browser), ' ', argMinMerge(browser_version)))"},
+	OSes:            {session: "argMinMerge(os)"},
+	Devices:         {session: "argMinMerge(device)"},
+	Screens:         {session: screenClass("argMinMerge(screen_width)")},
+	StartReasons:    {session: "toString(any(start_reason))"},
+}
+
+// oldNames are the dimension names of the first JSON API, still accepted.
+var oldNames = map[string]Dimension{
+	"pages": Pages, "entry_pages": EntryPages, "exit_pages": ExitPages, "referrers": Referrers, "channels": Channels,
+}
+
+// Dimensions lists every dimension in display order. country is not one
+// yet: the events table has no country column.
+func Dimensions() []Dimension {
+	return []Dimension{Pages, EntryPages, ExitPages, Sources, Referrers, Channels,
+		UTMSources, UTMMediums, UTMCampaigns, UTMTerms, UTMContents,
+		Browsers, BrowserVersions, OSes, Devices, Screens, StartReasons, Events}
+}
+
+// ParseDimension checks a dimension name from a request. The plural names
+// of the first API (pages, entry_pages, exit_pages, referrers, channels)
+// are accepted for their dimensions.
 func ParseDimension(s string) (Dimension, error) {
-	for _, d := range Dimensions() {
-		if string(d) == s {
-			return d, nil
-		}
+	if _, ok := dimensions[Dimension(s)]; ok {
+		return Dimension(s), nil
 	}
-	return "", fmt.Errorf("%w: unknown dimension %q (want one of %v)", ErrInvalidQuery, s, Dimensions())
+	if d, ok := oldNames[s]; ok {
+		return d, nil
+	}
+	return "", fmt.Errorf("%w: unknown dimension %q (want one of %v)", ErrInvalidQuery, clip(s), Dimensions())
 }
 
 // TopPages ranks the pages of q's sessions by pageviews. It reads the events
@@ -85,9 +150,9 @@ func (r *Reports) Channels(ctx context.Context, q Query, limit int) ([]Row, erro
 	return r.Breakdown(ctx, q, Channels, limit)
 }
 
-// Breakdown groups q's sessions (or, for Pages, their pageviews) by dim and
-// returns at most limit rows (1..MaxLimit), largest first; ties are ordered
-// by key.
+// Breakdown groups q's sessions (or, for Pages and Events, their pageviews
+// and custom events) by dim and returns at most limit rows (1..MaxLimit),
+// largest first; ties are ordered by key. dim may be an old plural name.
 func (r *Reports) Breakdown(ctx context.Context, q Query, dim Dimension, limit int) ([]Row, error) {
 	if err := q.validate(); err != nil {
 		return nil, err
@@ -95,63 +160,93 @@ func (r *Reports) Breakdown(ctx context.Context, q Query, dim Dimension, limit i
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
-	var query string
-	var args []any
-	if dim == Pages {
-		query, args = pagesQuery(q, limit)
-	} else {
-		key, ok := sessionKeys[dim]
-		if !ok {
-			_, err := ParseDimension(string(dim))
-			return nil, err
-		}
-		from, fromArgs := q.sessionsFrom(key+" AS s_key", colVisitor, colPageviews)
-		query = `SELECT s_key, uniqExact(s_visitor) AS visitors, count() AS sessions, sum(s_pageviews) AS pageviews
-FROM ` + from + `
-GROUP BY s_key
-ORDER BY sessions DESC, pageviews DESC, s_key
-LIMIT ` + strconv.Itoa(limit)
-		args = fromArgs
-	}
-	rows, err := r.q.Query(ctx, query, args...)
+	dim, err := ParseDimension(string(dim))
 	if err != nil {
-		return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+		return nil, err
 	}
-	defer rows.Close()
+	query, args := breakdownQuery(q, dim, limit)
 	out := []Row{}
-	for rows.Next() {
+	err = r.each(ctx, query, args, func(rows store.Rows) error {
 		var row Row
-		if err := rows.Scan(&row.Key, &row.Visitors, &row.Sessions, &row.Pageviews); err != nil {
-			return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+		var bounces, durationMs uint64
+		if err := rows.Scan(&row.Key, &row.Visitors, &row.Sessions, &row.Pageviews, &row.Events, &bounces, &durationMs); err != nil {
+			return err
+		}
+		if dimensions[dim].session != "" && row.Sessions > 0 {
+			row.BounceRate = float64(bounces) / float64(row.Sessions)
+			row.AvgDurationSec = float64(durationMs) / 1000 / float64(row.Sessions)
 		}
 		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
 	}
 	return out, nil
 }
 
-// pagesQuery counts pageview events of sessions that started in range, so
-// that the pages' pageviews add up to Summary's. The ts conditions only
-// narrow the parts and the primary-key range (events sort by toDate(ts)):
-// a session's events lie within sessionSpan after its start, and a late
-// event can precede the start by at most the inactivity gap.
-func pagesQuery(q Query, limit int) (string, []any) {
-	bot := ""
+// eventRowsWhere is the WHERE of a report over the rows of q's events
+// grouped by an event dimension (dim: Pages or Events): q's sessions' events
+// matching cond, bot events left out by their own flag unless asked; with
+// filters, the events must belong to the sessions sessionsFrom keeps, and
+// the filters on dim itself also select the rows.
+func (q Query) eventRowsWhere(dim Dimension, cond string, condArgs ...any) (string, []any) {
+	where, args := q.eventsWhere()
+	where += "\n  AND " + cond
+	args = append(args, condArgs...)
 	if !q.IncludeBots {
-		bot = "\n  AND is_bot = 0"
+		where += "\n  AND is_bot = 0"
 	}
-	lo, hi := q.From.Add(-24*time.Hour), q.To.Add(sessionSpan)
-	query := `SELECT pathname, uniqExact(visitor_id) AS visitors, uniqExact(session_id) AS sessions, uniqExact(event_id) AS pageviews
+	for _, f := range q.Filters {
+		if f.Dimension == dim {
+			c, arg := f.cond(dimensions[dim].eventColumn)
+			where += "\n  AND " + c
+			args = append(args, arg)
+		}
+	}
+	if len(q.Filters) > 0 {
+		in, inArgs := q.sessionIDs()
+		where += "\n  AND " + in
+		args = append(args, inArgs...)
+	}
+	return where, args
+}
+
+// breakdownQuery builds Breakdown's query: pure, so that it can be shown.
+func breakdownQuery(q Query, dim Dimension, limit int) (string, []any) {
+	def := dimensions[dim]
+	if def.eventColumn != "" {
+		return eventRowsQuery(q, dim, limit)
+	}
+	from, args := q.sessionsFrom(def.session+" AS s_key", colVisitor, colPageviews, colCustom, colDuration)
+	return `SELECT s_key, uniqExact(s_visitor) AS visitors, count() AS sessions, sum(s_pageviews) AS pageviews,
+       sum(s_custom), countIf(` + bounceCond + `), sum(s_duration)
+FROM ` + from + `
+GROUP BY s_key
+ORDER BY sessions DESC, pageviews DESC, s_key
+LIMIT ` + strconv.Itoa(limit), args
+}
+
+// eventRowsQuery counts the pageviews (Pages) or custom events (Events) of
+// q's sessions by path or name, so that the pages' pageviews add up to
+// Summary's. Without filters the sessions are those of eventsWhere, bot
+// events left out by their own flag; with filters, the events must also
+// belong to the sessions sessionsFrom keeps, and the filters on this very
+// dimension also select the rows.
+func eventRowsQuery(q Query, dim Dimension, limit int) (string, []any) {
+	def := dimensions[dim]
+	where, args := q.eventRowsWhere(dim, "kind = '"+def.eventKind+"'")
+	rank := "pageviews DESC, sessions DESC"
+	pageviews, events := "uniqExact(event_id)", "toUInt64(0)"
+	if dim == Events {
+		rank = "sessions DESC, events DESC"
+		pageviews, events = "toUInt64(0)", "uniqExact(event_id)"
+	}
+	return `SELECT ` + def.eventColumn + ` AS e_key, uniqExact(visitor_id) AS visitors, uniqExact(session_id) AS sessions,
+       ` + pageviews + ` AS pageviews, ` + events + ` AS events, toUInt64(0), toUInt64(0)
 FROM events
-WHERE site_id = ?
-  AND toDate(ts) BETWEEN toDate(toDateTime(?)) AND toDate(toDateTime(?))
-  AND ts >= toDateTime(?) AND ts < toDateTime(?)
-  AND session_started_at >= toDateTime(?) AND session_started_at < toDateTime(?)
-  AND kind = 'pageview'` + bot + `
-GROUP BY pathname
-ORDER BY pageviews DESC, sessions DESC, pathname
-LIMIT ` + strconv.Itoa(limit)
-	return query, []any{q.Site, lo.Unix(), ceilSec(hi), lo.Unix(), ceilSec(hi), q.fromSec(), q.toSec()}
+WHERE ` + where + `
+GROUP BY e_key
+ORDER BY ` + rank + `, e_key
+LIMIT ` + strconv.Itoa(limit), args
 }

@@ -39,12 +39,95 @@ var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, 
 		}
 		return all, nil
 	},
+	"Compare": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Compare(ctx, withBots(mainQuery()))
+	},
+	"Series": func(ctx context.Context, r *report.Reports) (any, error) {
+		var all [][]report.Point
+		for _, iv := range report.Intervals() {
+			p, err := r.Series(ctx, withBots(mainQuery()), reporttest.Location(), report.MetricBounceRate, iv)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, p)
+		}
+		return all, nil
+	},
+	"SessionList": func(ctx context.Context, r *report.Reports) (any, error) {
+		var pages []report.SessionPage
+		cursor := ""
+		for {
+			p, err := r.SessionList(ctx, withBots(mainQuery()), 2, cursor)
+			if err != nil {
+				return nil, err
+			}
+			pages = append(pages, p)
+			if cursor = p.Next; cursor == "" {
+				return pages, nil
+			}
+		}
+	},
+	"SessionPath": func(ctx context.Context, r *report.Reports) (any, error) {
+		var all []report.SessionDetail
+		for _, n := range []string{"S1", "S3", "S4", "S5"} {
+			d, _, err := r.SessionPath(ctx, mainQuery(), reporttest.SessionID(n))
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, d)
+		}
+		return all, nil
+	},
+	"VisitorSessions": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.VisitorSessions(ctx, mainQuery(), reporttest.VisitorID("V1"), report.MaxLimit)
+	},
+	"GoalConversions": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.GoalConversions(ctx, withBots(mainQuery()), testGoals)
+	},
+	"Funnel": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Funnel(ctx, withBots(mainQuery()), testFunnel)
+	},
+	"PageEngagement": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.PageEngagement(ctx, withBots(mainQuery()), report.MaxLimit)
+	},
+	"EventProps": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.EventProps(ctx, mainQuery(), "signup_click", report.MaxLimit)
+	},
+	"Realtime": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Realtime(ctx, reporttest.SiteID, utc("2024-03-10T09:01:10Z"), false)
+	},
+	"Bots": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Bots(ctx, mainQuery(), report.MaxLimit)
+	},
+	"BotSeries": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.BotSeries(ctx, mainQuery(), reporttest.Location(), report.Day)
+	},
+	"Rejected": func(ctx context.Context, r *report.Reports) (any, error) {
+		from, to := reporttest.Range()
+		return r.Rejected(ctx, from, to, reporttest.Location())
+	},
+	"Completeness": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Completeness(ctx, mainQuery(), reporttest.Location())
+	},
 	"TopPages":     func(ctx context.Context, r *report.Reports) (any, error) { return r.TopPages(ctx, mainQuery(), 3) },
 	"EntryPages":   func(ctx context.Context, r *report.Reports) (any, error) { return r.EntryPages(ctx, mainQuery(), 3) },
 	"ExitPages":    func(ctx context.Context, r *report.Reports) (any, error) { return r.ExitPages(ctx, mainQuery(), 3) },
 	"TopReferrers": func(ctx context.Context, r *report.Reports) (any, error) { return r.TopReferrers(ctx, mainQuery(), 3) },
 	"Channels":     func(ctx context.Context, r *report.Reports) (any, error) { return r.Channels(ctx, mainQuery(), 3) },
 }
+
+// testGoals and testFunnel match parts of the data set: pages exactly and
+// by prefix, and a custom event.
+var (
+	testGoals = []report.Goal{
+		{ID: "g1", Site: reporttest.SiteID, Name: "Signed up", Kind: report.GoalPage, Pattern: "/signup"},
+		{ID: "g2", Site: reporttest.SiteID, Name: "Read the blog", Kind: report.GoalPage, Pattern: "/blog/*"},
+		{ID: "g3", Site: reporttest.SiteID, Name: "Clicked sign-up", Kind: report.GoalEvent, Pattern: "signup_click"},
+		{ID: "g4", Site: reporttest.SiteID, Name: "Home", Kind: report.GoalPage, Pattern: "/"},
+	}
+	testFunnel = []report.FunnelStep{{Kind: report.GoalPage, Pattern: "/"}, {Kind: report.GoalPage, Pattern: "/pricing"},
+		{Kind: report.GoalPage, Pattern: "/sign*"}}
+)
 
 // TestEveryReportOnBothEngines: every query of Reports gives the same
 // figures on ClickHouse 18.16 and on the current release. (The tests in

@@ -33,6 +33,17 @@ type Query struct {
 	// IncludeBots keeps sessions flagged as bots. By default a session with
 	// any event from a bot user agent (is_bot = 1) is left out.
 	IncludeBots bool
+	// Filters narrow the sessions (ANDed); see Filter. At most MaxFilters.
+	Filters []Filter
+}
+
+// Previous is the range of the same length immediately before q's, with
+// everything else alike: what q is compared with.
+func (q Query) Previous() Query {
+	p := q
+	p.From, p.To = q.From.Add(-q.To.Sub(q.From)), q.From
+	p.Filters = append([]Filter(nil), q.Filters...)
+	return p
 }
 
 func (q Query) validate() error {
@@ -44,6 +55,13 @@ func (q Query) validate() error {
 	case !q.From.Before(q.To):
 		return fmt.Errorf("%w: from (%s) must be before to (%s)", ErrInvalidQuery,
 			q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+	case len(q.Filters) > MaxFilters:
+		return fmt.Errorf("%w: %d filters, at most %d", ErrInvalidQuery, len(q.Filters), MaxFilters)
+	}
+	for i := range q.Filters {
+		if err := q.Filters[i].Validate(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -108,6 +126,7 @@ const (
 	colOS        = "argMinMerge(os) AS s_os"
 	colDevice    = "argMinMerge(device) AS s_device"
 	colBot       = "maxMerge(is_bot) AS s_bot"
+	colSource    = "argMinMerge(referrer_source) AS s_source"
 )
 
 // The engaged-session rule (GA4): a session is engaged with EngagedPageviews
@@ -132,14 +151,27 @@ func BounceSQL(pageviews, durationMs, customEvents string) string {
 var bounceCond = BounceSQL("s_pageviews", "s_duration", "s_custom")
 
 // sessionsFrom returns a subquery with one row per session of q (site, start
-// in [From, To), bots left out unless asked) and the merged columns cols,
-// with the arguments it binds.
+// in [From, To), bots left out unless asked, q's filters applied) and the
+// merged columns cols, with the arguments it binds.
+//
+// This is the one place that says which sessions a query covers and how a
+// session's figures are read: every report selects from it (or, for the
+// rows of events, keeps the session ids it yields), so a change of session
+// storage changes this function and the column constants above.
 //
 // The session_date condition selects the primary-key range (session_date is
 // the UTC day of the start; the range is widened by a day on each side so
 // that it never depends on that detail); the started_at condition is the
-// exact one.
+// exact one. A page or event filter keeps the sessions with (or without) a
+// matching event; a filter on a session dimension is a condition on the
+// merged value, in HAVING.
 func (q Query) sessionsFrom(cols ...string) (string, []any) {
+	return q.sessionsWhere("", nil, cols...)
+}
+
+// sessionsWhere is sessionsFrom with one more condition on sessions_agg's
+// plain columns (e.g. "visitor_id = toUUID(?)") and its arguments.
+func (q Query) sessionsWhere(where string, whereArgs []any, cols ...string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("(SELECT session_id")
 	for _, c := range cols {
@@ -152,11 +184,62 @@ func (q Query) sessionsFrom(cols ...string) (string, []any) {
 	b.WriteString(` FROM sessions_agg
 WHERE site_id = ?
   AND session_date BETWEEN toDate(?) - 1 AND toDate(?) + 1
-  AND started_at >= toDateTime(?) AND started_at < toDateTime(?)
-GROUP BY session_id`)
+  AND started_at >= toDateTime(?) AND started_at < toDateTime(?)`)
+	args := []any{q.Site, day(q.From), day(q.To), q.fromSec(), q.toSec()}
+	if where != "" {
+		b.WriteString("\n  AND " + where)
+		args = append(args, whereArgs...)
+	}
+	var having []string
+	var havingArgs []any
 	if !q.IncludeBots {
-		b.WriteString("\nHAVING s_bot = 0")
+		having = append(having, "s_bot = 0")
+	}
+	for _, f := range q.Filters {
+		def := dimensions[f.Dimension]
+		if def.eventColumn != "" {
+			// Sessions with (or without) a matching event.
+			where, whereArgs := q.eventsWhere()
+			m, arg := f.match(def.eventColumn)
+			in := "IN"
+			if f.negated() {
+				in = "NOT IN"
+			}
+			b.WriteString("\n  AND session_id " + in + " (SELECT session_id FROM events WHERE " + where +
+				" AND kind = '" + def.eventKind + "' AND " + m + ")")
+			args = append(append(args, whereArgs...), arg)
+			continue
+		}
+		c, arg := f.cond(def.session)
+		having = append(having, c)
+		havingArgs = append(havingArgs, arg)
+	}
+	b.WriteString("\nGROUP BY session_id")
+	if len(having) > 0 {
+		b.WriteString("\nHAVING " + strings.Join(having, " AND "))
 	}
 	b.WriteString(")")
-	return b.String(), []any{q.Site, day(q.From), day(q.To), q.fromSec(), q.toSec()}
+	return b.String(), append(args, havingArgs...)
+}
+
+// sessionIDs is the condition "session_id is one of q's sessions" for
+// queries over the events table, and its arguments.
+func (q Query) sessionIDs() (string, []any) {
+	from, args := q.sessionsFrom()
+	return "session_id IN (SELECT session_id FROM " + from + ")", args
+}
+
+// eventsWhere selects the events of the sessions that started in q's range
+// (every filter and the bot rule aside), and its arguments. The ts
+// conditions only narrow the parts and the primary-key range (events sort
+// by toDate(ts)): a session's events lie within sessionSpan after its
+// start, and a late event can precede the start by at most the inactivity
+// gap; session_started_at is the exact condition.
+func (q Query) eventsWhere() (string, []any) {
+	lo, hi := q.From.Add(-24*time.Hour), q.To.Add(sessionSpan)
+	return `site_id = ?
+  AND toDate(ts) BETWEEN toDate(toDateTime(?)) AND toDate(toDateTime(?))
+  AND ts >= toDateTime(?) AND ts < toDateTime(?)
+  AND session_started_at >= toDateTime(?) AND session_started_at < toDateTime(?)`,
+		[]any{q.Site, lo.Unix(), ceilSec(hi), lo.Unix(), ceilSec(hi), q.fromSec(), q.toSec()}
 }

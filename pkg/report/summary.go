@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/teller-analytics/teller/pkg/store"
 )
 
 // Summary holds a range's key figures.
@@ -22,6 +24,29 @@ type Summary struct {
 	AvgDurationSec float64
 	// PageviewsPerSession is Pageviews / Sessions.
 	PageviewsPerSession float64
+	// Events is the number of distinct custom events of those sessions.
+	Events uint64
+}
+
+// summaryCols are the merged columns the summary figures need.
+var summaryCols = []string{colVisitor, colDuration, colPageviews, colCustom}
+
+// summaryAggs are the aggregates over sessionsFrom(summaryCols...) that
+// scanSummary reads, in order.
+var summaryAggs = "uniqExact(s_visitor), count(), sum(s_pageviews), countIf(" + bounceCond + "), sum(s_duration), sum(s_custom)"
+
+func scanSummary(rows store.Rows, s *Summary) error {
+	var bounces, durationMs uint64
+	if err := rows.Scan(&s.Visitors, &s.Sessions, &s.Pageviews, &bounces, &durationMs, &s.Events); err != nil {
+		return err
+	}
+	if s.Sessions > 0 {
+		n := float64(s.Sessions)
+		s.BounceRate = float64(bounces) / n
+		s.AvgDurationSec = float64(durationMs) / 1000 / n
+		s.PageviewsPerSession = float64(s.Pageviews) / n
+	}
+	return nil
 }
 
 // Summary computes the key figures of q's sessions. With no sessions every
@@ -30,31 +55,69 @@ func (r *Reports) Summary(ctx context.Context, q Query) (Summary, error) {
 	if err := q.validate(); err != nil {
 		return Summary{}, err
 	}
-	from, args := q.sessionsFrom(colVisitor, colDuration, colPageviews, colCustom)
-	query := `SELECT uniqExact(s_visitor), count(), sum(s_pageviews), countIf(` + bounceCond + `), sum(s_duration)
-FROM ` + from
+	from, args := q.sessionsFrom(summaryCols...)
 	var s Summary
-	var bounces, durationMs uint64
-	rows, err := r.q.Query(ctx, query, args...)
+	n := 0
+	err := r.each(ctx, "SELECT "+summaryAggs+"\nFROM "+from, args, func(rows store.Rows) error {
+		n++
+		return scanSummary(rows, &s)
+	})
+	if err == nil && n != 1 {
+		err = errors.New("no row")
+	}
 	if err != nil {
 		return Summary{}, fmt.Errorf("report: summary of %s: %w", q.Site, err)
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		err := rows.Err()
-		if err == nil {
-			err = errors.New("no row")
-		}
-		return Summary{}, fmt.Errorf("report: summary of %s: %w", q.Site, err)
-	}
-	if err := rows.Scan(&s.Visitors, &s.Sessions, &s.Pageviews, &bounces, &durationMs); err != nil {
-		return Summary{}, fmt.Errorf("report: summary of %s: %w", q.Site, err)
-	}
-	if s.Sessions > 0 {
-		n := float64(s.Sessions)
-		s.BounceRate = float64(bounces) / n
-		s.AvgDurationSec = float64(durationMs) / 1000 / n
-		s.PageviewsPerSession = float64(s.Pageviews) / n
-	}
 	return s, nil
+}
+
+// Comparison is a range's summary beside the previous period's.
+type Comparison struct {
+	Current, Previous Summary
+	Change            Change
+}
+
+// Change says how each figure moved from the previous period: a relative
+// change (0.25 is +25 %) for counts and averages, a difference of shares
+// (0.05 is +5 points) for BounceRate. A nil field has no previous value to
+// compare with (it was 0, or there were no sessions).
+type Change struct {
+	Visitors, Sessions, Pageviews, Events           *float64
+	BounceRate, AvgDurationSec, PageviewsPerSession *float64
+}
+
+// Compare computes q's summary and that of q.Previous() (the same length,
+// immediately before) and the change between them.
+func (r *Reports) Compare(ctx context.Context, q Query) (Comparison, error) {
+	cur, err := r.Summary(ctx, q)
+	if err != nil {
+		return Comparison{}, err
+	}
+	prev, err := r.Summary(ctx, q.Previous())
+	if err != nil {
+		return Comparison{}, fmt.Errorf("report: previous period: %w", err)
+	}
+	return Comparison{Current: cur, Previous: prev, Change: changeOf(cur, prev)}, nil
+}
+
+func changeOf(cur, prev Summary) Change {
+	rel := func(c, p float64) *float64 {
+		if p == 0 {
+			return nil
+		}
+		v := (c - p) / p
+		return &v
+	}
+	var c Change
+	c.Visitors = rel(float64(cur.Visitors), float64(prev.Visitors))
+	c.Sessions = rel(float64(cur.Sessions), float64(prev.Sessions))
+	c.Pageviews = rel(float64(cur.Pageviews), float64(prev.Pageviews))
+	c.Events = rel(float64(cur.Events), float64(prev.Events))
+	c.AvgDurationSec = rel(cur.AvgDurationSec, prev.AvgDurationSec)
+	c.PageviewsPerSession = rel(cur.PageviewsPerSession, prev.PageviewsPerSession)
+	if prev.Sessions > 0 && cur.Sessions > 0 {
+		d := cur.BounceRate - prev.BounceRate
+		c.BounceRate = &d
+	}
+	return c
 }

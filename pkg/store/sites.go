@@ -73,3 +73,48 @@ func (db *DB) querySites(ctx context.Context, where string, args ...any) ([]site
 	}
 	return out, nil
 }
+
+// ActivityWindow is how far back SiteActivity looks for a site's latest
+// event: far enough to tell "stopped last week" from "never installed",
+// near enough to read only a month of the site's part of events.
+const ActivityWindow = 30 * 24 * time.Hour
+
+// Activity says whether a site's events are arriving.
+type Activity struct {
+	// Last is the time of the latest stored event within ActivityWindow
+	// before now, zero when there is none.
+	Last time.Time
+	// Since is the number of distinct events stored at or after the since
+	// time given to SiteActivity (e.g. the start of today).
+	Since uint64
+}
+
+// SiteActivity reads the latest stored event of site id within
+// ActivityWindow before now, and counts the events from since to now. It reads
+// events (stored by the sessionizer), so it shows what reports will show.
+func (db *DB) SiteActivity(ctx context.Context, id string, since, now time.Time) (Activity, error) {
+	lo := now.Add(-ActivityWindow)
+	rows, err := db.conn.Query(ctx, `SELECT count() AS n, max(ts), uniqExactIf(event_id, ts >= toDateTime(?))
+FROM events
+WHERE site_id = ? AND toDate(ts) >= toDate(toDateTime(?)) AND ts >= toDateTime(?) AND ts <= toDateTime(?)`,
+		since.Unix(), id, lo.Unix(), lo.Unix(), now.Unix())
+	if err != nil {
+		return Activity{}, fmt.Errorf("store: activity of site %s: %w", id, err)
+	}
+	defer rows.Close()
+	var a Activity
+	if rows.Next() {
+		var n uint64
+		var last time.Time
+		if err := rows.Scan(&n, &last, &a.Since); err != nil {
+			return Activity{}, fmt.Errorf("store: activity of site %s: %w", id, err)
+		}
+		if n > 0 {
+			a.Last = last.UTC()
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Activity{}, fmt.Errorf("store: activity of site %s: %w", id, err)
+	}
+	return a, nil
+}

@@ -100,7 +100,7 @@ FROM sessions WHERE site_id = 'demo'`)
 		visitors: document.querySelector('#kpi-visitors').dataset.value,
 		sessions: document.querySelector('#kpi-sessions').dataset.value,
 		pageviews: document.querySelector('#kpi-pageviews').dataset.value,
-		entry: document.querySelector('#table-entry_pages tr.row td.key').textContent.trim(),
+		entry: document.querySelector('#table-sessions tr.session .entry').textContent.trim(),
 	})`))
 	if err != nil {
 		t.Fatal(err)
