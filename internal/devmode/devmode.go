@@ -159,10 +159,15 @@ func (c *Config) services(chAddr string, brokers config.StringList, sec secrets)
 	st.Addr = chAddr
 	kafka := c.Kafka
 	kafka.Brokers = brokers
+	colKafka := kafka
+	colKafka.DeadLetterTopic = bus.DefaultDeadLetterTopic
 	// The dev mode applies the schema itself before starting them; -migrate
-	// on each is what docker-compose does too.
-	return app.CollectorConfig{Listen: listen(c.CollectorPort), Store: st, Kafka: kafka,
-			CookieSecrets: config.StringList{sec.CookieSecret}, CreateTopic: true, Migrate: true, Log: c.Log},
+	// on each is what docker-compose does too. The collector spools in the
+	// data folder, as production should (docs/durability.md).
+	spool := app.SpoolConfig{Dir: filepath.Join(c.DataDir, "spool"), MaxBytes: app.DefaultSpoolMaxBytes,
+		ReadyBytes: app.DefaultSpoolReadyBytes, Fsync: app.DefaultSpoolFsync}
+	return app.CollectorConfig{Listen: listen(c.CollectorPort), Store: st, Kafka: colKafka,
+			CookieSecrets: config.StringList{sec.CookieSecret}, CreateTopic: true, Migrate: true, Log: c.Log, Spool: spool},
 		app.SessionizerConfig{Listen: listen(c.SessionizerPort), Store: st, Kafka: kafka, Sessionizer: c.Sessionizer,
 			Migrate: true, Log: c.Log},
 		app.DashboardConfig{Listen: listen(c.DashboardPort), Store: st, User: c.DashboardUser, Password: sec.DashboardPassword,
