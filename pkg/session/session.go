@@ -130,6 +130,9 @@ type Input struct {
 	// Give every event of a site the same zone: a different one is a rule
 	// change (see the package doc).
 	Zone *time.Location
+	// Facts are what the session's figures take from the event; nil counts
+	// it as an event of KindOther with empty attributes.
+	Facts *Facts
 }
 
 // Assignment is the decision for one event.
@@ -145,6 +148,11 @@ type Assignment struct {
 	Late bool
 	// Bridging is true when the event fitted more than one session.
 	Bridging bool
+	// Duplicate is true when an open session already holds this event id
+	// (a redelivery): nothing changed, SessionID says which session holds
+	// it, and the caller writes nothing for it (the first delivery's row
+	// stands).
+	Duplicate bool
 }
 
 // namespace for session ids (UUIDv5): fixed forever, so ids are stable.
@@ -167,14 +175,24 @@ type visitorKey struct {
 }
 
 // open is one session kept in memory: small, because a partition holds one
-// per active visitor (goal: under 300 B each with map overhead).
+// per active visitor (goal: under 300 B each with map overhead). Its
+// figures are in figures.go; 128 bytes with them.
 type open struct {
 	id       uuid.UUID
 	startMs  int64 // opening event
 	firstMs  int64 // earliest event
 	lastMs   int64 // latest event
 	campaign uint64
-	reason   Reason
+	entryFP  uint64 // fingerprint of the entry (earliest) event
+	exitFP   uint64 // fingerprint of the exit (latest) event
+	data     []byte // fingerprints, entry, exit, pages (figures.go)
+
+	events, pageviews, custom, late, bridging uint32
+	entryLen, exitLen                         uint32
+	screenW, screenH                          uint16
+	reason                                    Reason
+	maxScroll                                 uint8
+	flags                                     uint8
 }
 
 // Partition sessionizes one Kafka partition's events.
@@ -185,6 +203,11 @@ type Partition struct {
 	visitors  map[visitorKey][]open
 	sites     map[string]string // interned site ids
 	nOpen     int
+
+	strs    interner     // the figures' strings
+	dirty   []visitorKey // visitors with a session changed since Changed
+	closed  []Figures    // changed sessions evicted before Changed
+	scratch []byte
 }
 
 // sweepEvery is how much the clock advances between evictions of closed
@@ -220,12 +243,20 @@ func (p *Partition) intern(site string) string {
 func (p *Partition) Assign(in Input) Assignment {
 	r := p.rules
 	gap := r.Gap.Milliseconds()
+	key := visitorKey{site: p.intern(in.Site), visitor: in.Visitor}
+	list := p.visitors[key]
+	// A redelivery inside an open session changes nothing, not even the
+	// clock (the first delivery moved it already).
+	fp := fingerprint(in.EventID)
+	for i := range list {
+		if s := &list[i]; s.has(fp) {
+			return Assignment{SessionID: s.id, StartMs: s.startMs, Reason: s.reason, Duplicate: true}
+		}
+	}
 	late := in.TimeMs < p.clock-r.Disorder.Milliseconds()
 	if in.TimeMs > p.clock {
 		p.clock = in.TimeMs
 	}
-	key := visitorKey{site: p.intern(in.Site), visitor: in.Visitor}
-	list := p.visitors[key]
 
 	best, fits := -1, 0
 	var bestDist int64
@@ -241,6 +272,7 @@ func (p *Partition) Assign(in Input) Assignment {
 	}
 	if best >= 0 {
 		s := &list[best]
+		p.observe(key, s, fp, &in, late, fits > 1)
 		s.firstMs = min(s.firstMs, in.TimeMs)
 		s.lastMs = max(s.lastMs, in.TimeMs)
 		a := Assignment{SessionID: s.id, StartMs: s.startMs, Reason: s.reason, Late: late, Bridging: fits > 1}
@@ -268,6 +300,7 @@ func (p *Partition) Assign(in Input) Assignment {
 	copy(list[pos+1:], list[pos:])
 	list[pos] = s
 	p.visitors[key] = list
+	p.observe(key, &list[pos], fp, &in, late, false)
 	p.nOpen++
 	p.maybeSweep(gap)
 	return Assignment{SessionID: s.id, StartMs: s.startMs, Reason: reason, Opens: true, Late: late}
@@ -339,11 +372,15 @@ func (p *Partition) maybeSweep(gap int64) {
 	horizon := p.clock - gap - p.rules.Disorder.Milliseconds()
 	for k, list := range p.visitors {
 		kept := list[:0]
-		for _, s := range list {
+		for i := range list {
+			s := &list[i]
 			if s.lastMs >= horizon {
-				kept = append(kept, s)
+				kept = append(kept, *s)
+			} else if s.flags&flagDirty != 0 {
+				p.closed = append(p.closed, p.figures(k, s))
 			}
 		}
+		clear(list[len(kept):])
 		p.nOpen -= len(list) - len(kept)
 		if len(kept) == 0 {
 			delete(p.visitors, k)
