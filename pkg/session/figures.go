@@ -42,8 +42,8 @@ const OtherPages = "(other)"
 type Attrs struct {
 	Hostname, Pathname, Referrer, ReferrerDomain, ReferrerSource, Channel string
 	UTMSource, UTMMedium, UTMCampaign, UTMTerm, UTMContent, ClickIDType   string
-	Browser, BrowserVersion, OS, Device                                  string
-	ScreenWidth, ScreenHeight                                            uint16
+	Browser, BrowserVersion, OS, Device                                   string
+	ScreenWidth, ScreenHeight                                             uint16
 }
 
 // strings of Attrs in their encoding order.
@@ -72,8 +72,8 @@ type Figures struct {
 	Reason  Reason
 	// Version is the number of distinct events (= Events): the highest
 	// version of a session is the whole session.
-	Version                                          uint32
-	FirstMs, LastMs                                  int64
+	Version                                         uint32
+	FirstMs, LastMs                                 int64
 	Events, Pageviews, CustomEvents, Late, Bridging uint32
 	// IsBot is true when any event came from a bot.
 	IsBot     bool
@@ -96,8 +96,8 @@ func fingerprint(id uuid.UUID) uint64 { return binary.BigEndian.Uint64(id[:8]) }
 // The session's variable-size figures live in one byte slice, open.data:
 //
 //	fingerprints  8 bytes each, sorted, one per distinct event (events of them)
-//	entry         the 16 strings of Attrs, encoded (entryLen bytes)
-//	exit          the exit path, encoded (exitLen bytes)
+//	entry         the 16 strings of Attrs, encoded, then uvarint screen width and height
+//	exit          the exit path, encoded
 //	pages         [4-byte views][encoded path] ...
 //
 // A string is encoded as a uvarint v: odd v is index v>>1 in the
@@ -163,6 +163,30 @@ func skip(b []byte) []byte {
 	return b
 }
 
+// entrySize is the length of the entry section at the start of b.
+func entrySize(b []byte) int {
+	rest := b
+	for range 16 {
+		rest = skip(rest)
+	}
+	for range 2 {
+		_, n := binary.Uvarint(rest)
+		rest = rest[n:]
+	}
+	return len(b) - len(rest)
+}
+
+// sections returns where s's entry and exit sections start and end.
+func (s *open) sections() (entryAt, exitAt, pagesAt int) {
+	entryAt = 8 * int(s.events)
+	if len(s.data) == entryAt {
+		return entryAt, entryAt, entryAt // no entry yet
+	}
+	exitAt = entryAt + entrySize(s.data[entryAt:])
+	pagesAt = len(s.data) - len(skip(s.data[exitAt:]))
+	return entryAt, exitAt, pagesAt
+}
+
 // splice replaces b[off:off+oldLen] with repl, growing b with some room.
 func splice(b []byte, off, oldLen int, repl []byte) []byte {
 	delta := len(repl) - oldLen
@@ -171,7 +195,9 @@ func splice(b []byte, off, oldLen int, repl []byte) []byte {
 	case delta > 0:
 		n := end + delta
 		if n > cap(b) {
-			nb := make([]byte, end, n+n/4+8)
+			// Up to the next 16 bytes, which is the allocator's size class
+			// for small slices: a session grows by 8 to 20 bytes an event.
+			nb := make([]byte, end, (n+15)&^15)
 			copy(nb, b)
 			b = nb
 		}
@@ -221,6 +247,8 @@ func (p *Partition) observe(key visitorKey, s *open, fp uint64, in *Input, late,
 	}
 	t := in.TimeMs
 	first := s.events == 0
+	_, exitAt0, pagesAt0 := s.sections()
+	entryLen, exitLen := exitAt0-8*int(s.events), pagesAt0-exitAt0
 	pos, _ := s.fpPos(fp)
 	var fb [8]byte
 	binary.BigEndian.PutUint64(fb[:], fp)
@@ -248,21 +276,22 @@ func (p *Partition) observe(key visitorKey, s *open, fp uint64, in *Input, late,
 		for _, v := range f.Attrs.fields() {
 			enc = p.strs.enc(enc, *v)
 		}
-		s.data = splice(s.data, entryAt, int(s.entryLen), enc)
-		s.entryLen = uint32(len(enc))
+		enc = binary.AppendUvarint(enc, uint64(f.Attrs.ScreenWidth))
+		enc = binary.AppendUvarint(enc, uint64(f.Attrs.ScreenHeight))
+		s.data = splice(s.data, entryAt, entryLen, enc)
+		entryLen = len(enc)
 		s.entryFP = fp
-		s.screenW, s.screenH = f.Attrs.ScreenWidth, f.Attrs.ScreenHeight
 		p.scratch = enc
 	}
-	exitAt := entryAt + int(s.entryLen)
+	exitAt := entryAt + entryLen
 	path := p.strs.enc(p.scratch[:0], f.Attrs.Pathname)
 	if first || t > s.lastMs || t == s.lastMs && fp > s.exitFP {
-		s.data = splice(s.data, exitAt, int(s.exitLen), path)
-		s.exitLen = uint32(len(path))
+		s.data = splice(s.data, exitAt, exitLen, path)
+		exitLen = len(path)
 		s.exitFP = fp
 	}
 	if f.Kind == KindPageview {
-		p.addPageview(s, exitAt+int(s.exitLen), path)
+		p.addPageview(s, exitAt+exitLen, path)
 	}
 	p.scratch = path
 	if s.flags&(flagDirty|flagLegacy) == 0 {
@@ -307,7 +336,11 @@ func (p *Partition) figures(key visitorKey, s *open) Figures {
 	for _, v := range f.Entry.fields() {
 		*v, b = p.strs.dec(b)
 	}
-	f.Entry.ScreenWidth, f.Entry.ScreenHeight = s.screenW, s.screenH
+	w, n := binary.Uvarint(b)
+	b = b[n:]
+	h, n := binary.Uvarint(b)
+	b = b[n:]
+	f.Entry.ScreenWidth, f.Entry.ScreenHeight = uint16(w), uint16(h)
 	f.ExitPathname, b = p.strs.dec(b)
 	for len(b) > 0 {
 		views := binary.LittleEndian.Uint32(b)

@@ -48,16 +48,16 @@ func feed(t *testing.T, p *Partition, events []fev) ([]Assignment, []Figures) {
 func TestFigures(t *testing.T) {
 	pv, en, cu := KindPageview, KindEngagement, KindCustom
 	type want struct {
-		versions                       []uint32 // Version of each row Changed handed out, in order
-		events, pageviews, custom      uint32
-		entry, entryRef, entryChannel  string
-		exit                           string
-		pages                          []string
-		views                          []uint32
-		bot                            bool
-		scroll                         uint8
-		first, last                    string
-		duplicates                     []int // events answered Duplicate
+		versions                      []uint32 // Version of each row Changed handed out, in order
+		events, pageviews, custom     uint32
+		entry, entryRef, entryChannel string
+		exit                          string
+		pages                         []string
+		views                         []uint32
+		bot                           bool
+		scroll                        uint8
+		first, last                   string
+		duplicates                    []int // events answered Duplicate
 	}
 	for _, tc := range []struct {
 		name   string

@@ -176,7 +176,7 @@ type visitorKey struct {
 
 // open is one session kept in memory: small, because a partition holds one
 // per active visitor (goal: under 300 B each with map overhead). Its
-// figures are in figures.go; 128 bytes with them.
+// figures are in figures.go; 112 bytes with them (a size class).
 type open struct {
 	id       uuid.UUID
 	startMs  int64 // opening event
@@ -188,8 +188,6 @@ type open struct {
 	data     []byte // fingerprints, entry, exit, pages (figures.go)
 
 	events, pageviews, custom, late, bridging uint32
-	entryLen, exitLen                         uint32
-	screenW, screenH                          uint16
 	reason                                    Reason
 	maxScroll                                 uint8
 	flags                                     uint8

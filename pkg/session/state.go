@@ -201,7 +201,7 @@ func appendString(buf []byte, s string) []byte {
 
 // appendFigures writes s's figures (version 2).
 func (p *Partition) appendFigures(buf []byte, k visitorKey, s *open) []byte {
-	for _, n := range []uint32{s.events, s.pageviews, s.custom, s.late, s.bridging, uint32(s.screenW), uint32(s.screenH)} {
+	for _, n := range []uint32{s.events, s.pageviews, s.custom, s.late, s.bridging} {
 		buf = binary.AppendUvarint(buf, uint64(n))
 	}
 	buf = binary.BigEndian.AppendUint64(buf, s.entryFP)
@@ -215,6 +215,8 @@ func (p *Partition) appendFigures(buf []byte, k visitorKey, s *open) []byte {
 	for _, v := range f.Entry.fields() {
 		buf = appendString(buf, *v)
 	}
+	buf = binary.AppendUvarint(buf, uint64(f.Entry.ScreenWidth))
+	buf = binary.AppendUvarint(buf, uint64(f.Entry.ScreenHeight))
 	buf = appendString(buf, f.ExitPathname)
 	buf = binary.AppendUvarint(buf, uint64(len(f.Pages)))
 	for i, page := range f.Pages {
@@ -227,12 +229,11 @@ func (p *Partition) appendFigures(buf []byte, k visitorKey, s *open) []byte {
 // readFigures reads what appendFigures wrote into s, encoding its strings
 // with q's interner.
 func (q *Partition) readFigures(d *decoder, s *open) {
-	var n [7]uint32
+	var n [5]uint32
 	for i := range n {
 		n[i] = uint32(d.uvarint())
 	}
 	s.events, s.pageviews, s.custom, s.late, s.bridging = n[0], n[1], n[2], n[3], n[4]
-	s.screenW, s.screenH = uint16(n[5]), uint16(n[6])
 	s.entryFP = binary.BigEndian.Uint64(d.bytes(8))
 	s.exitFP = binary.BigEndian.Uint64(d.bytes(8))
 	s.maxScroll = d.byte()
@@ -250,9 +251,9 @@ func (q *Partition) readFigures(d *decoder, s *open) {
 	for range 16 {
 		data = q.strs.enc(data, str())
 	}
-	s.entryLen = uint32(len(data) - 8*int(s.events))
+	data = binary.AppendUvarint(data, uint64(uint16(d.uvarint())))
+	data = binary.AppendUvarint(data, uint64(uint16(d.uvarint())))
 	data = q.strs.enc(data, str())
-	s.exitLen = uint32(len(data)-8*int(s.events)) - s.entryLen
 	pages := d.uvarint()
 	if pages > MaxPages+1 {
 		d.fail()
