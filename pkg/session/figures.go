@@ -329,7 +329,7 @@ func (p *Partition) addPageview(s *open, off int, path []byte) {
 
 // figures decodes s.
 func (p *Partition) figures(key visitorKey, s *open) Figures {
-	f := Figures{SessionID: s.id, Site: key.site, Visitor: key.visitor, StartMs: s.startMs, Reason: s.reason,
+	f := Figures{SessionID: s.id, Site: p.siteNames[key.site], Visitor: key.visitor, StartMs: s.startMs, Reason: s.reason,
 		Version: s.events, FirstMs: s.firstMs, LastMs: s.lastMs, Events: s.events, Pageviews: s.pageviews,
 		CustomEvents: s.custom, Late: s.late, Bridging: s.bridging, IsBot: s.flags&flagBot != 0, MaxScroll: s.maxScroll}
 	b := s.data[8*int(s.events):]
@@ -361,7 +361,7 @@ func (p *Partition) Changed(dst []Figures) []Figures {
 	clear(p.closed)
 	p.closed = p.closed[:0]
 	for _, k := range p.dirty {
-		list := p.visitors[k]
+		list := p.visitors[k].list()
 		for i := range list {
 			if s := &list[i]; s.flags&flagDirty != 0 {
 				s.flags &^= flagDirty

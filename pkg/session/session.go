@@ -1,5 +1,8 @@
 // Package session owns the sessionization rules: which session an event
-// belongs to, why a session started, and which events are late or bridging.
+// belongs to, why a session started, and which events are late or bridging;
+// and each open session's figures (figures.go: counts, entry from the
+// earliest event, exit, pages, the ids it holds, so a redelivery changes
+// nothing), handed out as deterministic versions for session_versions.
 //
 // It is pure: a Partition is fed events in log order and keeps its own clock
 // (the largest event time seen), so every decision depends only on the log,
@@ -23,7 +26,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 )
@@ -169,9 +174,32 @@ func SessionID(site string, visitor, opener uuid.UUID, openerMs int64) uuid.UUID
 	return uuid.NewSHA1(namespace, buf)
 }
 
+// visitorKey is 20 bytes: a partition's map holds one per visitor with open
+// sessions, and its slots are the larger part of a session's memory.
 type visitorKey struct {
-	site    string
+	site    uint32 // index in Partition.siteNames
 	visitor uuid.UUID
+}
+
+// sessions are a visitor's open sessions, ordered by first event: a
+// pointer and a length (16 bytes, not a slice's 24) as the map's value.
+type sessions struct {
+	first *open
+	n     uint32
+}
+
+func (v sessions) list() []open {
+	if v.n == 0 {
+		return nil
+	}
+	return unsafe.Slice(v.first, v.n)
+}
+
+func pack(list []open) sessions {
+	if len(list) == 0 {
+		return sessions{}
+	}
+	return sessions{first: &list[0], n: uint32(len(list))}
 }
 
 // open is one session kept in memory: small, because a partition holds one
@@ -198,8 +226,9 @@ type Partition struct {
 	rules     Rules
 	clock     int64
 	lastSweep int64
-	visitors  map[visitorKey][]open
-	sites     map[string]string // interned site ids
+	visitors  map[visitorKey]sessions
+	sites     map[string]uint32 // site id -> index in siteNames
+	siteNames []string
 	nOpen     int
 
 	strs    interner     // the figures' strings
@@ -219,7 +248,7 @@ func NewPartition(rules Rules) (*Partition, error) {
 	if err := rules.Validate(); err != nil {
 		return nil, err
 	}
-	return &Partition{rules: rules, visitors: map[visitorKey][]open{}, sites: map[string]string{}}, nil
+	return &Partition{rules: rules, visitors: map[visitorKey]sessions{}, sites: map[string]uint32{}}, nil
 }
 
 // Clock is the largest event time seen, Unix ms.
@@ -228,12 +257,15 @@ func (p *Partition) Clock() int64 { return p.clock }
 // OpenSessions is the number of sessions held in memory.
 func (p *Partition) OpenSessions() int { return p.nOpen }
 
-func (p *Partition) intern(site string) string {
-	if s, ok := p.sites[site]; ok {
-		return s
+func (p *Partition) intern(site string) uint32 {
+	if i, ok := p.sites[site]; ok {
+		return i
 	}
-	p.sites[site] = site
-	return site
+	i := uint32(len(p.siteNames))
+	site = strings.Clone(site)
+	p.siteNames = append(p.siteNames, site)
+	p.sites[site] = i
+	return i
 }
 
 // Assign places one event and returns the decision. Events must be given in
@@ -242,7 +274,7 @@ func (p *Partition) Assign(in Input) Assignment {
 	r := p.rules
 	gap := r.Gap.Milliseconds()
 	key := visitorKey{site: p.intern(in.Site), visitor: in.Visitor}
-	list := p.visitors[key]
+	list := p.visitors[key].list()
 	// A redelivery inside an open session changes nothing, not even the
 	// clock (the first delivery moved it already).
 	fp := fingerprint(in.EventID)
@@ -285,7 +317,7 @@ func (p *Partition) Assign(in Input) Assignment {
 		reason = FirstVisit
 	}
 	s := open{
-		id:      SessionID(key.site, in.Visitor, in.EventID, in.TimeMs),
+		id:      SessionID(p.siteNames[key.site], in.Visitor, in.EventID, in.TimeMs),
 		startMs: in.TimeMs, firstMs: in.TimeMs, lastMs: in.TimeMs,
 		campaign: in.CampaignKey, reason: reason,
 	}
@@ -297,7 +329,7 @@ func (p *Partition) Assign(in Input) Assignment {
 	list = append(list, open{})
 	copy(list[pos+1:], list[pos:])
 	list[pos] = s
-	p.visitors[key] = list
+	p.visitors[key] = pack(list)
 	p.observe(key, &list[pos], fp, &in, late, false)
 	p.nOpen++
 	p.maybeSweep(gap)
@@ -368,7 +400,8 @@ func (p *Partition) maybeSweep(gap int64) {
 	}
 	p.lastSweep = p.clock - p.clock%sweepEvery
 	horizon := p.clock - gap - p.rules.Disorder.Milliseconds()
-	for k, list := range p.visitors {
+	for k, v := range p.visitors {
+		list := v.list()
 		kept := list[:0]
 		for i := range list {
 			s := &list[i]
@@ -383,7 +416,7 @@ func (p *Partition) maybeSweep(gap int64) {
 		if len(kept) == 0 {
 			delete(p.visitors, k)
 		} else {
-			p.visitors[k] = kept
+			p.visitors[k] = pack(kept)
 		}
 	}
 }

@@ -57,8 +57,8 @@ func (p *Partition) MarshalBinary() ([]byte, error) {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].site != keys[j].site {
-			return keys[i].site < keys[j].site
+		if si, sj := p.siteNames[keys[i].site], p.siteNames[keys[j].site]; si != sj {
+			return si < sj
 		}
 		return string(keys[i].visitor[:]) < string(keys[j].visitor[:])
 	})
@@ -68,10 +68,11 @@ func (p *Partition) MarshalBinary() ([]byte, error) {
 	buf = binary.AppendVarint(buf, p.lastSweep)
 	buf = binary.AppendUvarint(buf, uint64(len(keys)))
 	for _, k := range keys {
-		buf = binary.AppendUvarint(buf, uint64(len(k.site)))
-		buf = append(buf, k.site...)
+		site := p.siteNames[k.site]
+		buf = binary.AppendUvarint(buf, uint64(len(site)))
+		buf = append(buf, site...)
 		buf = append(buf, k.visitor[:]...)
-		list := p.visitors[k]
+		list := p.visitors[k].list()
 		buf = binary.AppendUvarint(buf, uint64(len(list)))
 		for _, s := range list {
 			buf = append(buf, s.id[:]...)
@@ -100,18 +101,12 @@ func (p *Partition) UnmarshalBinary(b []byte) error {
 	q := &Partition{}
 	clock, lastSweep := d.varint(), d.varint()
 	n := d.uvarint()
-	visitors := make(map[visitorKey][]open, min(n, 1<<20))
-	sites := map[string]string{}
+	visitors := make(map[visitorKey]sessions, min(n, 1<<20))
+	q.sites = map[string]uint32{}
 	nOpen := 0
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		site := string(d.bytes(int(d.uvarint())))
-		if s, ok := sites[site]; ok {
-			site = s
-		} else {
-			sites[site] = site
-		}
 		var k visitorKey
-		k.site = site
+		k.site = q.intern(string(d.bytes(int(d.uvarint()))))
 		copy(k.visitor[:], d.bytes(16))
 		m := d.uvarint()
 		list := make([]open, 0, min(m, 64))
@@ -129,7 +124,7 @@ func (p *Partition) UnmarshalBinary(b []byte) error {
 			list = append(list, s)
 		}
 		nOpen += len(list)
-		visitors[k] = list
+		visitors[k] = pack(list)
 	}
 	if d.err != nil {
 		return d.err
@@ -137,7 +132,7 @@ func (p *Partition) UnmarshalBinary(b []byte) error {
 	if len(d.b) != 0 {
 		return fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
 	}
-	p.clock, p.lastSweep, p.visitors, p.sites, p.nOpen = clock, lastSweep, visitors, sites, nOpen
+	p.clock, p.lastSweep, p.visitors, p.sites, p.siteNames, p.nOpen = clock, lastSweep, visitors, q.sites, q.siteNames, nOpen
 	p.strs, p.dirty, p.closed = q.strs, nil, nil
 	return nil
 }

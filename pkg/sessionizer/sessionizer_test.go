@@ -109,6 +109,45 @@ func figures(t *testing.T, srv *chlocal.Server, db string) string {
  entry_pathname, exit_pathname, browser FROM sessions ORDER BY session_id`)
 }
 
+// figuresFromEvents is figures computed from the events table alone, as
+// the rules define them (entry from the earliest event, ties by the smaller
+// id; exit from the latest, ties by the larger), for comparison with the
+// sessions view, which reads what the sessionizer wrote to session_versions.
+func figuresFromEvents(t *testing.T, srv *chlocal.Server, db string) string {
+	return testenv.ClientQuery(t, srv, db, `SELECT session_id, any(visitor_id), any(session_start_reason),
+ uniqExactIf(event_id, kind = 'pageview'), uniqExact(event_id), max(ts_ms) - min(ts_ms),
+ tupleElement(arraySort(x -> (tupleElement(x, 1), tupleElement(x, 2)), groupArray((ts_ms, toString(event_id), pathname)))[1], 3),
+ tupleElement(arrayReverseSort(x -> (tupleElement(x, 1), tupleElement(x, 2)), groupArray((ts_ms, toString(event_id), pathname)))[1], 3),
+ tupleElement(arraySort(x -> (tupleElement(x, 1), tupleElement(x, 2)), groupArray((ts_ms, toString(event_id), browser)))[1], 3)
+FROM events GROUP BY session_id ORDER BY session_id`)
+}
+
+// aggregateFigures is what figures' rule-independent columns were before
+// session_versions: merged from sessions_agg, which sessions_mv still fills.
+func aggregateFigures(t *testing.T, srv *chlocal.Server, db string) string {
+	return testenv.ClientQuery(t, srv, db, `SELECT session_id, any(visitor_id), any(start_reason), uniqExactMerge(pageviews),
+ uniqExactMerge(events), maxMerge(last_ms) - minMerge(first_ms) FROM sessions_agg GROUP BY session_id ORDER BY session_id`)
+}
+
+// viewFigures is the sessions view's columns that aggregateFigures has.
+func viewFigures(t *testing.T, srv *chlocal.Server, db string) string {
+	return testenv.ClientQuery(t, srv, db, `SELECT session_id, visitor_id, start_reason, pageviews, events, duration_ms
+FROM sessions ORDER BY session_id`)
+}
+
+// checkViewAgainstEventsAndAggregates fails unless the sessions view (over
+// session_versions) equals the figures computed from events and the old
+// aggregates.
+func checkViewAgainstEventsAndAggregates(t *testing.T, srv *chlocal.Server, db string) {
+	t.Helper()
+	if got, want := figures(t, srv, db), figuresFromEvents(t, srv, db); got != want {
+		t.Errorf("%s: sessions view differs from the figures of its events:\n%s\nwant:\n%s", db, got, want)
+	}
+	if got, want := viewFigures(t, srv, db), aggregateFigures(t, srv, db); got != want {
+		t.Errorf("%s: sessions view differs from sessions_agg:\n%s\nwant:\n%s", db, got, want)
+	}
+}
+
 func siteRegistry(t *testing.T, db *store.DB) *site.Registry {
 	if err := db.SaveSite(context.Background(), site.Site{ID: "s", Domains: []string{"s.example"}}); err != nil {
 		t.Fatal(err)
@@ -153,6 +192,8 @@ func TestCrashBeforeCheckpointThenRestartEqualsCleanRun(t *testing.T) {
 	if got := figures(t, srv, "crashed"); got != want {
 		t.Fatalf("figures after crash and replay differ from a clean run:\n%s\nwant:\n%s", got, want)
 	}
+	checkViewAgainstEventsAndAggregates(t, srv, "clean")
+	checkViewAgainstEventsAndAggregates(t, srv, "crashed")
 	if restarted.rows < good {
 		t.Fatalf("the restart wrote %d rows, not a replay of all %d, so this test proved nothing", restarted.rows, good)
 	}
@@ -245,6 +286,7 @@ func TestClickHouseOutagePausesAndLosesNothing(t *testing.T) {
 	if got := figures(t, restarted, "outage"); got != want {
 		t.Fatalf("figures after the outage differ:\n%s\nwant:\n%s", got, want)
 	}
+	checkViewAgainstEventsAndAggregates(t, restarted, "outage")
 }
 
 func port(addr string) int {
