@@ -256,9 +256,11 @@ func (c *partitionConsumer) flush(ctx context.Context, checkpoint bool) error {
 	if len(c.rows) > 0 || len(c.rejected) > 0 || len(c.versions) > 0 {
 		start := time.Now()
 		for attempt := 0; ; attempt++ {
-			err := s.opts.Store.WriteEvents(ctx, c.rows)
+			// Versions first: once a batch's events are visible, so are
+			// their sessions (tests and tools that wait for events rely on it).
+			err := s.opts.Store.WriteSessionVersions(ctx, c.versions)
 			if err == nil {
-				err = s.opts.Store.WriteSessionVersions(ctx, c.versions)
+				err = s.opts.Store.WriteEvents(ctx, c.rows)
 			}
 			if err == nil {
 				err = s.opts.Store.WriteRejected(ctx, c.rejected)
