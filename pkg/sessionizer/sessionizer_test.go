@@ -351,3 +351,45 @@ func TestMidnightSplitsInTheSiteZone(t *testing.T) {
 		t.Fatalf("sessions by site:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// Through the real pipeline: a session whose opening event arrives after a
+// later one takes its entry from the earliest event, and an opening event
+// delivered twice keeps one row, the first delivery's, marked as the start.
+func TestOutOfOrderEntryAndDuplicatedOpener(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 1)
+	db := testenv.OpenStore(t, srv, "order")
+	sites := siteRegistry(t, db)
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
+	defer p.Close()
+	visitor := uuid.New()
+	t0 := time.Date(2026, 4, 3, 9, 0, 0, 0, time.UTC)
+	opener, earliest := uuid.New(), uuid.New()
+	mk := func(id uuid.UUID, at time.Time, path, referrer string) bus.Message {
+		ev := event.Event{V: 1, ID: id, Site: "s", Visitor: visitor, NewVisitor: true, ReceivedMs: at.UnixMilli(),
+			Kind: event.KindPageview, Name: "pageview", URL: "https://s.example" + path, Referrer: referrer}
+		b, err := event.Marshal(&ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bus.Message{Key: visitor[:], Value: b}
+	}
+	// Log order: the opener (an internal page at 09:00:50), the earliest
+	// event (from Hacker News at 09:00:00), the opener again.
+	msgs := []bus.Message{mk(opener, t0.Add(50*time.Second), "/docs", "https://s.example/"),
+		mk(earliest, t0, "/pricing", "https://news.ycombinator.com/item?id=1"),
+		mk(opener, t0.Add(50*time.Second), "/docs", "https://s.example/")}
+	if err := p.Publish(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, db, sites, brokers, "g", func() bool {
+		return testenv.ClientQuery(t, srv, "order", "SELECT argMax(next_offset, written_ms) FROM sessionizer_checkpoints") == "3"
+	})
+	if got := testenv.ClientQuery(t, srv, "order", `SELECT count(), any(events), any(pageviews), any(entry_pathname),
+ any(referrer_domain), any(exit_pathname), any(duration_ms) FROM sessions`); got != "1\t2\t2\t/pricing\tnews.ycombinator.com\t/docs\t50000" {
+		t.Errorf("sessions: %q, want one session of 2 events entering on /pricing from news.ycombinator.com, leaving on /docs, 50 s", got)
+	}
+	if got := testenv.ClientQuery(t, srv, "order", "SELECT count(), sum(is_session_start) FROM events WHERE event_id = '"+opener.String()+"'"); got != "1\t1" {
+		t.Errorf("rows of the opening event (count, is_session_start): %q, want one row marked as the start", got)
+	}
+}
