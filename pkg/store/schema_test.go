@@ -353,12 +353,11 @@ FROM sessions WHERE site_id = ? ORDER BY first_ms`, "mv")
 	// The sessions view reads session_versions; existing installs get their
 	// history there by 0030's backfill from the aggregates, run here on the
 	// aggregates the materialized view built from these events.
-	backfill := backfillStatement(t)
 	for _, e := range engines {
 		if e.Err != nil {
 			continue
 		}
-		if err := e.Exec(ctx, backfill); err != nil {
+		if err := store.BackfillSessionVersions(ctx, e); err != nil {
 			t.Fatalf("ClickHouse %s: backfill: %v", e.Name, err)
 		}
 	}
@@ -383,24 +382,6 @@ FROM sessions WHERE site_id = ? ORDER BY first_ms`, "mv")
 	if got := chtest.Same(t, engines, "sessions view after merges", read); !reflect.DeepEqual(got, want) {
 		t.Errorf("after merges =\n%+v\nwant\n%+v", got, want)
 	}
-}
-
-// backfillStatement is 0030's INSERT INTO session_versions ... FROM sessions_agg.
-func backfillStatement(t *testing.T) string {
-	t.Helper()
-	migs, err := store.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migs {
-		for _, st := range m.Statements {
-			if strings.Contains(st, "INSERT INTO session_versions") && strings.Contains(st, "FROM sessions_agg") {
-				return st
-			}
-		}
-	}
-	t.Fatal("no migration backfills session_versions from sessions_agg")
-	return ""
 }
 
 // A session written as versions 1..k, each in its own part with merges
