@@ -54,20 +54,54 @@ func (db *DB) WriteSessionVersions(ctx context.Context, rows []SessionVersion) e
 		return fmt.Errorf("store: prepare session versions insert: %w", err)
 	}
 	defer batch.Abort()
+	// Column by column: one Append per column instead of one reflective
+	// AppendRow of 37 values per row (the sessionizer writes about as many
+	// versions as events).
+	n := len(rows)
+	var (
+		sites, reasons, strs                 = make([]string, n), make([]string, n), make([][]string, 16)
+		days, started                        = make([]time.Time, n), make([]time.Time, n)
+		sessionIDs, visitorIDs               = make([]uuid.UUID, n), make([]uuid.UUID, n)
+		versions, events, pageviews, customs = make([]uint32, n), make([]uint32, n), make([]uint32, n), make([]uint32, n)
+		lates, bridgings                     = make([]uint32, n), make([]uint32, n)
+		firsts, lasts                        = make([]uint64, n), make([]uint64, n)
+		bots, scrolls                        = make([]uint8, n), make([]uint8, n)
+		widths, heights                      = make([]uint16, n), make([]uint16, n)
+		exits                                = make([]string, n)
+		pages                                = make([][]string, n)
+		views                                = make([][]uint32, n)
+	)
+	for i := range strs {
+		strs[i] = make([]string, n)
+	}
 	for i := range rows {
 		r := &rows[i]
-		pages, views := r.Pages, r.PageViews
-		if pages == nil {
-			pages, views = []string{}, []uint32{}
+		st := time.UnixMilli(r.StartedMs).UTC()
+		sites[i], reasons[i], started[i] = r.SiteID, r.StartReason, st
+		days[i] = time.Date(st.Year(), st.Month(), st.Day(), 0, 0, 0, 0, time.UTC)
+		sessionIDs[i], visitorIDs[i] = r.SessionID, r.VisitorID
+		versions[i], events[i], pageviews[i], customs[i], lates[i], bridgings[i] = r.Version, r.Events, r.Pageviews, r.CustomEvents, r.Late, r.Bridging
+		firsts[i], lasts[i] = uint64(r.FirstMs), uint64(r.LastMs)
+		bots[i], scrolls[i], widths[i], heights[i] = b2u(r.IsBot), r.MaxScroll, r.ScreenWidth, r.ScreenHeight
+		for j, v := range [16]string{r.EntryPathname, r.EntryHostname, r.Referrer, r.ReferrerDomain, r.ReferrerSource, r.Channel,
+			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDType, r.Browser, r.BrowserVersion, r.OS, r.Device} {
+			strs[j][i] = v
 		}
-		started := time.UnixMilli(r.StartedMs).UTC()
-		day := time.Date(started.Year(), started.Month(), started.Day(), 0, 0, 0, 0, time.UTC)
-		if err := batch.Append(r.SiteID, day, r.SessionID, r.VisitorID, started, r.StartReason, r.Version,
-			uint64(r.FirstMs), uint64(r.LastMs), r.Events, r.Pageviews, r.CustomEvents, r.Late, r.Bridging, b2u(r.IsBot),
-			r.MaxScroll, r.EntryPathname, r.EntryHostname, r.Referrer, r.ReferrerDomain, r.ReferrerSource, r.Channel,
-			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDType, r.Browser, r.BrowserVersion,
-			r.OS, r.Device, r.ScreenWidth, r.ScreenHeight, r.ExitPathname, pages, views); err != nil {
-			return fmt.Errorf("store: append version %d of session %s: %w", r.Version, r.SessionID, err)
+		exits[i], pages[i], views[i] = r.ExitPathname, r.Pages, r.PageViews
+		if pages[i] == nil {
+			pages[i], views[i] = []string{}, []uint32{}
+		}
+	}
+	// In insertSessionVersions' order.
+	cols := []any{sites, days, sessionIDs, visitorIDs, started, reasons, versions, firsts, lasts, events, pageviews, customs,
+		lates, bridgings, bots, scrolls}
+	for _, c := range strs {
+		cols = append(cols, c)
+	}
+	cols = append(cols, widths, heights, exits, pages, views)
+	for i, c := range cols {
+		if err := batch.Column(i).Append(c); err != nil {
+			return fmt.Errorf("store: append column %d of %d session versions: %w", i, n, err)
 		}
 	}
 	if err := batch.Send(); err != nil {
