@@ -272,6 +272,13 @@ func Insert(ctx context.Context, db chtest.Inserter, events []Event) error {
 	if err := db.Insert(ctx, "events", eventColumns, rows); err != nil {
 		return fmt.Errorf("reporttest: insert %d events: %w", len(events), err)
 	}
+	// The sessionizer writes session_versions itself; rows written straight
+	// into events get theirs from sessions_agg (schema/0030's backfill).
+	if q, ok := db.(store.Querier); ok {
+		if err := store.BackfillSessionVersions(ctx, q); err != nil {
+			return fmt.Errorf("reporttest: %w", err)
+		}
+	}
 	return nil
 }
 

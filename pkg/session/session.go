@@ -1,5 +1,8 @@
 // Package session owns the sessionization rules: which session an event
-// belongs to, why a session started, and which events are late or bridging.
+// belongs to, why a session started, and which events are late or bridging;
+// and each open session's figures (figures.go: counts, entry from the
+// earliest event, exit, pages, the ids it holds, so a redelivery changes
+// nothing), handed out as deterministic versions for session_versions.
 //
 // It is pure: a Partition is fed events in log order and keeps its own clock
 // (the largest event time seen), so every decision depends only on the log,
@@ -23,7 +26,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 )
@@ -130,6 +135,9 @@ type Input struct {
 	// Give every event of a site the same zone: a different one is a rule
 	// change (see the package doc).
 	Zone *time.Location
+	// Facts are what the session's figures take from the event; nil counts
+	// it as an event of KindOther with empty attributes.
+	Facts *Facts
 }
 
 // Assignment is the decision for one event.
@@ -145,6 +153,11 @@ type Assignment struct {
 	Late bool
 	// Bridging is true when the event fitted more than one session.
 	Bridging bool
+	// Duplicate is true when an open session already holds this event id
+	// (a redelivery): nothing changed, SessionID says which session holds
+	// it, and the caller writes nothing for it (the first delivery's row
+	// stands).
+	Duplicate bool
 }
 
 // namespace for session ids (UUIDv5): fixed forever, so ids are stable.
@@ -161,20 +174,51 @@ func SessionID(site string, visitor, opener uuid.UUID, openerMs int64) uuid.UUID
 	return uuid.NewSHA1(namespace, buf)
 }
 
+// visitorKey is 20 bytes: a partition's map holds one per visitor with open
+// sessions, and its slots are the larger part of a session's memory.
 type visitorKey struct {
-	site    string
+	site    uint32 // index in Partition.siteNames
 	visitor uuid.UUID
 }
 
+// sessions are a visitor's open sessions, ordered by first event: a
+// pointer and a length (16 bytes, not a slice's 24) as the map's value.
+type sessions struct {
+	first *open
+	n     uint32
+}
+
+func (v sessions) list() []open {
+	if v.n == 0 {
+		return nil
+	}
+	return unsafe.Slice(v.first, v.n)
+}
+
+func pack(list []open) sessions {
+	if len(list) == 0 {
+		return sessions{}
+	}
+	return sessions{first: &list[0], n: uint32(len(list))}
+}
+
 // open is one session kept in memory: small, because a partition holds one
-// per active visitor (goal: under 300 B each with map overhead).
+// per active visitor (goal: under 300 B each with map overhead). Its
+// figures are in figures.go; 112 bytes with them (a size class).
 type open struct {
 	id       uuid.UUID
 	startMs  int64 // opening event
 	firstMs  int64 // earliest event
 	lastMs   int64 // latest event
 	campaign uint64
-	reason   Reason
+	entryFP  uint64 // fingerprint of the entry (earliest) event
+	exitFP   uint64 // fingerprint of the exit (latest) event
+	data     []byte // fingerprints, entry, exit, pages (figures.go)
+
+	events, pageviews, custom, late, bridging uint32
+	reason                                    Reason
+	maxScroll                                 uint8
+	flags                                     uint8
 }
 
 // Partition sessionizes one Kafka partition's events.
@@ -182,9 +226,15 @@ type Partition struct {
 	rules     Rules
 	clock     int64
 	lastSweep int64
-	visitors  map[visitorKey][]open
-	sites     map[string]string // interned site ids
+	visitors  map[visitorKey]sessions
+	sites     map[string]uint32 // site id -> index in siteNames
+	siteNames []string
 	nOpen     int
+
+	strs    interner     // the figures' strings
+	dirty   []visitorKey // visitors with a session changed since Changed
+	closed  []Figures    // changed sessions evicted before Changed
+	scratch []byte
 }
 
 // sweepEvery is how much the clock advances between evictions of closed
@@ -198,7 +248,7 @@ func NewPartition(rules Rules) (*Partition, error) {
 	if err := rules.Validate(); err != nil {
 		return nil, err
 	}
-	return &Partition{rules: rules, visitors: map[visitorKey][]open{}, sites: map[string]string{}}, nil
+	return &Partition{rules: rules, visitors: map[visitorKey]sessions{}, sites: map[string]uint32{}}, nil
 }
 
 // Clock is the largest event time seen, Unix ms.
@@ -207,12 +257,15 @@ func (p *Partition) Clock() int64 { return p.clock }
 // OpenSessions is the number of sessions held in memory.
 func (p *Partition) OpenSessions() int { return p.nOpen }
 
-func (p *Partition) intern(site string) string {
-	if s, ok := p.sites[site]; ok {
-		return s
+func (p *Partition) intern(site string) uint32 {
+	if i, ok := p.sites[site]; ok {
+		return i
 	}
-	p.sites[site] = site
-	return site
+	i := uint32(len(p.siteNames))
+	site = strings.Clone(site)
+	p.siteNames = append(p.siteNames, site)
+	p.sites[site] = i
+	return i
 }
 
 // Assign places one event and returns the decision. Events must be given in
@@ -220,12 +273,20 @@ func (p *Partition) intern(site string) string {
 func (p *Partition) Assign(in Input) Assignment {
 	r := p.rules
 	gap := r.Gap.Milliseconds()
+	key := visitorKey{site: p.intern(in.Site), visitor: in.Visitor}
+	list := p.visitors[key].list()
+	// A redelivery inside an open session changes nothing, not even the
+	// clock (the first delivery moved it already).
+	fp := fingerprint(in.EventID)
+	for i := range list {
+		if s := &list[i]; s.has(fp) {
+			return Assignment{SessionID: s.id, StartMs: s.startMs, Reason: s.reason, Duplicate: true}
+		}
+	}
 	late := in.TimeMs < p.clock-r.Disorder.Milliseconds()
 	if in.TimeMs > p.clock {
 		p.clock = in.TimeMs
 	}
-	key := visitorKey{site: p.intern(in.Site), visitor: in.Visitor}
-	list := p.visitors[key]
 
 	best, fits := -1, 0
 	var bestDist int64
@@ -241,6 +302,7 @@ func (p *Partition) Assign(in Input) Assignment {
 	}
 	if best >= 0 {
 		s := &list[best]
+		p.observe(key, s, fp, &in, late, fits > 1)
 		s.firstMs = min(s.firstMs, in.TimeMs)
 		s.lastMs = max(s.lastMs, in.TimeMs)
 		a := Assignment{SessionID: s.id, StartMs: s.startMs, Reason: s.reason, Late: late, Bridging: fits > 1}
@@ -255,7 +317,7 @@ func (p *Partition) Assign(in Input) Assignment {
 		reason = FirstVisit
 	}
 	s := open{
-		id:      SessionID(key.site, in.Visitor, in.EventID, in.TimeMs),
+		id:      SessionID(p.siteNames[key.site], in.Visitor, in.EventID, in.TimeMs),
 		startMs: in.TimeMs, firstMs: in.TimeMs, lastMs: in.TimeMs,
 		campaign: in.CampaignKey, reason: reason,
 	}
@@ -267,7 +329,8 @@ func (p *Partition) Assign(in Input) Assignment {
 	list = append(list, open{})
 	copy(list[pos+1:], list[pos:])
 	list[pos] = s
-	p.visitors[key] = list
+	p.visitors[key] = pack(list)
+	p.observe(key, &list[pos], fp, &in, late, false)
 	p.nOpen++
 	p.maybeSweep(gap)
 	return Assignment{SessionID: s.id, StartMs: s.startMs, Reason: reason, Opens: true, Late: late}
@@ -337,18 +400,23 @@ func (p *Partition) maybeSweep(gap int64) {
 	}
 	p.lastSweep = p.clock - p.clock%sweepEvery
 	horizon := p.clock - gap - p.rules.Disorder.Milliseconds()
-	for k, list := range p.visitors {
+	for k, v := range p.visitors {
+		list := v.list()
 		kept := list[:0]
-		for _, s := range list {
+		for i := range list {
+			s := &list[i]
 			if s.lastMs >= horizon {
-				kept = append(kept, s)
+				kept = append(kept, *s)
+			} else if s.flags&flagDirty != 0 {
+				p.closed = append(p.closed, p.figures(k, s))
 			}
 		}
+		clear(list[len(kept):])
 		p.nOpen -= len(list) - len(kept)
 		if len(kept) == 0 {
 			delete(p.visitors, k)
 		} else {
-			p.visitors[k] = kept
+			p.visitors[k] = pack(kept)
 		}
 	}
 }

@@ -31,18 +31,34 @@ func CampaignKey(params ...string) uint64 {
 	return 1
 }
 
-const stateVersion = 1
+// stateVersion is the checkpoint encoding this build writes. Version 2
+// adds every session's figures (counts, fingerprints of its event ids,
+// entry, exit, pages) after the version 1 fields; the strings are written
+// out, so a checkpoint does not depend on a process's interner.
+//
+// A version 1 checkpoint (written before the figures existed) still
+// restores: its open sessions keep their ids, spans and rules, but their
+// figures before the restore are unknown, so they are marked legacy and
+// write no session_versions rows (their events still go to events, and so
+// to sessions_agg while it is written). Their figures are what
+// schema/0030's backfill took from sessions_agg when the migration ran;
+// the events they take after the restore are missing from session_versions
+// until the history is re-sessionized or the backfill is run again. Only
+// sessions open across the upgrade are affected.
+const stateVersion = 2
 
 // MarshalBinary encodes the partition's clock and open sessions for a
 // checkpoint. The encoding is sorted, so equal states give equal bytes.
+// Call it after Changed (the sessionizer checkpoints after its flush): the
+// "changed since" marks are not part of a checkpoint.
 func (p *Partition) MarshalBinary() ([]byte, error) {
 	keys := make([]visitorKey, 0, len(p.visitors))
 	for k := range p.visitors {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].site != keys[j].site {
-			return keys[i].site < keys[j].site
+		if si, sj := p.siteNames[keys[i].site], p.siteNames[keys[j].site]; si != sj {
+			return si < sj
 		}
 		return string(keys[i].visitor[:]) < string(keys[j].visitor[:])
 	})
@@ -52,10 +68,11 @@ func (p *Partition) MarshalBinary() ([]byte, error) {
 	buf = binary.AppendVarint(buf, p.lastSweep)
 	buf = binary.AppendUvarint(buf, uint64(len(keys)))
 	for _, k := range keys {
-		buf = binary.AppendUvarint(buf, uint64(len(k.site)))
-		buf = append(buf, k.site...)
+		site := p.siteNames[k.site]
+		buf = binary.AppendUvarint(buf, uint64(len(site)))
+		buf = append(buf, site...)
 		buf = append(buf, k.visitor[:]...)
-		list := p.visitors[k]
+		list := p.visitors[k].list()
 		buf = binary.AppendUvarint(buf, uint64(len(list)))
 		for _, s := range list {
 			buf = append(buf, s.id[:]...)
@@ -64,6 +81,7 @@ func (p *Partition) MarshalBinary() ([]byte, error) {
 			buf = binary.AppendVarint(buf, s.lastMs)
 			buf = binary.AppendUvarint(buf, s.campaign)
 			buf = append(buf, byte(s.reason))
+			buf = p.appendFigures(buf, k, &s)
 		}
 	}
 	return buf, nil
@@ -74,23 +92,21 @@ var errCorrupt = errors.New("session: corrupt state")
 // UnmarshalBinary replaces the partition's state with a checkpoint's.
 func (p *Partition) UnmarshalBinary(b []byte) error {
 	d := decoder{b: b}
-	if v := d.byte(); v != stateVersion {
-		return fmt.Errorf("session: state version %d, this build reads %d", v, stateVersion)
+	version := d.byte()
+	if version != 1 && version != stateVersion {
+		return fmt.Errorf("session: state version %d, this build reads 1 and %d", version, stateVersion)
 	}
+	// Restored figures are encoded for a fresh interner: a failed restore
+	// leaves p as it was.
+	q := &Partition{}
 	clock, lastSweep := d.varint(), d.varint()
 	n := d.uvarint()
-	visitors := make(map[visitorKey][]open, min(n, 1<<20))
-	sites := map[string]string{}
+	visitors := make(map[visitorKey]sessions, min(n, 1<<20))
+	q.sites = map[string]uint32{}
 	nOpen := 0
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		site := string(d.bytes(int(d.uvarint())))
-		if s, ok := sites[site]; ok {
-			site = s
-		} else {
-			sites[site] = site
-		}
 		var k visitorKey
-		k.site = site
+		k.site = q.intern(string(d.bytes(int(d.uvarint()))))
 		copy(k.visitor[:], d.bytes(16))
 		m := d.uvarint()
 		list := make([]open, 0, min(m, 64))
@@ -100,10 +116,15 @@ func (p *Partition) UnmarshalBinary(b []byte) error {
 			s.startMs, s.firstMs, s.lastMs = d.varint(), d.varint(), d.varint()
 			s.campaign = d.uvarint()
 			s.reason = Reason(d.byte())
+			if version == 1 {
+				s.flags = flagLegacy
+			} else {
+				q.readFigures(&d, &s)
+			}
 			list = append(list, s)
 		}
 		nOpen += len(list)
-		visitors[k] = list
+		visitors[k] = pack(list)
 	}
 	if d.err != nil {
 		return d.err
@@ -111,7 +132,8 @@ func (p *Partition) UnmarshalBinary(b []byte) error {
 	if len(d.b) != 0 {
 		return fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
 	}
-	p.clock, p.lastSweep, p.visitors, p.sites, p.nOpen = clock, lastSweep, visitors, sites, nOpen
+	p.clock, p.lastSweep, p.visitors, p.sites, p.siteNames, p.nOpen = clock, lastSweep, visitors, q.sites, q.siteNames, nOpen
+	p.strs, p.dirty, p.closed = q.strs, nil, nil
 	return nil
 }
 
@@ -165,4 +187,77 @@ func (d *decoder) uvarint() uint64 {
 	}
 	d.b = d.b[n:]
 	return v
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+// appendFigures writes s's figures (version 2).
+func (p *Partition) appendFigures(buf []byte, k visitorKey, s *open) []byte {
+	for _, n := range []uint32{s.events, s.pageviews, s.custom, s.late, s.bridging} {
+		buf = binary.AppendUvarint(buf, uint64(n))
+	}
+	buf = binary.BigEndian.AppendUint64(buf, s.entryFP)
+	buf = binary.BigEndian.AppendUint64(buf, s.exitFP)
+	buf = append(buf, s.maxScroll, s.flags&(flagBot|flagLegacy))
+	buf = append(buf, s.fps()...)
+	if s.events == 0 {
+		return buf // legacy, no event since the restore: no entry yet
+	}
+	f := p.figures(k, s)
+	for _, v := range f.Entry.fields() {
+		buf = appendString(buf, *v)
+	}
+	buf = binary.AppendUvarint(buf, uint64(f.Entry.ScreenWidth))
+	buf = binary.AppendUvarint(buf, uint64(f.Entry.ScreenHeight))
+	buf = appendString(buf, f.ExitPathname)
+	buf = binary.AppendUvarint(buf, uint64(len(f.Pages)))
+	for i, page := range f.Pages {
+		buf = appendString(buf, page)
+		buf = binary.AppendUvarint(buf, uint64(f.PageViews[i]))
+	}
+	return buf
+}
+
+// readFigures reads what appendFigures wrote into s, encoding its strings
+// with q's interner.
+func (q *Partition) readFigures(d *decoder, s *open) {
+	var n [5]uint32
+	for i := range n {
+		n[i] = uint32(d.uvarint())
+	}
+	s.events, s.pageviews, s.custom, s.late, s.bridging = n[0], n[1], n[2], n[3], n[4]
+	s.entryFP = binary.BigEndian.Uint64(d.bytes(8))
+	s.exitFP = binary.BigEndian.Uint64(d.bytes(8))
+	s.maxScroll = d.byte()
+	s.flags = d.byte() & (flagBot | flagLegacy)
+	if uint64(s.events)*8 > uint64(len(d.b)) {
+		d.fail()
+		return
+	}
+	data := append([]byte(nil), d.bytes(8*int(s.events))...)
+	if s.events == 0 {
+		s.data = data
+		return
+	}
+	str := func() string { return string(d.bytes(int(d.uvarint()))) }
+	for range 16 {
+		data = q.strs.enc(data, str())
+	}
+	data = binary.AppendUvarint(data, uint64(uint16(d.uvarint())))
+	data = binary.AppendUvarint(data, uint64(uint16(d.uvarint())))
+	data = q.strs.enc(data, str())
+	pages := d.uvarint()
+	if pages > MaxPages+1 {
+		d.fail()
+		return
+	}
+	for range pages {
+		page := str()
+		data = binary.LittleEndian.AppendUint32(data, uint32(d.uvarint()))
+		data = q.strs.enc(data, page)
+	}
+	s.data = data
 }

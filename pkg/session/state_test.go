@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -66,6 +67,52 @@ func TestRestoresVersion1Checkpoint(t *testing.T) {
 		}
 		if !bytes.Equal(state, fixture) {
 			t.Fatal("the version 1 encoding changed: bump stateVersion and keep reading version 1")
+		}
+	}
+}
+
+// testdata/checkpoint-v2.bin is checkpointStream's first checkpointCut
+// events with figures (state version 2), written by the build that
+// introduced it. Like version 1, it must restore and continue exactly, and
+// while this build writes version 2 it writes it byte for byte.
+func TestRestoresVersion2Checkpoint(t *testing.T) {
+	events := checkpointStream()
+	for i := range events {
+		events[i].Facts = &Facts{Kind: Kind(1 + i%3), ScrollDepth: uint8(i % 100), IsBot: i%97 == 0,
+			Attrs: Attrs{Pathname: fmt.Sprintf("/p%d", i%7), Channel: "direct", Browser: "Firefox", ScreenWidth: uint16(i)}}
+	}
+	p := newPartition(t, DefaultRules())
+	for _, in := range events[:checkpointCut] {
+		p.Assign(in)
+	}
+	p.Changed(nil)
+	state, err := p.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile("testdata/checkpoint-v2.bin", state, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fixture, err := os.ReadFile("testdata/checkpoint-v2.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stateVersion == 2 && !bytes.Equal(state, fixture) {
+		t.Fatal("the version 2 encoding changed: bump stateVersion and keep reading version 2")
+	}
+	restored := newPartition(t, DefaultRules())
+	if err := restored.UnmarshalBinary(fixture); err != nil {
+		t.Fatalf("a version 2 checkpoint no longer restores: %v", err)
+	}
+	for i, in := range events[checkpointCut:] {
+		want, got := p.Assign(in), restored.Assign(in)
+		if got != want {
+			t.Fatalf("event %d after restoring: %+v, want %+v", checkpointCut+i, got, want)
+		}
+		if w, g := p.Changed(nil), restored.Changed(nil); !reflect.DeepEqual(w, g) {
+			t.Fatalf("event %d after restoring: versions %+v, want %+v", checkpointCut+i, g, w)
 		}
 	}
 }

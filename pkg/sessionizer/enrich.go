@@ -38,3 +38,36 @@ func withSession(r *store.EventRow, a session.Assignment) {
 	r.SessionID, r.SessionStartedMs, r.SessionStartReason = a.SessionID, a.StartMs, a.Reason.String()
 	r.IsSessionStart, r.IsLate, r.IsBridging = a.Opens, a.Late, a.Bridging
 }
+
+// factsOf is what the session's figures take from a row.
+func factsOf(r *store.EventRow) session.Facts {
+	kind := session.KindOther
+	switch event.Kind(r.Kind) {
+	case event.KindPageview:
+		kind = session.KindPageview
+	case event.KindCustom:
+		kind = session.KindCustom
+	case event.KindEngagement:
+		kind = session.KindEngagement
+	}
+	return session.Facts{Kind: kind, IsBot: r.IsBot, ScrollDepth: r.ScrollDepth, Attrs: session.Attrs{
+		Hostname: r.Hostname, Pathname: r.Pathname, Referrer: r.Referrer, ReferrerDomain: r.ReferrerDomain,
+		ReferrerSource: r.ReferrerSource, Channel: r.Channel, UTMSource: r.UTMSource, UTMMedium: r.UTMMedium,
+		UTMCampaign: r.UTMCampaign, UTMTerm: r.UTMTerm, UTMContent: r.UTMContent, ClickIDType: r.ClickIDType,
+		Browser: r.Browser, BrowserVersion: r.BrowserVersion, OS: r.OS, Device: r.Device,
+		ScreenWidth: r.ScreenWidth, ScreenHeight: r.ScreenHeight}}
+}
+
+// versionRow is a session version as session_versions stores it.
+func versionRow(f *session.Figures) store.SessionVersion {
+	e := &f.Entry
+	return store.SessionVersion{SiteID: f.Site, SessionID: f.SessionID, VisitorID: f.Visitor, StartedMs: f.StartMs,
+		StartReason: f.Reason.String(), Version: f.Version, FirstMs: f.FirstMs, LastMs: f.LastMs, Events: f.Events,
+		Pageviews: f.Pageviews, CustomEvents: f.CustomEvents, Late: f.Late, Bridging: f.Bridging, IsBot: f.IsBot,
+		MaxScroll: f.MaxScroll, EntryPathname: e.Pathname, EntryHostname: e.Hostname, Referrer: e.Referrer,
+		ReferrerDomain: e.ReferrerDomain, ReferrerSource: e.ReferrerSource, Channel: e.Channel, UTMSource: e.UTMSource,
+		UTMMedium: e.UTMMedium, UTMCampaign: e.UTMCampaign, UTMTerm: e.UTMTerm, UTMContent: e.UTMContent,
+		ClickIDType: e.ClickIDType, Browser: e.Browser, BrowserVersion: e.BrowserVersion, OS: e.OS, Device: e.Device,
+		ScreenWidth: e.ScreenWidth, ScreenHeight: e.ScreenHeight, ExitPathname: f.ExitPathname,
+		Pages: f.Pages, PageViews: f.PageViews}
+}

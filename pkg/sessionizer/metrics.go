@@ -3,11 +3,11 @@ package sessionizer
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	events, written, rejected, late, clickhouseErrors, checkpoints, offsetResets, restarts prometheus.Counter
-	sessions                                                                               *prometheus.CounterVec
-	openSessions, stateBytes                                                               *prometheus.GaugeVec
-	assigned                                                                               prometheus.Gauge
-	flushSeconds                                                                           prometheus.Histogram
+	events, written, versions, duplicates, rejected, late, clickhouseErrors, checkpoints, offsetResets, restarts prometheus.Counter
+	sessions                                                                                                     *prometheus.CounterVec
+	openSessions, stateBytes                                                                                     *prometheus.GaugeVec
+	assigned                                                                                                     prometheus.Gauge
+	flushSeconds                                                                                                 prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -17,6 +17,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		events:           c("events_total", "Events sessionized (replays after a restart count again)."),
 		written:          c("rows_written_total", "Event rows written to ClickHouse."),
+		versions:         c("session_versions_written_total", "Session version rows written to ClickHouse (one per changed session per flush)."),
+		duplicates:       c("duplicate_events_total", "Redeliveries of an event id its open session already holds: not written again, no figure changed."),
 		rejected:         c("messages_rejected_total", "Kafka messages kept in rejected_events instead of events."),
 		late:             c("late_events_total", "Events older than the partition clock minus the allowed disorder."),
 		clickhouseErrors: c("clickhouse_errors_total", "Failed ClickHouse reads and writes (all retried)."),
@@ -35,7 +37,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Time to write one batch to ClickHouse.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.written, m.rejected, m.late, m.clickhouseErrors, m.checkpoints, m.offsetResets, m.restarts,
+		reg.MustRegister(m.events, m.written, m.versions, m.duplicates, m.rejected, m.late, m.clickhouseErrors, m.checkpoints, m.offsetResets, m.restarts,
 			m.sessions, m.openSessions, m.stateBytes, m.assigned, m.flushSeconds)
 	}
 	return m

@@ -25,6 +25,8 @@ type partitionConsumer struct {
 	durable    int64 // next offset covered by the last checkpoint
 	rows       []store.EventRow
 	rejected   []store.Rejected
+	versions   []store.SessionVersion // taken from state, not yet written
+	changed    []session.Figures
 	lastCommit time.Time
 }
 
@@ -216,10 +218,17 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 		return
 	}
 	row := c.s.enrich.row(ev)
+	facts := factsOf(&row)
 	a := c.state.Assign(session.Input{
 		EventID: ev.ID, Site: ev.Site, Visitor: ev.Visitor, TimeMs: ev.ReceivedMs, NewVisitor: ev.NewVisitor,
-		CampaignKey: campaignKey(&row), Zone: zone,
+		CampaignKey: campaignKey(&row), Zone: zone, Facts: &facts,
 	})
+	if a.Duplicate {
+		// Its open session holds it: the first delivery's row (written or
+		// buffered) stands, and no figure changed.
+		c.s.metrics.duplicates.Inc()
+		return
+	}
 	withSession(&row, a)
 	row.KafkaPartition, row.KafkaOffset = int32(m.Partition), m.Offset
 	c.rows = append(c.rows, row)
@@ -236,10 +245,23 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 // pauses meanwhile), then, if checkpoint, saves the checkpoint and commits.
 func (c *partitionConsumer) flush(ctx context.Context, checkpoint bool) error {
 	s := c.s
-	if len(c.rows) > 0 || len(c.rejected) > 0 {
+	// The versions of the sessions these rows changed go in the same write
+	// cycle, before the checkpoint; kept until written, so a failed flush
+	// retried later still writes them.
+	c.changed = c.state.Changed(c.changed[:0])
+	for i := range c.changed {
+		c.versions = append(c.versions, versionRow(&c.changed[i]))
+	}
+	clear(c.changed)
+	if len(c.rows) > 0 || len(c.rejected) > 0 || len(c.versions) > 0 {
 		start := time.Now()
 		for attempt := 0; ; attempt++ {
-			err := s.opts.Store.WriteEvents(ctx, c.rows)
+			// Versions first: once a batch's events are visible, so are
+			// their sessions (tests and tools that wait for events rely on it).
+			err := s.opts.Store.WriteSessionVersions(ctx, c.versions)
+			if err == nil {
+				err = s.opts.Store.WriteEvents(ctx, c.rows)
+			}
 			if err == nil {
 				err = s.opts.Store.WriteRejected(ctx, c.rejected)
 			}
@@ -254,7 +276,9 @@ func (c *partitionConsumer) flush(ctx context.Context, checkpoint bool) error {
 		}
 		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 		s.metrics.written.Add(float64(len(c.rows)))
-		c.rows, c.rejected = c.rows[:0], c.rejected[:0]
+		s.metrics.versions.Add(float64(len(c.versions)))
+		clear(c.versions)
+		c.rows, c.rejected, c.versions = c.rows[:0], c.rejected[:0], c.versions[:0]
 	}
 	s.metrics.openSessions.WithLabelValues(strconv.Itoa(c.partition)).Set(float64(c.state.OpenSessions()))
 	if !checkpoint || c.next == c.durable {

@@ -30,6 +30,7 @@ import (
 type Store interface {
 	WriteEvents(ctx context.Context, rows []store.EventRow) error
 	WriteRejected(ctx context.Context, rows []store.Rejected) error
+	WriteSessionVersions(ctx context.Context, rows []store.SessionVersion) error
 	SaveCheckpoint(ctx context.Context, cp store.Checkpoint) error
 	LoadCheckpoint(ctx context.Context, group, topic string, partition int32) (store.Checkpoint, bool, error)
 }

@@ -109,6 +109,45 @@ func figures(t *testing.T, srv *chlocal.Server, db string) string {
  entry_pathname, exit_pathname, browser FROM sessions ORDER BY session_id`)
 }
 
+// figuresFromEvents is figures computed from the events table alone, as
+// the rules define them (entry from the earliest event, ties by the smaller
+// id; exit from the latest, ties by the larger), for comparison with the
+// sessions view, which reads what the sessionizer wrote to session_versions.
+func figuresFromEvents(t *testing.T, srv *chlocal.Server, db string) string {
+	return testenv.ClientQuery(t, srv, db, `SELECT session_id, any(visitor_id), any(session_start_reason),
+ uniqExactIf(event_id, kind = 'pageview'), uniqExact(event_id), max(ts_ms) - min(ts_ms),
+ tupleElement(arraySort(x -> (tupleElement(x, 1), tupleElement(x, 2)), groupArray((ts_ms, toString(event_id), pathname)))[1], 3),
+ tupleElement(arrayReverseSort(x -> (tupleElement(x, 1), tupleElement(x, 2)), groupArray((ts_ms, toString(event_id), pathname)))[1], 3),
+ tupleElement(arraySort(x -> (tupleElement(x, 1), tupleElement(x, 2)), groupArray((ts_ms, toString(event_id), browser)))[1], 3)
+FROM events GROUP BY session_id ORDER BY session_id`)
+}
+
+// aggregateFigures is what figures' rule-independent columns were before
+// session_versions: merged from sessions_agg, which sessions_mv still fills.
+func aggregateFigures(t *testing.T, srv *chlocal.Server, db string) string {
+	return testenv.ClientQuery(t, srv, db, `SELECT session_id, any(visitor_id), any(start_reason), uniqExactMerge(pageviews),
+ uniqExactMerge(events), maxMerge(last_ms) - minMerge(first_ms) FROM sessions_agg GROUP BY session_id ORDER BY session_id`)
+}
+
+// viewFigures is the sessions view's columns that aggregateFigures has.
+func viewFigures(t *testing.T, srv *chlocal.Server, db string) string {
+	return testenv.ClientQuery(t, srv, db, `SELECT session_id, visitor_id, start_reason, pageviews, events, duration_ms
+FROM sessions ORDER BY session_id`)
+}
+
+// checkViewAgainstEventsAndAggregates fails unless the sessions view (over
+// session_versions) equals the figures computed from events and the old
+// aggregates.
+func checkViewAgainstEventsAndAggregates(t *testing.T, srv *chlocal.Server, db string) {
+	t.Helper()
+	if got, want := figures(t, srv, db), figuresFromEvents(t, srv, db); got != want {
+		t.Errorf("%s: sessions view differs from the figures of its events:\n%s\nwant:\n%s", db, got, want)
+	}
+	if got, want := viewFigures(t, srv, db), aggregateFigures(t, srv, db); got != want {
+		t.Errorf("%s: sessions view differs from sessions_agg:\n%s\nwant:\n%s", db, got, want)
+	}
+}
+
 func siteRegistry(t *testing.T, db *store.DB) *site.Registry {
 	if err := db.SaveSite(context.Background(), site.Site{ID: "s", Domains: []string{"s.example"}}); err != nil {
 		t.Fatal(err)
@@ -153,6 +192,8 @@ func TestCrashBeforeCheckpointThenRestartEqualsCleanRun(t *testing.T) {
 	if got := figures(t, srv, "crashed"); got != want {
 		t.Fatalf("figures after crash and replay differ from a clean run:\n%s\nwant:\n%s", got, want)
 	}
+	checkViewAgainstEventsAndAggregates(t, srv, "clean")
+	checkViewAgainstEventsAndAggregates(t, srv, "crashed")
 	if restarted.rows < good {
 		t.Fatalf("the restart wrote %d rows, not a replay of all %d, so this test proved nothing", restarted.rows, good)
 	}
@@ -245,6 +286,7 @@ func TestClickHouseOutagePausesAndLosesNothing(t *testing.T) {
 	if got := figures(t, restarted, "outage"); got != want {
 		t.Fatalf("figures after the outage differ:\n%s\nwant:\n%s", got, want)
 	}
+	checkViewAgainstEventsAndAggregates(t, restarted, "outage")
 }
 
 func port(addr string) int {
@@ -307,5 +349,47 @@ func TestMidnightSplitsInTheSiteZone(t *testing.T) {
 		"SELECT site_id, count(), arrayStringConcat(arraySort(groupArray(toString(start_reason))), ',') FROM sessions GROUP BY site_id ORDER BY site_id")
 	if want := "berlin\t2\tfirst_visit,midnight\nutc\t1\tfirst_visit"; got != want {
 		t.Fatalf("sessions by site:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// Through the real pipeline: a session whose opening event arrives after a
+// later one takes its entry from the earliest event, and an opening event
+// delivered twice keeps one row, the first delivery's, marked as the start.
+func TestOutOfOrderEntryAndDuplicatedOpener(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 1)
+	db := testenv.OpenStore(t, srv, "order")
+	sites := siteRegistry(t, db)
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
+	defer p.Close()
+	visitor := uuid.New()
+	t0 := time.Date(2026, 4, 3, 9, 0, 0, 0, time.UTC)
+	opener, earliest := uuid.New(), uuid.New()
+	mk := func(id uuid.UUID, at time.Time, path, referrer string) bus.Message {
+		ev := event.Event{V: 1, ID: id, Site: "s", Visitor: visitor, NewVisitor: true, ReceivedMs: at.UnixMilli(),
+			Kind: event.KindPageview, Name: "pageview", URL: "https://s.example" + path, Referrer: referrer}
+		b, err := event.Marshal(&ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bus.Message{Key: visitor[:], Value: b}
+	}
+	// Log order: the opener (an internal page at 09:00:50), the earliest
+	// event (from Hacker News at 09:00:00), the opener again.
+	msgs := []bus.Message{mk(opener, t0.Add(50*time.Second), "/docs", "https://s.example/"),
+		mk(earliest, t0, "/pricing", "https://news.ycombinator.com/item?id=1"),
+		mk(opener, t0.Add(50*time.Second), "/docs", "https://s.example/")}
+	if err := p.Publish(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, db, sites, brokers, "g", func() bool {
+		return testenv.ClientQuery(t, srv, "order", "SELECT argMax(next_offset, written_ms) FROM sessionizer_checkpoints") == "3"
+	})
+	if got := testenv.ClientQuery(t, srv, "order", `SELECT count(), any(events), any(pageviews), any(entry_pathname),
+ any(referrer_domain), any(exit_pathname), any(duration_ms) FROM sessions`); got != "1\t2\t2\t/pricing\tnews.ycombinator.com\t/docs\t50000" {
+		t.Errorf("sessions: %q, want one session of 2 events entering on /pricing from news.ycombinator.com, leaving on /docs, 50 s", got)
+	}
+	if got := testenv.ClientQuery(t, srv, "order", "SELECT count(), sum(is_session_start) FROM events WHERE event_id = '"+opener.String()+"'"); got != "1\t1" {
+		t.Errorf("rows of the opening event (count, is_session_start): %q, want one row marked as the start", got)
 	}
 }

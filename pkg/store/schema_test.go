@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -60,7 +61,7 @@ func TestSchemaOnBothEngines(t *testing.T) {
 FROM system.columns WHERE database = currentDatabase() AND comment = '' AND table NOT IN ('sessions', 'sessions_mv')`); bare != "" {
 				t.Errorf("columns without a comment: %s", bare)
 			}
-			tables := []string{"sites", "events", "sessions_agg", "sessionizer_checkpoints", "rejected_events"}
+			tables := []string{"sites", "events", "sessions_agg", "session_versions", "sessionizer_checkpoints", "rejected_events"}
 			for _, table := range append(tables, "sessions", "sessions_mv") {
 				if queryString(t, e, "SELECT toString(count()) FROM system.tables WHERE database = currentDatabase() AND name = ?", table) != "1" {
 					t.Errorf("table %s missing", table)
@@ -70,7 +71,7 @@ FROM system.columns WHERE database = currentDatabase() AND comment = '' AND tabl
 			if e.Version.AtLeast(23, 9) {
 				commented := queryString(t, e, `SELECT arrayStringConcat(groupArray(name), ' ') FROM (SELECT name FROM system.tables
 WHERE database = currentDatabase() AND name IN ? AND comment != '' ORDER BY name)`, tables)
-				if want := "events rejected_events sessionizer_checkpoints sessions_agg sites"; commented != want {
+				if want := "events rejected_events session_versions sessionizer_checkpoints sessions_agg sites"; commented != want {
 					t.Errorf("tables with a comment on %s: %q, want %q", e.Version, commented, want)
 				}
 			}
@@ -82,11 +83,12 @@ WHERE database = currentDatabase() AND name IN ? AND comment != '' ORDER BY name
 		// Columns known to hold them: each must be found. Any other Enum8
 		// column with one of their names holds them too and is compared.
 		known := map[string]string{
-			"events.kind":                 "event.Kind",
-			"events.session_start_reason": "session.Reason",
-			"sessions_agg.start_reason":   "session.Reason",
-			"sessions_mv.start_reason":    "session.Reason",
-			"sessions.start_reason":       "session.Reason",
+			"events.kind":                   "event.Kind",
+			"events.session_start_reason":   "session.Reason",
+			"sessions_agg.start_reason":     "session.Reason",
+			"session_versions.start_reason": "session.Reason",
+			"sessions_mv.start_reason":      "session.Reason",
+			"sessions.start_reason":         "session.Reason",
 		}
 		chtest.Each(t, engines, func(t *testing.T, e *chtest.Engine) {
 			rows, err := e.Query(ctx, `SELECT concat(table, '.', name), type FROM system.columns
@@ -130,6 +132,7 @@ WHERE database = currentDatabase() AND type LIKE 'Enum8(%' ORDER BY table, name`
 	})
 
 	t.Run("views", func(t *testing.T) { testSessionsView(t, engines) })
+	t.Run("versions", func(t *testing.T) { testSessionVersions(t, engines) })
 }
 
 // goReasons are pkg/session's start reasons: name -> the Reason's number,
@@ -347,6 +350,17 @@ FROM sessions WHERE site_id = ? ORDER BY first_ms`, "mv")
 			}
 		}
 	}
+	// The sessions view reads session_versions; existing installs get their
+	// history there by 0030's backfill from the aggregates, run here on the
+	// aggregates the materialized view built from these events.
+	for _, e := range engines {
+		if e.Err != nil {
+			continue
+		}
+		if err := store.BackfillSessionVersions(ctx, e); err != nil {
+			t.Fatalf("ClickHouse %s: backfill: %v", e.Name, err)
+		}
+	}
 	got := chtest.Same(t, engines, "sessions view", read)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("sessions view =\n%+v\nwant\n%+v", got, want)
@@ -359,7 +373,7 @@ FROM sessions WHERE site_id = ? ORDER BY first_ms`, "mv")
 		if e.Err != nil {
 			continue
 		}
-		for _, table := range []string{"events", "sessions_agg"} {
+		for _, table := range []string{"events", "sessions_agg", "session_versions"} {
 			if err := e.Exec(ctx, "OPTIMIZE TABLE "+table+" FINAL"); err != nil {
 				t.Fatalf("ClickHouse %s: %v", e.Name, err)
 			}
@@ -367,5 +381,111 @@ FROM sessions WHERE site_id = ? ORDER BY first_ms`, "mv")
 	}
 	if got := chtest.Same(t, engines, "sessions view after merges", read); !reflect.DeepEqual(got, want) {
 		t.Errorf("after merges =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// A session written as versions 1..k, each in its own part with merges
+// stopped (as the sessionizer's flushes leave it until merges run), reads
+// as version k through the sessions view, and a filter on a flag that
+// flips between versions (is_bot) sees only the latest: it is never
+// checked against an older version.
+func testSessionVersions(t *testing.T, engines []*chtest.Engine) {
+	ctx := context.Background()
+	cols := []string{"site_id", "session_date", "session_id", "visitor_id", "started_at", "start_reason", "version",
+		"first_ms", "last_ms", "events", "pageviews", "is_bot", "entry_pathname", "exit_pathname"}
+	start := time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC)
+	type session struct {
+		name string
+		k    uint32
+		bot  func(v uint32) bool
+	}
+	sessions := []session{
+		{"bot-at-end", 4, func(v uint32) bool { return v%2 == 0 }},   // 0 1 0 1
+		{"bot-in-between", 3, func(v uint32) bool { return v == 2 }}, // 0 1 0
+		{"human", 2, func(uint32) bool { return false }},             // 0 0
+	}
+	// Versions are inserted highest first for one session, so neither
+	// insertion order nor part order decides.
+	var parts [][]any
+	for _, s := range sessions {
+		for v := uint32(1); v <= s.k; v++ {
+			b := uint8(0)
+			if s.bot(v) {
+				b = 1
+			}
+			row := []any{"vv", start, mvID("session", s.name), mvID("visitor", s.name), start, "first_visit", v,
+				uint64(start.UnixMilli()), uint64(start.UnixMilli()) + uint64(v)*1000, v, v, b, "/", fmt.Sprintf("/%d", v)}
+			if s.name == "bot-at-end" {
+				parts = append([][]any{row}, parts...)
+			} else {
+				parts = append(parts, row)
+			}
+		}
+	}
+	for _, e := range engines {
+		if e.Err != nil {
+			continue
+		}
+		if err := e.Exec(ctx, "SYSTEM STOP MERGES session_versions"); err != nil {
+			t.Fatalf("ClickHouse %s: %v", e.Name, err)
+		}
+		for _, row := range parts {
+			if err := e.Insert(ctx, "session_versions", cols, [][]any{row}); err != nil {
+				t.Fatalf("ClickHouse %s: %v", e.Name, err)
+			}
+		}
+		if n, _ := strconv.Atoi(queryString(t, e, `SELECT toString(count()) FROM system.parts
+WHERE database = currentDatabase() AND table = 'session_versions' AND active`)); n < len(parts) {
+			t.Fatalf("ClickHouse %s: %d active parts for %d inserts: the versions were merged, so this proves nothing", e.Name, n, len(parts))
+		}
+	}
+	names := map[string]string{}
+	for _, s := range sessions {
+		names[mvID("session", s.name).String()] = s.name
+	}
+	read := func(where string) func(e *chtest.Engine) (string, error) {
+		return func(e *chtest.Engine) (string, error) {
+			rows, err := e.Query(ctx, `SELECT toString(session_id), events, pageviews, duration_ms, is_bot, exit_pathname
+FROM sessions WHERE site_id = 'vv' `+where+` ORDER BY events`)
+			if err != nil {
+				return "", err
+			}
+			defer rows.Close()
+			var out []string
+			for rows.Next() {
+				var id, exit string
+				var events, pageviews, duration uint64
+				var bot uint8
+				if err := rows.Scan(&id, &events, &pageviews, &duration, &bot, &exit); err != nil {
+					return "", err
+				}
+				out = append(out, fmt.Sprintf("%s v%d pv%d %dms bot=%d %s", names[id], events, pageviews, duration, bot, exit))
+			}
+			return strings.Join(out, "; "), rows.Err()
+		}
+	}
+	for _, tc := range []struct{ where, want string }{
+		{"", "human v2 pv2 2000ms bot=0 /2; bot-in-between v3 pv3 3000ms bot=0 /3; bot-at-end v4 pv4 4000ms bot=1 /4"},
+		{"AND is_bot = 0", "human v2 pv2 2000ms bot=0 /2; bot-in-between v3 pv3 3000ms bot=0 /3"},
+		{"AND is_bot = 1", "bot-at-end v4 pv4 4000ms bot=1 /4"},
+		{"AND events = 2", "human v2 pv2 2000ms bot=0 /2"},
+	} {
+		if got := chtest.Same(t, engines, "versions "+tc.where, read(tc.where)); got != tc.want {
+			t.Errorf("sessions %s, unmerged versions: %q, want %q", tc.where, got, tc.want)
+		}
+	}
+	for _, e := range engines {
+		if e.Err != nil {
+			continue
+		}
+		if err := e.Exec(ctx, "SYSTEM START MERGES session_versions"); err != nil {
+			t.Fatalf("ClickHouse %s: %v", e.Name, err)
+		}
+		if err := e.Exec(ctx, "OPTIMIZE TABLE session_versions FINAL"); err != nil {
+			t.Fatalf("ClickHouse %s: %v", e.Name, err)
+		}
+	}
+	if got := chtest.Same(t, engines, "versions merged", read("")); got != "human v2 pv2 2000ms bot=0 /2; bot-in-between v3 pv3 3000ms bot=0 /3; bot-at-end v4 pv4 4000ms bot=1 /4" {
+		t.Errorf("sessions after merges: %q", got)
 	}
 }

@@ -1,6 +1,7 @@
 // Package store owns Teller's ClickHouse access: the connection, the schema
 // migrations (from schema/), and the reads and writes of sites, events,
-// checkpoints and rejected messages. Report queries live in pkg/report.
+// session versions, checkpoints and rejected messages. Report queries live
+// in pkg/report.
 //
 // Every INSERT names its columns and goes through PrepareBatch (or INSERT ...
 // SELECT): on ClickHouse 18.16 a bare INSERT fails and Exec("INSERT ...
