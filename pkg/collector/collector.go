@@ -17,10 +17,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -54,8 +57,17 @@ type Options struct {
 	Snippet http.Handler
 	// CookieDomain, if set, is the visitor cookie's Domain attribute, so one
 	// cookie covers a site's subdomains (collector on stats.example.com,
-	// pages on www.example.com).
+	// pages on www.example.com). A site's own setting wins.
 	CookieDomain string
+	// CookieMaxAge is the visitor cookie's lifetime, renewed on every event
+	// (default DefaultCookieMaxAge, 13 months).
+	CookieMaxAge time.Duration
+	// Limits are the rate limits; the zero value limits nothing.
+	Limits Limits
+	// ClientIPHeader, if set, names the header a trusted reverse proxy puts
+	// the client address in (its last comma-separated entry counts), e.g.
+	// X-Forwarded-For; otherwise the connection's address is the client's.
+	ClientIPHeader string
 	// MaxBodyBytes bounds an event body (default 16 KiB).
 	MaxBodyBytes int64
 	// PublishTimeout bounds the wait for Kafka per request (default 10 s).
@@ -95,11 +107,31 @@ type Payload struct {
 // MaxAge is the largest age_ms honoured: older events are refused.
 const MaxAge = 24 * time.Hour
 
+// DefaultCookieMaxAge is 13 months, what European regulators accept for an
+// audience-measurement cookie.
+const DefaultCookieMaxAge = 395 * 24 * time.Hour
+
+// Limits are the token buckets every event passes. A Rate with PerSecond 0
+// is no limit.
+type Limits struct {
+	// Client is per client address.
+	Client Rate
+	// ClientAgent is per client address and user agent: one browser.
+	ClientAgent Rate
+	// Site is per site, unless the site sets its own (site.Settings).
+	Site Rate
+	// MaxBuckets bounds the buckets held per kind (default 100,000).
+	MaxBuckets int
+}
+
 // Collector is the HTTP handler.
 type Collector struct {
-	opts    Options
-	log     *slog.Logger
-	metrics *metrics
+	opts       Options
+	log        *slog.Logger
+	metrics    *metrics
+	cookieless *identity.Cookieless
+	// Token buckets, one limiter per kind so each evicts by its own rate.
+	clients, agents, sites *limiter
 }
 
 // New checks the options and builds a collector.
@@ -119,7 +151,16 @@ func New(o Options) (*Collector, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
-	return &Collector{opts: o, log: o.Logger, metrics: newMetrics(o.Registerer)}, nil
+	if o.CookieMaxAge <= 0 {
+		o.CookieMaxAge = DefaultCookieMaxAge
+	}
+	if o.Limits.MaxBuckets <= 0 {
+		o.Limits.MaxBuckets = 100_000
+	}
+	n := o.Limits.MaxBuckets
+	return &Collector{opts: o, log: o.Logger, metrics: newMetrics(o.Registerer),
+		cookieless: o.Signer.NewCookieless(0),
+		clients:    newLimiter(n), agents: newLimiter(n), sites: newLimiter(n)}, nil
 }
 
 // Mount adds the collector's routes to r.
@@ -143,9 +184,48 @@ func (c *Collector) refuse(g *gin.Context, status int, reason, field, msg string
 	g.AbortWithStatusJSON(status, apiError{Error: msg, Field: field})
 }
 
+// tooMany answers 429 with Retry-After in whole seconds (at least 1).
+func (c *Collector) tooMany(g *gin.Context, reason, what string, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	g.Header("Retry-After", strconv.Itoa(max(1, secs)))
+	c.refuse(g, http.StatusTooManyRequests, reason, "", what+" sends events faster than allowed; retry later")
+}
+
+// clientIP is the client's address: the connection's, or the trusted
+// proxy's header's last entry.
+func (c *Collector) clientIP(r *http.Request) string {
+	if c.opts.ClientIPHeader != "" {
+		if v := r.Header.Get(c.opts.ClientIPHeader); v != "" {
+			if i := strings.LastIndexByte(v, ','); i >= 0 {
+				v = v[i+1:]
+			}
+			if v = strings.TrimSpace(v); v != "" {
+				return v
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 func (c *Collector) handleEvent(g *gin.Context) {
 	now := c.opts.now()
 	g.Header("Cache-Control", "no-store")
+	// The client's buckets are checked before the body is read: a flood costs
+	// as little as possible.
+	ip, ua := c.clientIP(g.Request), g.Request.UserAgent()
+	wall := time.Now()
+	if ok, wait := c.clients.allow(c.clients.key('a', ip), c.opts.Limits.Client, wall); !ok {
+		c.tooMany(g, "rate_client", "this address", wait)
+		return
+	}
+	if ok, wait := c.agents.allow(c.agents.key('u', ip, ua), c.opts.Limits.ClientAgent, wall); !ok {
+		c.tooMany(g, "rate_browser", "this browser", wait)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(g.Writer, g.Request.Body, c.opts.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -173,10 +253,25 @@ func (c *Collector) handleEvent(g *gin.Context) {
 	}
 	st, ok := c.opts.Sites.Lookup(p.Site)
 	if !ok {
-		c.refuse(g, http.StatusBadRequest, "unknown_site", "site", fmt.Sprintf("unknown site %q: register it first (teller site add)", p.Site))
+		c.refuse(g, http.StatusForbidden, "unknown_site", "site", fmt.Sprintf("unknown site %.80q: register it first (teller site add)", p.Site))
 		return
 	}
 	c.cors(g, &st)
+	if header, msg := checkSource(&st, g.GetHeader("Origin"), g.GetHeader("Referer")); header != "" {
+		c.refuse(g, http.StatusForbidden, strings.ToLower(header), "", msg)
+		return
+	}
+	siteRate := c.opts.Limits.Site
+	if st.Settings.RateLimit > 0 {
+		siteRate = Rate{PerSecond: st.Settings.RateLimit, Burst: st.Settings.RateBurst}
+		if siteRate.Burst <= 0 {
+			siteRate.Burst = max(1, int(2*siteRate.PerSecond))
+		}
+	}
+	if ok, wait := c.sites.allow(c.sites.key('s', st.ID), siteRate, wall); !ok {
+		c.tooMany(g, "rate_site", "site "+st.ID, wait)
+		return
+	}
 	page, err := event.ParsePageURL(p.URL)
 	if err != nil {
 		c.refuse(g, http.StatusBadRequest, "url", "url", err.Error())
@@ -198,17 +293,29 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		}
 	}
 
-	visitor, isNew := c.visitor(g)
+	var visitor uuid.UUID
+	var isNew bool
+	if st.Settings.Cookieless() {
+		// The address is used for the hash here, and then dropped.
+		visitor, isNew = c.cookieless.Visitor(now, st.ID, ip, ua)
+	} else {
+		visitor, isNew = c.visitor(g)
+	}
 	ev := event.Event{
 		V: event.Version, ID: uuid.New(), Site: st.ID, Visitor: visitor, NewVisitor: isNew,
 		ReceivedMs: now.UnixMilli() - p.AgeMs,
+		Kind:       p.Kind, Name: p.Name,
+		// The campaign is read from the URL as sent; the stored URL and
+		// referrer keep only the allow-listed query parameters.
+		Campaign: campaign.FromQuery(page.RawQuery),
+		URL:      StripURL(p.URL, st.Settings.QueryParams),
 		// Title and referrer are the page's, not the site owner's code: a long
 		// one is cut (on a character boundary) rather than losing the event.
-		Kind: p.Kind, Name: p.Name, URL: p.URL,
-		Referrer: event.Clip(p.Referrer, event.MaxURLLength), Title: event.Clip(p.Title, event.MaxTitleLength),
-		UserAgent:   event.Clip(g.Request.UserAgent(), event.MaxUserAgent),
+		Referrer:    StripURL(event.Clip(p.Referrer, event.MaxURLLength), st.Settings.QueryParams),
+		Title:       event.Clip(p.Title, event.MaxTitleLength),
+		UserAgent:   event.Clip(ua, event.MaxUserAgent),
 		ScreenWidth: p.ScreenWidth, ScreenHeight: p.ScreenHeight,
-		Campaign: campaign.FromQuery(page.RawQuery), Props: p.Props,
+		Props:     p.Props,
 		EngagedMs: p.EngagedMs, ScrollDepth: p.ScrollDepth,
 	}
 	if err := ev.Validate(); err != nil {
@@ -232,7 +339,9 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		g.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "event queue unavailable; retry later"})
 		return
 	}
-	c.setCookie(g, visitor)
+	if !st.Settings.Cookieless() {
+		c.setCookie(g, &st, page.Hostname(), visitor)
+	}
 	c.metrics.accepted.WithLabelValues(string(ev.Kind)).Inc()
 	if isNew {
 		c.metrics.newVisitors.Inc()
@@ -255,27 +364,60 @@ func (c *Collector) visitor(g *gin.Context) (uuid.UUID, bool) {
 	return id, false
 }
 
-// cookieMaxAge is 400 days, the most browsers keep a cookie.
-const cookieMaxAge = 400 * 24 * time.Hour
-
-func (c *Collector) setCookie(g *gin.Context, id uuid.UUID) {
+// setCookie sets (or renews) the visitor cookie. SameSite follows the
+// site's setting; "auto" is Lax when the collector and the page share a
+// registrable domain (a first-party cookie) and None otherwise, which
+// browsers accept only with Secure.
+func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id uuid.UUID) {
 	secure := g.Request.TLS != nil || strings.EqualFold(g.GetHeader("X-Forwarded-Proto"), "https")
+	sameSite := http.SameSiteLaxMode
+	switch st.Settings.SameSite {
+	case site.SameSiteStrict:
+		sameSite = http.SameSiteStrictMode
+	case site.SameSiteNone:
+		sameSite, secure = http.SameSiteNoneMode, true
+	case site.SameSiteLax:
+	default:
+		collectorHost, _, err := net.SplitHostPort(g.Request.Host)
+		if err != nil {
+			collectorHost = g.Request.Host
+		}
+		if !SameRegistrableDomain(collectorHost, pageHost) {
+			sameSite, secure = http.SameSiteNoneMode, true
+		}
+	}
+	domain := c.opts.CookieDomain
+	if st.Settings.CookieDomain != "" {
+		domain = st.Settings.CookieDomain
+	}
 	http.SetCookie(g.Writer, &http.Cookie{
 		Name: identity.CookieName, Value: c.opts.Signer.Sign(id), Path: "/",
-		Domain: c.opts.CookieDomain, MaxAge: int(cookieMaxAge.Seconds()),
-		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+		Domain: domain, MaxAge: int(c.opts.CookieMaxAge.Seconds()),
+		HttpOnly: true, Secure: secure, SameSite: sameSite,
 	})
+}
+
+// SameRegistrableDomain reports whether two hosts share a registrable domain
+// (eTLD+1 by the public suffix list): then a cookie set by one is first-party
+// on the other.
+func SameRegistrableDomain(a, b string) bool {
+	a, b = strings.TrimSuffix(strings.ToLower(a), "."), strings.TrimSuffix(strings.ToLower(b), ".")
+	if a == b {
+		return true
+	}
+	ra, err := publicsuffix.EffectiveTLDPlusOne(a)
+	if err != nil {
+		return false
+	}
+	rb, err := publicsuffix.EffectiveTLDPlusOne(b)
+	return err == nil && ra == rb
 }
 
 // cors allows the page's origin to read the answer and send credentials,
 // when that origin is one of the site's hosts.
 func (c *Collector) cors(g *gin.Context, st *site.Site) {
 	origin := g.GetHeader("Origin")
-	if origin == "" {
-		return
-	}
-	u, err := url.Parse(origin)
-	if err != nil || !st.OwnsHost(u.Hostname()) {
+	if origin == "" || fromSite(st, origin) != nil {
 		return
 	}
 	h := g.Writer.Header()
@@ -286,13 +428,12 @@ func (c *Collector) cors(g *gin.Context, st *site.Site) {
 
 func (c *Collector) handlePreflight(g *gin.Context) {
 	origin := g.GetHeader("Origin")
-	u, err := url.Parse(origin)
-	if origin == "" || err != nil {
+	if origin == "" {
 		g.AbortWithStatus(http.StatusNoContent)
 		return
 	}
 	for _, st := range c.opts.Sites.All() {
-		if st.OwnsHost(u.Hostname()) {
+		if fromSite(&st, origin) == nil {
 			c.cors(g, &st)
 			h := g.Writer.Header()
 			h.Set("Access-Control-Allow-Methods", "POST")

@@ -1,0 +1,254 @@
+package collector_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/collector"
+	"github.com/teller-analytics/teller/pkg/event"
+	"github.com/teller-analytics/teller/pkg/identity"
+	"github.com/teller-analytics/teller/pkg/site"
+)
+
+const pageview = `{"site":"shop","kind":"pageview","url":"https://shop.example/"}`
+
+// An event whose Origin or Referer is present must come from one of the
+// site's hosts over http(s); the refusal is a 403, counted by its header.
+func TestOriginAndRefererRefusals(t *testing.T) {
+	brokers := testenv.Kafka(t, topic, 2)
+	srv, reg := newServerWithRegistry(t, brokers, nil)
+	tests := []struct {
+		name   string
+		header map[string]string
+		status int
+	}{
+		{"site origin", map[string]string{"Origin": "https://shop.example"}, 202},
+		{"subdomain origin over http", map[string]string{"Origin": "http://www.shop.example:8080"}, 202},
+		{"site referer", map[string]string{"Referer": "https://shop.example/a?b=c"}, 202},
+		{"neither header", nil, 202},
+		{"foreign origin", map[string]string{"Origin": "https://evil.example"}, 403},
+		{"look-alike origin", map[string]string{"Origin": "https://shop.example.evil.example"}, 403},
+		{"ftp origin", map[string]string{"Origin": "ftp://shop.example"}, 403},
+		{"userinfo origin", map[string]string{"Origin": "http://evil@shop.example"}, 403},
+		{"null origin", map[string]string{"Origin": "null"}, 403},
+		{"foreign referer", map[string]string{"Referer": "https://www.google.com/"}, 403},
+		{"site origin, foreign referer", map[string]string{"Origin": "https://shop.example", "Referer": "https://evil.example/"}, 403},
+		{"javascript referer", map[string]string{"Referer": "javascript:alert(1)"}, 403},
+	}
+	refused := map[string]int{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := post(t, http.DefaultClient, srv.URL, pageview, tt.header)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("got %d %s, want %d", resp.StatusCode, body, tt.status)
+			}
+			if tt.status == 403 {
+				var e struct{ Error string }
+				if json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+					t.Fatalf("not a JSON error: %s", body)
+				}
+				if resp.Header.Get("Access-Control-Allow-Origin") != "" && tt.header["Origin"] != "https://shop.example" {
+					t.Fatal("CORS allowed for a refused origin")
+				}
+				reason := "referer"
+				if o := tt.header["Origin"]; o != "" && o != "https://shop.example" {
+					reason = "origin"
+				}
+				refused[reason]++
+			}
+		})
+	}
+	if msgs := readAll(t, brokers, 4); len(msgs) != 4 {
+		t.Fatalf("%d events in Kafka, want the 4 accepted", len(msgs))
+	}
+	want := "# HELP teller_collector_events_rejected_total Requests refused, by reason.\n# TYPE teller_collector_events_rejected_total counter\n" +
+		"teller_collector_events_rejected_total{reason=\"origin\"} " + strconv.Itoa(refused["origin"]) + "\n" +
+		"teller_collector_events_rejected_total{reason=\"referer\"} " + strconv.Itoa(refused["referer"]) + "\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "teller_collector_events_rejected_total"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Each bucket kind answers 429 with Retry-After once it is empty, counted by
+// its own reason, and never lets an event through to Kafka.
+func TestRateLimits(t *testing.T) {
+	slow := collector.Rate{PerSecond: 0.01, Burst: 3}
+	tests := []struct {
+		name   string
+		limits collector.Limits
+		// agents sends from this many user agents (the address is one).
+		agents int
+		sites  site.Settings
+		reason string
+	}{
+		{"per address", collector.Limits{Client: slow}, 3, site.Settings{}, "rate_client"},
+		{"per browser", collector.Limits{ClientAgent: slow}, 1, site.Settings{}, "rate_browser"},
+		{"per site, collector default", collector.Limits{Site: slow}, 3, site.Settings{}, "rate_site"},
+		{"per site, site setting", collector.Limits{}, 3, site.Settings{RateLimit: 0.01, RateBurst: 3}, "rate_site"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			brokers := testenv.Kafka(t, topic, 2)
+			st := site.Site{ID: "shop", Domains: []string{"shop.example"}, Settings: tt.sites}
+			if err := st.Normalize(); err != nil {
+				t.Fatal(err)
+			}
+			srv, reg := newServerWith(t, brokers, func(o *collector.Options) {
+				o.Limits = tt.limits
+				o.Sites = staticSites{st}
+			})
+			for i := 0; i < 3; i++ {
+				ua := "UA/" + strconv.Itoa(i%tt.agents)
+				if resp, body := post(t, http.DefaultClient, srv.URL, pageview, map[string]string{"User-Agent": ua}); resp.StatusCode != 202 {
+					t.Fatalf("event %d within the burst: %d %s", i, resp.StatusCode, body)
+				}
+			}
+			resp, body := post(t, http.DefaultClient, srv.URL, pageview, map[string]string{"User-Agent": "UA/0"})
+			if resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("event past the burst: %d %s, want 429", resp.StatusCode, body)
+			}
+			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 || s > 101 {
+				t.Fatalf("Retry-After %q: want the seconds until a token (1..101)", resp.Header.Get("Retry-After"))
+			}
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(rejected(tt.reason, 1)), "teller_collector_events_rejected_total"); err != nil {
+				t.Fatal(err)
+			}
+			if msgs := readAll(t, brokers, 3); len(msgs) != 3 {
+				t.Fatalf("%d events in Kafka, want 3", len(msgs))
+			}
+		})
+	}
+}
+
+// The stored URL and referrer keep only the allow-list; the campaign is read
+// before stripping, so it is whole.
+func TestQueryStringStripped(t *testing.T) {
+	brokers := testenv.Kafka(t, topic, 2)
+	st := site.Site{ID: "shop", Domains: []string{"shop.example"}, Settings: site.Settings{QueryParams: []string{"page"}}}
+	if err := st.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := newServerWith(t, brokers, func(o *collector.Options) { o.Sites = staticSites{st} })
+	body := `{"site":"shop","kind":"pageview",` +
+		`"url":"https://shop.example/reset?token=s3cret&email=a%40b.example&UTM_Source=news&page=2&gclid=CjwKCAiA&ref=x#access_token=abc",` +
+		`"referrer":"https://search.example/?q=my+name&utm_medium=email&fbclid=IwAR"}`
+	if resp, b := post(t, http.DefaultClient, srv.URL, body, nil); resp.StatusCode != 202 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	ev, err := event.Unmarshal(readAll(t, brokers, 1)[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://shop.example/reset?UTM_Source=news&page=2&gclid=redacted&ref=x"; ev.URL != want {
+		t.Errorf("stored URL %s, want %s", ev.URL, want)
+	}
+	if want := "https://search.example/?utm_medium=email&fbclid=redacted"; ev.Referrer != want {
+		t.Errorf("stored referrer %s, want %s", ev.Referrer, want)
+	}
+	if want := (event.Campaign{Source: "news", ClickIDType: "gclid"}); ev.Campaign != want {
+		t.Errorf("campaign %+v, want %+v", ev.Campaign, want)
+	}
+	raw := string(readAll(t, brokers, 1)[0].Value)
+	for _, secret := range []string{"s3cret", "a%40b", "CjwKCAiA", "IwAR", "my+name", "access_token", "127.0.0.1"} {
+		if strings.Contains(raw, secret) {
+			t.Errorf("%q reached Kafka: %s", secret, raw)
+		}
+	}
+}
+
+// A cookieless site gets no cookie; the same browser is the same visitor.
+func TestCookielessSite(t *testing.T) {
+	brokers := testenv.Kafka(t, topic, 2)
+	st := site.Site{ID: "shop", Domains: []string{"shop.example"}, Settings: site.Settings{CookieMode: site.CookieModeCookieless}}
+	if err := st.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := newServerWith(t, brokers, func(o *collector.Options) { o.Sites = staticSites{st} })
+	for _, ua := range []string{"UA/1", "UA/1", "UA/2"} {
+		resp, b := post(t, http.DefaultClient, srv.URL, pageview, map[string]string{"User-Agent": ua})
+		if resp.StatusCode != 202 || len(resp.Cookies()) != 0 {
+			t.Fatalf("%d %s, cookies %v: want 202 without a cookie", resp.StatusCode, b, resp.Cookies())
+		}
+	}
+	visitors := map[string]map[string]bool{}
+	for _, m := range readAll(t, brokers, 3) {
+		ev, err := event.Unmarshal(m.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if visitors[ev.UserAgent] == nil {
+			visitors[ev.UserAgent] = map[string]bool{}
+		}
+		visitors[ev.UserAgent][ev.Visitor.String()] = true
+	}
+	if len(visitors["UA/1"]) != 1 || len(visitors["UA/2"]) != 1 {
+		t.Fatalf("visitors by user agent: %v", visitors)
+	}
+	for v := range visitors["UA/1"] {
+		if visitors["UA/2"][v] {
+			t.Fatal("two browsers share a cookieless id")
+		}
+	}
+}
+
+// SameSite follows the site's rule; in auto mode a collector on the site's
+// registrable domain sets a first-party Lax cookie, with the site's Domain.
+func TestCookieAttributes(t *testing.T) {
+	tests := []struct {
+		name     string
+		settings site.Settings
+		host     string
+		https    bool
+		sameSite http.SameSite
+		secure   bool
+		domain   string
+	}{
+		{"auto, same registrable domain", site.Settings{}, "stats.shop.example", false, http.SameSiteLaxMode, false, ""},
+		{"auto, same domain over https", site.Settings{CookieDomain: "shop.example"}, "stats.shop.example", true, http.SameSiteLaxMode, true, "shop.example"},
+		{"auto, another domain", site.Settings{}, "collector.other.example", false, http.SameSiteNoneMode, true, ""},
+		{"strict", site.Settings{SameSite: "strict"}, "collector.other.example", false, http.SameSiteStrictMode, false, ""},
+		{"none", site.Settings{SameSite: "none"}, "stats.shop.example", false, http.SameSiteNoneMode, true, ""},
+	}
+	brokers := testenv.Kafka(t, topic, 2)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := site.Site{ID: "shop", Domains: []string{"shop.example"}, Settings: tt.settings}
+			if err := st.Normalize(); err != nil {
+				t.Fatal(err)
+			}
+			srv, _ := newServerWith(t, brokers, func(o *collector.Options) { o.Sites = staticSites{st} })
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/event", strings.NewReader(pageview))
+			req.Host = tt.host
+			if tt.https {
+				req.Header.Set("X-Forwarded-Proto", "https")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			var c *http.Cookie
+			for _, x := range resp.Cookies() {
+				if x.Name == identity.CookieName {
+					c = x
+				}
+			}
+			if c == nil || !c.HttpOnly || c.SameSite != tt.sameSite || c.Secure != tt.secure || c.Domain != tt.domain ||
+				c.MaxAge != int(collector.DefaultCookieMaxAge.Seconds()) {
+				t.Fatalf("cookie %+v: want SameSite %v, Secure %v, Domain %q", c, tt.sameSite, tt.secure, tt.domain)
+			}
+		})
+	}
+}
+
+// rejected is the expected exposition of one refusal reason's count.
+func rejected(reason string, n int) string {
+	return "# HELP teller_collector_events_rejected_total Requests refused, by reason.\n# TYPE teller_collector_events_rejected_total counter\n" +
+		"teller_collector_events_rejected_total{reason=\"" + reason + "\"} " + strconv.Itoa(n) + "\n"
+}
