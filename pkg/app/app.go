@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -36,6 +37,9 @@ import (
 type Hooks struct {
 	// Ready receives the bound HTTP address once the service serves.
 	Ready func(net.Addr)
+	// AdminReady receives the bound address of a separate health and
+	// metrics listener (the collector's -admin-listen), when there is one.
+	AdminReady func(net.Addr)
 	// Clock replaces the collector's event clock (tests replay visits
 	// across hours without sleeping).
 	Clock func() time.Time
@@ -53,10 +57,13 @@ func (h *Hooks) registry() *prometheus.Registry {
 // Defaults of the services' own flags; the ports are also those the README,
 // Dockerfile, docker-compose.yml and the dev mode use (tests tie them).
 const (
-	DefaultCollectorListen   = ":8081"
-	DefaultDashboardListen   = ":8082"
-	DefaultSessionizerListen = ":8083"
-	DefaultDashboardUser     = "admin"
+	DefaultCollectorListen = ":8081"
+	// DefaultCollectorAdminListen serves the collector's health and
+	// metrics on loopback only: the public port serves what browsers need.
+	DefaultCollectorAdminListen = "127.0.0.1:8091"
+	DefaultDashboardListen      = ":8082"
+	DefaultSessionizerListen    = ":8083"
+	DefaultDashboardUser        = "admin"
 	// DefaultDashboardMaxConns leaves room for several site pages at once:
 	// a page runs its reports in parallel, one connection each.
 	DefaultDashboardMaxConns = 32
@@ -142,19 +149,46 @@ func loadSites(ctx context.Context, db *store.DB, log *slog.Logger) (*site.Regis
 
 // CollectorConfig configures the collector service.
 type CollectorConfig struct {
-	Listen        string
+	Listen string
+	// AdminListen serves /healthz, /readyz and /metrics; empty serves them
+	// on Listen (what a CollectorConfig written as a literal gets).
+	AdminListen   string
+	Timeouts      service.Timeouts
 	Store         store.Config
 	Kafka         bus.Config
 	CookieSecrets config.StringList
 	CookieDomain  string
-	CreateTopic   bool
-	Migrate       bool
-	Log           service.LogConfig
+	CookieMaxAge  time.Duration
+	// RateClient, RateBrowser and RateSite are the token buckets per client
+	// address, per address and user agent, and per site (a site's own
+	// setting wins); zero is no limit.
+	RateClient, RateBrowser, RateSite collector.Rate
+	ClientIPHeader                    string
+	CreateTopic                       bool
+	Migrate                           bool
+	Log                               service.LogConfig
 }
+
+// Collector defaults: a person's browser rarely sends more than a few events
+// a second; an address may be a whole office behind one NAT.
+var (
+	defaultCollectorTimeouts = service.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 60 * time.Second}
+	defaultRateClient        = collector.Rate{PerSecond: 20, Burst: 200}
+	defaultRateBrowser       = collector.Rate{PerSecond: 5, Burst: 50}
+)
 
 // RegisterFlags adds the collector's flags.
 func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Listen, "listen", DefaultCollectorListen, "HTTP address the collector serves (snippet, events, health, metrics)")
+	fs.StringVar(&c.Listen, "listen", DefaultCollectorListen, "HTTP address the collector serves to browsers (snippet, events)")
+	fs.StringVar(&c.AdminListen, "admin-listen", DefaultCollectorAdminListen, "HTTP address of the collector's health and metrics (keep it off the public network); empty serves them on -listen")
+	c.Timeouts = defaultCollectorTimeouts
+	c.Timeouts.RegisterFlags(fs)
+	c.RateClient, c.RateBrowser = defaultRateClient, defaultRateBrowser
+	fs.Var(&c.RateClient, "rate-client", "events per second and burst per client address, e.g. 20,200 (0: no limit)")
+	fs.Var(&c.RateBrowser, "rate-browser", "events per second and burst per client address and user agent (0: no limit)")
+	fs.Var(&c.RateSite, "rate-site", "events per second and burst per site unless the site sets its own (0: no limit)")
+	fs.StringVar(&c.ClientIPHeader, "client-ip-header", "", "header a trusted reverse proxy puts the client address in (its last entry counts), e.g. X-Forwarded-For; empty: the connection's address")
+	fs.DurationVar(&c.CookieMaxAge, "cookie-max-age", collector.DefaultCookieMaxAge, "lifetime of the visitor cookie, renewed on every event")
 	c.Store.RegisterFlags(fs)
 	c.Kafka.RegisterFlags(fs)
 	c.Kafka.RegisterCreateFlags(fs)
@@ -169,6 +203,18 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 // configuration. It does no I/O.
 func (c *CollectorConfig) Validate() error {
 	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate()}
+	if c.AdminListen != "" {
+		errs = append(errs, config.CheckHostPort("admin-listen", c.AdminListen, true))
+	}
+	if c.Timeouts != (service.Timeouts{}) {
+		errs = append(errs, c.Timeouts.Validate())
+	}
+	if c.CookieMaxAge < 0 {
+		errs = append(errs, fmt.Errorf("-cookie-max-age %v: want a positive duration such as 9480h", c.CookieMaxAge))
+	}
+	if strings.ContainsAny(c.ClientIPHeader, " :\r\n") {
+		errs = append(errs, fmt.Errorf("-client-ip-header %q: want a header name such as X-Forwarded-For", c.ClientIPHeader))
+	}
 	if c.CreateTopic {
 		errs = append(errs, c.Kafka.ValidateCreate())
 	} else {
@@ -220,7 +266,9 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 	defer producer.Close()
 	reg := hooks.registry()
 	opts := collector.Options{Publisher: producer, Sites: sites, Signer: signer, Snippet: snippet.Handler(),
-		CookieDomain: cfg.CookieDomain, Logger: log, Registerer: reg}
+		CookieDomain: cfg.CookieDomain, CookieMaxAge: cfg.CookieMaxAge, ClientIPHeader: cfg.ClientIPHeader,
+		Limits: collector.Limits{Client: cfg.RateClient, ClientAgent: cfg.RateBrowser, Site: cfg.RateSite},
+		Logger: log, Registerer: reg}
 	if hooks.Clock != nil {
 		opts.SetClock(hooks.Clock)
 	}
@@ -228,8 +276,7 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 	if err != nil {
 		return err
 	}
-	r := service.NewEngine(log)
-	service.Mount(r, reg, map[string]service.Check{
+	checks := map[string]service.Check{
 		"clickhouse": db.Ping,
 		"sites": func(context.Context) error {
 			if !sites.Loaded() {
@@ -237,10 +284,48 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 			}
 			return nil
 		},
-	})
+	}
+	r := service.NewEngine(log)
 	col.Mount(r)
-	log.Info("collector listening", "addr", cfg.Listen, "topic", cfg.Kafka.Topic, "brokers", cfg.Kafka.Brokers.String())
-	return service.Serve(ctx, cfg.Listen, r, log, hooks.Ready)
+	if cfg.AdminListen == "" {
+		service.Mount(r, reg, checks)
+		return serveCollector(rctx, cfg, log, hooks, r, nil)
+	}
+	admin := service.NewEngine(log)
+	service.Mount(admin, reg, checks)
+	return serveCollector(rctx, cfg, log, hooks, r, admin)
+}
+
+// serveCollector binds the public listener and, with admin, the health and
+// metrics one before serving either, so a taken port fails the start; it
+// serves until ctx ends or one of them fails.
+func serveCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, hooks Hooks, public, admin http.Handler) error {
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("collector: listen on %s: %w", cfg.Listen, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	if admin != nil {
+		al, err := net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("collector: -admin-listen %s: %w", cfg.AdminListen, err)
+		}
+		log.Info("collector health and metrics listening", "addr", al.Addr().String())
+		go func() {
+			err := service.ServeListenerTimeouts(ctx, al, admin, service.DefaultTimeouts, hooks.AdminReady)
+			cancel()
+			errc <- err
+		}()
+	} else {
+		errc <- nil
+	}
+	log.Info("collector listening", "addr", l.Addr().String(), "topic", cfg.Kafka.Topic, "brokers", cfg.Kafka.Brokers.String())
+	err = service.ServeListenerTimeouts(ctx, l, public, cfg.Timeouts, hooks.Ready)
+	cancel()
+	return errors.Join(err, <-errc)
 }
 
 // SessionizerConfig configures the sessionizer service.

@@ -1,18 +1,26 @@
 package collector_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/collector"
+	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/event"
 	"github.com/teller-analytics/teller/pkg/identity"
+	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/site"
 )
 
@@ -251,4 +259,61 @@ func TestCookieAttributes(t *testing.T) {
 func rejected(reason string, n int) string {
 	return "# HELP teller_collector_events_rejected_total Requests refused, by reason.\n# TYPE teller_collector_events_rejected_total counter\n" +
 		"teller_collector_events_rejected_total{reason=\"" + reason + "\"} " + strconv.Itoa(n) + "\n"
+}
+
+// A body trickled in (one byte every 300 ms against a 1 s read timeout; the
+// service default is 10 s against a byte every 4.5 s) is cut: the
+// connection closes and nothing is published.
+func TestSlowBodyIsCut(t *testing.T) {
+	brokers := testenv.Kafka(t, topic, 2)
+	signer, _ := identity.NewSigner("collector-test-key-0123456789")
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
+	t.Cleanup(func() { p.Close() })
+	c, err := collector.New(collector.Options{Publisher: p, Sites: sites, Signer: signer, Logger: testenv.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := service.NewEngine(testenv.Logger(t))
+	c.Mount(r)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- service.ServeListenerTimeouts(ctx, l, r, service.Timeouts{Read: time.Second}, nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/event HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", len(pageview))
+	start := time.Now()
+	var writeErr error
+	for i := 0; i < len(pageview) && writeErr == nil && time.Since(start) < 10*time.Second; i++ {
+		_, writeErr = conn.Write([]byte{pageview[i]})
+		time.Sleep(300 * time.Millisecond)
+		if conn.SetReadDeadline(time.Now().Add(time.Millisecond)) == nil {
+			if _, err := conn.Read(make([]byte, 1)); err != nil && !isTimeout(err) {
+				writeErr = err // the server closed the connection
+			}
+		}
+	}
+	took := time.Since(start)
+	if writeErr == nil {
+		t.Fatalf("the connection stayed open for %v of trickled body", took)
+	}
+	if took > 3*time.Second {
+		t.Fatalf("cut after %v, want about the 1 s read timeout", took)
+	}
+	if msgs := readAll(t, brokers, 0); len(msgs) != 0 {
+		t.Fatalf("%d events published from a cut body", len(msgs))
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
