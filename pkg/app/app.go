@@ -24,6 +24,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/collector"
 	"github.com/teller-analytics/teller/pkg/config"
+	"github.com/teller-analytics/teller/pkg/geo"
 	"github.com/teller-analytics/teller/pkg/identity"
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
@@ -164,9 +165,12 @@ type CollectorConfig struct {
 	// setting wins); zero is no limit.
 	RateClient, RateBrowser, RateSite collector.Rate
 	ClientIPHeader                    string
-	CreateTopic                       bool
-	Migrate                           bool
-	Log                               service.LogConfig
+	// GeoDB is the country database file (scripts/fetch-geo.sh); empty
+	// leaves every country empty.
+	GeoDB       string
+	CreateTopic bool
+	Migrate     bool
+	Log         service.LogConfig
 }
 
 // Collector defaults: a person's browser rarely sends more than a few events
@@ -188,6 +192,7 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.RateBrowser, "rate-browser", "events per second and burst per client address and user agent (0: no limit)")
 	fs.Var(&c.RateSite, "rate-site", "events per second and burst per site unless the site sets its own (0: no limit)")
 	fs.StringVar(&c.ClientIPHeader, "client-ip-header", "", "header a trusted reverse proxy puts the client address in (its last entry counts), e.g. X-Forwarded-For; empty: the connection's address")
+	fs.StringVar(&c.GeoDB, "geo-db", "", "MaxMind DB format country database (scripts/fetch-geo.sh fetches DB-IP's); empty: no countries")
 	fs.DurationVar(&c.CookieMaxAge, "cookie-max-age", collector.DefaultCookieMaxAge, "lifetime of the visitor cookie, renewed on every event")
 	c.Store.RegisterFlags(fs)
 	c.Kafka.RegisterFlags(fs)
@@ -262,13 +267,23 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 		return err
 	}
 
+	var countries collector.Countries
+	if cfg.GeoDB != "" {
+		db, err := geo.Open(cfg.GeoDB)
+		if err != nil {
+			return fmt.Errorf("collector: -geo-db: %w", err)
+		}
+		defer db.Close()
+		countries = db
+	}
 	producer := bus.NewProducer(cfg.Kafka, log)
 	defer producer.Close()
 	reg := hooks.registry()
 	opts := collector.Options{Publisher: producer, Sites: sites, Signer: signer, Snippet: snippet.Handler(),
 		CookieDomain: cfg.CookieDomain, CookieMaxAge: cfg.CookieMaxAge, ClientIPHeader: cfg.ClientIPHeader,
-		Limits: collector.Limits{Client: cfg.RateClient, ClientAgent: cfg.RateBrowser, Site: cfg.RateSite},
-		Logger: log, Registerer: reg}
+		Limits:    collector.Limits{Client: cfg.RateClient, ClientAgent: cfg.RateBrowser, Site: cfg.RateSite},
+		Countries: countries,
+		Logger:    log, Registerer: reg}
 	if hooks.Clock != nil {
 		opts.SetClock(hooks.Clock)
 	}

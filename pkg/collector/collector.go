@@ -42,6 +42,11 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs ...bus.Message) error
 }
 
+// Countries looks up the country of a client address (pkg/geo).
+type Countries interface {
+	Country(ip string) string
+}
+
 // Sites finds registered sites.
 type Sites interface {
 	Lookup(id string) (site.Site, bool)
@@ -68,6 +73,8 @@ type Options struct {
 	// the client address in (its last comma-separated entry counts), e.g.
 	// X-Forwarded-For; otherwise the connection's address is the client's.
 	ClientIPHeader string
+	// Countries gives events their country; nil leaves it empty.
+	Countries Countries
 	// MaxBodyBytes bounds an event body (default 16 KiB).
 	MaxBodyBytes int64
 	// PublishTimeout bounds the wait for Kafka per request (default 10 s).
@@ -130,6 +137,7 @@ type Collector struct {
 	log        *slog.Logger
 	metrics    *metrics
 	cookieless *identity.Cookieless
+	bots       *botCache
 	// Token buckets, one limiter per kind so each evicts by its own rate.
 	clients, agents, sites *limiter
 }
@@ -159,8 +167,8 @@ func New(o Options) (*Collector, error) {
 	}
 	n := o.Limits.MaxBuckets
 	return &Collector{opts: o, log: o.Logger, metrics: newMetrics(o.Registerer),
-		cookieless: o.Signer.NewCookieless(0),
-		clients:    newLimiter(n), agents: newLimiter(n), sites: newLimiter(n)}, nil
+		cookieless: o.Signer.NewCookieless(0), bots: newBotCache(10_000),
+		clients: newLimiter(n), agents: newLimiter(n), sites: newLimiter(n)}, nil
 }
 
 // Mount adds the collector's routes to r.
@@ -321,6 +329,21 @@ func (c *Collector) handleEvent(g *gin.Context) {
 	if err := ev.Validate(); err != nil {
 		c.refuse(g, http.StatusBadRequest, "invalid", fieldOf(err), err.Error())
 		return
+	}
+	if st.Settings.DropBots() {
+		if reason := c.bots.reason(g.Request.Header, ua); reason != "" {
+			class, _, _ := strings.Cut(reason, ":")
+			c.metrics.droppedBots.WithLabelValues(class).Inc()
+			g.AbortWithStatus(http.StatusNoContent)
+			return
+		}
+	} else if prefetch(g.Request.Header) {
+		// Kept, and flagged; crawlers and headless browsers are flagged
+		// downstream from the user agent.
+		ev.Bot = "prefetch"
+	}
+	if c.opts.Countries != nil {
+		ev.Country = c.opts.Countries.Country(ip)
 	}
 	value, err := event.Marshal(&ev)
 	if err != nil {

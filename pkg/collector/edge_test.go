@@ -14,11 +14,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/teller-analytics/teller/internal/geotest"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/collector"
 	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/event"
+	"github.com/teller-analytics/teller/pkg/geo"
 	"github.com/teller-analytics/teller/pkg/identity"
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/site"
@@ -316,4 +318,74 @@ func TestSlowBodyIsCut(t *testing.T) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Prefetches are kept and flagged; a site that drops bots gets neither them
+// nor crawlers (204, counted by class); the country comes from the address,
+// which itself never reaches Kafka.
+func TestBotsPrefetchesAndCountry(t *testing.T) {
+	countries, err := geo.Open(geotest.Countries(t, map[string]string{"127.0.0.0/8": "DE"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer countries.Close()
+	flagSite := site.Site{ID: "shop", Domains: []string{"shop.example"}}
+	dropSite := site.Site{ID: "blog", Domains: []string{"blog.example"}, Settings: site.Settings{Bots: site.BotsDrop}}
+	for _, s := range []*site.Site{&flagSite, &dropSite} {
+		if err := s.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	brokers := testenv.Kafka(t, topic, 2)
+	srv, reg := newServerWith(t, brokers, func(o *collector.Options) {
+		o.Sites = staticSites{flagSite, dropSite}
+		o.Countries = countries
+	})
+	browser := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	blog := `{"site":"blog","kind":"pageview","url":"https://blog.example/"}`
+	tests := []struct {
+		name, body string
+		header     map[string]string
+		status     int
+	}{
+		{"browser", pageview, map[string]string{"User-Agent": browser}, 202},
+		{"prefetch kept", pageview, map[string]string{"User-Agent": browser, "Sec-Purpose": "prefetch;prerender"}, 202},
+		{"browser on the dropping site", blog, map[string]string{"User-Agent": browser}, 202},
+		{"prefetch dropped", blog, map[string]string{"User-Agent": browser, "Purpose": "prefetch"}, 204},
+		{"crawler dropped", blog, map[string]string{"User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}, 204},
+		{"headless dropped", blog, map[string]string{"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36"}, 204},
+	}
+	for _, tt := range tests {
+		if resp, body := post(t, http.DefaultClient, srv.URL, tt.body, tt.header); resp.StatusCode != tt.status {
+			t.Errorf("%s: %d %s, want %d", tt.name, resp.StatusCode, body, tt.status)
+		}
+	}
+	msgs := readAll(t, brokers, 3)
+	if len(msgs) != 3 {
+		t.Fatalf("%d events in Kafka, want 3", len(msgs))
+	}
+	flagged := 0
+	for _, m := range msgs {
+		ev, err := event.Unmarshal(m.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Country != "DE" {
+			t.Errorf("country %q, want DE", ev.Country)
+		}
+		if ev.Bot == "prefetch" {
+			flagged++
+		}
+		if strings.Contains(string(m.Value), "127.0.0.1") {
+			t.Errorf("the client address reached Kafka: %s", m.Value)
+		}
+	}
+	if flagged != 1 {
+		t.Errorf("%d events flagged as prefetch, want 1", flagged)
+	}
+	want := "# HELP teller_collector_bots_dropped_total Events dropped because their site drops bots, by class (prefetch, crawler, headless, ...).\n# TYPE teller_collector_bots_dropped_total counter\n" +
+		"teller_collector_bots_dropped_total{class=\"crawler\"} 1\nteller_collector_bots_dropped_total{class=\"headless\"} 1\nteller_collector_bots_dropped_total{class=\"prefetch\"} 1\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "teller_collector_bots_dropped_total"); err != nil {
+		t.Fatal(err)
+	}
 }

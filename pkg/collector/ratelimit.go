@@ -1,8 +1,11 @@
 package collector
 
 import (
+	"fmt"
 	"hash/maphash"
 	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -127,4 +130,33 @@ func (l *limiter) size() int {
 		l.shards[i].mu.Unlock()
 	}
 	return n
+}
+
+// String is the flag form of r: "PER_SECOND,BURST", "0" for no limit.
+func (r *Rate) String() string {
+	if r == nil || r.PerSecond <= 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(r.PerSecond, 'g', -1, 64) + "," + strconv.Itoa(r.Burst)
+}
+
+// Set parses "PER_SECOND[,BURST]" (burst default: twice the rate, at least
+// 1); "0" is no limit.
+func (r *Rate) Set(s string) error {
+	rate, burst, hasBurst := strings.Cut(strings.TrimSpace(s), ",")
+	per, err := strconv.ParseFloat(strings.TrimSpace(rate), 64)
+	if err != nil || per < 0 || math.IsInf(per, 0) || math.IsNaN(per) {
+		return fmt.Errorf("rate %q: want events per second, optionally with a burst: 20,200 (0 for no limit)", s)
+	}
+	b := max(1, int(2*per))
+	if hasBurst {
+		if b, err = strconv.Atoi(strings.TrimSpace(burst)); err != nil || b < 1 {
+			return fmt.Errorf("rate %q: burst must be a whole number of at least 1", s)
+		}
+	}
+	if per == 0 {
+		b = 0
+	}
+	*r = Rate{PerSecond: per, Burst: b}
+	return nil
 }
