@@ -12,7 +12,6 @@ package collector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -109,6 +108,9 @@ type Payload struct {
 	// AgeMs is how long ago, on the browser's clock, the event happened
 	// relative to sending it (queued events). Bounded to MaxAge.
 	AgeMs int64 `json:"age_ms"`
+	// Domain names the site by one of its domains instead of Site (the
+	// Plausible API's d); not a member of Teller's JSON.
+	Domain string `json:"-"`
 }
 
 // MaxAge is the largest age_ms honoured: older events are refused.
@@ -177,6 +179,7 @@ func (c *Collector) Mount(r gin.IRoutes) {
 		r.GET("/teller.js", gin.WrapH(c.opts.Snippet))
 	}
 	r.POST("/api/event", c.handleEvent)
+	r.GET("/p.gif", c.handlePixel)
 	r.OPTIONS("/api/event", c.handlePreflight)
 }
 
@@ -220,18 +223,9 @@ func (c *Collector) clientIP(r *http.Request) string {
 }
 
 func (c *Collector) handleEvent(g *gin.Context) {
-	now := c.opts.now()
 	g.Header("Cache-Control", "no-store")
-	// The client's buckets are checked before the body is read: a flood costs
-	// as little as possible.
-	ip, ua := c.clientIP(g.Request), g.Request.UserAgent()
-	wall := time.Now()
-	if ok, wait := c.clients.allow(c.clients.key('a', ip), c.opts.Limits.Client, wall); !ok {
-		c.tooMany(g, "rate_client", "this address", wait)
-		return
-	}
-	if ok, wait := c.agents.allow(c.agents.key('u', ip, ua), c.opts.Limits.ClientAgent, wall); !ok {
-		c.tooMany(g, "rate_browser", "this browser", wait)
+	in, ok := c.admit(g)
+	if !ok {
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(g.Writer, g.Request.Body, c.opts.MaxBodyBytes))
@@ -244,24 +238,98 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		c.refuse(g, http.StatusBadRequest, "read", "", "could not read body: "+err.Error())
 		return
 	}
-	var p Payload
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		c.refuse(g, http.StatusBadRequest, "json", "", "body is not a valid event: "+err.Error())
+	payloads, err := DecodeBody(body)
+	if err != nil {
+		c.refuseDecode(g, err)
 		return
 	}
-	if dec.More() {
-		c.refuse(g, http.StatusBadRequest, "json", "", "body has data after the event object")
+	c.accept(g, in, payloads, false)
+}
+
+// pixelGIF is a transparent 1x1 GIF.
+var pixelGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+
+// handlePixel is GET /p.gif, for pages without JavaScript and e-mails.
+func (c *Collector) handlePixel(g *gin.Context) {
+	g.Header("Cache-Control", "no-store")
+	in, ok := c.admit(g)
+	if !ok {
 		return
 	}
-	if p.Site == "" {
+	p, err := DecodePixel(g.Request.URL.Query(), g.GetHeader("Referer"))
+	if err != nil {
+		c.refuseDecode(g, err)
+		return
+	}
+	c.accept(g, in, []Payload{p}, true)
+}
+
+func (c *Collector) refuseDecode(g *gin.Context, err error) {
+	var de *decodeError
+	if errors.As(err, &de) {
+		reason := "json"
+		if de.field != "" {
+			reason = de.field
+		}
+		c.refuse(g, http.StatusBadRequest, reason, de.field, de.msg)
+		return
+	}
+	c.refuse(g, http.StatusBadRequest, "json", "", err.Error())
+}
+
+// request is what every event of one request shares.
+type request struct {
+	now, wall time.Time
+	ip, ua    string
+}
+
+// admit checks the client's buckets before anything is read: a flood costs
+// as little as possible.
+func (c *Collector) admit(g *gin.Context) (request, bool) {
+	in := request{now: c.opts.now(), wall: time.Now(), ip: c.clientIP(g.Request), ua: g.Request.UserAgent()}
+	if ok, wait := c.clients.allow(c.clients.key('a', in.ip), c.opts.Limits.Client, in.wall); !ok {
+		c.tooMany(g, "rate_client", "this address", wait)
+		return in, false
+	}
+	if ok, wait := c.agents.allow(c.agents.key('u', in.ip, in.ua), c.opts.Limits.ClientAgent, in.wall); !ok {
+		c.tooMany(g, "rate_browser", "this browser", wait)
+		return in, false
+	}
+	return in, true
+}
+
+// siteOf finds the payload's site by id, or by domain for Plausible's API.
+func (c *Collector) siteOf(p *Payload) (site.Site, bool) {
+	if p.Site != "" {
+		return c.opts.Sites.Lookup(p.Site)
+	}
+	for _, st := range c.opts.Sites.All() {
+		if st.OwnsHost(p.Domain) {
+			return st, true
+		}
+	}
+	return site.Site{}, false
+}
+
+// rejection is one refused event of a batch.
+type rejection struct {
+	Index int    `json:"index"`
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// accept checks and publishes the events of one request (all of one site).
+// A batch keeps its good events: they are published and the answer lists the
+// refused ones; when none is good, the first refusal is the answer.
+func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel bool) {
+	first := &payloads[0]
+	if first.Site == "" && first.Domain == "" {
 		c.refuse(g, http.StatusBadRequest, "site", "site", "site is missing")
 		return
 	}
-	st, ok := c.opts.Sites.Lookup(p.Site)
+	st, ok := c.siteOf(first)
 	if !ok {
-		c.refuse(g, http.StatusForbidden, "unknown_site", "site", fmt.Sprintf("unknown site %.80q: register it first (teller site add)", p.Site))
+		c.refuse(g, http.StatusForbidden, "unknown_site", "site", fmt.Sprintf("unknown site %.80q: register it first (teller site add)", first.Site+first.Domain))
 		return
 	}
 	c.cors(g, &st)
@@ -276,23 +344,104 @@ func (c *Collector) handleEvent(g *gin.Context) {
 			siteRate.Burst = max(1, int(2*siteRate.PerSecond))
 		}
 	}
-	if ok, wait := c.sites.allow(c.sites.key('s', st.ID), siteRate, wall); !ok {
+	if ok, wait := c.sites.allow(c.sites.key('s', st.ID), siteRate, in.wall); !ok {
 		c.tooMany(g, "rate_site", "site "+st.ID, wait)
 		return
 	}
+
+	var visitor uuid.UUID
+	var isNew bool
+	if st.Settings.Cookieless() {
+		// The address is used for the hash here, and then dropped.
+		visitor, isNew = c.cookieless.Visitor(in.now, st.ID, in.ip, in.ua)
+	} else {
+		visitor, isNew = c.visitor(g)
+	}
+	var (
+		msgs     []bus.Message
+		kinds    []event.Kind
+		ids      []uuid.UUID
+		rejected []rejection
+		pageHost string
+		dropped  int
+	)
+	for i := range payloads {
+		ev, host, status, reason, field, msg := c.build(g, in, &st, &payloads[i], visitor, isNew)
+		if status == http.StatusNoContent {
+			dropped++
+			continue
+		}
+		if status != 0 {
+			if len(payloads) == 1 {
+				c.refuse(g, status, reason, field, msg)
+				return
+			}
+			c.metrics.rejected.WithLabelValues(reason).Inc()
+			rejected = append(rejected, rejection{Index: i, Error: msg, Field: field})
+			continue
+		}
+		value, err := event.Marshal(ev)
+		if err != nil {
+			rejected = append(rejected, rejection{Index: i, Error: err.Error()})
+			continue
+		}
+		pageHost = host
+		msgs = append(msgs, bus.Message{Key: visitor[:], Value: value})
+		kinds, ids = append(kinds, ev.Kind), append(ids, ev.ID)
+	}
+	if len(msgs) == 0 {
+		if dropped > 0 {
+			g.AbortWithStatus(http.StatusNoContent)
+			return
+		}
+		g.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "no event of the batch is valid", "rejected": rejected})
+		return
+	}
+	ctx, cancel := context.WithTimeout(g.Request.Context(), c.opts.PublishTimeout)
+	defer cancel()
+	start := time.Now()
+	err := c.opts.Publisher.Publish(ctx, msgs...)
+	c.metrics.publishSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		c.metrics.publishErrors.Inc()
+		c.log.Error("publishing event failed", "site", st.ID, "events", len(msgs), "err", err)
+		_ = g.Error(err)
+		g.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "event queue unavailable; retry later"})
+		return
+	}
+	if !st.Settings.Cookieless() {
+		c.setCookie(g, &st, pageHost, visitor)
+	}
+	for _, k := range kinds {
+		c.metrics.accepted.WithLabelValues(string(k)).Inc()
+	}
+	if isNew {
+		c.metrics.newVisitors.Inc()
+	}
+	switch {
+	case pixel:
+		g.Data(http.StatusOK, "image/gif", pixelGIF)
+	case len(payloads) == 1:
+		g.JSON(http.StatusAccepted, gin.H{"id": ids[0]})
+	default:
+		g.JSON(http.StatusAccepted, gin.H{"ids": ids, "rejected": rejected})
+	}
+}
+
+// build turns one payload into an event, or says why not: status 0 is an
+// event to publish, 204 a bot the site drops, anything else a refusal.
+func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload, visitor uuid.UUID, isNew bool) (
+	ev *event.Event, host string, status int, reason, field, msg string) {
 	page, err := event.ParsePageURL(p.URL)
 	if err != nil {
-		c.refuse(g, http.StatusBadRequest, "url", "url", err.Error())
-		return
+		return nil, "", http.StatusBadRequest, "url", "url", err.Error()
 	}
 	if !st.OwnsHost(page.Hostname()) {
-		c.refuse(g, http.StatusBadRequest, "foreign_host", "url",
-			fmt.Sprintf("page host %q is not a domain of site %q (domains: %s)", page.Hostname(), st.ID, strings.Join(st.Domains, ", ")))
-		return
+		return nil, "", http.StatusBadRequest, "foreign_host", "url",
+			fmt.Sprintf("page host %.80q is not a domain of site %q (domains: %s)", page.Hostname(), st.ID, strings.Join(st.Domains, ", "))
 	}
 	if p.AgeMs < 0 || time.Duration(p.AgeMs)*time.Millisecond > MaxAge {
-		c.refuse(g, http.StatusBadRequest, "age", "age_ms", fmt.Sprintf("age_ms must be 0..%d", MaxAge.Milliseconds()))
-		return
+		return nil, "", http.StatusBadRequest, "age", "age_ms", fmt.Sprintf("age_ms must be 0..%d", MaxAge.Milliseconds())
 	}
 	if p.Name == "" {
 		switch p.Kind {
@@ -300,18 +449,9 @@ func (c *Collector) handleEvent(g *gin.Context) {
 			p.Name = string(p.Kind)
 		}
 	}
-
-	var visitor uuid.UUID
-	var isNew bool
-	if st.Settings.Cookieless() {
-		// The address is used for the hash here, and then dropped.
-		visitor, isNew = c.cookieless.Visitor(now, st.ID, ip, ua)
-	} else {
-		visitor, isNew = c.visitor(g)
-	}
-	ev := event.Event{
+	ev = &event.Event{
 		V: event.Version, ID: uuid.New(), Site: st.ID, Visitor: visitor, NewVisitor: isNew,
-		ReceivedMs: now.UnixMilli() - p.AgeMs,
+		ReceivedMs: in.now.UnixMilli() - p.AgeMs,
 		Kind:       p.Kind, Name: p.Name,
 		// The campaign is read from the URL as sent; the stored URL and
 		// referrer keep only the allow-listed query parameters.
@@ -321,21 +461,19 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		// one is cut (on a character boundary) rather than losing the event.
 		Referrer:    StripURL(event.Clip(p.Referrer, event.MaxURLLength), st.Settings.QueryParams),
 		Title:       event.Clip(p.Title, event.MaxTitleLength),
-		UserAgent:   event.Clip(ua, event.MaxUserAgent),
+		UserAgent:   event.Clip(in.ua, event.MaxUserAgent),
 		ScreenWidth: p.ScreenWidth, ScreenHeight: p.ScreenHeight,
 		Props:     p.Props,
 		EngagedMs: p.EngagedMs, ScrollDepth: p.ScrollDepth,
 	}
 	if err := ev.Validate(); err != nil {
-		c.refuse(g, http.StatusBadRequest, "invalid", fieldOf(err), err.Error())
-		return
+		return nil, "", http.StatusBadRequest, "invalid", fieldOf(err), err.Error()
 	}
 	if st.Settings.DropBots() {
-		if reason := c.bots.reason(g.Request.Header, ua); reason != "" {
+		if reason := c.bots.reason(g.Request.Header, in.ua); reason != "" {
 			class, _, _ := strings.Cut(reason, ":")
 			c.metrics.droppedBots.WithLabelValues(class).Inc()
-			g.AbortWithStatus(http.StatusNoContent)
-			return
+			return nil, "", http.StatusNoContent, "", "", ""
 		}
 	} else if prefetch(g.Request.Header) {
 		// Kept, and flagged; crawlers and headless browsers are flagged
@@ -343,33 +481,9 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		ev.Bot = "prefetch"
 	}
 	if c.opts.Countries != nil {
-		ev.Country = c.opts.Countries.Country(ip)
+		ev.Country = c.opts.Countries.Country(in.ip)
 	}
-	value, err := event.Marshal(&ev)
-	if err != nil {
-		c.refuse(g, http.StatusBadRequest, "invalid", "", err.Error())
-		return
-	}
-	ctx, cancel := context.WithTimeout(g.Request.Context(), c.opts.PublishTimeout)
-	defer cancel()
-	start := time.Now()
-	err = c.opts.Publisher.Publish(ctx, bus.Message{Key: visitor[:], Value: value})
-	c.metrics.publishSeconds.Observe(time.Since(start).Seconds())
-	if err != nil {
-		c.metrics.publishErrors.Inc()
-		c.log.Error("publishing event failed", "site", st.ID, "err", err)
-		_ = g.Error(err)
-		g.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "event queue unavailable; retry later"})
-		return
-	}
-	if !st.Settings.Cookieless() {
-		c.setCookie(g, &st, page.Hostname(), visitor)
-	}
-	c.metrics.accepted.WithLabelValues(string(ev.Kind)).Inc()
-	if isNew {
-		c.metrics.newVisitors.Inc()
-	}
-	g.JSON(http.StatusAccepted, gin.H{"id": ev.ID})
+	return ev, page.Hostname(), 0, "", "", ""
 }
 
 // visitor returns the id from a valid cookie, or a new one.
