@@ -351,11 +351,12 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 
 	var visitor uuid.UUID
 	var isNew bool
+	var signed string
 	if st.Settings.Cookieless() {
 		// The address is used for the hash here, and then dropped.
 		visitor, isNew = c.cookieless.Visitor(in.now, st.ID, in.ip, in.ua)
 	} else {
-		visitor, isNew = c.visitor(g)
+		visitor, isNew, signed = c.visitor(g)
 	}
 	var (
 		msgs     []bus.Message
@@ -410,7 +411,7 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		return
 	}
 	if !st.Settings.Cookieless() {
-		c.setCookie(g, &st, pageHost, visitor)
+		c.setCookie(g, &st, pageHost, visitor, signed)
 	}
 	for _, k := range kinds {
 		c.metrics.accepted.WithLabelValues(string(k)).Inc()
@@ -422,7 +423,8 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 	case pixel:
 		g.Data(http.StatusOK, "image/gif", pixelGIF)
 	case len(payloads) == 1:
-		g.JSON(http.StatusAccepted, gin.H{"id": ids[0]})
+		// The fixed answer without a JSON encoder: it is on every request.
+		g.Data(http.StatusAccepted, "application/json; charset=utf-8", []byte(`{"id":"`+ids[0].String()+`"}`))
 	default:
 		g.JSON(http.StatusAccepted, gin.H{"ids": ids, "rejected": rejected})
 	}
@@ -487,25 +489,33 @@ func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload,
 }
 
 // visitor returns the id from a valid cookie, or a new one.
-func (c *Collector) visitor(g *gin.Context) (uuid.UUID, bool) {
+// signed is the cookie value to send back: the browser's own when the
+// current key signed it (no second HMAC per answer), else "" (sign anew).
+func (c *Collector) visitor(g *gin.Context) (id uuid.UUID, isNew bool, signed string) {
 	v, err := g.Cookie(identity.CookieName)
 	if err != nil || v == "" {
-		return identity.NewVisitorID(), true
+		return identity.NewVisitorID(), true, ""
 	}
-	id, _, err := c.opts.Signer.Verify(v)
+	id, stale, err := c.opts.Signer.Verify(v)
 	if err != nil {
 		c.metrics.badCookies.Inc()
 		c.log.Debug("visitor cookie refused; issuing a new id", "err", err)
-		return identity.NewVisitorID(), true
+		return identity.NewVisitorID(), true, ""
 	}
-	return id, false
+	if stale {
+		return id, false, ""
+	}
+	return id, false, v
 }
 
 // setCookie sets (or renews) the visitor cookie. SameSite follows the
 // site's setting; "auto" is Lax when the collector and the page share a
 // registrable domain (a first-party cookie) and None otherwise, which
 // browsers accept only with Secure.
-func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id uuid.UUID) {
+func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id uuid.UUID, signed string) {
+	if signed == "" {
+		signed = c.opts.Signer.Sign(id)
+	}
 	secure := g.Request.TLS != nil || strings.EqualFold(g.GetHeader("X-Forwarded-Proto"), "https")
 	sameSite := http.SameSiteLaxMode
 	switch st.Settings.SameSite {
@@ -528,7 +538,7 @@ func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id
 		domain = st.Settings.CookieDomain
 	}
 	http.SetCookie(g.Writer, &http.Cookie{
-		Name: identity.CookieName, Value: c.opts.Signer.Sign(id), Path: "/",
+		Name: identity.CookieName, Value: signed, Path: "/",
 		Domain: domain, MaxAge: int(c.opts.CookieMaxAge.Seconds()),
 		HttpOnly: true, Secure: secure, SameSite: sameSite,
 	})

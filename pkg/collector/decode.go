@@ -46,6 +46,13 @@ func DecodeBody(body []byte) ([]Payload, error) {
 		}
 		return out, nil
 	}
+	// Teller's shape first: it is the common one, and Plausible's (with its
+	// "n") never decodes as it.
+	var p Payload
+	err := strictDecode(trimmed, &p)
+	if err == nil {
+		return []Payload{p}, nil
+	}
 	if isPlausible(trimmed) {
 		p, err := DecodePlausible(trimmed)
 		if err != nil {
@@ -53,11 +60,7 @@ func DecodeBody(body []byte) ([]Payload, error) {
 		}
 		return []Payload{p}, nil
 	}
-	var p Payload
-	if err := strictDecode(trimmed, &p); err != nil {
-		return nil, &decodeError{"", "body is not a valid event: " + err.Error()}
-	}
-	return []Payload{p}, nil
+	return nil, &decodeError{"", "body is not a valid event: " + err.Error()}
 }
 
 func strictDecode(b []byte, v any) error {
