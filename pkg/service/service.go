@@ -115,7 +115,8 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 			log.Warn("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "took", took, "err", c.Errors.String())
 		} else if status >= 400 {
 			log.Info("request refused", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "err", c.Errors.String())
-		} else {
+		} else if log.Enabled(c.Request.Context(), slog.LevelDebug) {
+			// Checked first: building the arguments costs on every request.
 			log.Debug("request", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "took", took)
 		}
 	})
