@@ -66,7 +66,7 @@ echo "$table"
 doc="$root/docs/benchmarks.md"
 section="## Collector against a bare handler (external load)
 
-\`scripts/bench-collector.sh $secs $rounds\` ($(date -u +%Y-%m-%d), $(nproc) cores, wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), 1 thread, 64 connections, ${secs} s per run after a 2 s warm-up; collector and bare handler alternate, each its own process):
+\`scripts/bench-collector.sh $secs $rounds\` ($(date -u +%Y-%m-%d), $(nproc) cores, wrk $( (wrk -v 2>&1 || true) | awk 'NR==1 {print $2}'), 1 thread, 64 connections, ${secs} s per run after a 2 s warm-up; collector and bare handler alternate, each its own process):
 
 $table"
 python3 - "$doc" "$section" <<'PY'
