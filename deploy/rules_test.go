@@ -405,6 +405,9 @@ var rules = []rule{
 			if !ok {
 				return nil // reported by "one port per service"
 			}
+			if admin, ok := s.value("admin-listen"); ok && admin != "" {
+				listen = admin // the collector serves health on its own listener
+			}
 			_, port, _ := net.SplitHostPort(listen)
 			want := fmt.Sprintf("[CMD /usr/local/bin/teller healthcheck -url http://127.0.0.1:%s/readyz]", port)
 			hc := s.spec.Healthcheck
@@ -419,7 +422,7 @@ var rules = []rule{
 		}),
 		breaks: []breakage{
 			{composeName, "http://127.0.0.1:8083/readyz", "http://127.0.0.1:8084/readyz", "healthcheck URL http://127.0.0.1:8084/readyz does not probe 127.0.0.1:8083/readyz"},
-			{composeName, "http://127.0.0.1:8081/readyz", "http://127.0.0.1:8081/healthz", "does not probe 127.0.0.1:8081/readyz"},
+			{composeName, "http://127.0.0.1:8091/readyz", "http://127.0.0.1:8091/healthz", "does not probe 127.0.0.1:8091/readyz"},
 		},
 	},
 	{

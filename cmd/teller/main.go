@@ -342,7 +342,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 func healthcheck(ctx context.Context, args []string, stderr io.Writer) error {
 	var url string
 	fs := newFlags("healthcheck", stderr)
-	fs.StringVar(&url, "url", "http://127.0.0.1"+app.DefaultCollectorListen+"/readyz", "URL that must answer 2xx")
+	fs.StringVar(&url, "url", "http://"+app.DefaultCollectorAdminListen+"/readyz", "URL that must answer 2xx")
 	if err := parse(fs, args, func(string) string { return "" }, "url"); err != nil {
 		return err
 	}

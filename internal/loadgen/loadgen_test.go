@@ -159,7 +159,7 @@ func TestRunAgainstThePipelineVerifiesExactCounts(t *testing.T) {
 			t.Fatalf("4xx %d, errors %v", rep.Status4xx, rep.Errors)
 		}
 		for msg := range rep.Errors {
-			if !strings.HasPrefix(msg, "400 Bad Request: unknown site") {
+			if !strings.HasPrefix(msg, "403 Forbidden: unknown site") { // issue 10: 403 for an unknown site
 				t.Fatalf("error message %q", msg)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/collector"
 	"github.com/teller-analytics/teller/pkg/config"
+	"github.com/teller-analytics/teller/pkg/geo"
 	"github.com/teller-analytics/teller/pkg/identity"
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
@@ -36,6 +38,9 @@ import (
 type Hooks struct {
 	// Ready receives the bound HTTP address once the service serves.
 	Ready func(net.Addr)
+	// AdminReady receives the bound address of a separate health and
+	// metrics listener (the collector's -admin-listen), when there is one.
+	AdminReady func(net.Addr)
 	// Clock replaces the collector's event clock (tests replay visits
 	// across hours without sleeping).
 	Clock func() time.Time
@@ -53,10 +58,13 @@ func (h *Hooks) registry() *prometheus.Registry {
 // Defaults of the services' own flags; the ports are also those the README,
 // Dockerfile, docker-compose.yml and the dev mode use (tests tie them).
 const (
-	DefaultCollectorListen   = ":8081"
-	DefaultDashboardListen   = ":8082"
-	DefaultSessionizerListen = ":8083"
-	DefaultDashboardUser     = "admin"
+	DefaultCollectorListen = ":8081"
+	// DefaultCollectorAdminListen serves the collector's health and
+	// metrics on loopback only: the public port serves what browsers need.
+	DefaultCollectorAdminListen = "127.0.0.1:8091"
+	DefaultDashboardListen      = ":8082"
+	DefaultSessionizerListen    = ":8083"
+	DefaultDashboardUser        = "admin"
 	// DefaultDashboardMaxConns leaves room for several site pages at once:
 	// a page runs its reports in parallel, one connection each.
 	DefaultDashboardMaxConns = 32
@@ -142,21 +150,52 @@ func loadSites(ctx context.Context, db *store.DB, log *slog.Logger) (*site.Regis
 
 // CollectorConfig configures the collector service.
 type CollectorConfig struct {
-	Listen        string
+	Listen string
+	// AdminListen serves /healthz, /readyz and /metrics; empty serves them
+	// on Listen (what a CollectorConfig written as a literal gets).
+	AdminListen   string
+	Timeouts      service.Timeouts
 	Store         store.Config
 	Kafka         bus.Config
 	CookieSecrets config.StringList
 	CookieDomain  string
-	CreateTopic   bool
-	Migrate       bool
-	Log           service.LogConfig
-	Import        ImportConfig
-	Spool         SpoolConfig
+	CookieMaxAge  time.Duration
+	// RateClient, RateBrowser and RateSite are the token buckets per client
+	// address, per address and user agent, and per site (a site's own
+	// setting wins); zero is no limit.
+	RateClient, RateBrowser, RateSite collector.Rate
+	ClientIPHeader                    string
+	// GeoDB is the country database file (scripts/fetch-geo.sh); empty
+	// leaves every country empty.
+	GeoDB       string
+	CreateTopic bool
+	Migrate     bool
+	Log         service.LogConfig
+	Import      ImportConfig
+	Spool       SpoolConfig
 }
+
+// Collector defaults: a person's browser rarely sends more than a few events
+// a second; an address may be a whole office behind one NAT.
+var (
+	defaultCollectorTimeouts = service.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 60 * time.Second}
+	defaultRateClient        = collector.Rate{PerSecond: 20, Burst: 200}
+	defaultRateBrowser       = collector.Rate{PerSecond: 5, Burst: 50}
+)
 
 // RegisterFlags adds the collector's flags.
 func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Listen, "listen", DefaultCollectorListen, "HTTP address the collector serves (snippet, events, health, metrics)")
+	fs.StringVar(&c.Listen, "listen", DefaultCollectorListen, "HTTP address the collector serves to browsers (snippet, events)")
+	fs.StringVar(&c.AdminListen, "admin-listen", DefaultCollectorAdminListen, "HTTP address of the collector's health and metrics (keep it off the public network); empty serves them on -listen")
+	c.Timeouts = defaultCollectorTimeouts
+	c.Timeouts.RegisterFlags(fs)
+	c.RateClient, c.RateBrowser = defaultRateClient, defaultRateBrowser
+	fs.Var(&c.RateClient, "rate-client", "events per second and burst per client address, e.g. 20,200 (0: no limit)")
+	fs.Var(&c.RateBrowser, "rate-browser", "events per second and burst per client address and user agent (0: no limit)")
+	fs.Var(&c.RateSite, "rate-site", "events per second and burst per site unless the site sets its own (0: no limit)")
+	fs.StringVar(&c.ClientIPHeader, "client-ip-header", "", "header a trusted reverse proxy puts the client address in (its last entry counts), e.g. X-Forwarded-For; empty: the connection's address")
+	fs.StringVar(&c.GeoDB, "geo-db", "", "MaxMind DB format country database (scripts/fetch-geo.sh fetches DB-IP's); empty: no countries")
+	fs.DurationVar(&c.CookieMaxAge, "cookie-max-age", collector.DefaultCookieMaxAge, "lifetime of the visitor cookie, renewed on every event")
 	c.Store.RegisterFlags(fs)
 	c.Kafka.RegisterFlags(fs)
 	c.Kafka.RegisterCreateFlags(fs)
@@ -174,6 +213,18 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 // configuration. It does no I/O.
 func (c *CollectorConfig) Validate() error {
 	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate(), c.Import.Validate(c.Kafka), c.Spool.Validate()}
+	if c.AdminListen != "" {
+		errs = append(errs, config.CheckHostPort("admin-listen", c.AdminListen, true))
+	}
+	if c.Timeouts != (service.Timeouts{}) {
+		errs = append(errs, c.Timeouts.Validate())
+	}
+	if c.CookieMaxAge < 0 {
+		errs = append(errs, fmt.Errorf("-cookie-max-age %v: want a positive duration such as 9480h", c.CookieMaxAge))
+	}
+	if strings.ContainsAny(c.ClientIPHeader, " :\r\n") {
+		errs = append(errs, fmt.Errorf("-client-ip-header %q: want a header name such as X-Forwarded-For", c.ClientIPHeader))
+	}
 	if c.CreateTopic {
 		errs = append(errs, c.Kafka.ValidateCreate())
 	} else {
@@ -221,6 +272,15 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 		return err
 	}
 
+	var countries collector.Countries
+	if cfg.GeoDB != "" {
+		db, err := geo.Open(cfg.GeoDB)
+		if err != nil {
+			return fmt.Errorf("collector: -geo-db: %w", err)
+		}
+		defer db.Close()
+		countries = db
+	}
 	producer := bus.NewProducer(cfg.Kafka, log)
 	defer producer.Close()
 	// Accepted counts for the data-completeness report; the last flush
@@ -242,7 +302,11 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 		publisher, checks["spool"] = pub, pub.Ready
 	}
 	opts := collector.Options{Publisher: publisher, Sites: sites, Signer: signer, Snippet: snippet.Handler(),
-		CookieDomain: cfg.CookieDomain, DeadLetterTopic: cfg.Kafka.DeadLetterTopic, Logger: log, Registerer: reg, Accepted: accepted}
+		CookieDomain: cfg.CookieDomain, CookieMaxAge: cfg.CookieMaxAge, ClientIPHeader: cfg.ClientIPHeader,
+		Limits:          collector.Limits{Client: cfg.RateClient, ClientAgent: cfg.RateBrowser, Site: cfg.RateSite},
+		Countries:       countries,
+		DeadLetterTopic: cfg.Kafka.DeadLetterTopic, Accepted: accepted,
+		Logger: log, Registerer: reg}
 	if hooks.Clock != nil {
 		opts.SetClock(hooks.Clock)
 	}
@@ -250,7 +314,6 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 	if err != nil {
 		return err
 	}
-	r := service.NewEngine(log)
 	checks["clickhouse"] = db.Ping
 	checks["sites"] = func(context.Context) error {
 		if !sites.Loaded() {
@@ -258,15 +321,52 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 		}
 		return nil
 	}
-	service.Mount(r, reg, checks)
+	r := service.NewEngine(log)
 	col.Mount(r)
 	closeImport, err := mountImport(ctx, cfg.Import, cfg.Kafka, cfg.CreateTopic, db, sites, reg, log, r)
 	if err != nil {
 		return err
 	}
 	defer closeImport()
-	log.Info("collector listening", "addr", cfg.Listen, "topic", cfg.Kafka.Topic, "brokers", cfg.Kafka.Brokers.String())
-	return service.Serve(ctx, cfg.Listen, r, log, hooks.Ready)
+	if cfg.AdminListen == "" {
+		service.Mount(r, reg, checks)
+		return serveCollector(rctx, cfg, log, hooks, r, nil)
+	}
+	admin := service.NewEngine(log)
+	service.Mount(admin, reg, checks)
+	return serveCollector(rctx, cfg, log, hooks, r, admin)
+}
+
+// serveCollector binds the public listener and, with admin, the health and
+// metrics one before serving either, so a taken port fails the start; it
+// serves until ctx ends or one of them fails.
+func serveCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, hooks Hooks, public, admin http.Handler) error {
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("collector: listen on %s: %w", cfg.Listen, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	if admin != nil {
+		al, err := net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("collector: -admin-listen %s: %w", cfg.AdminListen, err)
+		}
+		log.Info("collector health and metrics listening", "addr", al.Addr().String())
+		go func() {
+			err := service.ServeListenerTimeouts(ctx, al, admin, service.DefaultTimeouts, hooks.AdminReady)
+			cancel()
+			errc <- err
+		}()
+	} else {
+		errc <- nil
+	}
+	log.Info("collector listening", "addr", l.Addr().String(), "topic", cfg.Kafka.Topic, "brokers", cfg.Kafka.Brokers.String())
+	err = service.ServeListenerTimeouts(ctx, l, public, cfg.Timeouts, hooks.Ready)
+	cancel()
+	return errors.Join(err, <-errc)
 }
 
 // SessionizerConfig configures the sessionizer service.

@@ -12,15 +12,17 @@ package collector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -39,6 +41,11 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs ...bus.Message) error
 }
 
+// Countries looks up the country of a client address (pkg/geo).
+type Countries interface {
+	Country(ip string) string
+}
+
 // Sites finds registered sites.
 type Sites interface {
 	Lookup(id string) (site.Site, bool)
@@ -54,8 +61,19 @@ type Options struct {
 	Snippet http.Handler
 	// CookieDomain, if set, is the visitor cookie's Domain attribute, so one
 	// cookie covers a site's subdomains (collector on stats.example.com,
-	// pages on www.example.com).
+	// pages on www.example.com). A site's own setting wins.
 	CookieDomain string
+	// CookieMaxAge is the visitor cookie's lifetime, renewed on every event
+	// (default DefaultCookieMaxAge, 13 months).
+	CookieMaxAge time.Duration
+	// Limits are the rate limits; the zero value limits nothing.
+	Limits Limits
+	// ClientIPHeader, if set, names the header a trusted reverse proxy puts
+	// the client address in (its last comma-separated entry counts), e.g.
+	// X-Forwarded-For; otherwise the connection's address is the client's.
+	ClientIPHeader string
+	// Countries gives events their country; nil leaves it empty.
+	Countries Countries
 	// MaxBodyBytes bounds an event body (default 16 KiB).
 	MaxBodyBytes int64
 	// PublishTimeout bounds the wait for Kafka per request (default 10 s).
@@ -96,16 +114,40 @@ type Payload struct {
 	// AgeMs is how long ago, on the browser's clock, the event happened
 	// relative to sending it (queued events). Bounded to MaxAge.
 	AgeMs int64 `json:"age_ms"`
+	// Domain names the site by one of its domains instead of Site (the
+	// Plausible API's d); not a member of Teller's JSON.
+	Domain string `json:"-"`
 }
 
 // MaxAge is the largest age_ms honoured: older events are refused.
 const MaxAge = 24 * time.Hour
 
+// DefaultCookieMaxAge is 13 months, what European regulators accept for an
+// audience-measurement cookie.
+const DefaultCookieMaxAge = 395 * 24 * time.Hour
+
+// Limits are the token buckets every event passes. A Rate with PerSecond 0
+// is no limit.
+type Limits struct {
+	// Client is per client address.
+	Client Rate
+	// ClientAgent is per client address and user agent: one browser.
+	ClientAgent Rate
+	// Site is per site, unless the site sets its own (site.Settings).
+	Site Rate
+	// MaxBuckets bounds the buckets held per kind (default 100,000).
+	MaxBuckets int
+}
+
 // Collector is the HTTP handler.
 type Collector struct {
-	opts    Options
-	log     *slog.Logger
-	metrics *metrics
+	opts       Options
+	log        *slog.Logger
+	metrics    *metrics
+	cookieless *identity.Cookieless
+	bots       *botCache
+	// Token buckets, one limiter per kind so each evicts by its own rate.
+	clients, agents, sites *limiter
 }
 
 // New checks the options and builds a collector.
@@ -125,7 +167,16 @@ func New(o Options) (*Collector, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
-	return &Collector{opts: o, log: o.Logger, metrics: newMetrics(o.Registerer)}, nil
+	if o.CookieMaxAge <= 0 {
+		o.CookieMaxAge = DefaultCookieMaxAge
+	}
+	if o.Limits.MaxBuckets <= 0 {
+		o.Limits.MaxBuckets = 100_000
+	}
+	n := o.Limits.MaxBuckets
+	return &Collector{opts: o, log: o.Logger, metrics: newMetrics(o.Registerer),
+		cookieless: o.Signer.NewCookieless(0), bots: newBotCache(10_000),
+		clients: newLimiter(n), agents: newLimiter(n), sites: newLimiter(n)}, nil
 }
 
 // Mount adds the collector's routes to r.
@@ -134,6 +185,7 @@ func (c *Collector) Mount(r gin.IRoutes) {
 		r.GET("/teller.js", gin.WrapH(c.opts.Snippet))
 	}
 	r.POST("/api/event", c.handleEvent)
+	r.GET("/p.gif", c.handlePixel)
 	r.OPTIONS("/api/event", c.handlePreflight)
 }
 
@@ -152,9 +204,39 @@ func (c *Collector) refuse(g *gin.Context, status int, reason, field, msg string
 	g.AbortWithStatusJSON(status, apiError{Error: msg, Field: field})
 }
 
+// tooMany answers 429 with Retry-After in whole seconds (at least 1).
+func (c *Collector) tooMany(g *gin.Context, reason, what string, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	g.Header("Retry-After", strconv.Itoa(max(1, secs)))
+	c.refuse(g, http.StatusTooManyRequests, reason, "", what+" sends events faster than allowed; retry later")
+}
+
+// clientIP is the client's address: the connection's, or the trusted
+// proxy's header's last entry.
+func (c *Collector) clientIP(r *http.Request) string {
+	if c.opts.ClientIPHeader != "" {
+		if v := r.Header.Get(c.opts.ClientIPHeader); v != "" {
+			if i := strings.LastIndexByte(v, ','); i >= 0 {
+				v = v[i+1:]
+			}
+			if v = strings.TrimSpace(v); v != "" {
+				return v
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 func (c *Collector) handleEvent(g *gin.Context) {
-	now := c.opts.now()
 	g.Header("Cache-Control", "no-store")
+	in, ok := c.admit(g)
+	if !ok {
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(g.Writer, g.Request.Body, c.opts.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -165,41 +247,217 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		c.refuse(g, http.StatusBadRequest, "read", "", "could not read body: "+err.Error())
 		return
 	}
-	g.Set(bodyKey, body)
-	var p Payload
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		c.refuse(g, http.StatusBadRequest, "json", "", "body is not a valid event: "+err.Error())
+	g.Set(bodyKey, body) // for refuse's dead letter
+	payloads, err := DecodeBody(body)
+	if err != nil {
+		c.refuseDecode(g, err)
 		return
 	}
-	if dec.More() {
-		c.refuse(g, http.StatusBadRequest, "json", "", "body has data after the event object")
+	c.accept(g, in, payloads, false)
+}
+
+// pixelGIF is a transparent 1x1 GIF.
+var pixelGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+
+// handlePixel is GET /p.gif, for pages without JavaScript and e-mails.
+func (c *Collector) handlePixel(g *gin.Context) {
+	g.Header("Cache-Control", "no-store")
+	in, ok := c.admit(g)
+	if !ok {
 		return
 	}
-	if p.Site == "" {
+	p, err := DecodePixel(g.Request.URL.Query(), g.GetHeader("Referer"))
+	if err != nil {
+		c.refuseDecode(g, err)
+		return
+	}
+	c.accept(g, in, []Payload{p}, true)
+}
+
+func (c *Collector) refuseDecode(g *gin.Context, err error) {
+	var de *decodeError
+	if errors.As(err, &de) {
+		reason := "json"
+		if de.field != "" {
+			reason = de.field
+		}
+		c.refuse(g, http.StatusBadRequest, reason, de.field, de.msg)
+		return
+	}
+	c.refuse(g, http.StatusBadRequest, "json", "", err.Error())
+}
+
+// request is what every event of one request shares.
+type request struct {
+	now, wall time.Time
+	ip, ua    string
+}
+
+// admit checks the client's buckets before anything is read: a flood costs
+// as little as possible.
+func (c *Collector) admit(g *gin.Context) (request, bool) {
+	in := request{now: c.opts.now(), wall: time.Now(), ip: c.clientIP(g.Request), ua: g.Request.UserAgent()}
+	if ok, wait := c.clients.allow(c.clients.key('a', in.ip), c.opts.Limits.Client, in.wall); !ok {
+		c.tooMany(g, "rate_client", "this address", wait)
+		return in, false
+	}
+	if ok, wait := c.agents.allow(c.agents.key('u', in.ip, in.ua), c.opts.Limits.ClientAgent, in.wall); !ok {
+		c.tooMany(g, "rate_browser", "this browser", wait)
+		return in, false
+	}
+	return in, true
+}
+
+// siteOf finds the payload's site by id, or by domain for Plausible's API.
+func (c *Collector) siteOf(p *Payload) (site.Site, bool) {
+	if p.Site != "" {
+		return c.opts.Sites.Lookup(p.Site)
+	}
+	for _, st := range c.opts.Sites.All() {
+		if st.OwnsHost(p.Domain) {
+			return st, true
+		}
+	}
+	return site.Site{}, false
+}
+
+// rejection is one refused event of a batch.
+type rejection struct {
+	Index int    `json:"index"`
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// accept checks and publishes the events of one request (all of one site).
+// A batch keeps its good events: they are published and the answer lists the
+// refused ones; when none is good, the first refusal is the answer.
+func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel bool) {
+	first := &payloads[0]
+	if first.Site == "" && first.Domain == "" {
 		c.refuse(g, http.StatusBadRequest, "site", "site", "site is missing")
 		return
 	}
-	st, ok := c.opts.Sites.Lookup(p.Site)
+	st, ok := c.siteOf(first)
 	if !ok {
-		c.refuse(g, http.StatusBadRequest, "unknown_site", "site", fmt.Sprintf("unknown site %q: register it first (teller site add)", p.Site))
+		c.refuse(g, http.StatusForbidden, "unknown_site", "site", fmt.Sprintf("unknown site %.80q: register it first (teller site add)", first.Site+first.Domain))
 		return
 	}
 	c.cors(g, &st)
+	if header, msg := checkSource(&st, g.GetHeader("Origin"), g.GetHeader("Referer")); header != "" {
+		c.refuse(g, http.StatusForbidden, strings.ToLower(header), "", msg)
+		return
+	}
+	siteRate := c.opts.Limits.Site
+	if st.Settings.RateLimit > 0 {
+		siteRate = Rate{PerSecond: st.Settings.RateLimit, Burst: st.Settings.RateBurst}
+		if siteRate.Burst <= 0 {
+			siteRate.Burst = max(1, int(2*siteRate.PerSecond))
+		}
+	}
+	if ok, wait := c.sites.allow(c.sites.key('s', st.ID), siteRate, in.wall); !ok {
+		c.tooMany(g, "rate_site", "site "+st.ID, wait)
+		return
+	}
+
+	var visitor uuid.UUID
+	var isNew bool
+	var signed string
+	if st.Settings.Cookieless() {
+		// The address is used for the hash here, and then dropped.
+		visitor, isNew = c.cookieless.Visitor(in.now, st.ID, in.ip, in.ua)
+	} else {
+		visitor, isNew, signed = c.visitor(g)
+	}
+	var (
+		msgs     []bus.Message
+		kinds    []event.Kind
+		ids      []uuid.UUID
+		times    []int64 // ReceivedMs, for Options.Accepted
+		rejected []rejection
+		pageHost string
+		dropped  int
+	)
+	for i := range payloads {
+		ev, host, status, reason, field, msg := c.build(g, in, &st, &payloads[i], visitor, isNew)
+		if status == http.StatusNoContent {
+			dropped++
+			continue
+		}
+		if status != 0 {
+			if len(payloads) == 1 {
+				c.refuse(g, status, reason, field, msg)
+				return
+			}
+			c.metrics.rejected.WithLabelValues(reason).Inc()
+			rejected = append(rejected, rejection{Index: i, Error: msg, Field: field})
+			continue
+		}
+		value, err := event.Marshal(ev)
+		if err != nil {
+			rejected = append(rejected, rejection{Index: i, Error: err.Error()})
+			continue
+		}
+		pageHost = host
+		msgs = append(msgs, bus.Message{Key: visitor[:], Value: value})
+		kinds, ids, times = append(kinds, ev.Kind), append(ids, ev.ID), append(times, ev.ReceivedMs)
+	}
+	if len(msgs) == 0 {
+		if dropped > 0 {
+			g.AbortWithStatus(http.StatusNoContent)
+			return
+		}
+		g.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "no event of the batch is valid", "rejected": rejected})
+		return
+	}
+	ctx, cancel := context.WithTimeout(g.Request.Context(), c.opts.PublishTimeout)
+	defer cancel()
+	start := time.Now()
+	err := c.opts.Publisher.Publish(ctx, msgs...)
+	c.metrics.publishSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		c.metrics.publishErrors.Inc()
+		c.log.Error("publishing event failed", "site", st.ID, "events", len(msgs), "err", err)
+		_ = g.Error(err)
+		g.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "event queue unavailable; retry later"})
+		return
+	}
+	if !st.Settings.Cookieless() {
+		c.setCookie(g, &st, pageHost, visitor, signed)
+	}
+	for i, k := range kinds {
+		c.metrics.accepted.WithLabelValues(string(k)).Inc()
+		if c.opts.Accepted != nil {
+			c.opts.Accepted.Add(st.ID, times[i])
+		}
+	}
+	if isNew {
+		c.metrics.newVisitors.Inc()
+	}
+	switch {
+	case pixel:
+		g.Data(http.StatusOK, "image/gif", pixelGIF)
+	case len(payloads) == 1:
+		// The fixed answer without a JSON encoder: it is on every request.
+		g.Data(http.StatusAccepted, "application/json; charset=utf-8", []byte(`{"id":"`+ids[0].String()+`"}`))
+	default:
+		g.JSON(http.StatusAccepted, gin.H{"ids": ids, "rejected": rejected})
+	}
+}
+
+// build turns one payload into an event, or says why not: status 0 is an
+// event to publish, 204 a bot the site drops, anything else a refusal.
+func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload, visitor uuid.UUID, isNew bool) (
+	ev *event.Event, host string, status int, reason, field, msg string) {
 	page, err := event.ParsePageURL(p.URL)
 	if err != nil {
-		c.refuse(g, http.StatusBadRequest, "url", "url", err.Error())
-		return
+		return nil, "", http.StatusBadRequest, "url", "url", err.Error()
 	}
 	if !st.OwnsHost(page.Hostname()) {
-		c.refuse(g, http.StatusBadRequest, "foreign_host", "url",
-			fmt.Sprintf("page host %q is not a domain of site %q (domains: %s)", page.Hostname(), st.ID, strings.Join(st.Domains, ", ")))
-		return
+		return nil, "", http.StatusBadRequest, "foreign_host", "url",
+			fmt.Sprintf("page host %.80q is not a domain of site %q (domains: %s)", page.Hostname(), st.ID, strings.Join(st.Domains, ", "))
 	}
 	if p.AgeMs < 0 || time.Duration(p.AgeMs)*time.Millisecond > MaxAge {
-		c.refuse(g, http.StatusBadRequest, "age", "age_ms", fmt.Sprintf("age_ms must be 0..%d", MaxAge.Milliseconds()))
-		return
+		return nil, "", http.StatusBadRequest, "age", "age_ms", fmt.Sprintf("age_ms must be 0..%d", MaxAge.Milliseconds())
 	}
 	if p.Name == "" {
 		switch p.Kind {
@@ -207,50 +465,41 @@ func (c *Collector) handleEvent(g *gin.Context) {
 			p.Name = string(p.Kind)
 		}
 	}
-
-	visitor, isNew := c.visitor(g)
-	ev := event.Event{
+	ev = &event.Event{
 		V: event.Version, ID: uuid.New(), Site: st.ID, Visitor: visitor, NewVisitor: isNew,
-		ReceivedMs: now.UnixMilli() - p.AgeMs,
+		ReceivedMs: in.now.UnixMilli() - p.AgeMs,
+		Kind:       p.Kind, Name: p.Name,
+		// The campaign is read from the URL as sent; the stored URL and
+		// referrer keep only the allow-listed query parameters.
+		Campaign: campaign.FromQuery(page.RawQuery),
+		URL:      StripURL(p.URL, st.Settings.QueryParams),
 		// Title and referrer are the page's, not the site owner's code: a long
 		// one is cut (on a character boundary) rather than losing the event.
-		Kind: p.Kind, Name: p.Name, URL: p.URL,
-		Referrer: event.Clip(p.Referrer, event.MaxURLLength), Title: event.Clip(p.Title, event.MaxTitleLength),
-		UserAgent:   event.Clip(g.Request.UserAgent(), event.MaxUserAgent),
+		Referrer:    StripURL(event.Clip(p.Referrer, event.MaxURLLength), st.Settings.QueryParams),
+		Title:       event.Clip(p.Title, event.MaxTitleLength),
+		UserAgent:   event.Clip(in.ua, event.MaxUserAgent),
 		ScreenWidth: p.ScreenWidth, ScreenHeight: p.ScreenHeight,
-		Campaign: campaign.FromQuery(page.RawQuery), Props: p.Props,
+		Props:     p.Props,
 		EngagedMs: p.EngagedMs, ScrollDepth: p.ScrollDepth,
 	}
 	if err := ev.Validate(); err != nil {
-		c.refuse(g, http.StatusBadRequest, "invalid", fieldOf(err), err.Error())
-		return
+		return nil, "", http.StatusBadRequest, "invalid", fieldOf(err), err.Error()
 	}
-	value, err := event.Marshal(&ev)
-	if err != nil {
-		c.refuse(g, http.StatusBadRequest, "invalid", "", err.Error())
-		return
+	if st.Settings.DropBots() {
+		if reason := c.bots.reason(g.Request.Header, in.ua); reason != "" {
+			class, _, _ := strings.Cut(reason, ":")
+			c.metrics.droppedBots.WithLabelValues(class).Inc()
+			return nil, "", http.StatusNoContent, "", "", ""
+		}
+	} else if prefetch(g.Request.Header) {
+		// Kept, and flagged; crawlers and headless browsers are flagged
+		// downstream from the user agent.
+		ev.Bot = "prefetch"
 	}
-	ctx, cancel := context.WithTimeout(g.Request.Context(), c.opts.PublishTimeout)
-	defer cancel()
-	start := time.Now()
-	err = c.opts.Publisher.Publish(ctx, bus.Message{Key: visitor[:], Value: value})
-	c.metrics.publishSeconds.Observe(time.Since(start).Seconds())
-	if err != nil {
-		c.metrics.publishErrors.Inc()
-		c.log.Error("publishing event failed", "site", st.ID, "err", err)
-		_ = g.Error(err)
-		g.AbortWithStatusJSON(http.StatusServiceUnavailable, apiError{Error: "event queue unavailable; retry later"})
-		return
+	if c.opts.Countries != nil {
+		ev.Country = c.opts.Countries.Country(in.ip)
 	}
-	c.setCookie(g, visitor)
-	c.metrics.accepted.WithLabelValues(string(ev.Kind)).Inc()
-	if c.opts.Accepted != nil {
-		c.opts.Accepted.Add(st.ID, ev.ReceivedMs)
-	}
-	if isNew {
-		c.metrics.newVisitors.Inc()
-	}
-	g.JSON(http.StatusAccepted, gin.H{"id": ev.ID})
+	return ev, page.Hostname(), 0, "", "", ""
 }
 
 // bodyKey holds the request body in the gin context for refuse's dead letter.
@@ -278,41 +527,82 @@ func (c *Collector) DeadLetter(ctx context.Context, reason string, payload []byt
 }
 
 // visitor returns the id from a valid cookie, or a new one.
-func (c *Collector) visitor(g *gin.Context) (uuid.UUID, bool) {
+// signed is the cookie value to send back: the browser's own when the
+// current key signed it (no second HMAC per answer), else "" (sign anew).
+func (c *Collector) visitor(g *gin.Context) (id uuid.UUID, isNew bool, signed string) {
 	v, err := g.Cookie(identity.CookieName)
 	if err != nil || v == "" {
-		return identity.NewVisitorID(), true
+		return identity.NewVisitorID(), true, ""
 	}
-	id, _, err := c.opts.Signer.Verify(v)
+	id, stale, err := c.opts.Signer.Verify(v)
 	if err != nil {
 		c.metrics.badCookies.Inc()
 		c.log.Debug("visitor cookie refused; issuing a new id", "err", err)
-		return identity.NewVisitorID(), true
+		return identity.NewVisitorID(), true, ""
 	}
-	return id, false
+	if stale {
+		return id, false, ""
+	}
+	return id, false, v
 }
 
-// cookieMaxAge is 400 days, the most browsers keep a cookie.
-const cookieMaxAge = 400 * 24 * time.Hour
-
-func (c *Collector) setCookie(g *gin.Context, id uuid.UUID) {
+// setCookie sets (or renews) the visitor cookie. SameSite follows the
+// site's setting; "auto" is Lax when the collector and the page share a
+// registrable domain (a first-party cookie) and None otherwise, which
+// browsers accept only with Secure.
+func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id uuid.UUID, signed string) {
+	if signed == "" {
+		signed = c.opts.Signer.Sign(id)
+	}
 	secure := g.Request.TLS != nil || strings.EqualFold(g.GetHeader("X-Forwarded-Proto"), "https")
+	sameSite := http.SameSiteLaxMode
+	switch st.Settings.SameSite {
+	case site.SameSiteStrict:
+		sameSite = http.SameSiteStrictMode
+	case site.SameSiteNone:
+		sameSite, secure = http.SameSiteNoneMode, true
+	case site.SameSiteLax:
+	default:
+		collectorHost, _, err := net.SplitHostPort(g.Request.Host)
+		if err != nil {
+			collectorHost = g.Request.Host
+		}
+		if !SameRegistrableDomain(collectorHost, pageHost) {
+			sameSite, secure = http.SameSiteNoneMode, true
+		}
+	}
+	domain := c.opts.CookieDomain
+	if st.Settings.CookieDomain != "" {
+		domain = st.Settings.CookieDomain
+	}
 	http.SetCookie(g.Writer, &http.Cookie{
-		Name: identity.CookieName, Value: c.opts.Signer.Sign(id), Path: "/",
-		Domain: c.opts.CookieDomain, MaxAge: int(cookieMaxAge.Seconds()),
-		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+		Name: identity.CookieName, Value: signed, Path: "/",
+		Domain: domain, MaxAge: int(c.opts.CookieMaxAge.Seconds()),
+		HttpOnly: true, Secure: secure, SameSite: sameSite,
 	})
+}
+
+// SameRegistrableDomain reports whether two hosts share a registrable domain
+// (eTLD+1 by the public suffix list): then a cookie set by one is first-party
+// on the other.
+func SameRegistrableDomain(a, b string) bool {
+	a, b = strings.TrimSuffix(strings.ToLower(a), "."), strings.TrimSuffix(strings.ToLower(b), ".")
+	if a == b {
+		return true
+	}
+	ra, err := publicsuffix.EffectiveTLDPlusOne(a)
+	if err != nil {
+		return false
+	}
+	rb, err := publicsuffix.EffectiveTLDPlusOne(b)
+	return err == nil && ra == rb
 }
 
 // cors allows the page's origin to read the answer and send credentials,
 // when that origin is one of the site's hosts.
 func (c *Collector) cors(g *gin.Context, st *site.Site) {
 	origin := g.GetHeader("Origin")
-	if origin == "" {
-		return
-	}
-	u, err := url.Parse(origin)
-	if err != nil || !st.OwnsHost(u.Hostname()) {
+	if origin == "" || fromSite(st, origin) != nil {
 		return
 	}
 	h := g.Writer.Header()
@@ -323,13 +613,12 @@ func (c *Collector) cors(g *gin.Context, st *site.Site) {
 
 func (c *Collector) handlePreflight(g *gin.Context) {
 	origin := g.GetHeader("Origin")
-	u, err := url.Parse(origin)
-	if origin == "" || err != nil {
+	if origin == "" {
 		g.AbortWithStatus(http.StatusNoContent)
 		return
 	}
 	for _, st := range c.opts.Sites.All() {
-		if st.OwnsHost(u.Hostname()) {
+		if fromSite(&st, origin) == nil {
 			c.cors(g, &st)
 			h := g.Writer.Header()
 			h.Set("Access-Control-Allow-Methods", "POST")

@@ -5,6 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	accepted         *prometheus.CounterVec
 	rejected         *prometheus.CounterVec
+	droppedBots      *prometheus.CounterVec
 	newVisitors      prometheus.Counter
 	badCookies       prometheus.Counter
 	publishErrors    prometheus.Counter
@@ -20,6 +21,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "teller_collector_events_rejected_total", Help: "Requests refused, by reason.",
 		}, []string{"reason"}),
+		droppedBots: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teller_collector_bots_dropped_total", Help: "Events dropped because their site drops bots, by class (prefetch, crawler, headless, ...).",
+		}, []string{"class"}),
 		newVisitors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "teller_collector_new_visitors_total", Help: "Visitor cookies issued for browsers without a valid one.",
 		}),
@@ -38,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.accepted, m.rejected, m.newVisitors, m.badCookies, m.publishErrors, m.deadLetterErrors, m.publishSeconds)
+		reg.MustRegister(m.accepted, m.rejected, m.droppedBots, m.newVisitors, m.badCookies, m.publishErrors, m.deadLetterErrors, m.publishSeconds)
 	}
 	return m
 }

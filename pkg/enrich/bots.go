@@ -168,6 +168,10 @@ var botRules = []botRule{
 	{"bun/", botHTTPClient, "Bun"},
 }
 
+// BotReason is botReason for the collector, which drops bots for the sites
+// that ask (it caches by user agent: crawlerdetect is slow on a browser's).
+func BotReason(ua string) string { return botReason(ua) }
+
 // botReason returns why ua (non-empty) is a bot, or "" for a browser.
 func botReason(ua string) string {
 	lower := strings.ToLower(ua)

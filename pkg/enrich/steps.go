@@ -57,6 +57,10 @@ func (s UserAgentStep) Apply(ev *event.Event, _ *Page, row *store.EventRow) {
 	ua := s.Parser.Parse(ev.UserAgent)
 	row.Browser, row.BrowserVersion, row.OS, row.Device = ua.Browser, ua.BrowserVersion, ua.OS, ua.Device
 	row.IsBot, row.BotReason = ua.Bot, ua.BotReason
+	if !row.IsBot && ev.Bot != "" {
+		// What the collector saw in the request itself (a prefetch).
+		row.IsBot, row.BotReason = true, ev.Bot
+	}
 }
 
 // PropsStep fills props_keys and props_values, sorted by key so that a replay

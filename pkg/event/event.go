@@ -52,6 +52,7 @@ const (
 	MaxProps         = 30
 	MaxPropKeyLength = 64
 	MaxPropValLength = 512
+	MaxBotLength     = 64
 )
 
 // Campaign holds the campaign parameters of the page URL (utm_*) and the
@@ -121,6 +122,15 @@ type Event struct {
 	EngagedMs int64 `json:"engaged_ms,omitempty"`
 	// ScrollDepth is, on an engagement event, the deepest scroll in percent (0-100).
 	ScrollDepth int `json:"scroll_depth,omitempty"`
+	// Country is the ISO 3166-1 alpha-2 code the collector looked the
+	// client's address up to (upper case), empty when unknown. The address
+	// itself is never in the event.
+	Country string `json:"country,omitempty"`
+	// Bot is set by the collector when the request itself shows it is not a
+	// person looking at the page: "prefetch" (Sec-Purpose or Purpose:
+	// prefetch), "headless", or "crawler:<Name>"; empty otherwise. The
+	// sessionizer's user-agent detection applies on top of it.
+	Bot string `json:"bot,omitempty"`
 
 	// page is URL as Validate parsed it (pageOf is the string it parsed),
 	// so that a consumer does not parse the URL a second time: see PageURL.
@@ -171,6 +181,10 @@ func (e *Event) Validate() error {
 		return invalid("scroll_depth %d is not a percentage", e.ScrollDepth)
 	case len(e.Props) > MaxProps:
 		return invalid("more than %d props", MaxProps)
+	case e.Country != "" && !isCountryCode(e.Country):
+		return invalid("country %q is not an upper-case ISO 3166-1 alpha-2 code", e.Country)
+	case len(e.Bot) > MaxBotLength:
+		return invalid("bot reason is longer than %d bytes", MaxBotLength)
 	}
 	page, err := ParsePageURL(e.URL)
 	if err != nil {
@@ -183,6 +197,10 @@ func (e *Event) Validate() error {
 		}
 	}
 	return nil
+}
+
+func isCountryCode(c string) bool {
+	return len(c) == 2 && 'A' <= c[0] && c[0] <= 'Z' && 'A' <= c[1] && c[1] <= 'Z'
 }
 
 // ParsePageURL parses u and checks that it is an absolute http(s) URL of

@@ -19,7 +19,7 @@ func valid() Event {
 		Visitor: uuid.MustParse("6f1d8c52-4a8e-4f0e-8d5c-2f5a0c4b9e22"), NewVisitor: true, ReceivedMs: 1772445600000,
 		Kind: KindPageview, Name: "pageview", URL: "https://shop.example/pricing?utm_source=news",
 		Referrer: "https://www.google.com/", Title: "Pricing", UserAgent: "Mozilla/5.0", ScreenWidth: 1440, ScreenHeight: 900,
-		Campaign: Campaign{Source: "news"}, Props: map[string]string{"plan": "pro"}}
+		Campaign: Campaign{Source: "news"}, Props: map[string]string{"plan": "pro"}, Country: "DE", Bot: "prefetch"}
 }
 
 // The wire format is a public contract: a change to it must be deliberate
@@ -47,7 +47,8 @@ func TestWireFormatGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.ID != e.ID || back.Props["plan"] != "pro" || back.Campaign != e.Campaign || !back.NewVisitor {
+	if back.ID != e.ID || back.Props["plan"] != "pro" || back.Campaign != e.Campaign || !back.NewVisitor ||
+		back.Country != "DE" || back.Bot != "prefetch" {
 		t.Fatalf("round trip lost fields: %+v", back)
 	}
 }
@@ -77,6 +78,9 @@ func TestValidate(t *testing.T) {
 		{"long prop", func(e *Event) { e.Props = map[string]string{"k": strings.Repeat("v", MaxPropValLength+1)} }, "prop"},
 		{"long campaign", func(e *Event) { e.Campaign.Term = strings.Repeat("t", MaxURLLength+1) }, "campaign"},
 		{"longest campaign", func(e *Event) { e.Campaign.Content = strings.Repeat("t", MaxURLLength) }, ""},
+		{"lower-case country", func(e *Event) { e.Country = "de" }, "country"},
+		{"long country", func(e *Event) { e.Country = "DEU" }, "country"},
+		{"long bot reason", func(e *Event) { e.Bot = strings.Repeat("b", MaxBotLength+1) }, "bot"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

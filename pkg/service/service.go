@@ -71,6 +71,13 @@ type Check func(ctx context.Context) error
 // Mount adds /healthz (the process runs), /readyz (every check passes) and
 // /metrics to a gin engine.
 func Mount(r gin.IRoutes, reg *prometheus.Registry, checks map[string]Check) {
+	MountHealth(r, checks)
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	r.GET("/metrics", gin.WrapH(h))
+}
+
+// MountHealth adds /healthz and /readyz only.
+func MountHealth(r gin.IRoutes, checks map[string]Check) {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
@@ -87,8 +94,6 @@ func Mount(r gin.IRoutes, reg *prometheus.Registry, checks map[string]Check) {
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	})
-	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
-	r.GET("/metrics", gin.WrapH(h))
 }
 
 // NewEngine returns a gin engine with recovery and a slog access log:
@@ -110,7 +115,8 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 			log.Warn("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "took", took, "err", c.Errors.String())
 		} else if status >= 400 {
 			log.Info("request refused", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "err", c.Errors.String())
-		} else {
+		} else if log.Enabled(c.Request.Context(), slog.LevelDebug) {
+			// Checked first: building the arguments costs on every request.
 			log.Debug("request", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "took", took)
 		}
 	})
@@ -127,9 +133,64 @@ func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger, r
 	return ServeListener(ctx, l, h, log, ready)
 }
 
-// ServeListener is Serve on an existing listener.
+// Timeouts bound how long one connection may hold a server. Every server has
+// them: without a read timeout a body sent one byte every few seconds keeps
+// a connection (and its goroutine) forever.
+type Timeouts struct {
+	// Read bounds reading a whole request, headers and body.
+	Read time.Duration
+	// Write bounds the handler plus writing its answer, from the end of the
+	// request's headers.
+	Write time.Duration
+	// Idle bounds a keep-alive connection waiting for its next request.
+	Idle time.Duration
+}
+
+// DefaultTimeouts suit every Teller service: the largest request is a
+// dashboard report (seconds) or an import batch.
+var DefaultTimeouts = Timeouts{Read: 30 * time.Second, Write: 60 * time.Second, Idle: 120 * time.Second}
+
+// RegisterFlags adds -read-timeout, -write-timeout and -idle-timeout with
+// the defaults in t.
+func (t *Timeouts) RegisterFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&t.Read, "read-timeout", t.Read, "longest time to read one HTTP request, headers and body")
+	fs.DurationVar(&t.Write, "write-timeout", t.Write, "longest time to handle one HTTP request and write its answer")
+	fs.DurationVar(&t.Idle, "idle-timeout", t.Idle, "longest time a keep-alive connection waits for its next request")
+}
+
+// Validate reports a timeout that is not positive. It does no I/O.
+func (t Timeouts) Validate() error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"read-timeout", t.Read}, {"write-timeout", t.Write}, {"idle-timeout", t.Idle}} {
+		if f.d <= 0 {
+			errs = append(errs, fmt.Errorf("-%s %v: want a positive duration such as 10s", f.name, f.d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ServeListener is Serve on an existing listener, with DefaultTimeouts.
 func ServeListener(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	return ServeListenerTimeouts(ctx, l, h, DefaultTimeouts, ready)
+}
+
+// ServeListenerTimeouts is ServeListener with the given timeouts (a zero
+// field takes DefaultTimeouts').
+func ServeListenerTimeouts(ctx context.Context, l net.Listener, h http.Handler, t Timeouts, ready func(net.Addr)) error {
+	if t.Read <= 0 {
+		t.Read = DefaultTimeouts.Read
+	}
+	if t.Write <= 0 {
+		t.Write = DefaultTimeouts.Write
+	}
+	if t.Idle <= 0 {
+		t.Idle = DefaultTimeouts.Idle
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: min(10*time.Second, t.Read), ReadTimeout: t.Read,
+		WriteTimeout: t.Write, IdleTimeout: t.Idle, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	if ready != nil {

@@ -8,9 +8,13 @@ package site
 import (
 	"errors"
 	"fmt"
+	"math"
+	"net"
 	"regexp"
 	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // Site is one tracked web site.
@@ -26,6 +30,139 @@ type Site struct {
 	Timezone string
 	// CreatedAt is when the site was registered.
 	CreatedAt time.Time
+	// Settings are how the collector treats the site's visitors.
+	Settings Settings
+}
+
+// Settings are a site's collector options. The zero value is the default:
+// a visitor cookie with SameSite chosen automatically, bots kept and flagged,
+// the standard query allow-list and the collector's default rate.
+type Settings struct {
+	// CookieMode is CookieModeCookie (default, "" too) or CookieModeCookieless.
+	CookieMode string
+	// CookieDomain, if set, is the visitor cookie's Domain attribute for this
+	// site's pages (a registrable domain or a subdomain, never a public suffix).
+	CookieDomain string
+	// SameSite is SameSiteAuto (default, "" too), "lax", "strict" or "none".
+	SameSite string
+	// Bots is BotsFlag (default, "" too: kept with their reason) or BotsDrop.
+	Bots string
+	// QueryParams are query parameters kept in stored URLs in addition to the
+	// standard allow-list (utm_*, ref), lower case.
+	QueryParams []string
+	// RateLimit is the events per second the site accepts in total; 0 means
+	// the collector's default.
+	RateLimit float64
+	// RateBurst is how many events above RateLimit a burst may bring; 0
+	// means the collector's default.
+	RateBurst int
+}
+
+// Setting values.
+const (
+	CookieModeCookie     = "cookie"
+	CookieModeCookieless = "cookieless"
+	SameSiteAuto         = "auto"
+	SameSiteLax          = "lax"
+	SameSiteStrict       = "strict"
+	SameSiteNone         = "none"
+	BotsFlag             = "flag"
+	BotsDrop             = "drop"
+)
+
+// MaxQueryParams bounds a site's allow-list additions.
+const MaxQueryParams = 32
+
+// Cookieless reports whether the site uses the cookieless visitor hash.
+func (s *Settings) Cookieless() bool { return s.CookieMode == CookieModeCookieless }
+
+// DropBots reports whether bot and prefetch events are dropped.
+func (s *Settings) DropBots() bool { return s.Bots == BotsDrop }
+
+var paramPattern = regexp.MustCompile(`^[a-z0-9_.\-\[\]]{1,64}$`)
+
+// normalize fills the defaults and validates the settings.
+func (s *Settings) normalize(siteID string) error {
+	s.CookieMode = strings.ToLower(strings.TrimSpace(s.CookieMode))
+	switch s.CookieMode {
+	case "":
+		s.CookieMode = CookieModeCookie
+	case CookieModeCookie, CookieModeCookieless:
+	default:
+		return fmt.Errorf("%w: site %s: cookie mode %q: want cookie or cookieless", ErrInvalid, siteID, s.CookieMode)
+	}
+	s.SameSite = strings.ToLower(strings.TrimSpace(s.SameSite))
+	switch s.SameSite {
+	case "":
+		s.SameSite = SameSiteAuto
+	case SameSiteAuto, SameSiteLax, SameSiteStrict, SameSiteNone:
+	default:
+		return fmt.Errorf("%w: site %s: SameSite %q: want auto, lax, strict or none", ErrInvalid, siteID, s.SameSite)
+	}
+	s.Bots = strings.ToLower(strings.TrimSpace(s.Bots))
+	switch s.Bots {
+	case "":
+		s.Bots = BotsFlag
+	case BotsFlag, BotsDrop:
+	default:
+		return fmt.Errorf("%w: site %s: bot handling %q: want flag or drop", ErrInvalid, siteID, s.Bots)
+	}
+	if s.CookieDomain != "" {
+		d, err := NormalizeHost(s.CookieDomain)
+		if err != nil {
+			return fmt.Errorf("%w: site %s: cookie domain: %v", ErrInvalid, siteID, err)
+		}
+		s.CookieDomain = d
+	}
+	if len(s.QueryParams) > MaxQueryParams {
+		return fmt.Errorf("%w: site %s: %d query parameters; at most %d", ErrInvalid, siteID, len(s.QueryParams), MaxQueryParams)
+	}
+	for i, q := range s.QueryParams {
+		q = strings.ToLower(strings.TrimSpace(q))
+		if !paramPattern.MatchString(q) {
+			return fmt.Errorf("%w: site %s: query parameter %q: want 1-64 of a-z, 0-9, '_', '-', '.', '[', ']'", ErrInvalid, siteID, s.QueryParams[i])
+		}
+		s.QueryParams[i] = q
+	}
+	if s.RateLimit < 0 || math.IsNaN(s.RateLimit) || math.IsInf(s.RateLimit, 0) {
+		return fmt.Errorf("%w: site %s: rate limit %v: want events per second, 0 for the collector's default", ErrInvalid, siteID, s.RateLimit)
+	}
+	if s.RateBurst < 0 {
+		return fmt.Errorf("%w: site %s: rate burst %d: want 0 or more", ErrInvalid, siteID, s.RateBurst)
+	}
+	return nil
+}
+
+var labelPattern = regexp.MustCompile(`^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$`)
+
+// NormalizeHost lower-cases a host name (dropping a scheme and a trailing
+// dot) and checks it: an IP address, or labels of letters, digits, '-' and
+// '_' (international names in their xn-- form), and never a public suffix
+// alone (com, co.uk, github.io: golang.org/x/net/publicsuffix), which would
+// claim every site under it. A single-label name outside the suffix list
+// (localhost, an intranet host) is allowed.
+func NormalizeHost(h string) (string, error) {
+	orig := h
+	h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+	h = strings.TrimPrefix(strings.TrimPrefix(h, "https://"), "http://")
+	if h == "" || strings.ContainsAny(h, "/:?#@ ") {
+		return "", fmt.Errorf("%q must be a bare host name such as example.com", orig)
+	}
+	if net.ParseIP(h) != nil {
+		return h, nil
+	}
+	if len(h) > 253 {
+		return "", fmt.Errorf("%q is longer than 253 characters", orig)
+	}
+	for _, l := range strings.Split(h, ".") {
+		if !labelPattern.MatchString(l) {
+			return "", fmt.Errorf("%q: label %q must be 1-63 of a-z, 0-9, '-' and '_', not starting or ending with '-' (write international names as xn--)", orig, l)
+		}
+	}
+	if ps, icann := publicsuffix.PublicSuffix(h); ps == h && (icann || strings.Contains(h, ".")) {
+		return "", fmt.Errorf("%q is a public suffix: name a domain registered under it, such as example.%s", orig, h)
+	}
+	return h, nil
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
@@ -43,15 +180,19 @@ func (s *Site) Normalize() error {
 		return fmt.Errorf("%w: site %s needs at least one domain", ErrInvalid, s.ID)
 	}
 	for i, d := range s.Domains {
-		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
-		d = strings.TrimPrefix(strings.TrimPrefix(d, "https://"), "http://")
-		if d == "" || strings.ContainsAny(d, "/:?# ") {
-			return fmt.Errorf("%w: domain %q must be a bare host name such as example.com", ErrInvalid, s.Domains[i])
+		d, err := NormalizeHost(d)
+		if err != nil {
+			return fmt.Errorf("%w: domain %v", ErrInvalid, err)
 		}
 		s.Domains[i] = d
 	}
 	if s.Timezone == "" {
 		s.Timezone = "UTC"
+	}
+	// "Local" is whatever zone the reading machine has: the collector,
+	// sessionizer and dashboard would each file days differently.
+	if s.Timezone == "Local" {
+		return fmt.Errorf("%w: time zone %q: name an IANA zone such as Europe/Berlin or UTC", ErrInvalid, s.Timezone)
 	}
 	if _, err := time.LoadLocation(s.Timezone); err != nil {
 		return fmt.Errorf("%w: time zone %q: %v", ErrInvalid, s.Timezone, err)
@@ -59,7 +200,7 @@ func (s *Site) Normalize() error {
 	if s.Name == "" {
 		s.Name = s.Domains[0]
 	}
-	return nil
+	return s.Settings.normalize(s.ID)
 }
 
 // Location is the site's time zone (UTC if it does not load). It reads the

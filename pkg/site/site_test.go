@@ -18,6 +18,23 @@ func TestNormalize(t *testing.T) {
 		{"no domain", Site{ID: "x"}, true, nil},
 		{"path in domain", Site{ID: "x", Domains: []string{"x.com/blog"}}, true, nil},
 		{"bad zone", Site{ID: "x", Domains: []string{"x.com"}, Timezone: "Mars/Olympus"}, true, nil},
+		{"Local zone", Site{ID: "x", Domains: []string{"x.com"}, Timezone: "Local"}, true, nil},
+		{"public suffix com", Site{ID: "x", Domains: []string{"com"}}, true, nil},
+		{"public suffix co.uk", Site{ID: "x", Domains: []string{"CO.UK."}}, true, nil},
+		{"private public suffix", Site{ID: "x", Domains: []string{"github.io"}}, true, nil},
+		{"under a public suffix", Site{ID: "x", Domains: []string{"shop.co.uk", "me.github.io"}}, false, []string{"shop.co.uk", "me.github.io"}},
+		{"single label host", Site{ID: "x", Domains: []string{"localhost", "127.0.0.1"}}, false, []string{"localhost", "127.0.0.1"}},
+		{"userinfo in domain", Site{ID: "x", Domains: []string{"evil@x.com"}}, true, nil},
+		{"bad label", Site{ID: "x", Domains: []string{"-x.com"}}, true, nil},
+		{"unicode domain", Site{ID: "x", Domains: []string{"bücher.de"}}, true, nil},
+		{"empty label", Site{ID: "x", Domains: []string{"a..com"}}, true, nil},
+		{"bad cookie mode", Site{ID: "x", Domains: []string{"x.com"}, Settings: Settings{CookieMode: "session"}}, true, nil},
+		{"bad samesite", Site{ID: "x", Domains: []string{"x.com"}, Settings: Settings{SameSite: "loose"}}, true, nil},
+		{"bad bots", Site{ID: "x", Domains: []string{"x.com"}, Settings: Settings{Bots: "block"}}, true, nil},
+		{"cookie domain is a suffix", Site{ID: "x", Domains: []string{"x.com"}, Settings: Settings{CookieDomain: "com"}}, true, nil},
+		{"bad query param", Site{ID: "x", Domains: []string{"x.com"}, Settings: Settings{QueryParams: []string{"a=b"}}}, true, nil},
+		{"negative rate", Site{ID: "x", Domains: []string{"x.com"}, Settings: Settings{RateLimit: -1}}, true, nil},
+		{"negative burst", Site{ID: "x", Domains: []string{"x.com"}, Settings: Settings{RateBurst: -1}}, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,6 +51,9 @@ func TestNormalize(t *testing.T) {
 			}
 			if s.Timezone != "UTC" || s.Name != s.Domains[0] {
 				t.Fatalf("defaults not filled: %+v", s)
+			}
+			if st := s.Settings; st.CookieMode != CookieModeCookie || st.SameSite != SameSiteAuto || st.Bots != BotsFlag {
+				t.Fatalf("setting defaults not filled: %+v", st)
 			}
 			for i := range tt.domains {
 				if s.Domains[i] != tt.domains[i] {
@@ -82,5 +102,18 @@ func TestInDomain(t *testing.T) {
 		if got := InDomain(tt.host, tt.domain); got != tt.want {
 			t.Errorf("InDomain(%q, %q) = %v, want %v", tt.host, tt.domain, got, tt.want)
 		}
+	}
+}
+
+func TestSettingsNormalize(t *testing.T) {
+	s := Site{ID: "x", Domains: []string{"x.com"}, Settings: Settings{CookieMode: " Cookieless ", SameSite: "NONE",
+		Bots: "Drop", CookieDomain: "X.com.", QueryParams: []string{" Page ", "q"}, RateLimit: 50, RateBurst: 100}}
+	if err := s.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Settings
+	if !st.Cookieless() || st.SameSite != SameSiteNone || !st.DropBots() || st.CookieDomain != "x.com" ||
+		st.QueryParams[0] != "page" || st.QueryParams[1] != "q" {
+		t.Fatalf("settings not normalized: %+v", st)
 	}
 }

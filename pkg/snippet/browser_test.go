@@ -614,3 +614,42 @@ func TestBrowserPrerender(t *testing.T) {
 	s.expectCount(t, 2, "any", nil)
 	s.noExceptions(t)
 }
+
+// Do Not Track and Global Privacy Control silence the snippet when the site
+// asks (data-respect-dnt), and only then; teller() stays callable.
+func TestBrowserRespectsDoNotTrack(t *testing.T) {
+	gpc := `<script>Object.defineProperty(navigator, 'globalPrivacyControl', {value: true, configurable: true})</script>`
+	dnt := `<script>Object.defineProperty(navigator, 'doNotTrack', {value: '1', configurable: true})</script>`
+	for _, tt := range []struct {
+		name, attrs, prelude string
+		want                 int
+	}{
+		{"GPC, site respects it", `data-respect-dnt`, gpc, 0},
+		{"DNT, site respects it", `data-respect-dnt`, dnt, 0},
+		{"DNT, site does not ask", ``, dnt, 2},
+		{"no signal", `data-respect-dnt`, ``, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSite(t, siteOptions{tagAttrs: tt.attrs, preludes: map[string]string{"/page": tt.prelude}})
+			s.run(t, chromedp.Navigate(s.URL+"/page"))
+			s.eval(t, `teller('after load')`)
+			if tt.want > 0 {
+				s.rec.wait(tt.want, "events", nil)
+			}
+			s.expectCount(t, tt.want, "any", nil)
+			s.noExceptions(t)
+		})
+	}
+}
+
+// localStorage.teller_ignore = "true" opts this browser out.
+func TestBrowserOptOut(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	s.run(t, chromedp.Navigate(s.URL+"/page"))
+	s.rec.wait(1, "pageview", kind("pageview"))
+	s.eval(t, `localStorage.teller_ignore = 'true'`)
+	s.run(t, chromedp.Navigate(s.URL+"/page?again=1"))
+	s.eval(t, `teller('opted out')`)
+	s.expectCount(t, 1, "any", nil)
+	s.noExceptions(t)
+}

@@ -13,6 +13,11 @@
  *   data-api   where to send events; default: the script's origin + /api/event.
  *   data-hash  also count a change of location.hash as a page view
  *              (for apps that route by hash).
+ *   data-respect-dnt  send nothing when the browser asks not to be tracked
+ *              (Do Not Track, or Global Privacy Control).
+ *
+ * A visitor opts this browser out with localStorage.teller_ignore = "true"
+ * (for instance from a link on the site's privacy page): nothing is sent.
  *
  * Custom events, from the site's own code:
  *   teller('Signup', {props: {plan: 'pro', seats: 3}})
@@ -75,6 +80,15 @@
     const site = attr('site');
     const api = attr('api') || new URL(script.src).origin + '/api/event';
     const hashMode = script.hasAttribute('data-hash');
+    // Opted out: teller() stays callable, and does nothing.
+    const off = () => (w.teller = () => {});
+    const n = navigator;
+    if (script.hasAttribute('data-respect-dnt') && (n.doNotTrack == '1' || w.doNotTrack == '1' || n.globalPrivacyControl)) return off();
+    try {
+      if (localStorage.teller_ignore == 'true') return off();
+    } catch (e) {
+      // Storage blocked: no opt-out to read.
+    }
 
     // The page being measured, and what it has done so far.
     let pageURL; // location.href at its page view

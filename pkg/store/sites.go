@@ -32,7 +32,55 @@ func (db *DB) SaveSite(ctx context.Context, s site.Site) error {
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("store: save site %s: %w", s.ID, err)
 	}
+	return db.saveSettings(ctx, s.ID, s.Settings)
+}
+
+func (db *DB) saveSettings(ctx context.Context, id string, st site.Settings) error {
+	batch, err := db.conn.PrepareBatch(ctx, "INSERT INTO site_settings (site_id, cookie_mode, cookie_domain, same_site, bots, query_params, rate_limit, rate_burst, updated_ms)")
+	if err != nil {
+		return fmt.Errorf("store: save settings of site %s: %w", id, err)
+	}
+	params := st.QueryParams
+	if params == nil {
+		params = []string{}
+	}
+	if err := batch.Append(id, st.CookieMode, st.CookieDomain, st.SameSite, st.Bots, params, st.RateLimit,
+		uint32(st.RateBurst), uint64(time.Now().UnixMilli())); err != nil {
+		return fmt.Errorf("store: save settings of site %s: %w", id, err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("store: save settings of site %s: %w", id, err)
+	}
 	return nil
+}
+
+const currentSettings = `SELECT site_id, argMax(cookie_mode, updated_ms), argMax(cookie_domain, updated_ms), argMax(same_site, updated_ms),
+       argMax(bots, updated_ms), argMax(query_params, updated_ms), argMax(rate_limit, updated_ms), argMax(rate_burst, updated_ms)
+FROM site_settings %s GROUP BY site_id`
+
+// settings reads the current settings of the sites the where clause selects.
+// A site without a row keeps the defaults (Normalize fills them).
+func (db *DB) settings(ctx context.Context, where string, args ...any) (map[string]site.Settings, error) {
+	rows, err := db.conn.Query(ctx, fmt.Sprintf(currentSettings, where), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: read site settings: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]site.Settings{}
+	for rows.Next() {
+		var id string
+		var st site.Settings
+		var burst uint32
+		if err := rows.Scan(&id, &st.CookieMode, &st.CookieDomain, &st.SameSite, &st.Bots, &st.QueryParams, &st.RateLimit, &burst); err != nil {
+			return nil, fmt.Errorf("store: scan site settings: %w", err)
+		}
+		st.RateBurst = int(burst)
+		out[id] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read site settings: %w", err)
+	}
+	return out, nil
 }
 
 const currentSites = `SELECT site_id, argMax(name, updated_ms), argMax(domains, updated_ms), argMax(timezone, updated_ms),
@@ -70,6 +118,16 @@ func (db *DB) querySites(ctx context.Context, where string, args ...any) ([]site
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read sites: %w", err)
+	}
+	settings, err := db.settings(ctx, where, args...)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Settings = settings[out[i].ID]
+		if out[i].Settings.CookieMode == "" { // no row: the defaults
+			out[i].Settings = site.Settings{CookieMode: site.CookieModeCookie, SameSite: site.SameSiteAuto, Bots: site.BotsFlag, QueryParams: []string{}}
+		}
 	}
 	return out, nil
 }

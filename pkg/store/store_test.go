@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,3 +156,30 @@ func TestSitesCheckpointsAndRejected(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// The collector settings of a site survive the round trip through
+// ClickHouse, and a site saved without them reads back with the defaults.
+func TestSiteSettingsRoundTrip(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	db := testenv.OpenStore(t, srv, "rw")
+	ctx := context.Background()
+	want := site.Settings{CookieMode: site.CookieModeCookieless, CookieDomain: "a.example", SameSite: site.SameSiteNone,
+		Bots: site.BotsDrop, QueryParams: []string{"page", "q"}, RateLimit: 12.5, RateBurst: 40}
+	if err := db.SaveSite(ctx, site.Site{ID: "a", Domains: []string{"a.example"}, Settings: want}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveSite(ctx, site.Site{ID: "b", Domains: []string{"b.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.ListSites(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("sites: %+v %v", list, err)
+	}
+	if got := list[0].Settings; !reflect.DeepEqual(got, want) {
+		t.Fatalf("settings read back %+v, want %+v", got, want)
+	}
+	def := site.Settings{CookieMode: site.CookieModeCookie, SameSite: site.SameSiteAuto, Bots: site.BotsFlag, QueryParams: []string{}}
+	if got := list[1].Settings; !reflect.DeepEqual(got, def) {
+		t.Fatalf("default settings read back %+v, want %+v", got, def)
+	}
+}

@@ -210,7 +210,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 		want int
 		msg  string
 	}{
-		{map[string]any{"site": "nope", "kind": "pageview", "url": "https://shop.example/"}, 400, "unknown site"},
+		{map[string]any{"site": "nope", "kind": "pageview", "url": "https://shop.example/"}, 403, "unknown site"}, // issue 10: 403 for an unknown site
 		{map[string]any{"kind": "pageview", "url": "https://elsewhere.example/"}, 400, "not a domain of site"},
 		{map[string]any{"kind": "click", "url": "https://shop.example/"}, 400, "kind"},
 		{map[string]any{"kind": "pageview", "url": "/relative"}, 400, "url"},
