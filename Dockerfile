@@ -34,7 +34,8 @@ RUN go build -trimpath -ldflags="-s -w" -o /out/ \
         ./cmd/dashboard \
         ./cmd/teller \
         ./cmd/loadgen \
-        ./cmd/dashbench
+        ./cmd/dashbench \
+        ./cmd/collectorbench
 
 # ---- run --------------------------------------------------------------------
 # distroless/static: CA certificates and tzdata (site time zones) but no shell,
