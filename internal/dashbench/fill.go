@@ -224,8 +224,8 @@ func Fill(ctx context.Context, o FillOptions) (FillResult, error) {
 	return res, nil
 }
 
-// sessionizerRows is how many messages the sessionizer has written, as rows
-// or as rejected messages, from its metrics.
+
+
 func sessionizerRows(reg *prometheus.Registry) (int, error) {
 	families, err := reg.Gather()
 	if err != nil {
@@ -235,7 +235,10 @@ func sessionizerRows(reg *prometheus.Registry) (int, error) {
 	found := false
 	for _, f := range families {
 		switch f.GetName() {
-		case "teller_sessionizer_rows_written_total", "teller_sessionizer_messages_rejected_total":
+		// Every message ends as a written row, a rejection, or a redelivery
+		// its open session already held (not written again).
+		case "teller_sessionizer_rows_written_total", "teller_sessionizer_messages_rejected_total",
+			"teller_sessionizer_duplicate_events_total":
 			found = true
 			for _, m := range f.GetMetric() {
 				n += m.GetCounter().GetValue()
