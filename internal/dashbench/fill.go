@@ -224,8 +224,6 @@ func Fill(ctx context.Context, o FillOptions) (FillResult, error) {
 	return res, nil
 }
 
-
-
 func sessionizerRows(reg *prometheus.Registry) (int, error) {
 	families, err := reg.Gather()
 	if err != nil {
