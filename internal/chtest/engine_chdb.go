@@ -183,7 +183,7 @@ func (d *chdbDB) Exec(ctx context.Context, query string, args ...any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	q, err := bind(query, args...)
+	q, err := store.Bind(query, args...)
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (d *chdbDB) Query(ctx context.Context, query string, args ...any) (store.Ro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	q, err := bind(query, args...)
+	q, err := store.Bind(query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func (d *chdbDB) Insert(ctx context.Context, table string, columns []string, row
 		}
 		b.WriteString(" (")
 		for j, v := range row {
-			lit, err := literal(v)
+			lit, err := store.Literal(v)
 			if err != nil {
 				return fmt.Errorf("chtest: insert into %s: row %d, %s: %w", table, i, columns[j], err)
 			}
@@ -256,7 +256,7 @@ func withSettings(query string, settings map[string]any) (string, error) {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		lit, err := literal(settings[k])
+		lit, err := store.Literal(settings[k])
 		if err != nil {
 			return "", fmt.Errorf("chtest: setting %s: %w", k, err)
 		}

@@ -1,4 +1,4 @@
-package chtest
+package store
 
 import (
 	"database/sql/driver"
@@ -11,14 +11,16 @@ import (
 	"github.com/google/uuid"
 )
 
-// clickhouse-go binds ? arguments on the client, with an unexported binder;
-// chdb has no binding of its own, so this is a careful copy of the cases the
-// Teller queries use, tested in bind_test.go. Anything else is an error,
-// never a guess.
+// clickhouse-go binds ? arguments on the client with an unexported binder.
+// Bind is Teller's own, for the places that need the bound text: the
+// in-process ClickHouse of the tests (chdb has no binding of its own) and
+// the SQL the dashboard shows, ready to paste into clickhouse-client. It
+// covers the argument types Teller's queries use, tested in bind_test.go;
+// anything else is an error, never a guess.
 
-// bind replaces each positional ? outside string literals, quoted
+// Bind replaces each positional ? outside string literals, quoted
 // identifiers and comments with the literal of the next argument.
-func bind(query string, args ...any) (string, error) {
+func Bind(query string, args ...any) (string, error) {
 	var b strings.Builder
 	next := 0
 	for i := 0; i < len(query); i++ {
@@ -41,17 +43,17 @@ func bind(query string, args ...any) (string, error) {
 		case c == '/' && strings.HasPrefix(query[i:], "/*"):
 			end := strings.Index(query[i+2:], "*/")
 			if end < 0 {
-				return "", fmt.Errorf("chtest: bind: unterminated comment at byte %d", i)
+				return "", fmt.Errorf("store: bind: unterminated comment at byte %d", i)
 			}
 			b.WriteString(query[i : i+2+end+2])
 			i += 2 + end + 1
 		case c == '?':
 			if next >= len(args) {
-				return "", fmt.Errorf("chtest: bind: query has more ? than the %d arguments", len(args))
+				return "", fmt.Errorf("store: bind: query has more ? than the %d arguments", len(args))
 			}
-			lit, err := literal(args[next])
+			lit, err := Literal(args[next])
 			if err != nil {
-				return "", fmt.Errorf("chtest: bind argument %d: %w", next+1, err)
+				return "", fmt.Errorf("store: bind argument %d: %w", next+1, err)
 			}
 			b.WriteString(lit)
 			next++
@@ -60,7 +62,7 @@ func bind(query string, args ...any) (string, error) {
 		}
 	}
 	if next != len(args) {
-		return "", fmt.Errorf("chtest: bind: %d arguments for %d ? in the query", len(args), next)
+		return "", fmt.Errorf("store: bind: %d arguments for %d ? in the query", len(args), next)
 	}
 	return b.String(), nil
 }
@@ -81,7 +83,7 @@ func quotedEnd(s string, start int) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("chtest: bind: unterminated %c at byte %d", q, start)
+	return 0, fmt.Errorf("store: bind: unterminated %c at byte %d", q, start)
 }
 
 // quote makes s a ClickHouse string literal. A NUL byte is escaped too: the
@@ -106,9 +108,9 @@ func quote(s string) string {
 	return b.String()
 }
 
-// literal is v as a ClickHouse literal. A time.Time is a DateTime in UTC at
+// Literal is v as a ClickHouse literal. A time.Time is a DateTime in UTC at
 // whole seconds, as clickhouse-go writes a DateTime column.
-func literal(v any) (string, error) {
+func Literal(v any) (string, error) {
 	if val, ok := v.(driver.Valuer); ok {
 		if _, isUUID := v.(uuid.UUID); !isUUID {
 			var err error
@@ -164,7 +166,7 @@ func literal(v any) (string, error) {
 		}
 		return "[" + strings.Join(parts, ", ") + "]", nil
 	}
-	return "", fmt.Errorf("chtest: no literal for %T", v)
+	return "", fmt.Errorf("store: no literal for %T", v)
 }
 
 func floatLiteral(f float64, bits int) string {

@@ -1,4 +1,4 @@
-package chtest
+package store
 
 import (
 	"strings"
@@ -33,7 +33,7 @@ func TestBind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := bind(tt.query, tt.args...)
+			got, err := Bind(tt.query, tt.args...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,7 +57,7 @@ func TestBindRefuses(t *testing.T) {
 		"unterminated comment": {"SELECT /* ?", []any{1}, "unterminated"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := bind(tc.query, tc.args...)
+			_, err := Bind(tc.query, tc.args...)
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("err = %v, want one containing %q", err, tc.err)
 			}
