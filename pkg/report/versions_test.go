@@ -41,7 +41,9 @@ func TestReadsTheLatestVersion(t *testing.T) {
 		// The last event came from a bot user agent.
 		{"turned-bot", []version{{2, 1, "/b", 2, 4000}, {1, 0, "/b", 1, 0}}},
 	}
-	id := func(kind, name string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte("versions/"+kind+"/"+name)) }
+	id := func(kind, name string) uuid.UUID {
+		return uuid.NewSHA1(uuid.NameSpaceOID, []byte("versions/"+kind+"/"+name))
+	}
 	cols := []string{"site_id", "session_date", "session_id", "visitor_id", "started_at", "start_reason", "version",
 		"first_ms", "last_ms", "events", "pageviews", "is_bot", "entry_pathname", "exit_pathname", "channel"}
 	ms := uint64(start.UnixMilli())
