@@ -66,8 +66,9 @@ func screenClass(w string) string {
 	return fmt.Sprintf("multiIf(%[1]s = 0, '', %[1]s < 576, '<576', %[1]s < 992, '576-991', %[1]s < 1440, '992-1439', '1440+')", w)
 }
 
-// dimDef says where a dimension's key comes from: a merge over a session's
-// rows of sessions_agg (session), or a column of its events of one kind.
+// dimDef says where a dimension's key comes from: an expression over the
+// session's latest row in session_versions (session; see sessionsFrom), or
+// a column of its events of one kind.
 type dimDef struct {
 	session     string
 	eventColumn string
@@ -77,22 +78,22 @@ type dimDef struct {
 var dimensions = map[Dimension]dimDef{
 	Pages:           {eventColumn: "pathname", eventKind: "pageview"},
 	Events:          {eventColumn: "name", eventKind: "event"},
-	EntryPages:      {session: "argMinMerge(entry_pathname)"},
-	ExitPages:       {session: "argMaxMerge(exit_pathname)"},
-	Sources:         {session: "argMinMerge(referrer_source)"},
-	Referrers:       {session: "argMinMerge(referrer_domain)"},
-	Channels:        {session: "argMinMerge(channel)"},
-	UTMSources:      {session: "argMinMerge(utm_source)"},
-	UTMMediums:      {session: "argMinMerge(utm_medium)"},
-	UTMCampaigns:    {session: "argMinMerge(utm_campaign)"},
-	UTMTerms:        {session: "argMinMerge(utm_term)"},
-	UTMContents:     {session: "argMinMerge(utm_content)"},
-	Browsers:        {session: "argMinMerge(browser)"},
-	BrowserVersions: {session: "if(argMinMerge(browser_version) = '', argMinMerge(browser), concat(argMinMerge(browser), ' ', argMinMerge(browser_version)))"},
-	OSes:            {session: "argMinMerge(os)"},
-	Devices:         {session: "argMinMerge(device)"},
-	Screens:         {session: screenClass("argMinMerge(screen_width)")},
-	StartReasons:    {session: "toString(any(start_reason))"},
+	EntryPages:      {session: "entry_pathname"},
+	ExitPages:       {session: "exit_pathname"},
+	Sources:         {session: "referrer_source"},
+	Referrers:       {session: "referrer_domain"},
+	Channels:        {session: "channel"},
+	UTMSources:      {session: "utm_source"},
+	UTMMediums:      {session: "utm_medium"},
+	UTMCampaigns:    {session: "utm_campaign"},
+	UTMTerms:        {session: "utm_term"},
+	UTMContents:     {session: "utm_content"},
+	Browsers:        {session: "browser"},
+	BrowserVersions: {session: "if(browser_version = '', browser, concat(browser, ' ', browser_version))"},
+	OSes:            {session: "os"},
+	Devices:         {session: "device"},
+	Screens:         {session: screenClass("screen_width")},
+	StartReasons:    {session: "toString(start_reason)"},
 }
 
 // oldNames are the dimension names of the first JSON API, still accepted.

@@ -8,8 +8,8 @@
 // line, and CSV for every row. It also owns the goals' store (site_goals)
 // and the readable names of channels.
 //
-// Every figure is computed from duplicate-proof states — uniqExact of event
-// ids, min/max and argMin/argMax merges of the sessions_agg states, the
+// Every figure is computed from duplicate-proof rows — uniqExact of event
+// ids, the highest version of each session in session_versions (FINAL), the
 // latest version of a row — so it is exact under at-least-once delivery: an
 // event written twice, or a batch replayed, changes nothing, before or after
 // ClickHouse merges its parts.
@@ -17,12 +17,13 @@
 // A session counts on its start: it is in a Query's range when the time of
 // its opening event (started_at) is. Which sessions a query covers, and how
 // a session's figures are read, is said in one place: Query.sessionsFrom
-// (with the merged-column constants in report.go) builds the subquery with
+// (with the session-column constants in report.go) builds the subquery with
 // the range, the bot rule and the filters applied, and every report selects
-// from it or keeps its session ids. A change of session storage (say, one
-// plain row per session version) changes that function, not the reports.
-// It filters on sessions_agg's primary key (site_id, session_date) first and
-// never scans the sessions view unfiltered.
+// from it or keeps its session ids. A change of session storage changes that
+// function, not the reports. It reads session_versions FINAL filtered on its
+// primary key (site_id, session_date) and the start inside FINAL, and every
+// condition on a column that changes between versions (is_bot, counts,
+// attribution) outside it, so that no filter can select an old version.
 //
 // Building is pure and separate from running: each report builds its SQL
 // and positional arguments, then runs them through Querier. A context made

@@ -106,28 +106,36 @@ type Reports struct {
 // New returns Reports reading through q (a *store.DB).
 func New(q Querier) *Reports { return &Reports{q: q} }
 
-// Merged session columns for sessionsFrom, each one aggregate over the rows
-// of one session in sessions_agg. The s_ aliases never shadow a column name:
-// ClickHouse substitutes aliases into WHERE, so a shadowing alias would put
-// an aggregate there.
+// Session columns for sessionsFrom, each one read from the session's
+// latest row in session_versions (plain columns, no merging). The s_
+// aliases never shadow a column name, so that a filter on a column in the
+// outer WHERE always means the stored column. Counts are widened to UInt64,
+// the type the reports scan.
 const (
-	colVisitor   = "any(visitor_id) AS s_visitor"
-	colStarted   = "any(started_at) AS s_started"
-	colReason    = "any(start_reason) AS s_reason"
-	colDuration  = "toUInt64(maxMerge(last_ms) - minMerge(first_ms)) AS s_duration"
-	colEvents    = "uniqExactMerge(events) AS s_events"
-	colPageviews = "uniqExactMerge(pageviews) AS s_pageviews"
-	colCustom    = "uniqExactMerge(custom_events) AS s_custom"
-	colEntry     = "argMinMerge(entry_pathname) AS s_entry"
-	colExit      = "argMaxMerge(exit_pathname) AS s_exit"
-	colRefDomain = "argMinMerge(referrer_domain) AS s_referrer_domain"
-	colChannel   = "argMinMerge(channel) AS s_channel"
-	colBrowser   = "argMinMerge(browser) AS s_browser"
-	colOS        = "argMinMerge(os) AS s_os"
-	colDevice    = "argMinMerge(device) AS s_device"
-	colBot       = "maxMerge(is_bot) AS s_bot"
-	colSource    = "argMinMerge(referrer_source) AS s_source"
+	colVisitor   = "visitor_id AS s_visitor"
+	colStarted   = "started_at AS s_started"
+	colReason    = "start_reason AS s_reason"
+	colDuration  = "toUInt64(last_ms - first_ms) AS s_duration"
+	colEvents    = "toUInt64(events) AS s_events"
+	colPageviews = "toUInt64(pageviews) AS s_pageviews"
+	colCustom    = "toUInt64(custom_events) AS s_custom"
+	colEntry     = "entry_pathname AS s_entry"
+	colExit      = "exit_pathname AS s_exit"
+	colRefDomain = "referrer_domain AS s_referrer_domain"
+	colChannel   = "channel AS s_channel"
+	colBrowser   = "browser AS s_browser"
+	colOS        = "os AS s_os"
+	colDevice    = "device AS s_device"
+	colSource    = "referrer_source AS s_source"
 )
+
+// versionColumns are the columns of session_versions that the column
+// constants and the dimensions read: what the FINAL subquery passes on
+// (ClickHouse reads only those the outer query uses). The page arrays are
+// not among them.
+const versionColumns = `session_id, visitor_id, started_at, start_reason, first_ms, last_ms, events, pageviews,
+    custom_events, is_bot, entry_pathname, exit_pathname, referrer_domain, referrer_source, channel,
+    utm_source, utm_medium, utm_campaign, utm_term, utm_content, browser, browser_version, os, device, screen_width`
 
 // The engaged-session rule (GA4): a session is engaged with EngagedPageviews
 // or more pageviews, or when it lasts longer than EngagedAfterMs, or with a
@@ -152,25 +160,34 @@ var bounceCond = BounceSQL("s_pageviews", "s_duration", "s_custom")
 
 // sessionsFrom returns a subquery with one row per session of q (site, start
 // in [From, To), bots left out unless asked, q's filters applied) and the
-// merged columns cols, with the arguments it binds.
+// session columns cols, with the arguments it binds.
 //
 // This is the one place that says which sessions a query covers and how a
 // session's figures are read: every report selects from it (or, for the
 // rows of events, keeps the session ids it yields), so a change of session
 // storage changes this function and the column constants above.
 //
+// Sessions are read from session_versions FINAL: the latest version of each
+// session. Inside the FINAL subquery there are only conditions on the
+// sorting key and on columns a session's versions share (site_id,
+// session_date, started_at, session_id, visitor_id): a condition there on a
+// column that changes between versions (is_bot, the counts, the entry
+// attribution) could be checked before FINAL picks the latest version and
+// so select an old one. Those conditions (the bot rule, the session
+// dimension filters) are in the outer WHERE, on the latest version.
+//
 // The session_date condition selects the primary-key range (session_date is
 // the UTC day of the start; the range is widened by a day on each side so
 // that it never depends on that detail); the started_at condition is the
 // exact one. A page or event filter keeps the sessions with (or without) a
-// matching event; a filter on a session dimension is a condition on the
-// merged value, in HAVING.
+// matching event (a condition on session_id, so inside FINAL).
 func (q Query) sessionsFrom(cols ...string) (string, []any) {
 	return q.sessionsWhere("", nil, cols...)
 }
 
-// sessionsWhere is sessionsFrom with one more condition on sessions_agg's
-// plain columns (e.g. "visitor_id = toUUID(?)") and its arguments.
+// sessionsWhere is sessionsFrom with one more condition on columns every
+// version of a session shares (e.g. "visitor_id = toUUID(?)") and its
+// arguments.
 func (q Query) sessionsWhere(where string, whereArgs []any, cols ...string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("(SELECT session_id")
@@ -178,22 +195,20 @@ func (q Query) sessionsWhere(where string, whereArgs []any, cols ...string) (str
 		b.WriteString(", ")
 		b.WriteString(c)
 	}
-	if !q.IncludeBots {
-		b.WriteString(", " + colBot)
-	}
-	b.WriteString(` FROM sessions_agg
-WHERE site_id = ?
-  AND session_date BETWEEN toDate(?) - 1 AND toDate(?) + 1
-  AND started_at >= toDateTime(?) AND started_at < toDateTime(?)`)
+	b.WriteString("\nFROM (SELECT " + versionColumns + `
+  FROM session_versions FINAL
+  WHERE site_id = ?
+    AND session_date BETWEEN toDate(?) - 1 AND toDate(?) + 1
+    AND started_at >= toDateTime(?) AND started_at < toDateTime(?)`)
 	args := []any{q.Site, day(q.From), day(q.To), q.fromSec(), q.toSec()}
 	if where != "" {
-		b.WriteString("\n  AND " + where)
+		b.WriteString("\n    AND " + where)
 		args = append(args, whereArgs...)
 	}
-	var having []string
-	var havingArgs []any
+	var outer []string
+	var outerArgs []any
 	if !q.IncludeBots {
-		having = append(having, "s_bot = 0")
+		outer = append(outer, "is_bot = 0")
 	}
 	for _, f := range q.Filters {
 		def := dimensions[f.Dimension]
@@ -205,21 +220,21 @@ WHERE site_id = ?
 			if f.negated() {
 				in = "NOT IN"
 			}
-			b.WriteString("\n  AND session_id " + in + " (SELECT session_id FROM events WHERE " + where +
+			b.WriteString("\n    AND session_id " + in + " (SELECT session_id FROM events WHERE " + where +
 				" AND kind = '" + def.eventKind + "' AND " + m + ")")
 			args = append(append(args, whereArgs...), arg)
 			continue
 		}
 		c, arg := f.cond(def.session)
-		having = append(having, c)
-		havingArgs = append(havingArgs, arg)
-	}
-	b.WriteString("\nGROUP BY session_id")
-	if len(having) > 0 {
-		b.WriteString("\nHAVING " + strings.Join(having, " AND "))
+		outer = append(outer, c)
+		outerArgs = append(outerArgs, arg)
 	}
 	b.WriteString(")")
-	return b.String(), append(args, havingArgs...)
+	if len(outer) > 0 {
+		b.WriteString("\nWHERE " + strings.Join(outer, " AND "))
+	}
+	b.WriteString(")")
+	return b.String(), append(args, outerArgs...)
 }
 
 // sessionIDs is the condition "session_id is one of q's sessions" for
