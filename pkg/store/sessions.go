@@ -124,7 +124,12 @@ func BackfillSessionVersions(ctx context.Context, q Querier) error {
 		for _, st := range m.Statements {
 			if strings.HasPrefix(strings.TrimSpace(stripComments(st)), "INSERT INTO session_versions") && strings.Contains(st, "FROM sessions_agg") {
 				// It reads every session: allowed where a test forces key use.
-				st = strings.TrimSuffix(strings.TrimSpace(st), ";") + "\nSETTINGS force_primary_key = 0, force_index_by_date = 0"
+				st = strings.TrimSuffix(strings.TrimSpace(st), ";")
+				if strings.Contains(stripComments(st), "\nSETTINGS ") {
+					st += ", force_primary_key = 0, force_index_by_date = 0"
+				} else {
+					st += "\nSETTINGS force_primary_key = 0, force_index_by_date = 0"
+				}
 				if err := q.Exec(ctx, st); err != nil {
 					return fmt.Errorf("store: backfill session_versions: %w", err)
 				}
