@@ -88,6 +88,11 @@ func BenchmarkReports(b *testing.B) {
 	}{
 		{"Summary", func(q report.Query) error { _, err := r.Summary(ctx, q); return err }},
 		{"Compare", func(q report.Query) error { _, err := r.Compare(ctx, q); return err }},
+		{"Compare/15d", func(q report.Query) error { // the previous period holds sessions too
+			q.From = q.To.AddDate(0, 0, -15)
+			_, err := r.Compare(ctx, q)
+			return err
+		}},
 		{"Series/day", func(q report.Query) error {
 			_, err := r.Series(ctx, q, time.UTC, report.MetricVisitors, report.Day)
 			return err

@@ -297,3 +297,49 @@ func flagName(b bool, name string) string {
 	}
 	return "-"
 }
+
+// TestCompareIsTwoSummaries: Compare's single scan over both periods gives
+// each period exactly what Summary gives it alone, with the bot rule and
+// session, page and negated page filters (whose event subquery then covers
+// both periods), and with a range whose previous period holds sessions.
+func TestCompareIsTwoSummaries(t *testing.T) {
+	wide := mainQuery()
+	wide.To = wide.To.Add(24 * time.Hour)
+	wide.From = wide.To.Add(-36 * time.Hour) // previous period: the 36 h before
+	tests := []struct {
+		name    string
+		q       report.Query
+		filters []report.Filter
+	}{
+		{"main", mainQuery(), nil},
+		{"bots", withBots(mainQuery()), nil},
+		{"wide", wide, nil},
+		{"channel", withBots(wide), []report.Filter{{Dimension: report.Channels, Op: report.Is, Value: "organic_search"}}},
+		{"page", wide, []report.Filter{{Dimension: report.Pages, Op: report.Contains, Value: "pricing"}}},
+		{"not page", withBots(wide), []report.Filter{{Dimension: report.Pages, Op: report.NotContains, Value: "pricing"}}},
+	}
+	each(t, func(t *testing.T, r *report.Reports, e *chtest.Engine) {
+		for _, tt := range tests {
+			q := tt.q
+			q.Filters = tt.filters
+			got, err := r.Compare(ctx(t), q)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			cur, err := r.Summary(ctx(t), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prev, err := r.Summary(ctx(t), q.Previous())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !summaryEqual(got.Current, cur) || !summaryEqual(got.Previous, prev) {
+				t.Errorf("%s: Compare = %+v / %+v, Summary = %+v / %+v", tt.name, got.Current, got.Previous, cur, prev)
+			}
+			if tt.name == "wide" && (prev.Sessions == 0 || cur.Sessions == 0) {
+				t.Errorf("wide: want sessions in both periods, got %d and %d", cur.Sessions, prev.Sessions)
+			}
+		}
+	})
+}

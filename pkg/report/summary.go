@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/teller-analytics/teller/pkg/store"
 )
@@ -33,20 +34,57 @@ var summaryCols = []string{colVisitor, colDuration, colPageviews, colCustom}
 
 // summaryAggs are the aggregates over sessionsFrom(summaryCols...) that
 // scanSummary reads, in order.
-var summaryAggs = "uniqExact(s_visitor), count(), sum(s_pageviews), countIf(" + bounceCond + "), sum(s_duration), sum(s_custom)"
+var summaryAggs = summaryAggsIf("")
+
+// summaryAggsIf is summaryAggs over the sessions that match cond (all of
+// them when cond is empty), as -If aggregates: the one definition of the
+// summary figures, so that Compare's single scan computes each period's
+// exactly as Summary does.
+func summaryAggsIf(cond string) string {
+	if cond == "" {
+		return "uniqExact(s_visitor), count(), sum(s_pageviews), countIf(" + bounceCond + "), sum(s_duration), sum(s_custom)"
+	}
+	c := "(" + cond + ")"
+	return "uniqExactIf(s_visitor, " + c + "), countIf(" + c + "), sumIf(s_pageviews, " + c + "), countIf((" +
+		bounceCond + ") AND " + c + "), sumIf(s_duration, " + c + "), sumIf(s_custom, " + c + ")"
+}
 
 func scanSummary(rows store.Rows, s *Summary) error {
-	var bounces, durationMs uint64
-	if err := rows.Scan(&s.Visitors, &s.Sessions, &s.Pageviews, &bounces, &durationMs, &s.Events); err != nil {
+	var sc summaryScan
+	if err := rows.Scan(sc.dest(s)...); err != nil {
 		return err
 	}
+	sc.finish(s)
+	return nil
+}
+
+// scanComparison reads Compare's row: summaryAggs for the current period,
+// then for the previous one.
+func scanComparison(rows store.Rows, cur, prev *Summary) error {
+	var c, p summaryScan
+	if err := rows.Scan(append(c.dest(cur), p.dest(prev)...)...); err != nil {
+		return err
+	}
+	c.finish(cur)
+	p.finish(prev)
+	return nil
+}
+
+// summaryScan holds the raw sums of summaryAggs that Summary's averages
+// are derived from.
+type summaryScan struct{ bounces, durationMs uint64 }
+
+func (sc *summaryScan) dest(s *Summary) []any {
+	return []any{&s.Visitors, &s.Sessions, &s.Pageviews, &sc.bounces, &sc.durationMs, &s.Events}
+}
+
+func (sc *summaryScan) finish(s *Summary) {
 	if s.Sessions > 0 {
 		n := float64(s.Sessions)
-		s.BounceRate = float64(bounces) / n
-		s.AvgDurationSec = float64(durationMs) / 1000 / n
+		s.BounceRate = float64(sc.bounces) / n
+		s.AvgDurationSec = float64(sc.durationMs) / 1000 / n
 		s.PageviewsPerSession = float64(s.Pageviews) / n
 	}
-	return nil
 }
 
 // Summary computes the key figures of q's sessions. With no sessions every
@@ -88,14 +126,37 @@ type Change struct {
 
 // Compare computes q's summary and that of q.Previous() (the same length,
 // immediately before) and the change between them.
+//
+// Both periods are read in one scan: sessionsFrom over [Previous().From, To)
+// (the same sessions as the two ranges together, since Previous().To is
+// From), each period's figures taken with -If aggregates split at From's
+// second, the bound both ranges' started_at conditions use.
 func (r *Reports) Compare(ctx context.Context, q Query) (Comparison, error) {
-	cur, err := r.Summary(ctx, q)
-	if err != nil {
+	if err := q.validate(); err != nil {
 		return Comparison{}, err
 	}
-	prev, err := r.Summary(ctx, q.Previous())
+	both := q.Previous()
+	both.To = q.To
+	from, fromArgs := both.sessionsFrom(append([]string{colStarted}, summaryCols...)...)
+	isCur := "s_started >= toDateTime(?)"
+	sel := "SELECT " + summaryAggsIf(isCur) + ",\n  " + summaryAggsIf("NOT "+isCur)
+	var args []any
+	for range strings.Count(sel, "?") { // every ? of sel is isCur's bound
+		args = append(args, q.fromSec())
+	}
+	args = append(args, fromArgs...)
+	query := sel + "\nFROM " + from
+	var cur, prev Summary
+	n := 0
+	err := r.each(ctx, query, args, func(rows store.Rows) error {
+		n++
+		return scanComparison(rows, &cur, &prev)
+	})
+	if err == nil && n != 1 {
+		err = errors.New("no row")
+	}
 	if err != nil {
-		return Comparison{}, fmt.Errorf("report: previous period: %w", err)
+		return Comparison{}, fmt.Errorf("report: comparison of %s with the previous period: %w", q.Site, err)
 	}
 	return Comparison{Current: cur, Previous: prev, Change: changeOf(cur, prev)}, nil
 }
