@@ -71,16 +71,7 @@ func (r *Reports) BotSeries(ctx context.Context, q Query, loc *time.Location, iv
 	if err := q.validate(); err != nil {
 		return nil, err
 	}
-	loc, tz, err := zoneName(loc)
-	if err != nil {
-		return nil, err
-	}
-	if iv == "" {
-		iv = DefaultInterval(q.From, q.To)
-	} else if iv, err = ParseInterval(string(iv)); err != nil {
-		return nil, err
-	}
-	bs, err := buckets(q.From, q.To, loc, iv)
+	iv, tz, bs, err := seriesFrame(q, loc, iv)
 	if err != nil {
 		return nil, err
 	}

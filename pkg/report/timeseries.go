@@ -194,6 +194,26 @@ func zoneName(loc *time.Location) (*time.Location, string, error) {
 	return loc, tz, nil
 }
 
+// seriesFrame is what a series over [q.From, q.To) in loc needs: its
+// interval (iv, or the range's default when empty), the zone's name for the
+// SQL, and the buckets to fill.
+func seriesFrame(q Query, loc *time.Location, iv Interval) (Interval, string, []bucket, error) {
+	loc, tz, err := zoneName(loc)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if iv == "" {
+		iv = DefaultInterval(q.From, q.To)
+	} else if iv, err = ParseInterval(string(iv)); err != nil {
+		return "", "", nil, err
+	}
+	bs, err := buckets(q.From, q.To, loc, iv)
+	if err != nil {
+		return "", "", nil, err
+	}
+	return iv, tz, bs, nil
+}
+
 // zoneArgs repeats tz n times, for bucketKey's arguments.
 func zoneArgs(tz string, n int) []any {
 	out := make([]any, n)
@@ -211,19 +231,11 @@ func (r *Reports) Series(ctx context.Context, q Query, loc *time.Location, m Met
 	if err := q.validate(); err != nil {
 		return nil, err
 	}
-	loc, tz, err := zoneName(loc)
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	if m, err = ParseMetric(string(m)); err != nil {
 		return nil, err
 	}
-	if iv == "" {
-		iv = DefaultInterval(q.From, q.To)
-	} else if iv, err = ParseInterval(string(iv)); err != nil {
-		return nil, err
-	}
-	bs, err := buckets(q.From, q.To, loc, iv)
+	iv, tz, bs, err := seriesFrame(q, loc, iv)
 	if err != nil {
 		return nil, err
 	}
