@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -296,7 +295,7 @@ func (t Traffic) Generate(emit func(day time.Time, events []event.Event) error) 
 				if v.bot {
 					pool = bots
 				}
-				v.agent = &pool[pickWeighted(g.r, indices(len(pool)), func(i int) int { return pool[i].weight })]
+				v.agent = &pool[loadgen.Pick(g.r, loadgen.Indices(len(pool)), func(i int) int { return pool[i].weight })]
 				if len(v.agent.screens) > 0 {
 					v.screen = v.agent.screens[g.r.IntN(len(v.agent.screens))]
 				}
@@ -364,8 +363,8 @@ func (g *generator) visitEvents(v visit, out *[]event.Event) int64 {
 	r, who := g.r, v.who
 	s := g.sites[v.site]
 	origin := "https://" + s.Domains[0]
-	pages := 1 + pickWeighted(r, indices(len(pagesPerVisit)), func(i int) int { return pagesPerVisit[i] })
-	src := pickWeighted(r, sources, func(s source) int { return s.weight })
+	pages := 1 + loadgen.Pick(r, loadgen.Indices(len(pagesPerVisit)), func(i int) int { return pagesPerVisit[i] })
+	src := loadgen.Pick(r, sources, func(s source) int { return s.weight })
 	referrer, query := src.referrers[r.IntN(len(src.referrers))], src.query
 	if who.bot {
 		pages, referrer, query = 1+r.IntN(3), "", ""
@@ -394,7 +393,7 @@ func (g *generator) visitEvents(v visit, out *[]event.Event) int64 {
 		if i == 0 && query != "" {
 			path += "?" + query
 		}
-		pageURL, title = origin+path, titleOf(path)
+		pageURL, title = origin+path, loadgen.TitleOf(path)
 		e := base(event.KindPageview, "pageview")
 		e.Referrer = referrer
 		*out = append(*out, e)
@@ -488,41 +487,4 @@ func (g *generator) poisson(m float64) int {
 		}
 		k++
 	}
-}
-
-func pickWeighted[T any](r *rand.Rand, items []T, weight func(T) int) T {
-	total := 0
-	for _, it := range items {
-		total += weight(it)
-	}
-	n := r.IntN(total)
-	for _, it := range items {
-		if n -= weight(it); n < 0 {
-			return it
-		}
-	}
-	return items[len(items)-1]
-}
-
-func indices(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}
-
-// titleOf makes a document title from a path.
-func titleOf(path string) string {
-	path, _, _ = strings.Cut(path, "?")
-	parts := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
-	if len(parts) == 0 {
-		return "Home"
-	}
-	t := strings.ReplaceAll(parts[len(parts)-1], "-", " ")
-	t = strings.ToUpper(t[:1]) + t[1:]
-	if len(parts) > 1 {
-		t += " – " + strings.ToUpper(parts[0][:1]) + parts[0][1:]
-	}
-	return t
 }

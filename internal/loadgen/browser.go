@@ -50,7 +50,8 @@ var bots = []agent{
 	{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/138.0.0.0 Safari/537.36", 2, [][2]int{{800, 600}}},
 }
 
-func pick[T any](r *rand.Rand, items []T, weight func(T) int) T {
+// Pick returns one of items, each as likely as its weight.
+func Pick[T any](r *rand.Rand, items []T, weight func(T) int) T {
 	total := 0
 	for _, it := range items {
 		total += weight(it)
@@ -121,10 +122,10 @@ type browser struct {
 
 func newBrowser(index int, seed uint64, botShare float64, transport http.RoundTripper) *browser {
 	r := rand.New(rand.NewPCG(seed, uint64(index)))
-	a := pick(r, humans, func(a agent) int { return a.weight })
+	a := Pick(r, humans, func(a agent) int { return a.weight })
 	bot := r.Float64() < botShare
 	if bot {
-		a = pick(r, bots, func(a agent) int { return a.weight })
+		a = Pick(r, bots, func(a agent) int { return a.weight })
 	}
 	jar, _ := cookiejar.New(nil) // never fails without options
 	b := &browser{index: index, rand: r, client: &http.Client{Jar: jar, Transport: transport}, ua: a.ua, bot: bot}
@@ -145,11 +146,11 @@ type step struct {
 // engagement event when the last page is left (humans only).
 func (b *browser) planVisit(site, origin string, paths []string) []step {
 	r := b.rand
-	pages := 1 + pick(r, indices(len(pagesPerVisit)), func(i int) int { return pagesPerVisit[i] })
+	pages := 1 + Pick(r, Indices(len(pagesPerVisit)), func(i int) int { return pagesPerVisit[i] })
 	if b.bot {
 		pages = 1 + r.IntN(3)
 	}
-	src := pick(r, sources, func(s source) int { return s.weight })
+	src := Pick(r, sources, func(s source) int { return s.weight })
 	referrer := src.referrers[r.IntN(len(src.referrers))]
 	query := src.query
 	if b.bot {
@@ -166,7 +167,7 @@ func (b *browser) planVisit(site, origin string, paths []string) []step {
 		if i == 0 && query != "" {
 			path += "?" + query
 		}
-		pageURL, title = origin+path, titleOf(path)
+		pageURL, title = origin+path, TitleOf(path)
 		steps = append(steps, step{"pageview", pageURL, b.body(site, "pageview", "pageview", pageURL, title, field{"referrer", referrer})})
 		// The next page is reached by a link: document.referrer is this page
 		// (same origin, so the full URL under the default referrer policy).
@@ -185,7 +186,8 @@ func (b *browser) planVisit(site, origin string, paths []string) []step {
 	return steps
 }
 
-func indices(n int) []int {
+// Indices are 0..n-1, to Pick an index by weight.
+func Indices(n int) []int {
 	out := make([]int, n)
 	for i := range out {
 		out[i] = i
@@ -193,9 +195,9 @@ func indices(n int) []int {
 	return out
 }
 
-// titleOf makes a document title from a path: "/docs/getting-started" is
+// TitleOf makes a document title from a path: "/docs/getting-started" is
 // "Getting started – Docs".
-func titleOf(path string) string {
+func TitleOf(path string) string {
 	path, _, _ = strings.Cut(path, "?")
 	parts := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
 	if len(parts) == 0 {

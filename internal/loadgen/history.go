@@ -310,9 +310,9 @@ func RunHistory(ctx context.Context, hc HistoryConfig, log *slog.Logger) (*Histo
 	for i := 0; i < hc.Visitors; i++ {
 		v := &hvisitor{index: i, key: fmt.Sprintf("loadgen-%d-%d", hc.Seed, i)}
 		v.id = importer.VisitorID(hc.Site, v.key)
-		v.agent = pick(r, humans, func(a agent) int { return a.weight })
+		v.agent = Pick(r, humans, func(a agent) int { return a.weight })
 		if r.Float64() < hc.BotShare {
-			v.agent, v.bot = pick(r, bots, func(a agent) int { return a.weight }), true
+			v.agent, v.bot = Pick(r, bots, func(a agent) int { return a.weight }), true
 		}
 		if len(v.agent.screens) > 0 {
 			v.screen = v.agent.screens[r.IntN(len(v.agent.screens))]
@@ -429,11 +429,11 @@ func RunHistory(ctx context.Context, hc HistoryConfig, log *slog.Logger) (*Histo
 // think times (SPA navigations among them), a custom event now and then,
 // the engagement event when the last page is left.
 func planHistoryVisit(r *rand.Rand, v *hvisitor, site, origin string, paths []string) []hstep {
-	pages := 1 + pick(r, indices(len(pagesPerVisit)), func(i int) int { return pagesPerVisit[i] })
+	pages := 1 + Pick(r, Indices(len(pagesPerVisit)), func(i int) int { return pagesPerVisit[i] })
 	if v.bot {
 		pages = 1 + r.IntN(3)
 	}
-	src := pick(r, sources, func(s source) int { return s.weight })
+	src := Pick(r, sources, func(s source) int { return s.weight })
 	referrer := src.referrers[r.IntN(len(src.referrers))]
 	query := src.query
 	if v.bot {
@@ -453,7 +453,7 @@ func planHistoryVisit(r *rand.Rand, v *hvisitor, site, origin string, paths []st
 		if i == 0 && query != "" {
 			path += "?" + query
 		}
-		pageURL, title = origin+path, titleOf(path)
+		pageURL, title = origin+path, TitleOf(path)
 		ev := base
 		ev.Kind, ev.URL, ev.Title, ev.Referrer = event.KindPageview, pageURL, title, referrer
 		// Think time before this page: 5 s to about 4 min, never near the gap.
