@@ -110,9 +110,9 @@ func TestParseInvariants(t *testing.T) {
 	for _, c := range readUACases(t) {
 		got := p.Parse(c.UA)
 		switch got.Device {
-		case DeviceDesktop, DeviceMobile, DeviceTablet, DeviceBot, "":
+		case DeviceDesktop, DeviceMobile, DeviceTablet, DeviceTV, DeviceConsole, DeviceBot, "":
 		default:
-			t.Errorf("%s: Device %q is not one of the five classes", c.Name, got.Device)
+			t.Errorf("%s: Device %q is not one of the seven classes", c.Name, got.Device)
 		}
 		if got.Bot != (got.Device == DeviceBot) || got.Bot != (got.BotReason != "") {
 			t.Errorf("%s: Bot=%v, Device=%q, BotReason=%q disagree", c.Name, got.Bot, got.Device, got.BotReason)
