@@ -13,8 +13,10 @@ import "fmt"
 type acAutomaton struct {
 	class   [256]uint16 // byte -> class
 	classes int         // number of classes, including class 0
-	// next[state*classes+class] is the state after that byte; uint16 keeps
-	// the table at 2 bytes a cell (2.3 MB for the vendored list).
+	// next[state*classes+class] is the state after that byte, with
+	// acHasOutput set when a literal ends there (so the scan reads out only
+	// then); uint16 keeps the table at 2 bytes a cell (2.3 MB for the
+	// vendored list).
 	next []uint16
 	// out[state] lists the literals (indices into the builder's slice) that
 	// end at this state, its own and those of its suffixes.
@@ -23,8 +25,12 @@ type acAutomaton struct {
 	lens []int
 }
 
+// acHasOutput flags a transition into a state where literals end; the other
+// 15 bits are the state.
+const acHasOutput = 1 << 15
+
 // maxACStates is the most states next can address.
-const maxACStates = 1 << 16
+const maxACStates = acHasOutput
 
 // newACAutomaton builds the automaton for literals; an empty literal never
 // matches. It fails when the literals need more than maxACStates states.
@@ -90,7 +96,11 @@ func newACAutomaton(literals []string) (*acAutomaton, error) {
 	a.next = make([]uint16, 0, len(trie)*a.classes)
 	for _, row := range trie {
 		for _, t := range row {
-			a.next = append(a.next, uint16(t))
+			v := uint16(t)
+			if len(a.out[t]) > 0 {
+				v |= acHasOutput
+			}
+			a.next = append(a.next, v)
 		}
 	}
 	return a, nil
@@ -115,9 +125,12 @@ func (a *acAutomaton) scan(prefix int, s string, suffix int, found func(literal 
 	state := uint16(0)
 	pos := 0
 	step := func(b byte) {
-		state = a.next[int(state)*a.classes+int(a.class[b])]
-		for _, id := range a.out[state] {
-			found(id, pos+1-a.lens[id])
+		v := a.next[int(state)*a.classes+int(a.class[b])]
+		state = v &^ acHasOutput
+		if v&acHasOutput != 0 {
+			for _, id := range a.out[state] {
+				found(id, pos+1-a.lens[id])
+			}
 		}
 		pos++
 	}
@@ -125,10 +138,13 @@ func (a *acAutomaton) scan(prefix int, s string, suffix int, found func(literal 
 		step(byte(prefix))
 	}
 	for i := 0; i < len(s); i++ {
-		// Inlined step for the hot loop: most states have no output.
-		state = a.next[int(state)*a.classes+int(a.class[s[i]])]
-		for _, id := range a.out[state] {
-			found(id, pos+1-a.lens[id])
+		// step, inlined for the hot loop: most bytes lead to no output.
+		v := a.next[int(state)*a.classes+int(a.class[s[i]])]
+		state = v &^ acHasOutput
+		if v&acHasOutput != 0 {
+			for _, id := range a.out[state] {
+				found(id, pos+1-a.lens[id])
+			}
 		}
 		pos++
 	}

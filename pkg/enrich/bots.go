@@ -37,8 +37,8 @@ func botName(ua string) string {
 	if name := botToken(ua); name != "" {
 		return name
 	}
-	if tokens := uaTokens(ua); len(tokens) > 0 && !strings.HasPrefix(ua, "Mozilla/") {
-		name, _, _ := strings.Cut(tokens[0], "/")
+	if tok, _ := nextUAToken(ua); tok != "" && !strings.HasPrefix(ua, "Mozilla/") {
+		name, _, _ := strings.Cut(tok, "/")
 		return clipName(name)
 	}
 	return ""
@@ -47,31 +47,71 @@ func botName(ua string) string {
 // botToken returns the first product token that calls itself a bot, crawler
 // or spider ("FooBot/1.2" -> "FooBot", "foo-crawler" -> "foo-crawler"), or "".
 // Browsers' tokens never do; the one phone brand that would (Cubot) is
-// excepted.
+// excepted. It runs on every browser's user agent, so it does not allocate.
 func botToken(ua string) string {
-	for _, t := range uaTokens(ua) {
-		name, _, _ := strings.Cut(t, "/")
-		l := strings.ToLower(name)
-		if strings.Contains(l, "http") || strings.Contains(l, "@") || strings.Contains(l, ".") {
+	for rest := ua; rest != ""; {
+		var tok string
+		tok, rest = nextUAToken(rest)
+		name, _, _ := strings.Cut(tok, "/")
+		if containsFold(name, "http") || strings.ContainsAny(name, "@.") {
 			continue // a URL or an e-mail address, not a product
 		}
-		if strings.HasPrefix(l, "cubot") {
+		if hasPrefixFold(name, "cubot") {
 			continue
 		}
-		if strings.Contains(l, "bot") || strings.Contains(l, "crawl") || strings.Contains(l, "spider") {
+		if containsFold(name, "bot") || containsFold(name, "crawl") || containsFold(name, "spider") {
 			return clipName(name)
 		}
 	}
 	return ""
 }
 
-// uaTokens splits a user agent into its product and comment tokens.
-func uaTokens(ua string) []string {
-	return strings.FieldsFunc(ua, func(r rune) bool {
-		switch r {
+// nextUAToken returns the first product or comment token of s and what
+// follows it.
+func nextUAToken(s string) (tok, rest string) {
+	isSep := func(c byte) bool {
+		switch c {
 		case ' ', ';', '(', ')', ',', '+':
 			return true
 		}
 		return false
-	})
+	}
+	i := 0
+	for i < len(s) && isSep(s[i]) {
+		i++
+	}
+	j := i
+	for j < len(s) && !isSep(s[j]) {
+		j++
+	}
+	return s[i:j], s[j:]
+}
+
+// containsFold reports whether s contains lower (lower-case ASCII), ignoring
+// ASCII case.
+func containsFold(s, lower string) bool {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if hasPrefixFold(s[i:], lower) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s begins with lower (lower-case ASCII),
+// ignoring ASCII case.
+func hasPrefixFold(s, lower string) bool {
+	if len(s) < len(lower) {
+		return false
+	}
+	for i := 0; i < len(lower); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
