@@ -42,8 +42,9 @@ type UserAgent struct {
 	BotReason      string // "" when not a bot; otherwise a short reason like "crawler:Googlebot", "headless", "http-client:curl", "ai-crawler:GPTBot"
 }
 
-// UAParser parses user agents with a bounded LRU cache (bot detection is slow per UA).
-// It is safe for concurrent use.
+// UAParser parses user agents with a bounded LRU cache: most events repeat a
+// user agent already seen, and a hit is a fraction of a parse. It is safe for
+// concurrent use.
 type UAParser struct {
 	ua    *useragent.Parser
 	cache *lru.Cache[string, UserAgent]
