@@ -47,8 +47,12 @@ func botName(ua string) string {
 // botToken returns the first product token that calls itself a bot, crawler
 // or spider ("FooBot/1.2" -> "FooBot", "foo-crawler" -> "foo-crawler"), or "".
 // Browsers' tokens never do; the one phone brand that would (Cubot) is
-// excepted. It runs on every browser's user agent, so it does not allocate.
+// excepted. It runs on every browser's user agent, so it does not allocate
+// and returns at once when none of the words occurs.
 func botToken(ua string) string {
+	if !mentionsBot(ua) {
+		return ""
+	}
 	for rest := ua; rest != ""; {
 		var tok string
 		tok, rest = nextUAToken(rest)
@@ -64,6 +68,28 @@ func botToken(ua string) string {
 		}
 	}
 	return ""
+}
+
+// mentionsBot reports whether ua contains "bot", "crawl" or "spider" in any
+// ASCII case, in one pass.
+func mentionsBot(ua string) bool {
+	for i := 0; i < len(ua); i++ {
+		switch ua[i] | 0x20 { // lower case for letters
+		case 'b':
+			if hasPrefixFold(ua[i:], "bot") {
+				return true
+			}
+		case 'c':
+			if hasPrefixFold(ua[i:], "crawl") {
+				return true
+			}
+		case 's':
+			if hasPrefixFold(ua[i:], "spider") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // nextUAToken returns the first product or comment token of s and what

@@ -238,6 +238,8 @@ func TestBotReasonNamesThePattern(t *testing.T) {
 		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36", "headless"},
 		{"Mozilla/5.0 (compatible; BrandNewBot/0.1; +https://example.com)", "crawler:BrandNewBot"}, // no list knows it
 		{"FancyCrawler 2.0", "crawler:FancyCrawler"},
+		{"Mozilla/5.0 (compatible; my-SPIDER/1.0)", "crawler:my-SPIDER"},
+		{"Mozilla/5.0 (compatible; +https://bot.example.com/about)", ""}, // a URL names no product
 		{"Mozilla/5.0 (Linux; Android 13; CUBOT KINGKONG 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Mobile Safari/537.36", ""},
 	} {
 		if got := botReason(c.ua); got != c.want {
