@@ -188,6 +188,9 @@ func newBotLiteral(pattern int32, lit, class string) botLiteral {
 		frameLength: len(lit),
 	}
 	name := strings.TrimFunc(lit, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if strings.Count(name, "(") > strings.Count(name, ")") {
+		name += ")" // "Mediapartners \(Googlebot\)" lost its ")" to the trim
+	}
 	switch {
 	case class == botHeadless:
 		l.reason = botHeadless

@@ -226,6 +226,7 @@ func TestBotReasonNamesThePattern(t *testing.T) {
 	for _, c := range []struct{ ua, want string }{
 		{"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "crawler:Googlebot"},
 		{"Googlebot-Image/1.0", "crawler:Googlebot-Image"},
+		{"Mediapartners (Googlebot)", "crawler:Mediapartners (Googlebot)"},
 		{"AdsBot-Google-Mobile (+http://www.google.com/mobile/adsbot.html)", "crawler:AdsBot-Google-Mobile"}, // longest literal at the same start
 		{"AdsBot-Google (+http://www.google.com/adsbot.html)", "crawler:AdsBot-Google"},                      // the regexp-confirmed pattern
 		{"TelegramBot (like TwitterBot)", "preview:TelegramBot"},                                             // leftmost
