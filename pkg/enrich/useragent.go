@@ -68,7 +68,7 @@ func NewUAParser(cacheSize int) *UAParser {
 // bot with reason "empty-user-agent". Only the first event.MaxUserAgent bytes
 // are read, the contract's limit (real user agents are far shorter), so a
 // caller that skipped Validate cannot fill the cache with huge keys or make
-// the regular expressions of bot detection crawl through them.
+// parsing and bot detection read through them.
 func (p *UAParser) Parse(ua string) UserAgent {
 	ua = strings.TrimSpace(ua)
 	if ua == "" {
