@@ -112,7 +112,7 @@ func readBrowsers(t testing.TB) []browserCase {
 }
 
 // TestNoBrowserIsABot: current browsers, on every platform and inside apps,
-// are never bots.
+// are never bots (nor TVs or consoles).
 func TestNoBrowserIsABot(t *testing.T) {
 	cases := readBrowsers(t)
 	if len(cases) < 30 {
@@ -120,8 +120,14 @@ func TestNoBrowserIsABot(t *testing.T) {
 	}
 	p := NewUAParser(0)
 	for _, c := range cases {
-		if got := p.Parse(c.UA); got.Bot || got.Device == DeviceBot || got.Device == "" || got.OS == "" {
-			t.Errorf("%s: %+v, want a browser with an OS and a device class", c.Name, got)
+		got := p.Parse(c.UA)
+		if got.Bot || got.BotReason != "" || got.OS == "" {
+			t.Errorf("%s: %+v, want a browser with an OS", c.Name, got)
+		}
+		switch got.Device {
+		case DeviceDesktop, DeviceMobile, DeviceTablet:
+		default: // none of these is a TV or a console either
+			t.Errorf("%s: device %q, want desktop, mobile or tablet", c.Name, got.Device)
 		}
 	}
 }
