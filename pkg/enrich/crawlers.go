@@ -40,7 +40,8 @@ var ownCrawlers = []crawlerEntry{
 	{`\(dart:io\)`, []string{"http-library"}},
 	{`^Deno/`, []string{"http-library"}},
 	{`^Bun/`, []string{"http-library"}},
-	{`WindowsPowerShell/`, []string{"http-library"}},
+	{`PowerShell/`, []string{"http-library"}},       // WindowsPowerShell/5.1, PowerShell/7.4
+	{`FeedFetcher-Google`, []string{"feed-reader"}}, // as Google spells it now; the list has "Feedfetcher-Google"
 	{`Bluesky Cardyb/`, []string{"social-preview"}},
 	{`HeadlessEdg/`, []string{"browser-automation"}},
 }

@@ -146,7 +146,8 @@ func TestOwnCrawlersAreMissingFromTheList(t *testing.T) {
 		`\(dart:io\)`:        "Dart/3.3 (dart:io)",
 		`^Deno/`:             "Deno/1.46.3",
 		`^Bun/`:              "Bun/1.1.29",
-		`WindowsPowerShell/`: "Mozilla/5.0 (Windows NT 10.0; Microsoft Windows 10.0.19045; en-US) WindowsPowerShell/5.1.19041.4894",
+		`PowerShell/`:        "Mozilla/5.0 (Windows NT 10.0; Microsoft Windows 10.0.22631; en-US) PowerShell/7.4.1",
+		`FeedFetcher-Google`: "FeedFetcher-Google; (+http://www.google.com/feedfetcher.html)",
 		`Bluesky Cardyb/`:    "Mozilla/5.0 (compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app)",
 		`HeadlessEdg/`:       "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 HeadlessEdg/131.0.0.0",
 	}
