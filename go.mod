@@ -19,7 +19,6 @@ require (
 	github.com/twmb/franz-go v1.22.3
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1
-	github.com/x-way/crawlerdetect v0.2.31
 	golang.org/x/crypto v0.59.0
 	golang.org/x/net v0.62.0
 )

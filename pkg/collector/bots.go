@@ -20,8 +20,8 @@ func prefetch(h http.Header) bool {
 	return false
 }
 
-// botCache remembers pkg/enrich's verdict per user agent: the slow part
-// (crawlerdetect, ~180 µs) then runs once per distinct agent.
+// botCache remembers pkg/enrich's verdict per user agent, so bot detection
+// (a few microseconds) runs once per distinct agent.
 type botCache struct{ c *lru.Cache[string, string] }
 
 func newBotCache(size int) *botCache {

@@ -110,9 +110,9 @@ func TestParseInvariants(t *testing.T) {
 	for _, c := range readUACases(t) {
 		got := p.Parse(c.UA)
 		switch got.Device {
-		case DeviceDesktop, DeviceMobile, DeviceTablet, DeviceBot, "":
+		case DeviceDesktop, DeviceMobile, DeviceTablet, DeviceTV, DeviceConsole, DeviceBot, "":
 		default:
-			t.Errorf("%s: Device %q is not one of the five classes", c.Name, got.Device)
+			t.Errorf("%s: Device %q is not one of the seven classes", c.Name, got.Device)
 		}
 		if got.Bot != (got.Device == DeviceBot) || got.Bot != (got.BotReason != "") {
 			t.Errorf("%s: Bot=%v, Device=%q, BotReason=%q disagree", c.Name, got.Bot, got.Device, got.BotReason)
@@ -238,7 +238,8 @@ func BenchmarkParseCached(b *testing.B) {
 }
 
 // BenchmarkParseUncached is the first sight of each user agent: the cache is
-// bypassed, so it measures the parser and both bot detectors.
+// bypassed, so it measures the parser, the TV and console rules and bot
+// detection.
 func BenchmarkParseUncached(b *testing.B) {
 	uas := benchUAs(b)
 	p := NewUAParser(0)
@@ -251,7 +252,7 @@ func BenchmarkParseUncached(b *testing.B) {
 }
 
 // BenchmarkParseUncachedBrowser is BenchmarkParseUncached for a browser, the
-// common and slowest case: no rule matches, so crawlerdetect runs.
+// common case: no pattern matches, so every bot check runs to its end.
 func BenchmarkParseUncachedBrowser(b *testing.B) {
 	const ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
 	p := NewUAParser(0)
