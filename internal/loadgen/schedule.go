@@ -26,13 +26,6 @@ func (b *browser) between(gap time.Duration, lo, hi float64) time.Duration {
 	return time.Duration((lo + (hi-lo)*b.rand.Float64()) * float64(gap))
 }
 
-// meanSpacing is the mean time between one browser's requests with gap g,
-// for a visit of steps requests: (steps-1) think times and one return.
-func meanSpacing(g time.Duration, steps float64) time.Duration {
-	visit := (steps-1)*(thinkMin+thinkMax)/2 + (pauseMin+pauseMax)/2
-	return time.Duration(visit / steps * float64(g))
-}
-
 // schedule hands browsers to workers when they are due: a browser is held
 // by one worker at a time (its requests are sequential, as a person's are),
 // and the one due first goes first.
