@@ -57,10 +57,10 @@ const (
 	// DefaultImportSessionizerPort serves the health and metrics of the
 	// second sessionizer, the one on the import topic (docs/import.md).
 	DefaultImportSessionizerPort = 8084
-	DefaultClickHousePort  = 19000
-	DefaultClickHouseHTTP  = 18123
-	DefaultKafkaPort       = 19092
-	DefaultDashboardUser   = "admin"
+	DefaultClickHousePort        = 19000
+	DefaultClickHouseHTTP        = 18123
+	DefaultKafkaPort             = 19092
+	DefaultDashboardUser         = "admin"
 )
 
 // Config configures the dev mode.
@@ -377,11 +377,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		}()
 	}
 	start("collector", func(h app.Hooks) error { return app.RunCollector(ctx, col, log.With("service", "collector"), h) })
-	start("sessionizer", func(h app.Hooks) error { return app.RunSessionizer(ctx, svc.sessionizer, log.With("service", "sessionizer"), h) })
+	start("sessionizer", func(h app.Hooks) error {
+		return app.RunSessionizer(ctx, svc.sessionizer, log.With("service", "sessionizer"), h)
+	})
 	start("import sessionizer", func(h app.Hooks) error {
 		return app.RunSessionizer(ctx, svc.importSessionizer, log.With("service", "sessionizer", "topic", importer.DefaultTopic), h)
 	})
-	start("dashboard", func(h app.Hooks) error { return app.RunDashboard(ctx, svc.dashboard, log.With("service", "dashboard"), h) })
+	start("dashboard", func(h app.Hooks) error {
+		return app.RunDashboard(ctx, svc.dashboard, log.With("service", "dashboard"), h)
+	})
 	start("demo site", func(h app.Hooks) error {
 		d := demo.Site{CollectorURL: url(cfg.CollectorPort), SiteID: DemoSiteID}
 		return service.Serve(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.DemoPort)), d, log, h.Ready)
