@@ -153,9 +153,9 @@ func freePorts(t *testing.T, n int) []string {
 // cancel, and a second run reuses the data.
 func TestDevModeStartsEverythingAndReusesData(t *testing.T) {
 	dir := t.TempDir()
-	p := freePorts(t, 7)
+	p := freePorts(t, 8)
 	args := []string{"dev", "-data-dir", dir, "-host", "127.0.0.1", "-demo-port", p[0], "-collector-port", p[1], "-dashboard-port", p[2],
-		"-sessionizer-port", p[3], "-clickhouse-port", p[4], "-clickhouse-http-port", p[5], "-kafka-port", p[6],
+		"-sessionizer-port", p[3], "-clickhouse-port", p[4], "-clickhouse-http-port", p[5], "-kafka-port", p[6], "-import-sessionizer-port", p[7],
 		"-log-level", "warn", "-flush-interval", "200ms"}
 	start := func() (*syncBuffer, func()) {
 		out := &syncBuffer{}
@@ -208,7 +208,7 @@ func TestDevModeStartsEverythingAndReusesData(t *testing.T) {
 	if code, _ := get("http://127.0.0.1:" + p[2] + "/login"); code != 200 {
 		t.Fatalf("dashboard login page: %d", code)
 	}
-	for _, port := range []string{p[1], p[2], p[3]} {
+	for _, port := range []string{p[1], p[2], p[3], p[7]} {
 		testenv.Eventually(t, 30*time.Second, "readyz on "+port, func() bool { c, _ := get("http://127.0.0.1:" + port + "/readyz"); return c == 200 })
 	}
 	// One pageview through the collector, as the demo page's snippet sends it.
@@ -228,6 +228,30 @@ func TestDevModeStartsEverythingAndReusesData(t *testing.T) {
 		return strings.TrimSpace(b)
 	}
 	testenv.Eventually(t, 30*time.Second, "the pageview as a session", func() bool { return q("SELECT count() FROM sessions") == "1" })
+
+	// History through the import endpoint, with a token made by the CLI
+	// (which finds the running stack), sessionized by the second group.
+	var tokenOut bytes.Buffer
+	if err := run(context.Background(), []string{"import", "token", "add", "-site", "demo", "-name", "history"},
+		func(k string) string { return map[string]string{"TELLER_DEV_DATA_DIR": dir}[k] }, &tokenOut, io.Discard); err != nil {
+		t.Fatalf("import token add: %v\n%s", err, tokenOut.String())
+	}
+	token := regexp.MustCompile(`teller_import_[A-Za-z0-9_-]+`).FindString(tokenOut.String())
+	if token == "" {
+		t.Fatalf("no token printed:\n%s", tokenOut.String())
+	}
+	yesterday := time.Now().Add(-24 * time.Hour).UnixMilli()
+	req, _ = http.NewRequest("POST", "http://127.0.0.1:"+p[1]+"/api/import", strings.NewReader(fmt.Sprintf(
+		`{"site":"demo","events":[{"time_ms":%d,"visitor":"v1","kind":"pageview","url":"http://127.0.0.1:%s/history","new_visitor":true}]}`, yesterday, p[0])))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("import: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	testenv.Eventually(t, 30*time.Second, "the imported pageview as a session", func() bool {
+		return q("SELECT count() FROM sessions WHERE entry_pathname = '/history'") == "1"
+	})
 	password := regexp.MustCompile(`password "([^"]+)"`).FindStringSubmatch(out.String())[1]
 	stop()
 
@@ -237,7 +261,7 @@ func TestDevModeStartsEverythingAndReusesData(t *testing.T) {
 	if !strings.Contains(out.String(), fmt.Sprintf("password %q", password)) {
 		t.Fatalf("the second run generated a new password:\n%s", out.String())
 	}
-	if got := q("SELECT count(), any(entry_pathname) FROM sessions"); got != "1\t/pricing" {
+	if got := q("SELECT count(), min(entry_pathname), max(entry_pathname) FROM sessions"); got != "2\t/history\t/pricing" {
 		t.Fatalf("second run lost data: %q", got)
 	}
 }
@@ -253,7 +277,7 @@ func TestDevModeUsesConfiguredServers(t *testing.T) {
 	ch := testenv.ClickHouse(t)
 	brokers := testenv.Kafka(t, "teller.events", 2)
 	dir := t.TempDir()
-	p := freePorts(t, 4)
+	p := freePorts(t, 5)
 	env := map[string]string{"TELLER_DEV_CLICKHOUSE_ADDR": ch.Addr(), "TELLER_DEV_KAFKA_BROKERS": strings.Join(brokers, ","),
 		"TELLER_DEV_LOG_LEVEL": "warn", "TELLER_DEV_FLUSH_INTERVAL": "200ms"}
 	out := &syncBuffer{}
@@ -261,7 +285,7 @@ func TestDevModeUsesConfiguredServers(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "-data-dir", dir, "-host", "127.0.0.1", "-demo-port", p[0], "-collector-port", p[1],
-			"-dashboard-port", p[2], "-sessionizer-port", p[3]}, func(k string) string { return env[k] }, out, io.Discard)
+			"-dashboard-port", p[2], "-sessionizer-port", p[3], "-import-sessionizer-port", p[4]}, func(k string) string { return env[k] }, out, io.Discard)
 	}()
 	defer func() {
 		cancel()

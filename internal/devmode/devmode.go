@@ -36,6 +36,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/identity"
+	"github.com/teller-analytics/teller/pkg/importer"
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
@@ -53,10 +54,13 @@ const (
 	DefaultCollectorPort   = 8081
 	DefaultDashboardPort   = 8082
 	DefaultSessionizerPort = 8083
-	DefaultClickHousePort  = 19000
-	DefaultClickHouseHTTP  = 18123
-	DefaultKafkaPort       = 19092
-	DefaultDashboardUser   = "admin"
+	// DefaultImportSessionizerPort serves the health and metrics of the
+	// second sessionizer, the one on the import topic (docs/import.md).
+	DefaultImportSessionizerPort = 8084
+	DefaultClickHousePort        = 19000
+	DefaultClickHouseHTTP        = 18123
+	DefaultKafkaPort             = 19092
+	DefaultDashboardUser         = "admin"
 )
 
 // Config configures the dev mode.
@@ -67,6 +71,7 @@ type Config struct {
 	CollectorPort     int
 	DashboardPort     int
 	SessionizerPort   int
+	ImportPort        int
 	ClickHousePort    int
 	ClickHouseHTTP    int
 	KafkaPort         int
@@ -87,6 +92,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.CollectorPort, "collector-port", DefaultCollectorPort, "port of the collector")
 	fs.IntVar(&c.DashboardPort, "dashboard-port", DefaultDashboardPort, "port of the dashboard")
 	fs.IntVar(&c.SessionizerPort, "sessionizer-port", DefaultSessionizerPort, "port of the sessionizer's health and metrics")
+	fs.IntVar(&c.ImportPort, "import-sessionizer-port", DefaultImportSessionizerPort, "port of the health and metrics of the sessionizer that reads imported history (topic "+importer.DefaultTopic+")")
 	fs.IntVar(&c.ClickHousePort, "clickhouse-port", DefaultClickHousePort, "native port of the local ClickHouse the dev mode starts")
 	fs.IntVar(&c.ClickHouseHTTP, "clickhouse-http-port", DefaultClickHouseHTTP, "HTTP port of the local ClickHouse the dev mode starts")
 	fs.IntVar(&c.KafkaPort, "kafka-port", DefaultKafkaPort, "port of the embedded Kafka-protocol broker")
@@ -124,7 +130,7 @@ func (c *Config) Validate() error {
 		flag string
 		port int
 	}{{"demo-port", c.DemoPort}, {"collector-port", c.CollectorPort}, {"dashboard-port", c.DashboardPort},
-		{"sessionizer-port", c.SessionizerPort}, {"clickhouse-port", c.ClickHousePort},
+		{"sessionizer-port", c.SessionizerPort}, {"import-sessionizer-port", c.ImportPort}, {"clickhouse-port", c.ClickHousePort},
 		{"clickhouse-http-port", c.ClickHouseHTTP}, {"kafka-port", c.KafkaPort}} {
 		if p.port < 1 || p.port > 65535 {
 			errs = append(errs, fmt.Errorf("-%s %d: not a port number", p.flag, p.port))
@@ -141,9 +147,9 @@ func (c *Config) Validate() error {
 	if password == "" {
 		password = placeholderSecret
 	}
-	col, ses, dash := c.services(chAddr, brokers, secrets{CookieSecret: placeholderSecret, SessionSecret: placeholderSecret,
+	svc := c.services(chAddr, brokers, secrets{CookieSecret: placeholderSecret, SessionSecret: placeholderSecret,
 		DashboardPassword: password})
-	for _, svc := range []interface{ Validate() error }{&col, &ses, &dash} {
+	for _, svc := range []interface{ Validate() error }{&svc.collector, &svc.sessionizer, &svc.importSessionizer, &svc.dashboard} {
 		errs = append(errs, svc.Validate())
 	}
 	if c.DashboardUser == "" {
@@ -152,8 +158,17 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// services are the configurations the dev mode runs the three services with.
-func (c *Config) services(chAddr string, brokers config.StringList, sec secrets) (app.CollectorConfig, app.SessionizerConfig, app.DashboardConfig) {
+// stackServices are the configurations the dev mode runs the services with.
+type stackServices struct {
+	collector                      app.CollectorConfig
+	sessionizer, importSessionizer app.SessionizerConfig
+	dashboard                      app.DashboardConfig
+}
+
+// services are the configurations of the stack: the collector with its
+// import endpoint, the live sessionizer, a second sessionizer group on the
+// import topic (as docs/import.md runs it beside the live one), the dashboard.
+func (c *Config) services(chAddr string, brokers config.StringList, sec secrets) stackServices {
 	listen := func(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 	st := c.Store
 	st.Addr = chAddr
@@ -166,13 +181,22 @@ func (c *Config) services(chAddr string, brokers config.StringList, sec secrets)
 	// data folder, as production should (docs/durability.md).
 	spool := app.SpoolConfig{Dir: filepath.Join(c.DataDir, "spool"), MaxBytes: app.DefaultSpoolMaxBytes,
 		ReadyBytes: app.DefaultSpoolReadyBytes, Fsync: app.DefaultSpoolFsync}
-	return app.CollectorConfig{Listen: listen(c.CollectorPort), Store: st, Kafka: colKafka,
-			CookieSecrets: config.StringList{sec.CookieSecret}, CreateTopic: true, Migrate: true, Log: c.Log, Spool: spool},
-		app.SessionizerConfig{Listen: listen(c.SessionizerPort), Store: st, Kafka: kafka, Sessionizer: c.Sessionizer,
+	importKafka := kafka
+	importKafka.Topic = importer.DefaultTopic
+	importRules := c.Sessionizer
+	importRules.Group = importer.DefaultGroup
+	return stackServices{
+		collector: app.CollectorConfig{Listen: listen(c.CollectorPort), Store: st, Kafka: colKafka,
+			CookieSecrets: config.StringList{sec.CookieSecret}, CreateTopic: true, Migrate: true, Log: c.Log, Spool: spool,
+			Import: app.ImportConfig{Topic: importer.DefaultTopic, Horizon: importer.DefaultHorizon}},
+		sessionizer: app.SessionizerConfig{Listen: listen(c.SessionizerPort), Store: st, Kafka: kafka, Sessionizer: c.Sessionizer,
 			Migrate: true, Log: c.Log},
-		app.DashboardConfig{Listen: listen(c.DashboardPort), Store: st, User: c.DashboardUser, Password: sec.DashboardPassword,
+		importSessionizer: app.SessionizerConfig{Listen: listen(c.ImportPort), Store: st, Kafka: importKafka, Sessionizer: importRules,
+			Migrate: true, Log: c.Log},
+		dashboard: app.DashboardConfig{Listen: listen(c.DashboardPort), Store: st, User: c.DashboardUser, Password: sec.DashboardPassword,
 			LoginSecret: sec.SessionSecret, LoginIdleTimeout: account.DefaultIdleTimeout, LoginLifetime: account.DefaultLifetime,
-			CollectorURL: "http://" + net.JoinHostPort(c.Host, strconv.Itoa(c.CollectorPort)), Migrate: true, Log: c.Log}
+			CollectorURL: "http://" + net.JoinHostPort(c.Host, strconv.Itoa(c.CollectorPort)), Migrate: true, Log: c.Log},
+	}
 }
 
 // secrets are generated on the first run and kept in DataDir/secrets.json.
@@ -302,7 +326,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	if len(brokers) == 0 {
 		cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(cfg.KafkaPort),
 			kfake.DataDir(filepath.Join(cfg.DataDir, "kafka")),
-			kfake.SeedTopics(int32(cfg.Kafka.Partitions), cfg.Kafka.Topic))
+			kfake.SeedTopics(int32(cfg.Kafka.Partitions), cfg.Kafka.Topic, importer.DefaultTopic))
 		if err != nil {
 			return fmt.Errorf("dev: start embedded Kafka broker on port %d: %w", cfg.KafkaPort, err)
 		}
@@ -313,7 +337,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		brokers = config.StringList(cluster.ListenAddrs())
 		kafkaNote = "embedded kfake, data in " + filepath.Join(cfg.DataDir, "kafka")
 	}
-	col, ses, dash := cfg.services(chAddr, brokers, sec)
+	svc := cfg.services(chAddr, brokers, sec)
+	col := svc.collector
 
 	db, err := store.Open(ctx, col.Store, log)
 	if err != nil {
@@ -339,8 +364,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
-	readyc := make(chan string, 4)
+	errc := make(chan error, 5)
+	readyc := make(chan string, 5)
 	start := func(name string, run func(hooks app.Hooks) error) {
 		wg.Add(1)
 		go func() {
@@ -352,14 +377,21 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		}()
 	}
 	start("collector", func(h app.Hooks) error { return app.RunCollector(ctx, col, log.With("service", "collector"), h) })
-	start("sessionizer", func(h app.Hooks) error { return app.RunSessionizer(ctx, ses, log.With("service", "sessionizer"), h) })
-	start("dashboard", func(h app.Hooks) error { return app.RunDashboard(ctx, dash, log.With("service", "dashboard"), h) })
+	start("sessionizer", func(h app.Hooks) error {
+		return app.RunSessionizer(ctx, svc.sessionizer, log.With("service", "sessionizer"), h)
+	})
+	start("import sessionizer", func(h app.Hooks) error {
+		return app.RunSessionizer(ctx, svc.importSessionizer, log.With("service", "sessionizer", "topic", importer.DefaultTopic), h)
+	})
+	start("dashboard", func(h app.Hooks) error {
+		return app.RunDashboard(ctx, svc.dashboard, log.With("service", "dashboard"), h)
+	})
 	start("demo site", func(h app.Hooks) error {
 		d := demo.Site{CollectorURL: url(cfg.CollectorPort), SiteID: DemoSiteID}
 		return service.Serve(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.DemoPort)), d, log, h.Ready)
 	})
 
-	for pending := 4; pending > 0; {
+	for pending := 5; pending > 0; {
 		select {
 		case <-readyc:
 			pending--
@@ -385,8 +417,8 @@ Teller is running (started in %s). Ctrl-C stops everything.
 
   Demo site    %s/          site id %q: click around, pages embed the tracking snippet
   Dashboard    %s/          user %q, password %q
-  Collector    %s/teller.js and POST /api/event
-  Sessionizer  %s/metrics
+  Collector    %s/teller.js and POST /api/event; history: POST /api/import (docs/import.md)
+  Sessionizer  %s/metrics; imported history: %s/metrics
   ClickHouse   %s (%s)
                clickhouse-client --port %s --database %s
   Kafka        %s (%s)
@@ -396,7 +428,7 @@ dashboard hides bot sessions, and a headless browser counts as a bot).
 In another terminal, teller commands find this stack by itself, e.g.
   go run ./cmd/teller site list
 `, time.Since(started).Round(time.Millisecond), url(cfg.DemoPort), DemoSiteID, url(cfg.DashboardPort), cfg.DashboardUser, cfg.DashboardPassword,
-		url(cfg.CollectorPort), url(cfg.SessionizerPort), chAddr, chNote, portOf(chAddr), col.Store.Database,
+		url(cfg.CollectorPort), url(cfg.SessionizerPort), url(cfg.ImportPort), chAddr, chNote, portOf(chAddr), col.Store.Database,
 		brokers.String(), kafkaNote)
 
 	select {

@@ -118,6 +118,11 @@ type browser struct {
 	accepted int    // events the collector accepted for this browser
 	cookie   string // the visitor cookie value last set
 	changes  int    // times the collector set a different visitor cookie
+
+	// The visit under way (by the worker holding the browser).
+	plan  []step
+	next  int        // index in plan of the next request
+	visit *liveVisit // its ground truth, when sessions are checked
 }
 
 func newBrowser(index int, seed uint64, botShare float64, transport http.RoundTripper) *browser {
@@ -139,6 +144,7 @@ func newBrowser(index int, seed uint64, botShare float64, transport http.RoundTr
 type step struct {
 	kind string // pageview, event, engagement
 	page string // the page's URL
+	path string // its path, as the sessions table's entry and exit pages hold it
 	body []byte
 }
 
@@ -161,26 +167,27 @@ func (b *browser) planVisit(site, origin string, paths []string) []step {
 		custom = r.IntN(pages)
 	}
 	var steps []step
-	var pageURL, title string
+	var pageURL, title, pathname string
 	for i := 0; i < pages; i++ {
 		path := paths[r.IntN(len(paths))]
+		pathname = pathOnly(path)
 		if i == 0 && query != "" {
 			path += "?" + query
 		}
 		pageURL, title = origin+path, TitleOf(path)
-		steps = append(steps, step{"pageview", pageURL, b.body(site, "pageview", "pageview", pageURL, title, field{"referrer", referrer})})
+		steps = append(steps, step{"pageview", pageURL, pathname, b.body(site, "pageview", "pageview", pageURL, title, field{"referrer", referrer})})
 		// The next page is reached by a link: document.referrer is this page
 		// (same origin, so the full URL under the default referrer policy).
 		referrer = pageURL
 		if i == custom {
 			ev := customEvents[r.IntN(len(customEvents))]
-			steps = append(steps, step{"event", pageURL, b.body(site, "event", ev.name, pageURL, title, field{"props", ev.props(r, origin)})})
+			steps = append(steps, step{"event", pageURL, pathname, b.body(site, "event", ev.name, pageURL, title, field{"props", ev.props(r, origin)})})
 		}
 	}
 	if !b.bot {
 		engaged := 1000 + r.Int64N(120_000) // the snippet sends only after >= 1 s visible
 		depth := 10 + r.IntN(91)
-		steps = append(steps, step{"engagement", pageURL, b.body(site, "engagement", "engagement", pageURL, title,
+		steps = append(steps, step{"engagement", pageURL, pathname, b.body(site, "engagement", "engagement", pageURL, title,
 			field{"url", pageURL}, field{"engaged_ms", engaged}, field{"scroll_depth", depth})})
 	}
 	return steps

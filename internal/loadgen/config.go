@@ -51,6 +51,12 @@ type Config struct {
 	AllowErrors bool
 	// Progress is how often a progress line is logged (0: never).
 	Progress time.Duration
+	// SessionGap compresses time (schedule.go): the session gap the
+	// pipeline's sessionizer runs with, shortened for the run; visits are
+	// paced in proportion to it and, with Verify, every visit must come out
+	// as exactly one session. 0: requests follow each other as fast as the
+	// rate allows, and sessions are not checked.
+	SessionGap time.Duration
 	// Verify configures the check against ClickHouse; off when Addr is empty.
 	Verify VerifyConfig
 	// Log selects the log level and format of progress lines (stderr).
@@ -89,6 +95,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.Seed, "seed", 0, "seed of the simulated traffic, for a reproducible mix (0: random)")
 	fs.BoolVar(&c.AllowErrors, "allow-errors", false, "exit 0 even when some requests got 4xx/5xx or failed")
 	fs.DurationVar(&c.Progress, "progress", 5*time.Second, "interval of progress lines on stderr (0: none)")
+	fs.DurationVar(&c.SessionGap, "session-gap", 0, "compress time to the sessionizer's -session-gap (e.g. 2s, the sessionizer run with the same): think times of gap/60..gap/6, returns after gap*4/3..gap*3, and with -clickhouse-addr every visit is checked to be exactly one session (0: no pauses, no session check)")
 	fs.StringVar(&c.Verify.Addr, "clickhouse-addr", "", "ClickHouse native-protocol address: when set, wait until the sessionizer wrote exactly what the collector accepted, and compare")
 	fs.StringVar(&c.Verify.Database, "clickhouse-database", "teller", "ClickHouse database of Teller's tables")
 	fs.StringVar(&c.Verify.User, "clickhouse-user", "default", "ClickHouse user")
@@ -148,6 +155,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Duration < 0 || c.Requests < 0 || c.Rate < 0 {
 		errs = append(errs, errors.New("-duration, -requests and -rate must not be negative"))
+	}
+	if c.SessionGap < 0 {
+		errs = append(errs, fmt.Errorf("-session-gap %s is negative", c.SessionGap))
 	}
 	if c.BotShare < 0 || c.BotShare > 1 {
 		errs = append(errs, fmt.Errorf("-bots %v is not a fraction between 0 and 1", c.BotShare))

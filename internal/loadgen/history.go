@@ -189,6 +189,38 @@ type SessionCheck struct {
 	Error     string `json:",omitempty"`
 }
 
+// failure is the check's verdict; nil when it matched or was not made.
+func (c *SessionCheck) failure() error {
+	if c == nil || c.Match {
+		return nil
+	}
+	return fmt.Errorf("ClickHouse does not hold the planned sessions: %d events of %d, %d sessions of %d, %d wrong, %d missing, %d extra %s",
+		c.GotEvents, c.WantEvents, c.GotSessions, c.WantSessions, c.Wrong, c.Missing, c.Extra, c.Error)
+}
+
+// print writes the check's summary line and examples, if it was made.
+func (c *SessionCheck) print(w io.Writer) {
+	if c == nil {
+		return
+	}
+	verdict := "MATCH"
+	if !c.Match {
+		verdict = "MISMATCH"
+	}
+	fmt.Fprintf(w, "  sessions   %s: events %d/%d, sessions %d/%d, wrong %d, missing %d, extra %d",
+		verdict, c.GotEvents, c.WantEvents, c.GotSessions, c.WantSessions, c.Wrong, c.Missing, c.Extra)
+	if c.Freshness > 0 {
+		fmt.Fprintf(w, "; freshness %s", c.Freshness.Round(time.Millisecond))
+	}
+	fmt.Fprintln(w)
+	for _, e := range c.Examples {
+		fmt.Fprintln(w, "    ", e)
+	}
+	if c.Error != "" {
+		fmt.Fprintln(w, "  error:", c.Error)
+	}
+}
+
 // Failure is the run's verdict.
 func (r *HistoryReport) Failure() error {
 	var errs []error
@@ -198,9 +230,8 @@ func (r *HistoryReport) Failure() error {
 	if r.Rejected > 0 {
 		errs = append(errs, fmt.Errorf("the collector rejected %d of %d events", r.Rejected, r.Sent))
 	}
-	if c := r.Check; c != nil && !c.Match {
-		errs = append(errs, fmt.Errorf("ClickHouse does not hold the planned sessions: %d events of %d, %d sessions of %d, %d wrong, %d missing, %d extra %s",
-			c.GotEvents, c.WantEvents, c.GotSessions, c.WantSessions, c.Wrong, c.Missing, c.Extra, c.Error))
+	if err := r.Check.failure(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -217,20 +248,7 @@ func (r *HistoryReport) Print(w io.Writer) {
 	for _, s := range r.FirstRejections {
 		fmt.Fprintln(w, "  rejected:", s)
 	}
-	if c := r.Check; c != nil {
-		verdict := "MATCH"
-		if !c.Match {
-			verdict = "MISMATCH"
-		}
-		fmt.Fprintf(w, "  clickhouse %s: events %d/%d, sessions %d/%d, wrong %d, missing %d, extra %d; freshness %s\n",
-			verdict, c.GotEvents, c.WantEvents, c.GotSessions, c.WantSessions, c.Wrong, c.Missing, c.Extra, c.Freshness.Round(time.Millisecond))
-		for _, e := range c.Examples {
-			fmt.Fprintln(w, "    ", e)
-		}
-		if c.Error != "" {
-			fmt.Fprintln(w, "  error:", c.Error)
-		}
-	}
+	r.Check.print(w)
 	if r.Err != "" {
 		fmt.Fprintln(w, "  error:", r.Err)
 	}

@@ -57,16 +57,25 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		ForceAttemptHTTP2:   true,
 	}
 	defer transport.CloseIdleConnections()
-	pool := make(chan *browser, cfg.Visitors)
-	for i := 0; i < cfg.Visitors; i++ {
-		pool <- newBrowser(i, seed, cfg.BotShare, transport)
-	}
-
-	runCtx := ctx // ends sending; the request budget is the pacer's
+	runCtx, cancelRun := context.WithCancel(ctx) // ends sending; the request budget is the pacer's
+	defer cancelRun()
 	if cfg.Duration > 0 {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, cfg.Duration)
-		defer cancel()
+		runCtx, cancelRun = context.WithTimeout(ctx, cfg.Duration)
+		defer cancelRun()
+	}
+	if cfg.SessionGap > 0 && cfg.Verify.Addr != "" {
+		g.truth = newLiveTruth()
+	}
+	sched := newSchedule(runCtx)
+	now := time.Now()
+	for i := 0; i < cfg.Visitors; i++ {
+		b := newBrowser(i, seed, cfg.BotShare, transport)
+		at := now
+		if cfg.SessionGap > 0 {
+			// First visits spread over one return pause, so the load starts level.
+			at = now.Add(b.between(cfg.SessionGap, 0, pauseMax))
+		}
+		sched.put(b, at)
 	}
 	p := newPacer(cfg.Rate, cfg.Requests)
 	rep := &Report{Collector: cfg.Collector, Site: cfg.Site, PageOrigin: cfg.PageOrigin, Rate: cfg.Rate,
@@ -81,15 +90,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g.work(runCtx, ctx, pool, p)
+			g.work(runCtx, ctx, sched, p)
 		}()
 	}
 	wg.Wait()
 	stopProgress()
 	rep.Elapsed = time.Since(rep.Started)
 	g.stats.fill(rep)
-	close(pool) // every worker has given its browser back
-	for b := range pool {
+	cancelRun() // every worker has given its browser back; end the schedule
+	for _, b := range sched.drain() {
 		if b.accepted > 0 {
 			rep.Visitors++
 			if b.bot {
@@ -101,6 +110,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	rep.Interrupted = ctx.Err() != nil
 	if cfg.Verify.Addr != "" && !rep.Interrupted {
 		rep.Verification = verify(ctx, cfg.Verify, cfg.Site, rep, g.stats.ids, log)
+		if g.truth != nil {
+			rep.Sessions = checkLiveSessions(ctx, cfg.Verify, cfg.Site, rep, g.truth)
+		}
 	}
 	return rep, nil
 }
@@ -113,33 +125,46 @@ type generator struct {
 	collectorURL *url.URL
 	keepIDs      bool
 	stats        *stats
+	truth        *liveTruth // the planned sessions, when they are checked
 }
 
-// work takes an idle browser, makes one visit with it, gives it back, and
-// repeats until the run is over. reqCtx is the parent of request contexts:
-// the end of the run stops new requests, not those in flight.
-func (g *generator) work(runCtx, reqCtx context.Context, pool chan *browser, p *pacer) {
+// work takes the browser due first, sends its next request, and gives it
+// back due after a think time (or, at the end of its visit, a return
+// pause: see schedule.go), until the run is over. reqCtx is the parent of
+// request contexts: the end of the run stops new requests, not those in
+// flight.
+func (g *generator) work(runCtx, reqCtx context.Context, sched *schedule, p *pacer) {
+	gap := g.cfg.SessionGap
 	for {
-		var b *browser
-		select {
-		case b = <-pool:
-		case <-runCtx.Done():
+		b, ok := sched.next()
+		if !ok {
 			return
 		}
-		steps := b.planVisit(g.cfg.Site, g.cfg.PageOrigin, g.cfg.Paths)
-		for i, s := range steps {
-			if !p.wait(runCtx) {
-				// Time is up or the request budget is spent. Handing the
-				// browser back lets a worker waiting for one find out too.
-				pool <- b
-				return
-			}
-			if i == 0 {
-				g.stats.visit()
-			}
-			g.send(reqCtx, b, s)
+		if b.next == len(b.plan) {
+			b.plan, b.next = b.planVisit(g.cfg.Site, g.cfg.PageOrigin, g.cfg.Paths), 0
 		}
-		pool <- b
+		if !p.wait(runCtx) {
+			// Time is up or the request budget is spent.
+			sched.put(b, time.Now())
+			return
+		}
+		if b.next == 0 {
+			g.stats.visit()
+			if g.truth != nil {
+				b.visit = g.truth.begin()
+			}
+		}
+		g.send(reqCtx, b, b.plan[b.next])
+		b.next++
+		at := time.Now()
+		switch {
+		case gap <= 0:
+		case b.next < len(b.plan):
+			at = at.Add(b.between(gap, thinkMin, thinkMax))
+		default:
+			at = at.Add(b.between(gap, pauseMin, pauseMax))
+		}
+		sched.put(b, at)
 	}
 }
 
@@ -204,6 +229,9 @@ func (g *generator) send(parent context.Context, b *browser, s step) {
 	}
 	b.cookie = cookie
 	g.stats.record(s.kind, resp.StatusCode, took, "", answer.ID)
+	if g.truth != nil && answer.ID != uuid.Nil {
+		g.truth.accepted(b.visit, answer.ID, s)
+	}
 }
 
 // referer is what a browser sends with the snippet's fetch under the default

@@ -168,3 +168,42 @@ func TestRunAgainstThePipelineVerifiesExactCounts(t *testing.T) {
 		}
 	})
 }
+
+// With time compressed to a 2-second session gap, browsers come back after
+// pauses longer than the gap: every visit must be exactly one session, with
+// the page views, events, entry and exit page the generator planned, and
+// return visits must start for inactivity. (With the sessionizer on its
+// 30-minute default instead, the check reports every return as a session
+// holding two visits.)
+func TestCompressedTimeGivesThePlannedSessions(t *testing.T) {
+	scfg := sessionizer.DefaultConfig()
+	scfg.FlushInterval, scfg.CheckpointInterval = 200*time.Millisecond, time.Second
+	scfg.Rules.Gap, scfg.Rules.Disorder = 2*time.Second, 150*time.Millisecond
+	p := startPipeline(t, scfg, site.Site{ID: "compressed", Domains: []string{"localhost"}})
+
+	rep, err := loadgen.Run(context.Background(), loadgen.Config{
+		Collector: p.collector, Site: "compressed", PageOrigin: "http://localhost",
+		Visitors: 40, Duration: 8 * time.Second, Rate: 0, Concurrency: 8, BotShare: 0.1, Seed: 7,
+		SessionGap: 2 * time.Second,
+		Verify:     loadgen.VerifyConfig{Addr: p.ch.Addr(), Database: database, Timeout: 30 * time.Second},
+	}, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	rep.Print(&out)
+	t.Log("\n" + out.String())
+	if err := rep.Failure(false); err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Sessions
+	if c == nil || !c.Match || c.WantSessions <= int(rep.Visitors) {
+		t.Fatalf("sessions check %+v: want a match, and more sessions than the %d visitors (return visits)", c, rep.Visitors)
+	}
+	// Independently: the returns started for inactivity, one first visit per visitor.
+	want := fmt.Sprintf("%d\t%d\t%d", c.WantSessions, rep.Visitors, c.WantSessions-int(rep.Visitors))
+	if got := p.query(`SELECT count(), countIf(start_reason = 'first_visit'), countIf(start_reason = 'inactivity')
+ FROM sessions WHERE site_id = 'compressed'`); got != want {
+		t.Fatalf("sessions, first visits, returns: %s, want %s", got, want)
+	}
+}

@@ -57,6 +57,9 @@ type Report struct {
 
 	// Verification is the check against ClickHouse; nil when not asked for.
 	Verification *Verification
+	// Sessions compares ClickHouse's sessions with the visits; nil unless
+	// time was compressed (Config.SessionGap) and ClickHouse checked.
+	Sessions *SessionCheck `json:",omitempty"`
 }
 
 // Kinds counts events by kind.
@@ -112,6 +115,9 @@ func (r *Report) Failure(allowErrors bool) error {
 			errs = append(errs, errors.New("verification: ClickHouse does not hold exactly what the collector accepted"))
 		}
 	}
+	if err := r.Sessions.failure(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -145,6 +151,7 @@ func (r *Report) Print(w io.Writer) {
 	if v := r.Verification; v != nil {
 		v.print(w)
 	}
+	r.Sessions.print(w)
 }
 
 func printCounts(w io.Writer, title string, m map[string]int64) {

@@ -24,6 +24,9 @@ const (
 	DefaultHorizon = 400 * 24 * time.Hour
 	// DefaultTopic is the topic imported events go to, apart from live ones.
 	DefaultTopic = "teller.import"
+	// DefaultGroup is the consumer group of the sessionizer that reads the
+	// import topic, beside the live one's.
+	DefaultGroup = "teller-import"
 )
 
 // Batch is the JSON body of POST /api/import.

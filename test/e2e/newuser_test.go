@@ -82,7 +82,7 @@ func TestReadmeSequenceAfterMakeDev(t *testing.T) {
 	// the dev mode.
 	var ports []string
 	var held []net.Listener
-	for i := 0; i < 7; i++ {
+	for i := 0; i < 8; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +95,8 @@ func TestReadmeSequenceAfterMakeDev(t *testing.T) {
 	}
 	demoPort, collectorPort, chPort := ports[0], ports[1], ports[4]
 	args := []string{"dev", "-host", "127.0.0.1", "-demo-port", ports[0], "-collector-port", ports[1], "-dashboard-port", ports[2],
-		"-sessionizer-port", ports[3], "-clickhouse-port", ports[4], "-clickhouse-http-port", ports[5], "-kafka-port", ports[6]}
+		"-sessionizer-port", ports[3], "-clickhouse-port", ports[4], "-clickhouse-http-port", ports[5], "-kafka-port", ports[6],
+		"-import-sessionizer-port", ports[7]}
 	dev := exec.Command(bin, args...)
 	dev.Dir = dir
 	// Exported for the CLI by a user following older advice: it must not

@@ -1,0 +1,206 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/google/uuid"
+)
+
+// The ground truth of a time-compressed live run (Config.SessionGap): every
+// visit is one session, made of the events the collector accepted for it.
+
+// liveVisit is one planned session: its accepted events, their page views,
+// and the paths of its first and last accepted event (the visit's requests
+// are sequential, so those are the earliest and the latest in event time).
+type liveVisit struct {
+	events, pageviews uint32
+	entry, exit       string
+}
+
+// liveTruth collects the visits as the collector accepts their events.
+type liveTruth struct {
+	mu      sync.Mutex
+	visits  []*liveVisit
+	byEvent map[uuid.UUID]*liveVisit
+}
+
+func newLiveTruth() *liveTruth { return &liveTruth{byEvent: map[uuid.UUID]*liveVisit{}} }
+
+// begin opens a visit; it counts once one of its events is accepted.
+func (t *liveTruth) begin() *liveVisit {
+	v := &liveVisit{}
+	t.mu.Lock()
+	t.visits = append(t.visits, v)
+	t.mu.Unlock()
+	return v
+}
+
+// accepted records that the collector accepted event id of visit v.
+func (t *liveTruth) accepted(v *liveVisit, id uuid.UUID, s step) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if v.events == 0 {
+		v.entry = s.path
+	}
+	v.events++
+	if s.kind == "pageview" {
+		v.pageviews++
+	}
+	v.exit = s.path
+	t.byEvent[id] = v
+}
+
+// sessions is the number of planned sessions: visits with an accepted event.
+func (t *liveTruth) sessions() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, v := range t.visits {
+		if v.events > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// checkLiveSessions compares ClickHouse's sessions of the run with the
+// visits: each visit's events must share one session, no session may hold
+// two visits, and each session's page views, events, entry and exit page
+// must be the visit's. Sessions rows are written in the same cycle as their
+// events, so the check repeats until they agree or the timeout passes.
+func checkLiveSessions(ctx context.Context, vc VerifyConfig, site string, rep *Report, truth *liveTruth) *SessionCheck {
+	c := &SessionCheck{WantSessions: truth.sessions(), WantEvents: uint64(rep.Accepted)}
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr:        []string{vc.Addr},
+		Auth:        clickhouse.Auth{Database: vc.Database, Username: vc.User, Password: vc.Password},
+		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Minute,
+	})
+	if err != nil {
+		c.Error = fmt.Sprintf("connect to ClickHouse at %s: %v", vc.Addr, err)
+		return c
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(vc.Timeout)
+	for {
+		got := compareLiveSessions(ctx, conn, site, rep, truth)
+		if got.Match || got.Error != "" || time.Now().After(deadline) || ctx.Err() != nil {
+			return got
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func compareLiveSessions(ctx context.Context, conn clickhouse.Conn, site string, rep *Report, truth *liveTruth) *SessionCheck {
+	truth.mu.Lock()
+	defer truth.mu.Unlock()
+	c := &SessionCheck{WantEvents: uint64(rep.Accepted)}
+	for _, v := range truth.visits {
+		if v.events > 0 {
+			c.WantSessions++
+		}
+	}
+	example := func(format string, args ...any) {
+		if len(c.Examples) < 10 {
+			c.Examples = append(c.Examples, fmt.Sprintf(format, args...))
+		}
+	}
+	startSec, startMs := rep.Started.Unix(), rep.Started.UnixMilli()
+	// Which session each accepted event landed in.
+	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT DISTINCT event_id, session_id FROM events
+WHERE site_id = ? AND ts >= toDateTime(%d) AND ts_ms >= %d`, startSec, startMs), site)
+	if err != nil {
+		c.Error = fmt.Sprintf("read the events' sessions: %v", err)
+		return c
+	}
+	sessionOf := make(map[*liveVisit]uuid.UUID, c.WantSessions)
+	visitOf := make(map[uuid.UUID]*liveVisit, c.WantSessions)
+	split := map[*liveVisit]bool{}
+	merged := map[uuid.UUID]bool{}
+	for rows.Next() {
+		var ev, sid uuid.UUID
+		if err := rows.Scan(&ev, &sid); err != nil {
+			rows.Close()
+			c.Error = fmt.Sprintf("scan an event's session: %v", err)
+			return c
+		}
+		v, ok := truth.byEvent[ev]
+		if !ok {
+			continue // not this run's (the event counts of Verification tell)
+		}
+		c.GotEvents++
+		if s, seen := sessionOf[v]; seen && s != sid {
+			if !split[v] {
+				split[v] = true
+				example("a visit of %d events is split: sessions %s and %s", v.events, s, sid)
+			}
+			continue
+		}
+		sessionOf[v] = sid
+		if w, seen := visitOf[sid]; !seen {
+			visitOf[sid] = v
+		} else if w != v && !merged[sid] {
+			merged[sid] = true
+			example("session %s holds two visits (%s -> %s and %s -> %s)", sid, w.entry, w.exit, v.entry, v.exit)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		c.Error = fmt.Sprintf("read the events' sessions: %v", err)
+		return c
+	}
+	c.Wrong += len(split) + len(merged)
+	// The sessions' figures, compared with their visits'.
+	srows, err := conn.Query(ctx, fmt.Sprintf(`SELECT session_id, pageviews, events, entry_pathname, exit_pathname FROM sessions
+WHERE site_id = ? AND session_date >= toDate(toDateTime(%d)) - 1 AND first_ms >= %d`, startSec, startMs), site)
+	if err != nil {
+		c.Error = fmt.Sprintf("read sessions: %v", err)
+		return c
+	}
+	defer srows.Close()
+	found := make(map[*liveVisit]bool, c.WantSessions)
+	for srows.Next() {
+		var (
+			sid         uuid.UUID
+			pv, evs     uint64
+			entry, exit string
+		)
+		if err := srows.Scan(&sid, &pv, &evs, &entry, &exit); err != nil {
+			c.Error = fmt.Sprintf("scan a session: %v", err)
+			return c
+		}
+		v, ok := visitOf[sid]
+		if !ok {
+			continue // another client's session, or one whose events were not all read yet
+		}
+		c.GotSessions++
+		found[v] = true
+		if split[v] || merged[sid] {
+			continue // counted already
+		}
+		if pv != uint64(v.pageviews) || evs != uint64(v.events) || entry != v.entry || exit != v.exit {
+			c.Wrong++
+			example("session %s: %d page views, %d events, %s -> %s; the visit had %d, %d, %s -> %s",
+				sid, pv, evs, entry, exit, v.pageviews, v.events, v.entry, v.exit)
+		}
+	}
+	if err := srows.Err(); err != nil {
+		c.Error = fmt.Sprintf("read sessions: %v", err)
+		return c
+	}
+	for _, v := range truth.visits {
+		if v.events > 0 && !found[v] {
+			c.Missing++
+			if _, ok := sessionOf[v]; !ok {
+				example("no event of the visit %s -> %s (%d events) is in ClickHouse", v.entry, v.exit, v.events)
+			} else {
+				example("the session of the visit %s -> %s (%d events) has no sessions row", v.entry, v.exit, v.events)
+			}
+		}
+	}
+	c.Match = c.GotEvents == c.WantEvents && c.GotSessions == c.WantSessions && c.Wrong == 0 && c.Missing == 0
+	return c
+}
