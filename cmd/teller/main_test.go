@@ -96,6 +96,7 @@ func TestSiteAddListAndSnippet(t *testing.T) {
 	if app.ExitCode(err) != 1 || !strings.Contains(err.Error(), `no site "nosuch"`) {
 		t.Fatalf("snippet -id nosuch: exit %d, %v", app.ExitCode(err), err)
 	}
+	checkSiteSettings(t, srv)
 	out.Reset()
 	if err := run(context.Background(), []string{"migrate"}, getenv, &out, io.Discard); err != nil ||
 		!strings.Contains(out.String(), "schema of database cli is up to date (ClickHouse ") {
@@ -317,7 +318,7 @@ func TestCommandVariablesSayWhoseTheyAre(t *testing.T) {
 		t.Fatal(err)
 	}
 	vague := regexp.MustCompile(`env TELLER_(ID|URL|HOST|SITE|RATE|DOMAIN|NAME|TIMEZONE|COLLECTOR_URL|DATA_DIR|CHECK_CONFIG)\b`)
-	for _, cmd := range [][]string{{"collector"}, {"sessionizer"}, {"dashboard"}, {"dev"}, {"site", "add"}, {"site", "list"},
+	for _, cmd := range [][]string{{"collector"}, {"sessionizer"}, {"dashboard"}, {"dev"}, {"site", "add"}, {"site", "edit"}, {"site", "list"},
 		{"snippet"}, {"migrate"}, {"healthcheck"}} {
 		var stderr bytes.Buffer
 		err := run(context.Background(), append(cmd, "-help"), func(string) string { return "" }, io.Discard, &stderr)
