@@ -32,9 +32,9 @@ var Fields = []Field{
 	{Name: "query-params", Label: "Query parameters kept",
 		Usage: fmt.Sprintf("query parameters kept in stored URLs besides utm_* and ref, comma-separated (at most %d)", MaxQueryParams)},
 	{Name: "rate-limit", Label: "Rate limit (events per second)",
-		Usage: "events per second the site accepts in total; 0 for the collector's -rate-site"},
+		Usage: "events per second the site accepts in total; 0 for the collector's default (its -rate-site)"},
 	{Name: "rate-burst", Label: "Rate burst",
-		Usage: "events a burst may bring above -rate-limit; 0 for twice the rate"},
+		Usage: "events a burst may bring above the rate limit; 0 for twice the rate"},
 }
 
 // Set changes the setting named by a Field from its text form (a flag's or
