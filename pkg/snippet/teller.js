@@ -15,6 +15,9 @@
  *              (for apps that route by hash).
  *   data-respect-dnt  send nothing when the browser asks not to be tracked
  *              (Do Not Track, or Global Privacy Control).
+ *   data-allow-localhost  also count pages on this machine: localhost (and
+ *              *.localhost), 127.x.x.x, [::1], and file: pages, which are
+ *              otherwise skipped so a developer's visits never count.
  *
  * A visitor opts this browser out with localStorage.teller_ignore = "true"
  * (for instance from a link on the site's privacy page): nothing is sent.
@@ -84,6 +87,7 @@
     const off = () => (w.teller = () => {});
     const n = navigator;
     if (script.hasAttribute('data-respect-dnt') && (n.doNotTrack == '1' || w.doNotTrack == '1' || n.globalPrivacyControl)) return off();
+    if (!script.hasAttribute('data-allow-localhost') && (loc.protocol == 'file:' || /^(.*\.)?localhost$|^127(\.\d+){3}$|^\[::1\]$/.test(loc.hostname))) return off();
     try {
       if (localStorage.teller_ignore == 'true') return off();
     } catch (e) {
