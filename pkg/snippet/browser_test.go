@@ -141,8 +141,8 @@ type site struct {
 	Other string // origin of another site, for outbound links
 	// Collector is the origin the snippet is loaded from and sends to.
 	Collector string
-	rec   *recorder
-	b     *browser.Browser
+	rec       *recorder
+	b         *browser.Browser
 }
 
 type siteOptions struct {
