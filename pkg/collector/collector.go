@@ -393,6 +393,9 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 				return
 			}
 			c.metrics.rejected.WithLabelValues(reason).Inc()
+			if len(rejected) == 0 {
+				c.keepRefused(g, reason) // the batch, once, under its first refusal's reason
+			}
 			rejected = append(rejected, rejection{Index: i, Error: msg, Field: field})
 			continue
 		}

@@ -50,8 +50,10 @@ func TestRefusalsAreDeadLettered(t *testing.T) {
 		o.DeadLetterTopic = refusedTopic
 		o.MaxBodyBytes = 512
 		// The address's bucket holds the table's requests before the 429 case.
-		o.Limits.Client = collector.Rate{PerSecond: 0.001, Burst: 5}
+		o.Limits.Client = collector.Rate{PerSecond: 0.001, Burst: 7}
 	})
+	partBad := `[` + pageview + `,{"site":"shop","kind":"pageview","url":"ftp://shop.example/"}]`
+	allBad := `[{"site":"shop","kind":"pageview","url":"https://elsewhere.example/"},{"site":"shop","kind":"pageview","url":"ftp://shop.example/"}]`
 	big := `{"site":"shop","kind":"pageview","url":"https://shop.example/","title":"` + strings.Repeat("x", 600) + `"}`
 	tests := []struct {
 		name, method, body, query string
@@ -68,6 +70,10 @@ func TestRefusalsAreDeadLettered(t *testing.T) {
 		{"too large", "POST", big, "", nil, 413, "too_large", big[:512]},
 		{"pixel, foreign referer", "GET", "", "site=shop&url=https%3A%2F%2Fshop.example%2F", map[string]string{"Referer": "https://evil.example/"},
 			403, "referer", "site=shop&url=https%3A%2F%2Fshop.example%2F"},
+		// A batch keeps its good events; the body is kept once, under the
+		// reason of its first refused event.
+		{"batch with a refused event", "POST", partBad, "", nil, 202, "url", partBad},
+		{"batch of refused events", "POST", allBad, "", nil, 400, "foreign_host", allBad},
 		{"client over its rate", "POST", pageview, "", nil, 429, "rate_client", pageview},
 	}
 	for _, tt := range tests {
