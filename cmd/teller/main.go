@@ -416,13 +416,17 @@ func listSites(ctx context.Context, db *store.DB, stdout io.Writer) error {
 // not registered, since that tag's events would all be refused.
 func printSnippet(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var id, url string
+	var attrs snippet.Attrs
 	var fs *flag.FlagSet
 	return runStore(ctx, storeCommand{name: "snippet",
 		flags: func(f *flag.FlagSet) ([]string, func() error) {
 			fs = f
 			fs.StringVar(&id, "id", "", "site id (required)")
 			collectorURLFlag(fs, &url)
-			return []string{"id", "collector-url"}, func() error {
+			fs.BoolVar(&attrs.RespectDNT, "respect-dnt", false, "the tag sends nothing when the browser asks not to be tracked (Do Not Track, Global Privacy Control)")
+			fs.BoolVar(&attrs.Hash, "hash", false, "the tag counts a change of location.hash as a page view (apps that route by hash)")
+			fs.BoolVar(&attrs.AllowLocalhost, "allow-localhost", false, "the tag counts pages on localhost, 127.x.x.x, [::1] and file: too (skipped otherwise)")
+			return []string{"id", "collector-url", "respect-dnt", "hash", "allow-localhost"}, func() error {
 				if id == "" {
 					return errors.New("-id is required")
 				}
@@ -435,7 +439,7 @@ func printSnippet(ctx context.Context, args []string, getenv func(string) string
 			} else if !ok {
 				return fmt.Errorf("snippet: no site %q in database %s (teller site list shows the sites, teller site add registers one)", id, db.Database())
 			}
-			fmt.Fprintln(stdout, snippet.Tag(collectorURL(fs, url, dev), id))
+			fmt.Fprintln(stdout, snippet.TagWith(collectorURL(fs, url, dev), id, attrs))
 			return nil
 		}}, args, getenv, stderr)
 }

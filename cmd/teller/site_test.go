@@ -69,6 +69,11 @@ func checkSiteSettings(t *testing.T, srv *chlocal.Server) {
 		!regexp.MustCompile(`shop\s.*\sdefaults\n`).MatchString(out.String()) {
 		t.Errorf("site list:\n%s", out.String())
 	}
+	out.Reset()
+	if err := run(ctx, []string{"snippet", "-id", "blog", "-collector-url", "https://stats.blog.example", "-respect-dnt", "-allow-localhost"}, getenv, &out, io.Discard); err != nil ||
+		strings.TrimSpace(out.String()) != `<script defer data-site="blog" data-respect-dnt data-allow-localhost src="https://stats.blog.example/teller.js"></script>` {
+		t.Errorf("snippet with attributes: %q %v", out.String(), err)
+	}
 	if err := run(ctx, []string{"site", "edit", "-id", "nosuch", "-bots", "drop"}, getenv, io.Discard, io.Discard); app.ExitCode(err) != 1 ||
 		!strings.Contains(err.Error(), `no site "nosuch"`) {
 		t.Errorf("edit of a missing site: %v", err)

@@ -74,6 +74,11 @@ func TestSiteSettings(t *testing.T) {
 	if got, want := text(d.id("snippet")), snippet.Tag("https://stats.shop.example", "shop"); got != want {
 		t.Errorf("snippet %q, want %q", got, want)
 	}
+	for _, name := range snippet.AttrNames {
+		if !strings.Contains(text(d.id("snippet-options")), name) {
+			t.Errorf("the install panel does not explain the tag's %s", name)
+		}
+	}
 	if !strings.Contains(text(d.id("activity")), "No events") || !strings.Contains(text(d.id("message")), "Paste the snippet") {
 		t.Errorf("a new site: %q / %q", text(d.id("activity")), text(d.id("message")))
 	}
