@@ -324,8 +324,17 @@ func siteAdd(ctx context.Context, args []string, getenv func(string) string, std
 				return err
 			}
 			printSaved(stdout, s, snippet.Tag(collectorURL(fs, url, dev), s.ID))
+			localPagesHint(stderr, dev, false)
 			return nil
 		}}, args, getenv, stderr)
+}
+
+// localPagesHint tells a dev mode's user, whose pages are likely on
+// localhost, that the tag skips them unless told.
+func localPagesHint(stderr io.Writer, dev *devmode.Stack, allowed bool) {
+	if dev != nil && !allowed {
+		fmt.Fprintln(stderr, "teller: the snippet skips pages on localhost, 127.x.x.x and file:; for your own local pages, add data-allow-localhost to the tag (teller snippet -allow-localhost)")
+	}
 }
 
 // siteEdit changes only what its flags name and keeps the rest of the site.
@@ -372,6 +381,7 @@ func siteEdit(ctx context.Context, args []string, getenv func(string) string, st
 				return err
 			}
 			printSaved(stdout, s, snippet.Tag(collectorURL(fs, url, dev), s.ID))
+			localPagesHint(stderr, dev, false)
 			return nil
 		}}, args, getenv, stderr)
 }
@@ -440,6 +450,7 @@ func printSnippet(ctx context.Context, args []string, getenv func(string) string
 				return fmt.Errorf("snippet: no site %q in database %s (teller site list shows the sites, teller site add registers one)", id, db.Database())
 			}
 			fmt.Fprintln(stdout, snippet.TagWith(collectorURL(fs, url, dev), id, attrs))
+			localPagesHint(stderr, dev, attrs.AllowLocalhost)
 			return nil
 		}}, args, getenv, stderr)
 }

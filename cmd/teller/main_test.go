@@ -371,6 +371,18 @@ func TestCommandsFindTheRunningDevStack(t *testing.T) {
 	if !strings.Contains(out.String(), `src="http://127.0.0.1:18081/teller.js"`) {
 		t.Fatalf("site add without -collector-url does not point at the dev collector:\n%s", out.String())
 	}
+	// Dev mode's pages are local: the tag would skip them without being told.
+	out.Reset()
+	stderr.Reset()
+	if err := run(context.Background(), []string{"snippet", "-id", "blog"}, getenv, &out, &stderr); err != nil ||
+		!strings.Contains(stderr.String(), "teller snippet -allow-localhost") {
+		t.Fatalf("snippet in dev mode: %v, no hint about local pages:\n%s", err, stderr.String())
+	}
+	stderr.Reset()
+	if err := run(context.Background(), []string{"snippet", "-id", "blog", "-allow-localhost"}, getenv, &out, &stderr); err != nil ||
+		strings.Contains(stderr.String(), "-allow-localhost") {
+		t.Fatalf("snippet -allow-localhost in dev mode: %v, %s", err, stderr.String())
+	}
 	// An explicit address wins over the stack.
 	stderr.Reset()
 	env["TELLER_CLICKHOUSE_ADDR"] = ch.Addr()
