@@ -37,6 +37,11 @@ RUN go build -trimpath -ldflags="-s -w" -o /out/ \
         ./cmd/dashbench \
         ./cmd/collectorbench
 
+# The collector's spool directory (docker-compose.yml mounts a named volume
+# there): a new volume takes the ownership of the image's directory, so it
+# must exist here, owned by the runtime user.
+RUN mkdir -p /state/spool
+
 # ---- run --------------------------------------------------------------------
 # distroless/static: CA certificates and tzdata (site time zones) but no shell,
 # running as the unprivileged user "nonroot" (65532). Health checks therefore
@@ -44,6 +49,7 @@ RUN go build -trimpath -ldflags="-s -w" -o /out/ \
 FROM gcr.io/distroless/static-debian12:nonroot
 
 COPY --from=build /out/ /usr/local/bin/
+COPY --from=build --chown=65532:65532 /state/ /var/lib/teller/
 
 ENV PATH=/usr/local/bin:/usr/bin:/bin
 USER 65532:65532

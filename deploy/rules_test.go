@@ -228,6 +228,62 @@ var rules = []rule{
 		},
 	},
 	{
+		// docs/durability.md: accepted means spooled. Without a spool every
+		// request waits for Kafka and an outage answers 503; on a path that
+		// is not a named volume, a new container loses what was accepted.
+		name:  "the collector spools accepted events on a named volume its user can write",
+		needs: needsCompose | needsDockerfile,
+		check: func(d *deployment) []string {
+			s, ok := d.services["collector"]
+			if !ok {
+				return nil
+			}
+			dir, _ := s.value("spool-dir")
+			if dir == "" {
+				return []string{"collector: no -spool-dir (TELLER_SPOOL_DIR): events would wait for Kafka in every request, and a Kafka outage would answer 503"}
+			}
+			dir = path.Clean(dir)
+			var p []string
+			named := false
+			for _, v := range s.spec.Volumes {
+				named = named || (v.named() && path.Clean(v.Target) == dir)
+			}
+			if !named {
+				p = append(p, fmt.Sprintf("collector: the spool %s is not on a named volume (a new container would lose the events accepted but not yet in Kafka)", dir))
+			}
+			// A new named volume takes the ownership of the image's
+			// directory: the final stage must copy it, chowned to its user.
+			final := d.docker.final()
+			user := ""
+			for _, in := range final.instructions {
+				if in.cmd == "USER" {
+					user = in.args
+				}
+			}
+			owned := false
+			for _, in := range final.instructions {
+				words := strings.Fields(in.args)
+				if in.cmd != "COPY" || len(words) < 2 || user == "" {
+					continue
+				}
+				dest := path.Clean(words[len(words)-1])
+				if strings.Contains(in.args, "--chown="+user) && (dest == dir || strings.HasPrefix(dir, dest+"/")) {
+					owned = true
+				}
+			}
+			if !owned {
+				p = append(p, fmt.Sprintf("Dockerfile: the final stage does not create %s owned by its user %s (COPY --chown=%s): the collector could not write its spool", dir, user, user))
+			}
+			return p
+		},
+		breaks: []breakage{
+			{composeName, "      TELLER_SPOOL_DIR: /var/lib/teller/spool\n", "", "no -spool-dir"},
+			{composeName, "- collector-spool:/var/lib/teller/spool", "- /srv/spool:/var/lib/teller/spool", "spool /var/lib/teller/spool is not on a named volume"},
+			{dockerfileName, "COPY --from=build --chown=65532:65532 /state/ /var/lib/teller/\n", "", "does not create /var/lib/teller/spool owned by its user"},
+			{dockerfileName, "--chown=65532:65532 /state/ /var/lib/teller/", "--chown=65532:65532 /state/ /var/lib/other/", "does not create /var/lib/teller/spool"},
+		},
+	},
+	{
 		name:  "ClickHouse is published on 127.0.0.1 only",
 		needs: needsCompose,
 		check: func(d *deployment) []string {
@@ -469,8 +525,8 @@ var rules = []rule{
 			return p
 		}),
 		breaks: []breakage{
-			{composeName, "TELLER_COOKIE_DOMAIN:-}\n    depends_on:\n      kafka:\n        condition: service_healthy",
-				"TELLER_COOKIE_DOMAIN:-}\n    depends_on:\n      kafka:\n        condition: service_started",
+			{composeName, "collector-spool:/var/lib/teller/spool\n    depends_on:\n      kafka:\n        condition: service_healthy",
+				"collector-spool:/var/lib/teller/spool\n    depends_on:\n      kafka:\n        condition: service_started",
 				"service collector must depend on kafka with condition: service_healthy"},
 			{composeName, "    depends_on:\n      clickhouse:\n        condition: service_healthy\n      collector:", "    depends_on:\n      collector:", "service dashboard must depend on clickhouse"},
 		},

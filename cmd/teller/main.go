@@ -33,7 +33,8 @@ const usage = `Usage: teller <command> [flags]
 
 Commands:
   dev                 run the whole pipeline locally (ClickHouse, Kafka broker, services, demo site)
-  site add            register a site (or change one) and print its snippet
+  site add            register a site (or replace one) and print its snippet
+  site edit           change some of a site's domains, name, time zone or collector settings
   site list           list registered sites
   snippet             print the snippet tag for a site
   migrate             apply the ClickHouse schema (services refuse to start while
@@ -60,7 +61,8 @@ func main() {
 const siteUsage = `Usage: teller site <command> [flags]
 
 Commands:
-  add     register a site (or change one) and print its snippet
+  add     register a site (or replace one) and print its snippet
+  edit    change some of a site's domains, name, time zone or collector settings
   list    list registered sites
 
 Run "teller site <command> -help" for a command's flags.
@@ -79,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "site" {
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, siteUsage)
-			return config.Invalid(errors.New("site: name a command: add or list"))
+			return config.Invalid(errors.New("site: name a command: add, edit or list"))
 		}
 		if isHelp(rest[0]) {
 			fmt.Fprint(stdout, siteUsage)
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDev(ctx, rest, getenv, stdout, stderr)
 	case "site add":
 		return siteAdd(ctx, rest, getenv, stdout, stderr)
+	case "site edit":
+		return siteEdit(ctx, rest, getenv, stdout, stderr)
 	case "site list":
 		return siteList(ctx, rest, getenv, stdout, stderr)
 	case "snippet":
@@ -257,11 +261,47 @@ func collectorURL(fs *flag.FlagSet, url string, dev *devmode.Stack) string {
 	return url
 }
 
+// siteSettingFlags adds a flag for every per-site collector setting
+// (site.Fields); the values given are kept in given, by name, to be applied
+// with Settings.Set (pkg/site parses and validates them).
+func siteSettingFlags(fs *flag.FlagSet, given map[string]string) []string {
+	for _, f := range site.Fields {
+		fs.Func(f.Name, f.Usage, func(v string) error {
+			given[f.Name] = v
+			return nil
+		})
+	}
+	return site.FieldNames()
+}
+
+// applySettings sets the given settings on s.
+func applySettings(s *site.Site, given map[string]string) error {
+	for _, f := range site.Fields {
+		if v, ok := given[f.Name]; ok {
+			if err := s.Settings.Set(f.Name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// printSaved confirms a save with the site's settings and its snippet.
+func printSaved(stdout io.Writer, s site.Site, tag string) {
+	settings := "the defaults"
+	if c := s.Settings.Changed(); len(c) > 0 {
+		settings = strings.Join(c, " ")
+	}
+	fmt.Fprintf(stdout, "Site %q saved (domains %s, time zone %s; collector settings: %s). Paste this into every page, before </head>:\n\n%s\n",
+		s.ID, strings.Join(s.Domains, ", "), s.Timezone, settings, tag)
+}
+
 func siteAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var s site.Site
 	var domains config.StringList
 	var url string
 	var fs *flag.FlagSet
+	given := map[string]string{}
 	return runStore(ctx, storeCommand{name: "site add",
 		flags: func(f *flag.FlagSet) ([]string, func() error) {
 			fs = f
@@ -270,8 +310,12 @@ func siteAdd(ctx context.Context, args []string, getenv func(string) string, std
 			fs.StringVar(&s.Name, "name", "", "display name (default: the first domain)")
 			fs.StringVar(&s.Timezone, "timezone", "UTC", "IANA time zone for report days, e.g. Europe/Berlin")
 			collectorURLFlag(fs, &url)
-			return []string{"id", "domain", "name", "timezone", "collector-url"}, func() error {
+			local := append([]string{"id", "domain", "name", "timezone", "collector-url"}, siteSettingFlags(fs, given)...)
+			return local, func() error {
 				s.Domains = domains
+				if err := applySettings(&s, given); err != nil {
+					return err
+				}
 				return s.Normalize()
 			}
 		},
@@ -279,10 +323,80 @@ func siteAdd(ctx context.Context, args []string, getenv func(string) string, std
 			if err := db.SaveSite(ctx, s); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "Site %q saved (domains %s, time zone %s). Paste this into every page, before </head>:\n\n%s\n",
-				s.ID, strings.Join(s.Domains, ", "), s.Timezone, snippet.Tag(collectorURL(fs, url, dev), s.ID))
+			printSaved(stdout, s, snippet.Tag(collectorURL(fs, url, dev), s.ID))
+			localPagesHint(stderr, dev, false)
 			return nil
 		}}, args, getenv, stderr)
+}
+
+// localPagesHint tells a dev mode's user, whose pages are likely on
+// localhost, that the tag skips them unless told.
+func localPagesHint(stderr io.Writer, dev *devmode.Stack, allowed bool) {
+	if dev != nil && !allowed {
+		fmt.Fprintln(stderr, "teller: the snippet skips pages on localhost, 127.x.x.x and file:; for your own local pages, add data-allow-localhost to the tag (teller snippet -allow-localhost)")
+	}
+}
+
+// siteEdit changes only what its flags name and keeps the rest of the site.
+func siteEdit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var id, name, timezone, url string
+	var domains config.StringList
+	var fs *flag.FlagSet
+	given := map[string]string{}
+	return runStore(ctx, storeCommand{name: "site edit",
+		flags: func(f *flag.FlagSet) ([]string, func() error) {
+			fs = f
+			fs.StringVar(&id, "id", "", "id of the site to change (required)")
+			fs.Var(&domains, "domain", "comma-separated host names the site is served on (replaces the list)")
+			fs.StringVar(&name, "name", "", "display name")
+			fs.StringVar(&timezone, "timezone", "", "IANA time zone for report days, e.g. Europe/Berlin")
+			collectorURLFlag(fs, &url)
+			local := append([]string{"id", "domain", "name", "timezone", "collector-url"}, siteSettingFlags(fs, given)...)
+			return local, func() error {
+				if id == "" {
+					return errors.New("-id is required")
+				}
+				// Check what is given before any I/O, on a stand-in for
+				// the stored site.
+				probe := site.Site{ID: id, Domains: []string{"example.com"}}
+				edit(&probe, fs, domains, name, timezone)
+				if err := applySettings(&probe, given); err != nil {
+					return err
+				}
+				return probe.Normalize()
+			}
+		},
+		do: func(db *store.DB, dev *devmode.Stack) error {
+			s, ok, err := db.GetSite(ctx, id)
+			if err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("site edit: no site %q in database %s (teller site list shows the sites, teller site add registers one)", id, db.Database())
+			}
+			edit(&s, fs, domains, name, timezone)
+			if err := applySettings(&s, given); err != nil {
+				return err
+			}
+			if err := db.SaveSite(ctx, s); err != nil {
+				return err
+			}
+			printSaved(stdout, s, snippet.Tag(collectorURL(fs, url, dev), s.ID))
+			localPagesHint(stderr, dev, false)
+			return nil
+		}}, args, getenv, stderr)
+}
+
+// edit sets the site's fields whose flags were given.
+func edit(s *site.Site, fs *flag.FlagSet, domains []string, name, timezone string) {
+	if config.Given(fs, "domain") {
+		s.Domains = append([]string(nil), domains...)
+	}
+	if config.Given(fs, "name") {
+		s.Name = name
+	}
+	if config.Given(fs, "timezone") {
+		s.Timezone = timezone
+	}
 }
 
 func siteList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -297,9 +411,13 @@ func listSites(ctx context.Context, db *store.DB, stdout io.Writer) error {
 		return err
 	}
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tNAME\tDOMAINS\tTIME ZONE\tCREATED")
+	fmt.Fprintln(w, "ID\tNAME\tDOMAINS\tTIME ZONE\tCREATED\tSETTINGS")
 	for _, s := range sites {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, strings.Join(s.Domains, ","), s.Timezone, s.CreatedAt.UTC().Format(time.DateOnly))
+		settings := "defaults"
+		if c := s.Settings.Changed(); len(c) > 0 {
+			settings = strings.Join(c, " ")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, strings.Join(s.Domains, ","), s.Timezone, s.CreatedAt.UTC().Format(time.DateOnly), settings)
 	}
 	return w.Flush()
 }
@@ -308,13 +426,17 @@ func listSites(ctx context.Context, db *store.DB, stdout io.Writer) error {
 // not registered, since that tag's events would all be refused.
 func printSnippet(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var id, url string
+	var attrs snippet.Attrs
 	var fs *flag.FlagSet
 	return runStore(ctx, storeCommand{name: "snippet",
 		flags: func(f *flag.FlagSet) ([]string, func() error) {
 			fs = f
 			fs.StringVar(&id, "id", "", "site id (required)")
 			collectorURLFlag(fs, &url)
-			return []string{"id", "collector-url"}, func() error {
+			fs.BoolVar(&attrs.RespectDNT, "respect-dnt", false, "the tag sends nothing when the browser asks not to be tracked (Do Not Track, Global Privacy Control)")
+			fs.BoolVar(&attrs.Hash, "hash", false, "the tag counts a change of location.hash as a page view (apps that route by hash)")
+			fs.BoolVar(&attrs.AllowLocalhost, "allow-localhost", false, "the tag counts pages on localhost, 127.x.x.x, [::1] and file: too (skipped otherwise)")
+			return []string{"id", "collector-url", "respect-dnt", "hash", "allow-localhost"}, func() error {
 				if id == "" {
 					return errors.New("-id is required")
 				}
@@ -327,7 +449,8 @@ func printSnippet(ctx context.Context, args []string, getenv func(string) string
 			} else if !ok {
 				return fmt.Errorf("snippet: no site %q in database %s (teller site list shows the sites, teller site add registers one)", id, db.Database())
 			}
-			fmt.Fprintln(stdout, snippet.Tag(collectorURL(fs, url, dev), id))
+			fmt.Fprintln(stdout, snippet.TagWith(collectorURL(fs, url, dev), id, attrs))
+			localPagesHint(stderr, dev, attrs.AllowLocalhost)
 			return nil
 		}}, args, getenv, stderr)
 }

@@ -96,6 +96,7 @@ func TestSiteAddListAndSnippet(t *testing.T) {
 	if app.ExitCode(err) != 1 || !strings.Contains(err.Error(), `no site "nosuch"`) {
 		t.Fatalf("snippet -id nosuch: exit %d, %v", app.ExitCode(err), err)
 	}
+	checkSiteSettings(t, srv)
 	out.Reset()
 	if err := run(context.Background(), []string{"migrate"}, getenv, &out, io.Discard); err != nil ||
 		!strings.Contains(out.String(), "schema of database cli is up to date (ClickHouse ") {
@@ -341,7 +342,7 @@ func TestCommandVariablesSayWhoseTheyAre(t *testing.T) {
 		t.Fatal(err)
 	}
 	vague := regexp.MustCompile(`env TELLER_(ID|URL|HOST|SITE|RATE|DOMAIN|NAME|TIMEZONE|COLLECTOR_URL|DATA_DIR|CHECK_CONFIG)\b`)
-	for _, cmd := range [][]string{{"collector"}, {"sessionizer"}, {"dashboard"}, {"dev"}, {"site", "add"}, {"site", "list"},
+	for _, cmd := range [][]string{{"collector"}, {"sessionizer"}, {"dashboard"}, {"dev"}, {"site", "add"}, {"site", "edit"}, {"site", "list"},
 		{"snippet"}, {"migrate"}, {"healthcheck"}} {
 		var stderr bytes.Buffer
 		err := run(context.Background(), append(cmd, "-help"), func(string) string { return "" }, io.Discard, &stderr)
@@ -393,6 +394,18 @@ func TestCommandsFindTheRunningDevStack(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `src="http://127.0.0.1:18081/teller.js"`) {
 		t.Fatalf("site add without -collector-url does not point at the dev collector:\n%s", out.String())
+	}
+	// Dev mode's pages are local: the tag would skip them without being told.
+	out.Reset()
+	stderr.Reset()
+	if err := run(context.Background(), []string{"snippet", "-id", "blog"}, getenv, &out, &stderr); err != nil ||
+		!strings.Contains(stderr.String(), "teller snippet -allow-localhost") {
+		t.Fatalf("snippet in dev mode: %v, no hint about local pages:\n%s", err, stderr.String())
+	}
+	stderr.Reset()
+	if err := run(context.Background(), []string{"snippet", "-id", "blog", "-allow-localhost"}, getenv, &out, &stderr); err != nil ||
+		strings.Contains(stderr.String(), "-allow-localhost") {
+		t.Fatalf("snippet -allow-localhost in dev mode: %v, %s", err, stderr.String())
 	}
 	// An explicit address wins over the stack.
 	stderr.Reset()

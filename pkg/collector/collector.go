@@ -78,9 +78,13 @@ type Options struct {
 	MaxBodyBytes int64
 	// PublishTimeout bounds the wait for Kafka per request (default 10 s).
 	PublishTimeout time.Duration
-	// DeadLetterTopic, if set, keeps every 400 refusal's raw payload, reason
-	// and time there through the Publisher (see DeadLetter).
+	// DeadLetterTopic, if set, keeps every refusal's (400, 403, 413, 429)
+	// raw payload, reason and time there through the Publisher (see
+	// DeadLetter), at most DeadLetterRate per reason.
 	DeadLetterTopic string
+	// DeadLetterRate bounds the dead letters kept per refusal reason; the
+	// others are only counted (default DefaultDeadLetterRate).
+	DeadLetterRate Rate
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the collector's metrics; nil for none.
@@ -148,6 +152,7 @@ type Collector struct {
 	bots       *botCache
 	// Token buckets, one limiter per kind so each evicts by its own rate.
 	clients, agents, sites *limiter
+	refusals               *refusalKeeper
 }
 
 // New checks the options and builds a collector.
@@ -176,7 +181,8 @@ func New(o Options) (*Collector, error) {
 	n := o.Limits.MaxBuckets
 	return &Collector{opts: o, log: o.Logger, metrics: newMetrics(o.Registerer),
 		cookieless: o.Signer.NewCookieless(0), bots: newBotCache(10_000),
-		clients: newLimiter(n), agents: newLimiter(n), sites: newLimiter(n)}, nil
+		clients: newLimiter(n), agents: newLimiter(n), sites: newLimiter(n),
+		refusals: newRefusalKeeper(o.DeadLetterRate, o.Registerer)}, nil
 }
 
 // Mount adds the collector's routes to r.
@@ -197,9 +203,7 @@ type apiError struct {
 
 func (c *Collector) refuse(g *gin.Context, status int, reason, field, msg string) {
 	c.metrics.rejected.WithLabelValues(reason).Inc()
-	if body, ok := g.Get(bodyKey); ok && status == http.StatusBadRequest {
-		c.DeadLetter(g.Request.Context(), reason, body.([]byte))
-	}
+	c.keepRefused(g, reason)
 	_ = g.Error(errors.New(msg))
 	g.AbortWithStatusJSON(status, apiError{Error: msg, Field: field})
 }
@@ -238,6 +242,7 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(g.Writer, g.Request.Body, c.opts.MaxBodyBytes))
+	g.Set(bodyKey, body) // for refuse's dead letter: what was read, even of a 413
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -247,7 +252,6 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		c.refuse(g, http.StatusBadRequest, "read", "", "could not read body: "+err.Error())
 		return
 	}
-	g.Set(bodyKey, body) // for refuse's dead letter
 	payloads, err := DecodeBody(body)
 	if err != nil {
 		c.refuseDecode(g, err)
@@ -389,6 +393,9 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 				return
 			}
 			c.metrics.rejected.WithLabelValues(reason).Inc()
+			if len(rejected) == 0 {
+				c.keepRefused(g, reason) // the batch, once, under its first refusal's reason
+			}
 			rejected = append(rejected, rejection{Index: i, Error: msg, Field: field})
 			continue
 		}

@@ -495,6 +495,8 @@ func TestCSRFOnEveryForm(t *testing.T) {
 		"/users/grant":                 {"username": {"admin"}, "site": {"example"}, "role": {"viewer"}},
 		"/sites/example/tokens":        {"name": {"x"}},
 		"/sites/example/tokens/revoke": {"token": {"x"}},
+		"/sites":                       {"id": {"x"}, "domains": {"x.example"}, "bots": {"drop"}},
+		"/sites/example/settings":      {"domains": {"example.com"}, "cookie-mode": {"cookieless"}},
 	}
 	other := e.client(t)
 	other.login()

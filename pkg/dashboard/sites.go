@@ -55,6 +55,34 @@ type siteFormPage struct {
 
 type siteForm struct {
 	ID, Name, Domains, Timezone string
+	// Settings are the collector settings (site.Fields) as typed, by name.
+	Settings []settingInput
+}
+
+// settingInput is one collector setting's form field.
+type settingInput struct {
+	site.Field
+	Value string
+}
+
+// settingsForm is the form's collector settings: values, by site.Fields
+// name, as stored or as typed.
+func settingsForm(value func(name string) string) []settingInput {
+	out := make([]settingInput, len(site.Fields))
+	for i, f := range site.Fields {
+		out[i] = settingInput{Field: f, Value: value(f.Name)}
+	}
+	return out
+}
+
+// postedSiteForm reads the site form of a POST; id is the site's for an
+// edit, "" to read it from the form.
+func postedSiteForm(c *gin.Context, id string) siteForm {
+	if id == "" {
+		id = c.PostForm("id")
+	}
+	return siteForm{ID: id, Name: c.PostForm("name"), Domains: c.PostForm("domains"), Timezone: c.PostForm("timezone"),
+		Settings: settingsForm(c.PostForm)}
 }
 
 type activityView struct {
@@ -65,12 +93,8 @@ type activityView struct {
 }
 
 func formOf(s site.Site) siteForm {
-	return siteForm{ID: s.ID, Name: s.Name, Domains: strings.Join(s.Domains, "\n"), Timezone: s.Timezone}
-}
-
-// parseDomains splits a domains field on commas, spaces and new lines.
-func parseDomains(v string) []string {
-	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+	return siteForm{ID: s.ID, Name: s.Name, Domains: strings.Join(s.Domains, "\n"), Timezone: s.Timezone,
+		Settings: settingsForm(s.Settings.Value)}
 }
 
 // commonZones are offered by the time zone field's list; any IANA name is
@@ -81,13 +105,15 @@ var commonZones = []string{"UTC", "Europe/London", "Europe/Berlin", "Europe/Pari
 
 // newSiteForm serves GET /sites/new (admins).
 func (d *Dashboard) newSiteForm(c *gin.Context) {
-	d.renderSiteForm(c, http.StatusOK, siteFormPage{New: true, Form: siteForm{Timezone: "UTC"}})
+	def := site.Site{ID: "new", Domains: []string{"example.com"}}
+	def.Normalize() //nolint:errcheck // valid: for the settings' defaults
+	d.renderSiteForm(c, http.StatusOK, siteFormPage{New: true, Form: siteForm{Timezone: "UTC", Settings: settingsForm(def.Settings.Value)}})
 }
 
 // createSite serves POST /sites (admins): registers a new site and sends
 // the admin to its settings page, where the snippet is.
 func (d *Dashboard) createSite(c *gin.Context) {
-	f := siteForm{ID: c.PostForm("id"), Name: c.PostForm("name"), Domains: c.PostForm("domains"), Timezone: c.PostForm("timezone")}
+	f := postedSiteForm(c, "")
 	page := siteFormPage{New: true, Form: f}
 	if d.saver == nil {
 		d.renderSiteForm(c, http.StatusServiceUnavailable, page)
@@ -138,7 +164,7 @@ func (d *Dashboard) saveSite(c *gin.Context) {
 		d.fail(c, false, err)
 		return
 	}
-	f := siteForm{ID: old.ID, Name: c.PostForm("name"), Domains: c.PostForm("domains"), Timezone: c.PostForm("timezone")}
+	f := postedSiteForm(c, old.ID)
 	page := siteFormPage{Form: f}
 	if d.saver == nil {
 		d.renderSiteForm(c, http.StatusServiceUnavailable, page)
@@ -166,13 +192,18 @@ var siteDoneMessages = map[string]string{
 
 // validSite checks a form with pkg/site's rules.
 func (d *Dashboard) validSite(f siteForm) (site.Site, error) {
-	domains := parseDomains(f.Domains)
+	domains := site.SplitList(f.Domains)
 	if len(domains) > maxDomains {
 		return site.Site{}, fmt.Errorf("%d domains: at most %d are allowed", len(domains), maxDomains)
 	}
 	s := site.Site{ID: f.ID, Name: strings.TrimSpace(f.Name), Domains: domains, Timezone: strings.TrimSpace(f.Timezone)}
 	if len(s.Name) > 200 {
 		return site.Site{}, errors.New("the name is longer than 200 characters")
+	}
+	for _, in := range f.Settings {
+		if err := s.Settings.Set(in.Name, in.Value); err != nil {
+			return site.Site{}, errors.New(strings.TrimPrefix(err.Error(), site.ErrInvalid.Error()+": "))
+		}
 	}
 	if err := s.Normalize(); err != nil {
 		return site.Site{}, errors.New(strings.TrimPrefix(err.Error(), site.ErrInvalid.Error()+": "))

@@ -4,12 +4,16 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
 
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/account"
 	"github.com/teller-analytics/teller/pkg/dashboard"
+	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/snippet"
 )
 
@@ -69,6 +73,11 @@ func TestSiteSettings(t *testing.T) {
 	d = c.mustGet("/sites/shop/settings?done=added", http.StatusOK)
 	if got, want := text(d.id("snippet")), snippet.Tag("https://stats.shop.example", "shop"); got != want {
 		t.Errorf("snippet %q, want %q", got, want)
+	}
+	for _, name := range snippet.AttrNames {
+		if !strings.Contains(text(d.id("snippet-options")), name) {
+			t.Errorf("the install panel does not explain the tag's %s", name)
+		}
 	}
 	if !strings.Contains(text(d.id("activity")), "No events") || !strings.Contains(text(d.id("message")), "Paste the snippet") {
 		t.Errorf("a new site: %q / %q", text(d.id("activity")), text(d.id("message")))
@@ -141,4 +150,114 @@ func TestSitesReadOnly(t *testing.T) {
 	if got := text(d.id("snippet")); !strings.Contains(got, dashboard.DefaultCollectorURL+"/teller.js") {
 		t.Errorf("snippet without a collector URL: %q", got)
 	}
+}
+
+// TestSiteCollectorSettings: the site form offers every collector setting
+// (site.Fields), shows the stored values, saves them, keeps what was typed
+// when pkg/site refuses it, and an edit keeps the settings it does not
+// change (it sends them all, as shown).
+func TestSiteCollectorSettings(t *testing.T) {
+	sites := testenv.OpenStore(t, srv.CH, "sites_collector_settings")
+	e := newEnv(t, func(o *envOptions) { o.Dashboard.Sites, o.Dashboard.SiteSaver = sites, sites })
+	c := e.client(t)
+	c.login()
+	tok := c.csrf()
+
+	// A new site's form shows the defaults.
+	d := c.mustGet("/sites/new", http.StatusOK)
+	for _, f := range site.Fields {
+		if n := d.id("setting-" + f.Name); attr(n, "name") != f.Name {
+			t.Errorf("no form field %s", f.Name)
+		}
+	}
+	if got := selectedValues(d); got["cookie-mode"] != "cookie" || got["same-site"] != "auto" || got["bots"] != "flag" {
+		t.Errorf("defaults selected: %v", got)
+	}
+
+	form := url.Values{"csrf": {tok}, "id": {"blog"}, "domains": {"blog.example"}, "timezone": {"UTC"},
+		"cookie-mode": {"cookieless"}, "cookie-domain": {"Blog.Example"}, "same-site": {"none"}, "bots": {"drop"},
+		"query-params": {"page lang\nQ"}, "rate-limit": {"2.5"}, "rate-burst": {"30"}}
+	if r := c.post("/sites", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add: %d\n%s", r.StatusCode, r.Body)
+	}
+	want := site.Settings{CookieMode: "cookieless", CookieDomain: "blog.example", SameSite: "none", Bots: "drop",
+		QueryParams: []string{"page", "lang", "q"}, RateLimit: 2.5, RateBurst: 30}
+	s, _, err := sites.GetSite(context.Background(), "blog")
+	if err != nil || !reflect.DeepEqual(s.Settings, want) {
+		t.Fatalf("stored settings %+v (%v), want %+v", s.Settings, err, want)
+	}
+	d = c.mustGet("/sites/blog/settings", http.StatusOK)
+	if got := selectedValues(d); got["cookie-mode"] != "cookieless" || got["same-site"] != "none" || got["bots"] != "drop" {
+		t.Errorf("stored choices shown: %v", got)
+	}
+	for name, v := range map[string]string{"cookie-domain": "blog.example", "query-params": "page,lang,q", "rate-limit": "2.5", "rate-burst": "30"} {
+		if got := attr(d.id("setting-"+name), "value"); got != v {
+			t.Errorf("%s shown as %q, want %q", name, got, v)
+		}
+	}
+
+	// Refused by pkg/site's rules: 400 naming the problem, nothing saved,
+	// what was typed kept.
+	for _, bad := range []struct{ field, value, want string }{
+		{"rate-limit", "fast", "rate limit"},
+		{"rate-burst", "-2", "rate burst"},
+		{"cookie-mode", "fingerprint", "cookie mode"},
+		{"bots", "keep", "bot handling"},
+		{"cookie-domain", "co.uk", "public suffix"},
+		{"query-params", "a=b", "query parameter"},
+	} {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Del("id")
+		f.Set(bad.field, bad.value)
+		r := c.post("/sites/blog/settings", f)
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(text(parse(t, r.Body).id("site-error")), bad.want) {
+			t.Errorf("%s=%q: %d, want 400 saying %q\n%s", bad.field, bad.value, r.StatusCode, bad.want, r.Body)
+			continue
+		}
+		if got := attr(parse(t, r.Body).id("setting-rate-limit"), "value"); bad.field == "rate-limit" && got != "fast" {
+			t.Errorf("the form lost the typed rate limit: %q", got)
+		}
+	}
+	if s2, _, _ := sites.GetSite(context.Background(), "blog"); !reflect.DeepEqual(s2.Settings, want) {
+		t.Fatalf("a refused form changed the settings: %+v", s2.Settings)
+	}
+
+	// An edit as the form sends it: one setting changed, the rest as shown.
+	edit := url.Values{"csrf": {tok}, "name": {"Blog"}, "domains": {"blog.example"}, "timezone": {"UTC"}}
+	for _, f := range site.Fields {
+		edit.Set(f.Name, want.Value(f.Name))
+	}
+	edit.Set("bots", "flag")
+	if r := c.post("/sites/blog/settings", edit); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d\n%s", r.StatusCode, r.Body)
+	}
+	want.Bots = "flag"
+	if s2, _, _ := sites.GetSite(context.Background(), "blog"); !reflect.DeepEqual(s2.Settings, want) || s2.Name != "Blog" {
+		t.Fatalf("after the edit: %+v, want settings %+v", s2, want)
+	}
+}
+
+// selectedValues is each select's selected option, by the select's name.
+func selectedValues(d *doc) map[string]string {
+	out := map[string]string{}
+	for _, sel := range d.all(func(n *html.Node) bool { return n.Data == "select" }) {
+		for o := sel.FirstChild; o != nil; o = o.NextSibling {
+			if o.Data == "option" && hasAttr(o, "selected") {
+				out[attr(sel, "name")] = attr(o, "value")
+			}
+		}
+	}
+	return out
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -137,8 +139,10 @@ func named(name string) func(map[string]any) bool {
 type site struct {
 	URL   string // origin of the pages, e.g. http://127.0.0.1:1234
 	Other string // origin of another site, for outbound links
-	rec   *recorder
-	b     *browser.Browser
+	// Collector is the origin the snippet is loaded from and sends to.
+	Collector string
+	rec       *recorder
+	b         *browser.Browser
 }
 
 type siteOptions struct {
@@ -147,6 +151,13 @@ type siteOptions struct {
 	status      int    // /api/event's answer; default 202
 	// preludes is extra HTML before the snippet's tag, by page path.
 	preludes map[string]string
+	// host replaces 127.0.0.1 in the pages' URL (and the collector's, when
+	// they share an origin): localhost, or a name under .test, which the
+	// browser resolves to 127.0.0.1.
+	host string
+	// local leaves out data-allow-localhost, which the tag has otherwise:
+	// the pages are on 127.0.0.1, which the snippet skips unless told.
+	local bool
 }
 
 // The page: a title, the queue stub, links of each kind and enough height to
@@ -202,8 +213,12 @@ func newSite(t *testing.T, opt siteOptions) *site {
 			return
 		}
 		tag := snippet.Tag(collectorURL, siteID)
-		if opt.tagAttrs != "" {
-			tag = strings.Replace(tag, "<script defer", "<script defer "+opt.tagAttrs, 1)
+		attrs := opt.tagAttrs
+		if !opt.local {
+			attrs = strings.TrimSpace("data-allow-localhost " + attrs)
+		}
+		if attrs != "" {
+			tag = strings.Replace(tag, "<script defer", "<script defer "+attrs, 1)
 		}
 		prelude := snippet.Stub + "\n" + opt.preludes[r.URL.Path]
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -224,8 +239,15 @@ func newSite(t *testing.T, opt siteOptions) *site {
 		p := httptest.NewServer(pages)
 		t.Cleanup(p.Close)
 		s.URL, collectorURL = p.URL, p.URL
+		if opt.host != "" {
+			collectorURL = strings.Replace(collectorURL, "127.0.0.1", opt.host, 1)
+		}
 	}
-	s.b = browser.New(t)
+	if opt.host != "" {
+		s.URL = strings.Replace(s.URL, "127.0.0.1", opt.host, 1)
+	}
+	s.Collector = collectorURL
+	s.b = browser.New(t, chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"))
 	return s
 }
 
@@ -652,4 +674,54 @@ func TestBrowserOptOut(t *testing.T) {
 	s.eval(t, `teller('opted out')`)
 	s.expectCount(t, 1, "any", nil)
 	s.noExceptions(t)
+}
+
+// Pages on the developer's machine (localhost, *.localhost, 127.x.x.x and
+// file:) are not counted unless the tag has data-allow-localhost; teller()
+// stays callable. A site's own host name is counted without it.
+func TestBrowserSkipsLocalPages(t *testing.T) {
+	for _, tt := range []struct {
+		name, host string
+		local      bool // no data-allow-localhost
+		want       int
+	}{
+		{"127.0.0.1", "", true, 0},
+		{"localhost", "localhost", true, 0},
+		{"a name under .localhost", "app.localhost", true, 0},
+		{"127.0.0.1 with data-allow-localhost", "", false, 2},
+		{"localhost with data-allow-localhost", "localhost", false, 2},
+		{"a site's host name", "www.shop.test", true, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSite(t, siteOptions{host: tt.host, local: tt.local})
+			s.run(t, chromedp.Navigate(s.URL+"/page"))
+			s.eval(t, `teller('after load')`)
+			if tt.want > 0 {
+				s.rec.wait(tt.want, "events", nil)
+				checkEvent(t, s.rec.wait(1, "pageview", kind("pageview"))[0], pageview(s.URL+"/page", ""))
+			}
+			s.expectCount(t, tt.want, "any", nil)
+			if ok, err := browser.Get(s.b, chromedp.Evaluate[bool](`typeof teller === 'function'`)); err != nil || !ok {
+				t.Errorf("teller() is not callable: %v", err)
+			}
+			s.noExceptions(t)
+		})
+	}
+	t.Run("file: page", func(t *testing.T) {
+		s := newSite(t, siteOptions{crossOrigin: true, local: true})
+		page := filepath.Join(t.TempDir(), "page.html")
+		tag := snippet.Tag(s.Collector, siteID)
+		if err := os.WriteFile(page, []byte(fmt.Sprintf(pageHTML, pageTitle, snippet.Stub, tag, s.Other)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s.run(t, chromedp.Navigate("file://"+page))
+		s.eval(t, `teller('after load')`)
+		s.expectCount(t, 0, "any", nil)
+		// The stub queues calls in teller.q; the snippet, standing down,
+		// replaced it with a function that keeps nothing.
+		if ok, err := browser.Get(s.b, chromedp.Evaluate[bool](`typeof teller === 'function' && !teller.q && teller.l !== 1`)); err != nil || !ok {
+			t.Errorf("the snippet did not load, or did not stand down: %v", err)
+		}
+		s.noExceptions(t)
+	})
 }

@@ -20,7 +20,7 @@ hash=$(sha256sum teller.js | cut -d' ' -f1)
 {
 	echo "// src-sha256: ${hash}"
 	"$tmp/node_modules/.bin/terser" teller.js \
-		--ecma 2017 \
+		--ecma 5 \
 		--compress passes=3,unsafe_arrows=false \
 		--mangle \
 		--comments false

@@ -94,9 +94,36 @@ func Serve(w http.ResponseWriter, r *http.Request) {
 // Tag returns the HTML a site owner pastes into their pages to track them:
 // the deferred snippet script of collectorURL (e.g. "https://t.example.com")
 // with the site id. Both values are HTML-escaped.
-func Tag(collectorURL, siteID string) string {
+func Tag(collectorURL, siteID string) string { return TagWith(collectorURL, siteID, Attrs{}) }
+
+// Attrs are the tag's optional attributes, which teller.js reads (a test
+// ties the names to it).
+type Attrs struct {
+	// RespectDNT: send nothing when the browser asks not to be tracked (Do
+	// Not Track or Global Privacy Control): data-respect-dnt.
+	RespectDNT bool
+	// Hash: a change of location.hash is a page view: data-hash.
+	Hash bool
+	// AllowLocalhost: count pages on localhost, 127.x.x.x, [::1] and file:,
+	// which are skipped otherwise: data-allow-localhost.
+	AllowLocalhost bool
+}
+
+// AttrNames are the attribute names of Attrs, in the tag's order.
+var AttrNames = []string{"data-respect-dnt", "data-hash", "data-allow-localhost"}
+
+// TagWith is Tag with optional attributes.
+func TagWith(collectorURL, siteID string, a Attrs) string {
 	src := strings.TrimRight(collectorURL, "/") + Path
-	return `<script defer data-site="` + html.EscapeString(siteID) + `" src="` + html.EscapeString(src) + `"></script>`
+	var b strings.Builder
+	b.WriteString(`<script defer data-site="` + html.EscapeString(siteID) + `"`)
+	for i, on := range []bool{a.RespectDNT, a.Hash, a.AllowLocalhost} {
+		if on {
+			b.WriteString(" " + AttrNames[i])
+		}
+	}
+	b.WriteString(` src="` + html.EscapeString(src) + `"></script>`)
+	return b.String()
 }
 
 // matchesCurrent reports whether an If-None-Match header names the current

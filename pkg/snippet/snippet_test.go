@@ -227,3 +227,35 @@ func TestTag(t *testing.T) {
 		}
 	}
 }
+
+func TestTagWith(t *testing.T) {
+	for _, tc := range []struct {
+		attrs snippet.Attrs
+		want  string
+	}{
+		{snippet.Attrs{}, `<script defer data-site="demo" src="https://t.example.com/teller.js"></script>`},
+		{snippet.Attrs{RespectDNT: true}, `<script defer data-site="demo" data-respect-dnt src="https://t.example.com/teller.js"></script>`},
+		{snippet.Attrs{RespectDNT: true, Hash: true, AllowLocalhost: true},
+			`<script defer data-site="demo" data-respect-dnt data-hash data-allow-localhost src="https://t.example.com/teller.js"></script>`},
+	} {
+		if got := snippet.TagWith("https://t.example.com", "demo", tc.attrs); got != tc.want {
+			t.Errorf("TagWith(%+v)\n got %s\nwant %s", tc.attrs, got, tc.want)
+		}
+	}
+}
+
+// The attribute names are copies of what teller.js reads: tie them.
+func TestAttrNamesAreTheScriptsOwn(t *testing.T) {
+	src, err := os.ReadFile("teller.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range snippet.AttrNames {
+		if read := "has('" + strings.TrimPrefix(name, "data-") + "')"; !strings.Contains(string(src), read) {
+			t.Errorf("teller.js does not read %s (no %s)", name, read)
+		}
+		if !strings.Contains(string(src), " *   "+name) {
+			t.Errorf("teller.js's header does not document %s", name)
+		}
+	}
+}

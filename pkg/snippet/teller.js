@@ -3,8 +3,11 @@
  * serves at /teller.js. After any change, run ./build.sh (a Go test fails
  * while teller.min.js is older than this file).
  *
- * Rules: plain ES2017, no dependencies, at most 2 KB gzipped, and never an
- * error thrown into the host page (every entry point is wrapped in `safe`).
+ * Rules: ES5 syntax (so that an old browser parses it: a syntax error would
+ * be thrown into the host page; a Go test parses the build as ES5), no
+ * dependencies, at most 2 KB gzipped, and never an error thrown into the
+ * host page: every entry point is wrapped in `safe`, so a newer API that an
+ * old browser lacks (fetch, URL, ...) makes the snippet do less, not throw.
  *
  * A site owner pastes (snippet.Tag makes it):
  *   <script defer data-site="SITE" src="https://COLLECTOR/teller.js"></script>
@@ -15,6 +18,9 @@
  *              (for apps that route by hash).
  *   data-respect-dnt  send nothing when the browser asks not to be tracked
  *              (Do Not Track, or Global Privacy Control).
+ *   data-allow-localhost  also count pages on this machine: localhost (and
+ *              *.localhost), 127.x.x.x, [::1], and file: pages, which are
+ *              otherwise skipped so a developer's visits never count.
  *
  * A visitor opts this browser out with localStorage.teller_ignore = "true"
  * (for instance from a link on the site's privacy page): nothing is sent.
@@ -50,40 +56,46 @@
  *     was visible for at least a second. Each visible stretch is counted
  *     once: the timer restarts after a send.
  */
-(() => {
+(function () {
   'use strict';
 
-  const w = window;
-  const d = document;
-  const loc = location;
-  const MAX_PROPS = 30;
-  const MIN_ENGAGED_MS = 1000;
+  var w = window;
+  var d = document;
+  var loc = location;
+  var MAX_PROPS = 30;
+  var MIN_ENGAGED_MS = 1000;
   // Links to these files count as downloads (matched on the URL's path).
-  const FILE =
+  var FILE =
     /\.(pdf|docx?|xlsx?|pptx?|od[tsp]|rtf|txt|csv|epub|zip|rar|7z|gz|tgz|bz2|xz|tar|dmg|pkg|exe|msi|deb|rpm|apk|iso|mp[34]|m4[av]|wav|flac|ogg|mov|avi|wmv|mkv|webm|mpe?g)$/i;
 
   // safe wraps an entry point so that an error of ours never reaches the page.
-  const safe = (f) =>
-    function () {
+  var safe = function (f) {
+    return function () {
       try {
         return f.apply(this, arguments);
       } catch (e) {
         // Analytics must never break the site.
       }
     };
+  };
 
-  safe(() => {
-    const script = d.currentScript || d.querySelector('script[data-site][src*="teller"]');
+  safe(function () {
+    var script = d.currentScript || d.querySelector('script[data-site][src*="teller"]');
     // No tag to read, or the script is on the page twice: do nothing.
     if (!script || (w.teller && w.teller.l)) return;
-    const attr = (name) => script.getAttribute('data-' + name);
-    const site = attr('site');
-    const api = attr('api') || new URL(script.src).origin + '/api/event';
-    const hashMode = script.hasAttribute('data-hash');
+    var has = function (name) {
+      return script.hasAttribute('data-' + name);
+    };
+    var site = script.getAttribute('data-site');
+    var api = script.getAttribute('data-api') || new URL(script.src).origin + '/api/event';
+    var hashMode = has('hash');
     // Opted out: teller() stays callable, and does nothing.
-    const off = () => (w.teller = () => {});
-    const n = navigator;
-    if (script.hasAttribute('data-respect-dnt') && (n.doNotTrack == '1' || w.doNotTrack == '1' || n.globalPrivacyControl)) return off();
+    var off = function () {
+      w.teller = function () {};
+    };
+    var n = navigator;
+    if (has('respect-dnt') && (n.doNotTrack == '1' || w.doNotTrack == '1' || n.globalPrivacyControl)) return off();
+    if (!has('allow-localhost') && (loc.protocol == 'file:' || /^(.*\.)?localhost$|^127(\.\d+){3}$|^\[::1\]$/.test(loc.hostname))) return off();
     try {
       if (localStorage.teller_ignore == 'true') return off();
     } catch (e) {
@@ -91,81 +103,86 @@
     }
 
     // The page being measured, and what it has done so far.
-    let pageURL; // location.href at its page view
-    let pageKey; // what tells pages apart: path and query (and hash in hash mode)
-    let engagedMs; // visible time counted before `since`
-    let since; // performance.now() when the page last became visible; 0 while hidden
-    let depth; // deepest scroll seen, in percent of the page's height
+    var pageURL; // location.href at its page view
+    var pageKey; // what tells pages apart: path and query (and hash in hash mode)
+    var engagedMs; // visible time counted before `since`
+    var since; // performance.now() when the page last became visible; 0 while hidden
+    var depth; // deepest scroll seen, in percent of the page's height
 
-    const now = () => performance.now();
-    const hidden = () => d.visibilityState === 'hidden';
-    const key = () => loc.pathname + loc.search + (hashMode ? loc.hash : '');
+    var now = function () {
+      return performance.now();
+    };
+    var hidden = function () {
+      return d.visibilityState === 'hidden';
+    };
+    var key = function () {
+      return loc.pathname + loc.search + (hashMode ? loc.hash : '');
+    };
 
     // send posts one event. Fields in `fields` override the defaults;
     // empty values are left out. With beacon set, it uses sendBeacon, which
     // survives the page being closed.
-    const send = (kind, name, fields, beacon) => {
-      const event = Object.assign(
-        {
-          site,
-          kind,
-          name,
-          url: loc.href,
-          title: d.title,
-          screen_width: screen.width,
-          screen_height: screen.height,
-        },
-        fields
-      );
-      for (const k in event) if (!event[k]) delete event[k];
-      const body = JSON.stringify(event);
-      const nav = navigator;
-      if (beacon && nav.sendBeacon && nav.sendBeacon(api, new Blob([body], { type: 'text/plain' }))) return;
+    var send = function (kind, name, fields, beacon) {
+      var event = {
+        site: site,
+        kind: kind,
+        name: name,
+        url: loc.href,
+        title: d.title,
+        screen_width: screen.width,
+        screen_height: screen.height,
+      };
+      var k;
+      for (k in fields) event[k] = fields[k];
+      for (k in event) if (!event[k]) delete event[k];
+      var body = JSON.stringify(event);
+      if (beacon && n.sendBeacon && n.sendBeacon(api, new Blob([body], { type: 'text/plain' }))) return;
       fetch(api, {
         method: 'POST',
-        body,
+        body: body,
         keepalive: true,
         credentials: 'include',
         headers: { 'Content-Type': 'text/plain' },
-      }).catch(() => {});
+      })['catch'](function () {});
     };
 
     // props turns the site's properties into at most MAX_PROPS string values.
-    const props = (p) => {
-      let out;
-      let n = 0;
+    var props = function (p) {
+      var out;
+      var count = 0;
       if (p && typeof p === 'object') {
-        for (const k of Object.keys(p)) {
-          const v = p[k];
-          if (v == null || n >= MAX_PROPS) continue;
-          (out = out || {})[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
-          n++;
+        var keys = Object.keys(p);
+        for (var i = 0; i < keys.length; i++) {
+          var v = p[keys[i]];
+          if (v == null || count >= MAX_PROPS) continue;
+          (out = out || {})[keys[i]] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+          count++;
         }
       }
       return out;
     };
 
-    const measureScroll = () => {
-      const el = d.documentElement;
-      const height = Math.max(el.scrollHeight, d.body ? d.body.scrollHeight : 0);
-      const seen = (w.scrollY || el.scrollTop || 0) + w.innerHeight;
-      const percent = height > 0 ? Math.min(100, Math.round((seen / height) * 100)) : 0;
+    var measureScroll = function () {
+      var el = d.documentElement;
+      var height = Math.max(el.scrollHeight, d.body ? d.body.scrollHeight : 0);
+      var seen = (w.scrollY || el.scrollTop || 0) + w.innerHeight;
+      var percent = height > 0 ? Math.min(100, Math.round((seen / height) * 100)) : 0;
       if (percent > depth) depth = percent;
     };
 
-    const pageview = (referrer) => {
+    var pageview = function (referrer) {
       pageURL = loc.href;
       pageKey = key();
       engagedMs = 0;
       since = hidden() ? 0 : now();
       depth = 0;
       measureScroll();
-      send('pageview', 'pageview', { referrer });
+      send('pageview', 'pageview', { referrer: referrer });
     };
 
     // flush ends the current visible stretch and sends it as an engagement
     // event if the page was visible long enough; shorter time is kept.
-    const flush = (beacon) => {
+    var flush = function (beacon) {
       if (since) engagedMs += now() - since;
       since = hidden() ? 0 : now();
       measureScroll();
@@ -176,63 +193,80 @@
     };
 
     // route runs after every history change of a single-page app.
-    const route = safe(() => {
+    var route = safe(function () {
       if (key() === pageKey) return;
-      const previous = pageURL;
+      var previous = pageURL;
       flush(false);
       pageview(previous);
     });
 
-    const onClick = (e) => {
+    var onClick = function (e) {
       if (e.type === 'auxclick' && e.button !== 1) return; // middle click only
-      const link = e.target.closest && e.target.closest('a[href],area[href]');
+      var link = e.target.closest && e.target.closest('a[href],area[href]');
       if (!link) return;
-      let href = link.href;
+      var href = link.href;
       if (typeof href !== 'string') href = href.baseVal; // an SVG link
-      const u = new URL(href, loc.href);
+      var u = new URL(href, loc.href);
       if (!/^https?:$/.test(u.protocol)) return;
-      const event = link.hasAttribute('download') || FILE.test(u.pathname) ? 'File Download' : u.host !== loc.host ? 'Outbound Link: Click' : '';
+      var event = link.hasAttribute('download') || FILE.test(u.pathname) ? 'File Download' : u.host !== loc.host ? 'Outbound Link: Click' : '';
       if (event) send('event', event, { props: { url: u.href } });
     };
 
     // teller is the public function: teller(name, {props: {...}}).
-    const teller = safe((name, options) => {
+    var teller = safe(function (name, options) {
       if (name) send('event', String(name), { props: props(options && options.props) });
     });
     teller.l = 1; // loaded
 
-    const start = safe(() => {
-      const queued = (w.teller && w.teller.q) || [];
+    var on = function (target, type, f, options) {
+      target.addEventListener(type, f, options);
+    };
+
+    var start = safe(function () {
+      var queued = (w.teller && w.teller.q) || [];
       w.teller = teller;
       pageview(d.referrer);
-      for (const args of queued) teller(args[0], args[1]);
+      for (var i = 0; i < queued.length; i++) teller(queued[i][0], queued[i][1]);
 
-      for (const method of ['pushState', 'replaceState']) {
-        const original = history[method];
-        if (typeof original !== 'function') continue;
+      ['pushState', 'replaceState'].forEach(function (method) {
+        var original = history[method];
+        if (typeof original !== 'function') return;
         history[method] = function () {
-          const result = original.apply(this, arguments);
+          var result = original.apply(this, arguments);
           route();
           return result;
         };
-      }
-      w.addEventListener('popstate', route);
-      if (hashMode) w.addEventListener('hashchange', route);
+      });
+      on(w, 'popstate', route);
+      if (hashMode) on(w, 'hashchange', route);
 
-      w.addEventListener('scroll', safe(measureScroll), { passive: true });
-      d.addEventListener(
+      on(w, 'scroll', safe(measureScroll), { passive: true });
+      on(
+        d,
         'visibilitychange',
-        safe(() => {
+        safe(function () {
           if (hidden()) flush(true);
           else if (!since) since = now();
         })
       );
-      w.addEventListener('pagehide', safe(() => flush(true)));
+      on(
+        w,
+        'pagehide',
+        safe(function () {
+          flush(true);
+        })
+      );
       // Back from the back/forward cache: the page is shown again.
-      w.addEventListener('pageshow', safe((e) => e.persisted && pageview()));
+      on(
+        w,
+        'pageshow',
+        safe(function (e) {
+          if (e.persisted) pageview();
+        })
+      );
 
-      d.addEventListener('click', safe(onClick), true);
-      d.addEventListener('auxclick', safe(onClick), true);
+      on(d, 'click', safe(onClick), true);
+      on(d, 'auxclick', safe(onClick), true);
     });
 
     // A prerendered page counts once the visitor really opens it. Until
@@ -243,7 +277,7 @@
         function () {
           (w.teller.q = w.teller.q || []).push(arguments);
         };
-      d.addEventListener('prerenderingchange', start, { once: true });
+      on(d, 'prerenderingchange', start, { once: true });
     } else {
       start();
     }
