@@ -597,7 +597,7 @@ var rules = []rule{
 			return nil
 		}),
 		breaks: []breakage{
-			{composeName, "stop_grace_period: 30s", "stop_grace_period: 15s", "stop_grace_period 15s is not longer than its -shutdown-timeout 20s"},
+			{composeName, "checkpoint open sessions when stopped.\n    stop_grace_period: 30s", "checkpoint open sessions when stopped.\n    stop_grace_period: 15s", "stop_grace_period 15s is not longer than its -shutdown-timeout 20s"},
 		},
 	},
 
