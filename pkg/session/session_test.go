@@ -315,7 +315,7 @@ func TestRulesValidate(t *testing.T) {
 					if !errors.As(e, &re) {
 						t.Fatalf("%v is not a *RuleError", e)
 					}
-					if !strings.Contains(err.Error(), re.Field+" must be "+re.Want+", got "+re.Value.String()) {
+					if !strings.Contains(err.Error(), re.Field+" must be "+re.Want+", got "+fmt.Sprint(re.Value)) {
 						t.Errorf("message %q does not say what %s must be", err, re.Field)
 					}
 					got = append(got, re.Field)
