@@ -113,7 +113,7 @@ func (r *recent) expire(clock int64) {
 		r.drop()
 	}
 	if r.used-r.live > max(r.live, 1024) {
-		r.rebuild(len(r.slots))
+		r.rebuild(tableSize(r.live))
 	}
 }
 
@@ -140,11 +140,17 @@ func (r *recent) reserve(n int) {
 	if 4*(r.used+n) <= 3*len(r.slots) {
 		return
 	}
+	r.rebuild(tableSize(r.live + n))
+}
+
+// tableSize is the smallest table at most half full with n fingerprints,
+// so it fills to 3/4 before it grows again.
+func tableSize(n int) int {
 	size := 1024
-	for 3*size < 8*(r.live+n) { // lands between 3/8 and 3/4 full
+	for size < 2*n {
 		size *= 2
 	}
-	r.rebuild(size)
+	return size
 }
 
 // rebuild copies the live fingerprints into a table of size slots.
