@@ -253,6 +253,9 @@ type versionKey struct {
 func collect(t *testing.T, p *Partition, events []Input, base, flushEvery int, rows map[versionKey]Figures, as []Assignment) {
 	for i, in := range events {
 		as[base+i] = p.Assign(in)
+		if limit := p.rules.MaxOpenSessions; limit > 0 && p.OpenSessions() > limit {
+			t.Fatalf("%d open sessions, over the cap of %d", p.OpenSessions(), limit)
+		}
 		if (i+1)%flushEvery == 0 || i == len(events)-1 {
 			for _, f := range p.Changed(nil) {
 				k := versionKey{f.SessionID, f.Version}

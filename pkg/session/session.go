@@ -339,9 +339,6 @@ func (p *Partition) Assign(in Input) Assignment {
 	if in.RecordMs != 0 && in.TimeMs > in.RecordMs+r.MaxClockSkew.Milliseconds() {
 		return Assignment{Quarantined: true}
 	}
-	if r.MaxOpenSessions > 0 && p.nOpen >= r.MaxOpenSessions {
-		p.closeLeastActive()
-	}
 	key := visitorKey{site: p.intern(in.Site), visitor: in.Visitor}
 	list := p.visitors[key].list()
 	// A redelivery changes nothing, not even the clock (the first delivery
@@ -383,6 +380,12 @@ func (p *Partition) Assign(in Input) Assignment {
 		return a
 	}
 
+	// At the cap, room is made before the new session is opened, so a
+	// partition never holds more than MaxOpenSessions.
+	if r.MaxOpenSessions > 0 && p.nOpen >= r.MaxOpenSessions {
+		p.closeLeastActive()
+		list = p.visitors[key].list()
+	}
 	reason := Inactivity
 	if prev := previous(list, in.TimeMs); prev >= 0 {
 		reason = p.refuses(&list[prev], in)
