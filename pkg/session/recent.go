@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"time"
@@ -37,6 +38,11 @@ type recent struct {
 	nextID  uint64   // id of the next bucket
 	alive   [256]bool
 	present [256]int // slots per tag, live or stale
+	// newestMs is the latest event time of the sessions in live buckets:
+	// an event after it cannot be a remembered one, so an on-time event
+	// (the clock closes a session 32 minutes after its latest event) skips
+	// the table and its cache miss.
+	newestMs int64
 
 	// forgotten counts ids dropped before RememberFor passed, because of
 	// the bound; not part of the state (a metric).
@@ -46,6 +52,7 @@ type recent struct {
 type bucket struct {
 	id      uint64
 	startMs int64 // partition clock when the bucket was opened
+	maxMs   int64 // latest event time of its sessions
 	n       int
 }
 
@@ -60,9 +67,9 @@ func (r *recent) slot(fp uint64) int {
 	return int((fp * 0x9E3779B97F4A7C15) >> (64 - bits.Len(uint(len(r.slots)-1))))
 }
 
-// has reports whether fp is remembered.
-func (r *recent) has(fp uint64) bool {
-	if r.live == 0 {
+// has reports whether fp, of an event at t, is remembered.
+func (r *recent) has(fp uint64, t int64) bool {
+	if r.live == 0 || t > r.newestMs {
 		return false
 	}
 	fp = recentKey(fp)
@@ -78,8 +85,9 @@ func (r *recent) has(fp uint64) bool {
 }
 
 // add remembers the fingerprints fps (8 bytes each, big-endian, as a
-// session holds them) of a session closed at clock, within limit ids.
-func (r *recent) add(fps []byte, clock int64, limit int) {
+// session holds them) of a session whose latest event is at lastMs, closed
+// at clock, within limit ids.
+func (r *recent) add(fps []byte, lastMs, clock int64, limit int) {
 	n := len(fps) / 8
 	if n == 0 || limit <= 0 {
 		return
@@ -95,6 +103,8 @@ func (r *recent) add(fps []byte, clock int64, limit int) {
 		r.insert(recentKey(binary.BigEndian.Uint64(fps[8*i:])), tag)
 	}
 	b.n += n
+	b.maxMs = max(b.maxMs, lastMs)
+	r.newestMs = max(r.newestMs, lastMs)
 	r.live += n
 	for r.live > limit && len(r.buckets) > 0 {
 		r.forgotten += uint64(r.buckets[0].n)
@@ -122,6 +132,10 @@ func (r *recent) drop() {
 	r.alive[uint8(b.id)] = false
 	r.live -= b.n
 	r.buckets = append(r.buckets[:0], r.buckets[1:]...)
+	r.newestMs = math.MinInt64
+	for _, b := range r.buckets {
+		r.newestMs = max(r.newestMs, b.maxMs)
+	}
 }
 
 func (r *recent) open(clock int64) {
@@ -130,7 +144,7 @@ func (r *recent) open(clock int64) {
 		// Stale slots of the bucket 256 ids ago would come alive again.
 		r.rebuild(len(r.slots))
 	}
-	r.buckets = append(r.buckets, bucket{id: r.nextID, startMs: clock})
+	r.buckets = append(r.buckets, bucket{id: r.nextID, startMs: clock, maxMs: math.MinInt64})
 	r.alive[tag] = true
 	r.nextID++
 }
@@ -206,6 +220,7 @@ func (r *recent) appendTo(buf []byte) []byte {
 		slices.Sort(fps)
 		buf = binary.AppendUvarint(buf, b.id)
 		buf = binary.AppendVarint(buf, b.startMs)
+		buf = binary.AppendVarint(buf, b.maxMs)
 		buf = binary.AppendUvarint(buf, uint64(len(fps)))
 		for _, fp := range fps {
 			buf = binary.BigEndian.AppendUint64(buf, fp)
@@ -223,13 +238,14 @@ func (r *recent) readFrom(d *decoder) {
 		return
 	}
 	r.nextID = d.uvarint()
+	r.newestMs = math.MinInt64
 	nb := d.uvarint()
 	if nb > 256 {
 		d.fail()
 		return
 	}
 	for range nb {
-		b := bucket{id: d.uvarint(), startMs: d.varint()}
+		b := bucket{id: d.uvarint(), startMs: d.varint(), maxMs: d.varint()}
 		n := d.uvarint()
 		if d.err != nil || n*8 > uint64(len(d.b)) || b.id >= r.nextID || r.alive[uint8(b.id)] {
 			d.fail()
@@ -244,6 +260,7 @@ func (r *recent) readFrom(d *decoder) {
 		}
 		r.buckets[len(r.buckets)-1].n = int(n)
 		r.live += int(n)
+		r.newestMs = max(r.newestMs, b.maxMs)
 	}
 }
 

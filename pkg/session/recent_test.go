@@ -134,12 +134,49 @@ func BenchmarkRecentBytesPerID(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		var r recent
 		for i := 0; i < n; i += 5 { // sessions of 5 events, closed 1 ms apart
-			r.add(fps[8*i:8*(i+5)], int64(i), 2*n)
+			r.add(fps[8*i:8*(i+5)], int64(i), int64(i), 2*n)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(r.live), "heapB/id")
 		b.ReportMetric(float64(len(r.appendTo(nil)))/float64(r.live), "checkpointB/id")
 		runtime.KeepAlive(&r)
+	}
+}
+
+// BenchmarkAssignWithRecord is BenchmarkAssign with the id record empty
+// and holding DefaultRememberIDs ids, of sessions older than every event
+// (as the clock closes them: on-time events skip the table) and newer
+// (as the cap closes them: every event looks the table up).
+func BenchmarkAssignWithRecord(b *testing.B) {
+	type fill struct {
+		ids    int
+		lastMs int64 // latest event time of the remembered sessions
+	}
+	for _, f := range []fill{{0, 0}, {DefaultRememberIDs, -1}, {DefaultRememberIDs, 1 << 40}} {
+		filled, lastMs := f.ids, f.lastMs
+		b.Run(fmt.Sprintf("ids=%d/newest=%d", filled, lastMs), func(b *testing.B) {
+			p := newPartition(b, DefaultRules())
+			fps := make([]byte, 8*filled)
+			for i := 0; i < filled; i++ {
+				id := uuid.New()
+				copy(fps[8*i:], id[:8])
+			}
+			for i := 0; i < filled; i += 5 {
+				p.recent.add(fps[8*i:8*(i+5)], lastMs, 0, DefaultRememberIDs)
+			}
+			visitors := make([]uuid.UUID, 100_000)
+			for i := range visitors {
+				visitors[i] = uuid.New()
+			}
+			ids := make([]uuid.UUID, 1<<16)
+			for i := range ids {
+				ids[i] = uuid.New()
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				p.Assign(Input{EventID: ids[i%len(ids)], Site: "site", Visitor: visitors[i%len(visitors)], TimeMs: int64(i)})
+			}
+		})
 	}
 }

@@ -350,7 +350,7 @@ func (p *Partition) Assign(in Input) Assignment {
 			return Assignment{SessionID: s.id, StartMs: s.startMs, Reason: s.reason, Duplicate: true}
 		}
 	}
-	if p.recent.has(fp) {
+	if p.recent.has(fp, in.TimeMs) {
 		return Assignment{Duplicate: true}
 	}
 	late := in.TimeMs < p.clock-r.Disorder.Milliseconds()
@@ -498,7 +498,7 @@ func (p *Partition) evict(horizon int64) {
 			if s.flags&flagDirty != 0 {
 				p.closed = append(p.closed, p.figures(k, s))
 			}
-			p.recent.add(s.fps(), p.clock, p.rules.RememberIDs)
+			p.recent.add(s.fps(), s.lastMs, p.clock, p.rules.RememberIDs)
 		}
 		clear(list[len(kept):])
 		p.nOpen -= len(list) - len(kept)
