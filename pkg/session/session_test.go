@@ -383,6 +383,9 @@ func TestRulesValidate(t *testing.T) {
 		{name: "a gap of one millisecond", rules: func(r *Rules) { r.Gap = time.Millisecond }},
 		{name: "a maximum length below the gap", rules: func(r *Rules) { r.MaxLength = time.Minute }},
 		{name: "negative disorder", rules: func(r *Rules) { r.Disorder = -time.Second }, bad: []string{"Disorder"}},
+		{name: "zero skew, no cap, no id record", rules: func(r *Rules) { r.MaxClockSkew, r.MaxOpenSessions, r.RememberIDs = 0, 0, 0 }},
+		{name: "negative protections", rules: func(r *Rules) { r.MaxClockSkew, r.MaxOpenSessions, r.RememberIDs = -1, -1, -1 },
+			bad: []string{"MaxClockSkew", "MaxOpenSessions", "RememberIDs"}},
 		{name: "zero gap", rules: func(r *Rules) { r.Gap = 0 }, bad: []string{"Gap"}},
 		{name: "negative gap", rules: func(r *Rules) { r.Gap = -time.Minute }, bad: []string{"Gap"}},
 		{name: "zero maximum length", rules: func(r *Rules) { r.MaxLength = 0 }, bad: []string{"MaxLength"}},
@@ -421,6 +424,9 @@ func TestDefaultRules(t *testing.T) {
 	r := DefaultRules()
 	if r.Gap != 30*time.Minute || r.MaxLength != 24*time.Hour || r.Disorder != 2*time.Minute || r.SplitAtMidnight || r.SplitOnCampaign {
 		t.Fatalf("default rules %+v differ from the documented defaults (30 min gap, 24 h maximum, 2 min disorder, no splits)", r)
+	}
+	if r.MaxClockSkew != time.Minute || r.MaxOpenSessions != 1_000_000 || r.RememberIDs != 2_000_000 {
+		t.Fatalf("default protections %+v differ from the documented ones (1 min skew, 1,000,000 open sessions, 2,000,000 ids)", r)
 	}
 }
 
