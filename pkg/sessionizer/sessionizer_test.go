@@ -428,9 +428,27 @@ func TestFutureEventQuarantinedAndRedeliveryAfterClose(t *testing.T) {
 	if err := p.Publish(context.Background(), msgs...); err != nil {
 		t.Fatal(err)
 	}
-	runUntil(t, db, sites, brokers, "g", func() bool {
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{Config: testConfig("g", 100*time.Millisecond, 300*time.Millisecond, time.Second),
+		Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic}, Store: db, Sites: sites, Logger: testenv.Logger(t), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	testenv.Eventually(t, 60*time.Second, "sessionizer to checkpoint every event", func() bool {
 		return testenv.ClientQuery(t, srv, "clockguard", "SELECT argMax(next_offset, written_ms) FROM sessionizer_checkpoints") == fmt.Sprint(len(msgs))
 	})
+	remembered := testutil.ToFloat64(s.metrics.recentIDs.WithLabelValues("0"))
+	cancel()
+	<-done
+	if q, d := testutil.ToFloat64(s.metrics.quarantined), testutil.ToFloat64(s.metrics.duplicates); q != 1 || d != 1 {
+		t.Errorf("metrics: %v quarantined, %v duplicates; want 1 and 1", q, d)
+	}
+	if remembered != 2 {
+		t.Errorf("remembered ids %v, want 2 (the closed session's events)", remembered)
+	}
 	if got := testenv.ClientQuery(t, srv, "clockguard", "SELECT kafka_offset, position(reason, 'quarantined') > 0, position(reason, '2100-01-01') > 0 FROM rejected_events"); got != "1\t1\t1" {
 		t.Errorf("rejected_events (offset, quarantined, names the time): %q, want the 2100 event at offset 1 with its reason", got)
 	}
