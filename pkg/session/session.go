@@ -2,7 +2,11 @@
 // belongs to, why a session started, and which events are late or bridging;
 // and each open session's figures (figures.go: counts, entry from the
 // earliest event, exit, pages, the ids it holds, so a redelivery changes
-// nothing), handed out as deterministic versions for session_versions.
+// nothing), handed out as deterministic versions for session_versions; the
+// partition-wide record of closed sessions' event ids (recent.go), so a
+// redelivery after close counts once too; and the partition's protections:
+// events dated ahead of their Kafka record are quarantined, and the open
+// sessions are capped.
 //
 // It is pure: a Partition is fed events in log order and keeps its own clock
 // (the largest event time seen), so every decision depends only on the log,

@@ -459,3 +459,57 @@ func TestFutureEventQuarantinedAndRedeliveryAfterClose(t *testing.T) {
 		t.Errorf("sessions (count, events): %q, want 2 sessions of 3 events: the redelivery after close opened none", got)
 	}
 }
+
+// Through the real pipeline at the open-session cap (-max-open-sessions=2
+// for three visitors taking turns): sessions are closed early and counted,
+// every event is written, and each closed visitor's next event opens a new
+// session.
+func TestOpenSessionCap(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 1)
+	db := testenv.OpenStore(t, srv, "cap")
+	sites := siteRegistry(t, db)
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
+	defer p.Close()
+	visitors := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	t0 := time.Date(2026, 4, 3, 9, 0, 0, 0, time.UTC)
+	var msgs []bus.Message
+	for i := range 9 { // v0, v1, v2, v0, ... a minute apart
+		v := visitors[i%3]
+		ev := event.Event{V: 1, ID: uuid.New(), Site: "s", Visitor: v, ReceivedMs: t0.Add(time.Duration(i) * time.Minute).UnixMilli(),
+			Kind: event.KindPageview, Name: "pageview", URL: "https://s.example/"}
+		b, err := event.Marshal(&ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, bus.Message{Key: v[:], Value: b})
+	}
+	if err := p.Publish(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig("g", 100*time.Millisecond, 300*time.Millisecond, time.Second)
+	cfg.Rules.MaxOpenSessions = 2
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{Config: cfg, Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic},
+		Store: db, Sites: sites, Logger: testenv.Logger(t), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	testenv.Eventually(t, 60*time.Second, "sessionizer to checkpoint every event", func() bool {
+		return testenv.ClientQuery(t, srv, "cap", "SELECT argMax(next_offset, written_ms) FROM sessionizer_checkpoints") == fmt.Sprint(len(msgs))
+	})
+	cancel()
+	<-done
+	// Two sessions fit; from the third event on, each visitor's session
+	// was closed by the one before, so each event closes the least
+	// recently active session and opens one: 9 sessions, 7 closed early.
+	if got := testutil.ToFloat64(s.metrics.closedEarly); got != 7 {
+		t.Errorf("sessions closed at the cap: %v, want 7", got)
+	}
+	if got := testenv.ClientQuery(t, srv, "cap", "SELECT (SELECT count() FROM events FINAL), count(), sum(events) FROM sessions"); got != "9\t9\t9" {
+		t.Errorf("events, sessions, their events: %q, want every event written, in 9 sessions", got)
+	}
+}
