@@ -67,7 +67,9 @@ func (r *recent) slot(fp uint64) int {
 	return int((fp * 0x9E3779B97F4A7C15) >> (64 - bits.Len(uint(len(r.slots)-1))))
 }
 
-// has reports whether fp, of an event at t, is remembered.
+// has reports whether fp, of an event at t, is remembered. A redelivery
+// carries its first delivery's time, which is at most its session's latest
+// event time, so t past newestMs answers no without a look.
 func (r *recent) has(fp uint64, t int64) bool {
 	if r.live == 0 || t > r.newestMs {
 		return false
