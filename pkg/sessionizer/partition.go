@@ -29,8 +29,11 @@ type partitionConsumer struct {
 	changed    []session.Figures
 	lastCommit time.Time
 
-	// The state's counters already added to the metrics.
-	closedEarly, forgottenIDs uint64
+	// The state's counters already added to the metrics, and up to which
+	// value and when they were last logged (at most once a minute).
+	closedEarly, forgottenIDs             uint64
+	loggedClosedEarly, loggedForgottenIDs uint64
+	lastCapLog                            time.Time
 }
 
 func (c *partitionConsumer) run(ctx context.Context) error {
@@ -348,18 +351,22 @@ func (c *partitionConsumer) reportState() {
 	m.openSessions.WithLabelValues(label).Set(float64(c.state.OpenSessions()))
 	m.recentIDs.WithLabelValues(label).Set(float64(c.state.RecentIDs()))
 	m.recentHorizon.WithLabelValues(label).Set(c.state.RecentHorizon().Seconds())
-	if n := c.state.ClosedEarly(); n != c.closedEarly {
-		m.closedEarly.Add(float64(n - c.closedEarly))
+	closed, forgotten := c.state.ClosedEarly(), c.state.ForgottenIDs()
+	m.closedEarly.Add(float64(closed - c.closedEarly))
+	m.forgottenIDs.Add(float64(forgotten - c.forgottenIDs))
+	c.closedEarly, c.forgottenIDs = closed, forgotten
+	if (closed == c.loggedClosedEarly && forgotten == c.loggedForgottenIDs) || time.Since(c.lastCapLog) < time.Minute {
+		return
+	}
+	if closed != c.loggedClosedEarly {
 		c.s.log.Warn("partition at its open-session cap: least recently active sessions closed early",
-			"partition", c.partition, "closed", n-c.closedEarly, "max_open_sessions", c.s.rules.MaxOpenSessions)
-		c.closedEarly = n
+			"partition", c.partition, "closed", closed-c.loggedClosedEarly, "max_open_sessions", c.s.rules.MaxOpenSessions)
 	}
-	if n := c.state.ForgottenIDs(); n != c.forgottenIDs {
-		m.forgottenIDs.Add(float64(n - c.forgottenIDs))
+	if forgotten != c.loggedForgottenIDs {
 		c.s.log.Warn("record of closed sessions' event ids is full: it reaches less than a day back, so an older redelivery would count again",
-			"partition", c.partition, "forgotten", n-c.forgottenIDs, "horizon", c.state.RecentHorizon(), "remember_ids", c.s.rules.RememberIDs)
-		c.forgottenIDs = n
+			"partition", c.partition, "forgotten", forgotten-c.loggedForgottenIDs, "horizon", c.state.RecentHorizon(), "remember_ids", c.s.rules.RememberIDs)
 	}
+	c.loggedClosedEarly, c.loggedForgottenIDs, c.lastCapLog = closed, forgotten, time.Now()
 }
 
 func backoff(attempt int) time.Duration {
