@@ -142,6 +142,13 @@ func (r *recent) drop() {
 
 func (r *recent) open(clock int64) {
 	tag := uint8(r.nextID)
+	// Live buckets span at most a day of 10-minute buckets plus 17 cut by
+	// count, well under 256; should the bucket 256 ids ago still live, it
+	// goes first, so that a tag never names two buckets.
+	for r.alive[tag] {
+		r.forgotten += uint64(r.buckets[0].n)
+		r.drop()
+	}
 	if r.present[tag] > 0 {
 		// Stale slots of the bucket 256 ids ago would come alive again.
 		r.rebuild(len(r.slots))
