@@ -180,3 +180,35 @@ func BenchmarkAssignWithRecord(b *testing.B) {
 		})
 	}
 }
+
+// Over days the record's bucket ids wrap their 256 tags: the ids of the
+// last day are still found, older ones not, and stale slots are reused.
+func TestRecentOverDays(t *testing.T) {
+	p := newPartition(t, DefaultRules())
+	t0 := day0.UnixMilli()
+	const step = 5 * 60_000 // a one-event session every 5 minutes, 4 days
+	var ids []uuid.UUID
+	for i := range 4 * 24 * 12 {
+		ids = append(ids, closeOne(p, fmt.Sprint("v", i), fmt.Sprint("e", i), t0+int64(i)*step))
+	}
+	if p.recent.nextID <= 256 {
+		t.Fatalf("only %d buckets: the tags did not wrap", p.recent.nextID)
+	}
+	if n := p.RecentIDs(); n > 24*12+2*12 {
+		t.Fatalf("record holds %d ids, more than a day and two buckets of them", n)
+	}
+	if len(p.recent.slots) > 4096 {
+		t.Fatalf("table of %d slots for %d ids: stale slots are not reclaimed", len(p.recent.slots), p.RecentIDs())
+	}
+	last := len(ids) - 1
+	for _, tc := range []struct {
+		i   int
+		dup bool
+	}{{last - 12, true}, {last - 24*12 + 12, true}, {last - 2*24*12, false}, {0, false}} {
+		a := p.Assign(Input{EventID: ids[tc.i], Site: "site", Visitor: visitorID(fmt.Sprint("v", tc.i)), TimeMs: t0 + int64(tc.i)*step})
+		if a.Duplicate != tc.dup {
+			t.Errorf("redelivery of the event %s before the last: duplicate %v, want %v",
+				time.Duration(last-tc.i)*step*time.Millisecond, a.Duplicate, tc.dup)
+		}
+	}
+}
