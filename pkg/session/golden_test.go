@@ -87,3 +87,63 @@ func diff(want, got string) string {
 	}
 	return b.String()
 }
+
+// TestGoldenProtections is TestGoldenStream for what protects the figures:
+// redeliveries near and far (after their session closed), events dated
+// ahead of their record (within the skew, past it, the year 2100) and a
+// partition at a small open-session cap. Run with -update only when a
+// change is intended (and keep testdata/checkpoint-v2.bin as it is).
+func TestGoldenProtections(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 17))
+	p := newPartition(t, rulesWith(func(r *Rules) { r.MaxOpenSessions = 8 }))
+	labels := map[uuid.UUID]string{}
+	seen := map[string]bool{}
+	clock := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).UnixMilli()
+	var sent []Input
+	var out strings.Builder
+	for i := 0; i < 300; i++ {
+		clock += []int64{5_000, 60_000, 4 * 60_000, 20 * 60_000}[rng.IntN(4)]
+		v := fmt.Sprint("v", rng.IntN(12))
+		in := Input{EventID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("p", i))), Site: "a", Visitor: visitorID(v),
+			TimeMs: clock, RecordMs: clock + int64(rng.IntN(1_000)), NewVisitor: !seen[v]}
+		what := "new"
+		switch k := rng.IntN(20); {
+		case k < 2 && len(sent) > 0: // near
+			in, what = sent[len(sent)-1-rng.IntN(min(len(sent), 5))], "again-near"
+		case k < 4 && len(sent) > 0: // far
+			in, what = sent[rng.IntN(len(sent))], "again-far"
+		case k == 4:
+			in.TimeMs, what = in.RecordMs+60_000, "ahead-1m"
+		case k == 5:
+			in.TimeMs, what = in.RecordMs+60_001, "ahead-1m1ms"
+		case k == 6:
+			in.TimeMs, what = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), "year-2100"
+		}
+		seen[v] = true
+		sent = append(sent, in)
+		a := p.Assign(in)
+		label := "-"
+		if a.SessionID != (uuid.UUID{}) {
+			if _, ok := labels[a.SessionID]; !ok {
+				labels[a.SessionID] = fmt.Sprintf("s%d", len(labels)+1)
+			}
+			label = labels[a.SessionID]
+		}
+		fmt.Fprintf(&out, "%3d %s %-11s %-4s %-12s opens=%v late=%v bridging=%v duplicate=%v quarantined=%v open=%d\n", i,
+			time.UnixMilli(in.TimeMs).UTC().Format("2006-01-02 15:04:05.000"), what, label, a.Reason, a.Opens, a.Late, a.Bridging,
+			a.Duplicate, a.Quarantined, p.OpenSessions())
+	}
+	golden := "testdata/protections.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != string(want) {
+		t.Fatalf("decisions differ from %s (run with -update if the rule change is intended):\n%s", golden, diff(string(want), out.String()))
+	}
+}

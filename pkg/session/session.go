@@ -2,7 +2,11 @@
 // belongs to, why a session started, and which events are late or bridging;
 // and each open session's figures (figures.go: counts, entry from the
 // earliest event, exit, pages, the ids it holds, so a redelivery changes
-// nothing), handed out as deterministic versions for session_versions.
+// nothing), handed out as deterministic versions for session_versions; the
+// partition-wide record of closed sessions' event ids (recent.go), so a
+// redelivery after close counts once too; and the partition's protections:
+// events dated ahead of their Kafka record are quarantined, and the open
+// sessions are capped.
 //
 // It is pure: a Partition is fed events in log order and keeps its own clock
 // (the largest event time seen), so every decision depends only on the log,
@@ -26,6 +30,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -39,6 +44,16 @@ const (
 	DefaultGap       = 30 * time.Minute
 	DefaultMaxLength = 24 * time.Hour
 	DefaultDisorder  = 2 * time.Minute
+	// DefaultMaxClockSkew is how far an event's time may be ahead of its
+	// Kafka record's timestamp before it is quarantined.
+	DefaultMaxClockSkew = time.Minute
+	// DefaultMaxOpenSessions bounds a partition's open sessions: about
+	// 150 B each (BenchmarkHeapPerOpenSession), so some 150 MB.
+	DefaultMaxOpenSessions = 1_000_000
+	// DefaultRememberIDs bounds the partition-wide record of the event ids
+	// of closed sessions (recent.go): 8 B each in a checkpoint, 12 to 24 B
+	// in memory.
+	DefaultRememberIDs = 2_000_000
 )
 
 // Rules configure sessionization. Start from DefaultRules: every value set
@@ -62,24 +77,45 @@ type Rules struct {
 	// SplitOnCampaign starts a new session when an event carries explicit
 	// campaign parameters that differ from the session's entry campaign.
 	SplitOnCampaign bool
+	// MaxClockSkew is how far an event's time may be ahead of its Kafka
+	// record's timestamp (Input.RecordMs) before the event is quarantined
+	// (DefaultMaxClockSkew): it is not assigned and does not move the
+	// clock. Zero refuses any event ahead of its record; it must not be
+	// negative.
+	MaxClockSkew time.Duration
+	// MaxOpenSessions bounds the sessions a partition holds
+	// (DefaultMaxOpenSessions). At the cap, the least recently active
+	// sixteenth of them (smallest latest event time) is closed early, and
+	// counted; no event is lost: a later event of such a session opens a
+	// new one. 0 means no cap; it must not be negative.
+	MaxOpenSessions int
+	// RememberIDs bounds the record of the event ids of closed sessions
+	// that catches a redelivery after its session closed
+	// (DefaultRememberIDs). The record keeps ids for a day after their
+	// session closed (RememberFor); past the bound the oldest are
+	// forgotten first and counted. 0 keeps none; it must not be negative.
+	RememberIDs int
 }
 
 // DefaultRules returns the default rules: no midnight or campaign split.
 func DefaultRules() Rules {
-	return Rules{Gap: DefaultGap, MaxLength: DefaultMaxLength, Disorder: DefaultDisorder}
+	return Rules{Gap: DefaultGap, MaxLength: DefaultMaxLength, Disorder: DefaultDisorder,
+		MaxClockSkew: DefaultMaxClockSkew, MaxOpenSessions: DefaultMaxOpenSessions, RememberIDs: DefaultRememberIDs}
 }
 
 // RuleError says which of the Rules is impossible.
 type RuleError struct {
-	// Field is the Rules field: "Gap", "MaxLength" or "Disorder".
+	// Field is the Rules field: "Gap", "MaxLength", "Disorder",
+	// "MaxClockSkew", "MaxOpenSessions" or "RememberIDs".
 	Field string
 	// Want is the condition the value fails, e.g. "> 0".
-	Want  string
-	Value time.Duration
+	Want string
+	// Value is the field's value: a time.Duration or an int.
+	Value any
 }
 
 func (e *RuleError) Error() string {
-	return fmt.Sprintf("session rules: %s must be %s, got %s", e.Field, e.Want, e.Value)
+	return fmt.Sprintf("session rules: %s must be %s, got %v", e.Field, e.Want, e.Value)
 }
 
 // Validate returns a *RuleError for each impossible value, joined, or nil.
@@ -93,6 +129,15 @@ func (r Rules) Validate() error {
 	}
 	if r.Disorder < 0 {
 		errs = append(errs, &RuleError{Field: "Disorder", Want: ">= 0", Value: r.Disorder})
+	}
+	if r.MaxClockSkew < 0 {
+		errs = append(errs, &RuleError{Field: "MaxClockSkew", Want: ">= 0", Value: r.MaxClockSkew})
+	}
+	if r.MaxOpenSessions < 0 {
+		errs = append(errs, &RuleError{Field: "MaxOpenSessions", Want: ">= 0", Value: r.MaxOpenSessions})
+	}
+	if r.RememberIDs < 0 {
+		errs = append(errs, &RuleError{Field: "RememberIDs", Want: ">= 0", Value: r.RememberIDs})
 	}
 	return errors.Join(errs...)
 }
@@ -125,6 +170,11 @@ type Input struct {
 	Visitor uuid.UUID
 	// TimeMs is the event time, Unix milliseconds (the collector's receive time).
 	TimeMs int64
+	// RecordMs is the timestamp of the Kafka record that carried the event,
+	// Unix milliseconds: an event more than Rules.MaxClockSkew ahead of it
+	// is quarantined. 0 when unknown (no record, as in tests of the rules):
+	// no check.
+	RecordMs int64
 	// NewVisitor is true when the collector minted the visitor id for this
 	// request: a session it opens is a first visit.
 	NewVisitor bool
@@ -153,11 +203,17 @@ type Assignment struct {
 	Late bool
 	// Bridging is true when the event fitted more than one session.
 	Bridging bool
-	// Duplicate is true when an open session already holds this event id
-	// (a redelivery): nothing changed, SessionID says which session holds
-	// it, and the caller writes nothing for it (the first delivery's row
-	// stands).
+	// Duplicate is true when the event id was seen before (a redelivery):
+	// nothing changed and the caller writes nothing for it (the first
+	// delivery's row stands). SessionID says which session holds it while
+	// that session is in memory; it is zero when only the partition's
+	// record of closed sessions' ids remembers it (recent.go).
 	Duplicate bool
+	// Quarantined is true when the event's time is more than
+	// Rules.MaxClockSkew ahead of its record's (Input.RecordMs): it was not
+	// assigned, the clock did not move, and the caller keeps it aside with
+	// that reason instead of writing it as an event.
+	Quarantined bool
 }
 
 // namespace for session ids (UUIDv5): fixed forever, so ids are stable.
@@ -235,6 +291,10 @@ type Partition struct {
 	dirty   []visitorKey // visitors with a session changed since Changed
 	closed  []Figures    // changed sessions evicted before Changed
 	scratch []byte
+
+	recent      recent  // ids of closed sessions' events (recent.go)
+	closedEarly uint64  // sessions closed at Rules.MaxOpenSessions (a metric, not state)
+	lastMsBuf   []int64 // scratch of closeLeastActive
 }
 
 // sweepEvery is how much the clock advances between evictions of closed
@@ -253,6 +313,10 @@ func NewPartition(rules Rules) (*Partition, error) {
 
 // Clock is the largest event time seen, Unix ms.
 func (p *Partition) Clock() int64 { return p.clock }
+
+// ClosedEarly counts the sessions closed early because the partition held
+// Rules.MaxOpenSessions, since it was made or restored.
+func (p *Partition) ClosedEarly() uint64 { return p.closedEarly }
 
 // OpenSessions is the number of sessions held in memory.
 func (p *Partition) OpenSessions() int { return p.nOpen }
@@ -273,15 +337,25 @@ func (p *Partition) intern(site string) uint32 {
 func (p *Partition) Assign(in Input) Assignment {
 	r := p.rules
 	gap := r.Gap.Milliseconds()
+	// An event dated ahead of the record that carried it would move the
+	// clock for good (closing every open session, flagging what follows as
+	// late): it is kept aside before it touches anything.
+	if in.RecordMs != 0 && in.TimeMs > in.RecordMs+r.MaxClockSkew.Milliseconds() {
+		return Assignment{Quarantined: true}
+	}
 	key := visitorKey{site: p.intern(in.Site), visitor: in.Visitor}
 	list := p.visitors[key].list()
-	// A redelivery inside an open session changes nothing, not even the
-	// clock (the first delivery moved it already).
+	// A redelivery changes nothing, not even the clock (the first delivery
+	// moved it already): into a session still in memory, or one closed
+	// and remembered in the partition's record.
 	fp := fingerprint(in.EventID)
 	for i := range list {
 		if s := &list[i]; s.has(fp) {
 			return Assignment{SessionID: s.id, StartMs: s.startMs, Reason: s.reason, Duplicate: true}
 		}
+	}
+	if p.recent.has(fp, in.TimeMs) {
+		return Assignment{Duplicate: true}
 	}
 	late := in.TimeMs < p.clock-r.Disorder.Milliseconds()
 	if in.TimeMs > p.clock {
@@ -310,6 +384,12 @@ func (p *Partition) Assign(in Input) Assignment {
 		return a
 	}
 
+	// At the cap, room is made before the new session is opened, so a
+	// partition never holds more than MaxOpenSessions.
+	if r.MaxOpenSessions > 0 && p.nOpen >= r.MaxOpenSessions {
+		p.closeLeastActive()
+		list = p.visitors[key].list()
+	}
 	reason := Inactivity
 	if prev := previous(list, in.TimeMs); prev >= 0 {
 		reason = p.refuses(&list[prev], in)
@@ -341,7 +421,9 @@ func (p *Partition) refuses(s *open, in Input) Reason {
 	r := &p.rules
 	t := in.TimeMs
 	gap := r.Gap.Milliseconds()
-	if t > s.lastMs+gap || t < s.firstMs-gap {
+	// Closed: the clock passed its latest event by more than gap +
+	// disorder, whether or not a sweep has evicted it yet.
+	if t > s.lastMs+gap || t < s.firstMs-gap || p.clock-s.lastMs > gap+r.Disorder.Milliseconds() {
 		return Inactivity
 	}
 	if max(s.lastMs, t)-min(s.firstMs, t) >= r.MaxLength.Milliseconds() {
@@ -399,7 +481,15 @@ func (p *Partition) maybeSweep(gap int64) {
 		return
 	}
 	p.lastSweep = p.clock - p.clock%sweepEvery
-	horizon := p.clock - gap - p.rules.Disorder.Milliseconds()
+	p.recent.expire(p.clock)
+	p.evict(p.clock - gap - p.rules.Disorder.Milliseconds())
+}
+
+// evict closes every session whose latest event is before horizon: its
+// figures, if changed, go to the next Changed, and its event ids to the
+// record. The order of the map's iteration changes nothing: the record is
+// a set, and Changed's rows are keyed by session and version.
+func (p *Partition) evict(horizon int64) {
 	for k, v := range p.visitors {
 		list := v.list()
 		kept := list[:0]
@@ -407,9 +497,12 @@ func (p *Partition) maybeSweep(gap int64) {
 			s := &list[i]
 			if s.lastMs >= horizon {
 				kept = append(kept, *s)
-			} else if s.flags&flagDirty != 0 {
+				continue
+			}
+			if s.flags&flagDirty != 0 {
 				p.closed = append(p.closed, p.figures(k, s))
 			}
+			p.recent.add(s.fps(), s.lastMs, p.clock, p.rules.RememberIDs)
 		}
 		clear(list[len(kept):])
 		p.nOpen -= len(list) - len(kept)
@@ -418,5 +511,26 @@ func (p *Partition) maybeSweep(gap int64) {
 		} else {
 			p.visitors[k] = pack(kept)
 		}
+	}
+}
+
+// closeLeastActive closes, at the open-session cap, the sixteenth of the
+// sessions with the earliest latest events (all that tie with the last of
+// them too), so that the cost of the scan is spread over many events.
+func (p *Partition) closeLeastActive() {
+	last := p.lastMsBuf[:0]
+	for _, v := range p.visitors {
+		for _, s := range v.list() {
+			last = append(last, s.lastMs)
+		}
+	}
+	slices.Sort(last)
+	k := max(p.rules.MaxOpenSessions/16, 1)
+	before := p.nOpen
+	p.evict(last[min(k, len(last))-1] + 1)
+	p.closedEarly += uint64(before - p.nOpen)
+	p.lastMsBuf = last[:0]
+	if cap(last) > 1<<16 {
+		p.lastMsBuf = nil // a cap of a million would keep 8 MB for good
 	}
 }

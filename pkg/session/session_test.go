@@ -18,6 +18,8 @@ type ev struct {
 	site     string
 	at       string
 	campaign string
+	id       string // event id label, the same label the same id; empty: one of its own
+	record   string // the Kafka record's time, as at; empty: unknown
 }
 
 var day0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -75,15 +77,23 @@ func run(t *testing.T, rules Rules, zone *time.Location, events []ev) ([]string,
 		if site == "" {
 			site = "site"
 		}
+		id := uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprint(i)))
+		if e.id != "" {
+			id = eventID(e.id)
+		}
+		var recordMs int64
+		if e.record != "" {
+			recordMs = ev{at: e.record}.ms(t)
+		}
 		a := p.Assign(Input{
-			EventID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprint(i))), Site: site,
-			Visitor: visitorID(e.visitor), TimeMs: e.ms(t), NewVisitor: !seen[site+e.visitor],
-			CampaignKey: CampaignKey(e.campaign), Zone: zone,
+			EventID: id, Site: site, Visitor: visitorID(e.visitor), TimeMs: e.ms(t), RecordMs: recordMs,
+			NewVisitor: !seen[site+e.visitor], CampaignKey: CampaignKey(e.campaign), Zone: zone,
 		})
 		seen[site+e.visitor] = true
-		if _, ok := labels[a.SessionID]; !ok {
+		if _, ok := labels[a.SessionID]; !ok && a.SessionID != (uuid.UUID{}) {
 			labels[a.SessionID] = fmt.Sprintf("s%d", len(labels)+1)
 		}
+		// "" for a quarantined event, or a duplicate whose session is closed.
 		out = append(out, labels[a.SessionID])
 		as = append(as, a)
 	}
@@ -115,6 +125,8 @@ func TestScenarios(t *testing.T) {
 		reasons []Reason // of each event's session, if given
 		late    []bool
 		bridge  []bool
+		dup     []bool // answered Duplicate
+		quar    []bool // answered Quarantined
 	}{
 		{name: "30 min gap exactly is one session",
 			events: []ev{{visitor: "v", at: "00:00:00.000"}, {visitor: "v", at: "00:30:00.000"}},
@@ -173,6 +185,73 @@ func TestScenarios(t *testing.T) {
 			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:00:50.000"}, {visitor: "v", at: "10:00:49.999"}, {visitor: "v", at: "10:00:50.000"}},
 			want:   []string{"s1", "s1", "s1", "s1"},
 			late:   []bool{false, false, true, false}},
+		// Closing is exact and checked for every event: with the clock
+		// exactly gap + disorder past v's latest event, v's late event
+		// still joins; 1 ms more and v's session is closed, even though no
+		// sweep has evicted it yet (the last one was at 10:32:00).
+		{name: "closing exactly at gap + disorder: still open",
+			events: []ev{{visitor: "v", at: "10:00:30.000"}, {visitor: "w", at: "10:32:00.000"}, {visitor: "w", at: "10:32:30.000"}, {visitor: "v", at: "10:20:00.000"}},
+			want:   []string{"s1", "s2", "s2", "s1"},
+			late:   []bool{false, false, false, true}},
+		{name: "closing 1 ms past gap + disorder: closed",
+			events:  []ev{{visitor: "v", at: "10:00:30.000"}, {visitor: "w", at: "10:32:00.000"}, {visitor: "w", at: "10:32:30.001"}, {visitor: "v", at: "10:20:00.000"}},
+			want:    []string{"s1", "s2", "s2", "s3"},
+			reasons: []Reason{FirstVisit, FirstVisit, FirstVisit, Inactivity},
+			late:    []bool{false, false, false, true}},
+		{name: "an event exactly between two sessions joins the earlier",
+			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:31:00.000"}, {visitor: "v", at: "10:15:30.000"}},
+			want:   []string{"s1", "s2", "s1"},
+			late:   []bool{false, false, true},
+			bridge: []bool{false, false, true}},
+		{name: "two events in the same millisecond are one session",
+			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:00:00.000"}},
+			want:   []string{"s1", "s1"}},
+		{name: "the same event id delivered twice is counted once",
+			events: []ev{{visitor: "v", at: "10:00:00.000", id: "a"}, {visitor: "v", at: "10:00:00.000", id: "a"}, {visitor: "v", at: "10:01:00.000"}},
+			want:   []string{"s1", "s1", "s1"},
+			dup:    []bool{false, true, false}},
+		// Redelivered hours after its session closed and was evicted: the
+		// partition's record of closed sessions' ids still knows it.
+		{name: "redelivery after its session closed is counted once",
+			events: []ev{{visitor: "v", at: "10:00:00.000", id: "a"}, {visitor: "w", at: "15:00:00.000"}, {visitor: "v", at: "10:00:00.000", id: "a"},
+				{visitor: "v", at: "15:00:01.000"}},
+			want: []string{"s1", "s2", "", "s3"},
+			dup:  []bool{false, false, true, false}},
+		{name: "redelivery 23 h after its session closed is counted once",
+			events: []ev{{visitor: "v", at: "10:00:00.000", id: "a"}, {visitor: "w", at: "10:40:00.000"}, {visitor: "w", at: "+1d 09:30:00.000"},
+				{visitor: "v", at: "10:00:00.000", id: "a"}},
+			want: []string{"s1", "s2", "s3", ""},
+			dup:  []bool{false, false, false, true}},
+		{name: "an event up to the skew ahead of its record is sessionized",
+			events: []ev{{visitor: "v", at: "10:01:00.000", record: "10:00:00.000"}, {visitor: "v", at: "10:01:10.000"}},
+			want:   []string{"s1", "s1"},
+			quar:   []bool{false, false}},
+		{name: "an event 1 ms more ahead of its record is quarantined",
+			events: []ev{{visitor: "v", at: "10:01:00.001", record: "10:00:00.000"}, {visitor: "v", at: "10:00:10.000"}},
+			want:   []string{"", "s1"},
+			quar:   []bool{true, false}},
+		// One event from the year 2100 neither moves the clock (the next
+		// event is not late) nor closes the open session.
+		{name: "a year 2100 event is quarantined, the clock unchanged",
+			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "w", at: "+27028d 10:00:00.000", record: "10:00:01.000"},
+				{visitor: "v", at: "10:00:02.000"}, {visitor: "v", at: "10:05:00.000"}},
+			want: []string{"s1", "", "s1", "s1"},
+			late: []bool{false, false, false, false},
+			quar: []bool{false, true, false, false}},
+		{name: "zero skew refuses any event ahead of its record",
+			rules:  func(r *Rules) { r.MaxClockSkew = 0 },
+			events: []ev{{visitor: "v", at: "10:00:00.000", record: "10:00:00.000"}, {visitor: "v", at: "10:00:00.001", record: "10:00:00.000"}},
+			want:   []string{"s1", ""},
+			quar:   []bool{false, true}},
+		// At the cap the least recently active session is closed early: the
+		// next event of its visitor opens a new session, and a redelivery of
+		// one of its events is still counted once.
+		{name: "a partition at its open-session cap",
+			rules: func(r *Rules) { r.MaxOpenSessions = 2 },
+			events: []ev{{visitor: "v", at: "10:00:00.000", id: "v1"}, {visitor: "w", at: "10:01:00.000"}, {visitor: "x", at: "10:02:00.000"},
+				{visitor: "v", at: "10:03:00.000"}, {visitor: "v", at: "10:00:00.000", id: "v1"}},
+			want: []string{"s1", "s2", "s3", "s4", ""},
+			dup:  []bool{false, false, false, false, true}},
 		{name: "a shorter gap set is honoured",
 			rules:   func(r *Rules) { r.Gap = 10 * time.Minute },
 			events:  []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:10:00.000"}, {visitor: "v", at: "10:20:00.001"}},
@@ -194,6 +273,12 @@ func TestScenarios(t *testing.T) {
 				}
 				if tt.bridge != nil && a.Bridging != tt.bridge[i] {
 					t.Errorf("event %d bridging %v, want %v", i, a.Bridging, tt.bridge[i])
+				}
+				if a.Duplicate != (tt.dup != nil && tt.dup[i]) {
+					t.Errorf("event %d duplicate %v, want %v", i, a.Duplicate, tt.dup != nil && tt.dup[i])
+				}
+				if a.Quarantined != (tt.quar != nil && tt.quar[i]) {
+					t.Errorf("event %d quarantined %v, want %v", i, a.Quarantined, tt.quar != nil && tt.quar[i])
 				}
 			}
 		})
@@ -298,6 +383,9 @@ func TestRulesValidate(t *testing.T) {
 		{name: "a gap of one millisecond", rules: func(r *Rules) { r.Gap = time.Millisecond }},
 		{name: "a maximum length below the gap", rules: func(r *Rules) { r.MaxLength = time.Minute }},
 		{name: "negative disorder", rules: func(r *Rules) { r.Disorder = -time.Second }, bad: []string{"Disorder"}},
+		{name: "zero skew, no cap, no id record", rules: func(r *Rules) { r.MaxClockSkew, r.MaxOpenSessions, r.RememberIDs = 0, 0, 0 }},
+		{name: "negative protections", rules: func(r *Rules) { r.MaxClockSkew, r.MaxOpenSessions, r.RememberIDs = -1, -1, -1 },
+			bad: []string{"MaxClockSkew", "MaxOpenSessions", "RememberIDs"}},
 		{name: "zero gap", rules: func(r *Rules) { r.Gap = 0 }, bad: []string{"Gap"}},
 		{name: "negative gap", rules: func(r *Rules) { r.Gap = -time.Minute }, bad: []string{"Gap"}},
 		{name: "zero maximum length", rules: func(r *Rules) { r.MaxLength = 0 }, bad: []string{"MaxLength"}},
@@ -315,7 +403,7 @@ func TestRulesValidate(t *testing.T) {
 					if !errors.As(e, &re) {
 						t.Fatalf("%v is not a *RuleError", e)
 					}
-					if !strings.Contains(err.Error(), re.Field+" must be "+re.Want+", got "+re.Value.String()) {
+					if !strings.Contains(err.Error(), re.Field+" must be "+re.Want+", got "+fmt.Sprint(re.Value)) {
 						t.Errorf("message %q does not say what %s must be", err, re.Field)
 					}
 					got = append(got, re.Field)
@@ -336,6 +424,9 @@ func TestDefaultRules(t *testing.T) {
 	r := DefaultRules()
 	if r.Gap != 30*time.Minute || r.MaxLength != 24*time.Hour || r.Disorder != 2*time.Minute || r.SplitAtMidnight || r.SplitOnCampaign {
 		t.Fatalf("default rules %+v differ from the documented defaults (30 min gap, 24 h maximum, 2 min disorder, no splits)", r)
+	}
+	if r.MaxClockSkew != time.Minute || r.MaxOpenSessions != 1_000_000 || r.RememberIDs != 2_000_000 {
+		t.Fatalf("default protections %+v differ from the documented ones (1 min skew, 1,000,000 open sessions, 2,000,000 ids)", r)
 	}
 }
 

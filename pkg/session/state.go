@@ -84,6 +84,12 @@ func (p *Partition) MarshalBinary() ([]byte, error) {
 			buf = p.appendFigures(buf, k, &s)
 		}
 	}
+	// Trailing sections, each a tag and its own version, so the sessions'
+	// encoding above is unchanged; a checkpoint without them (version 1, or
+	// version 2 before the record) restores with an empty record.
+	if p.recent.live > 0 || p.recent.nextID > 0 {
+		buf = p.recent.appendTo(buf)
+	}
 	return buf, nil
 }
 
@@ -129,11 +135,26 @@ func (p *Partition) UnmarshalBinary(b []byte) error {
 	if d.err != nil {
 		return d.err
 	}
+	for len(d.b) != 0 && d.err == nil && version >= 2 {
+		switch tag := d.byte(); tag {
+		case recentSection:
+			if q.recent.nextID != 0 {
+				return fmt.Errorf("%w: two id records", errCorrupt)
+			}
+			q.recent.readFrom(&d)
+		default:
+			return fmt.Errorf("%w: unknown section %q", errCorrupt, tag)
+		}
+	}
+	if d.err != nil {
+		return d.err
+	}
 	if len(d.b) != 0 {
 		return fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
 	}
 	p.clock, p.lastSweep, p.visitors, p.sites, p.siteNames, p.nOpen = clock, lastSweep, visitors, q.sites, q.siteNames, nOpen
 	p.strs, p.dirty, p.closed = q.strs, nil, nil
+	p.recent, p.closedEarly = q.recent, 0
 	return nil
 }
 

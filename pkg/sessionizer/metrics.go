@@ -8,6 +8,11 @@ type metrics struct {
 	openSessions, stateBytes                                                                                     *prometheus.GaugeVec
 	assigned                                                                                                     prometheus.Gauge
 	flushSeconds                                                                                                 prometheus.Histogram
+
+	// The rules' protections (pkg/session): quarantined events, sessions
+	// closed at the open-session cap, and the record of closed sessions' ids.
+	quarantined, closedEarly, forgottenIDs prometheus.Counter
+	recentIDs, recentHorizon               *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -35,8 +40,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Partitions assigned to this member."}),
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "teller_sessionizer_flush_seconds",
 			Help: "Time to write one batch to ClickHouse.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+		quarantined: c("events_quarantined_total", "Events dated more than -max-clock-skew ahead of their Kafka record, kept in rejected_events, not sessionized."),
+		closedEarly: c("sessions_closed_at_cap_total", "Sessions closed early because their partition held -max-open-sessions."),
+		forgottenIDs: c("ids_forgotten_early_total",
+			"Event ids of closed sessions forgotten before a day because the record held -remember-ids: a redelivery of one would count again."),
+		recentIDs: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "teller_sessionizer_remembered_ids",
+			Help: "Event ids of closed sessions remembered to catch redeliveries, by partition."}, []string{"partition"}),
+		recentHorizon: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "teller_sessionizer_remembered_ids_horizon_seconds",
+			Help: "How far back in event time the record of closed sessions' ids reaches (a day once full, less when -remember-ids cuts it), by partition."}, []string{"partition"}),
 	}
 	if reg != nil {
+		reg.MustRegister(m.quarantined, m.closedEarly, m.forgottenIDs, m.recentIDs, m.recentHorizon)
 		reg.MustRegister(m.events, m.written, m.versions, m.duplicates, m.rejected, m.late, m.clickhouseErrors, m.checkpoints, m.offsetResets, m.restarts,
 			m.sessions, m.openSessions, m.stateBytes, m.assigned, m.flushSeconds)
 	}

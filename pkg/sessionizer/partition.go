@@ -28,6 +28,12 @@ type partitionConsumer struct {
 	versions   []store.SessionVersion // taken from state, not yet written
 	changed    []session.Figures
 	lastCommit time.Time
+
+	// The state's counters already added to the metrics, and up to which
+	// value and when they were last logged (at most once a minute).
+	closedEarly, forgottenIDs             uint64
+	loggedClosedEarly, loggedForgottenIDs uint64
+	lastCapLog                            time.Time
 }
 
 func (c *partitionConsumer) run(ctx context.Context) error {
@@ -44,6 +50,8 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 		label := strconv.Itoa(c.partition)
 		s.metrics.openSessions.DeleteLabelValues(label)
 		s.metrics.stateBytes.DeleteLabelValues(label)
+		s.metrics.recentIDs.DeleteLabelValues(label)
+		s.metrics.recentHorizon.DeleteLabelValues(label)
 	}()
 
 	cp, ok, err := c.loadCheckpoint(ctx)
@@ -220,12 +228,23 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	row := c.s.enrich.row(ev)
 	facts := factsOf(&row)
 	a := c.state.Assign(session.Input{
-		EventID: ev.ID, Site: ev.Site, Visitor: ev.Visitor, TimeMs: ev.ReceivedMs, NewVisitor: ev.NewVisitor,
-		CampaignKey: campaignKey(&row), Zone: zone, Facts: &facts,
+		EventID: ev.ID, Site: ev.Site, Visitor: ev.Visitor, TimeMs: ev.ReceivedMs, RecordMs: recordMs(m),
+		NewVisitor: ev.NewVisitor, CampaignKey: campaignKey(&row), Zone: zone, Facts: &facts,
 	})
+	if a.Quarantined {
+		// Kept, with its payload, where refused messages go: nothing is
+		// lost, and the clock stays where the log put it.
+		reason := fmt.Sprintf("quarantined: event time %s is more than -max-clock-skew (%s) ahead of its Kafka record's timestamp %s",
+			time.UnixMilli(ev.ReceivedMs).UTC().Format(time.RFC3339Nano), c.s.rules.MaxClockSkew, m.Time.UTC().Format(time.RFC3339Nano))
+		c.s.metrics.quarantined.Inc()
+		c.s.log.Warn("quarantining event", "partition", c.partition, "offset", m.Offset, "reason", reason)
+		c.rejected = append(c.rejected, store.Rejected{At: time.Now(), Topic: m.Topic, Partition: int32(m.Partition),
+			Offset: m.Offset, Reason: reason, Payload: m.Value})
+		return
+	}
 	if a.Duplicate {
-		// Its open session holds it: the first delivery's row (written or
-		// buffered) stands, and no figure changed.
+		// Its session, open or closed, holds it: the first delivery's row
+		// (written or buffered) stands, and no figure changed.
 		c.s.metrics.duplicates.Inc()
 		return
 	}
@@ -280,7 +299,7 @@ func (c *partitionConsumer) flush(ctx context.Context, checkpoint bool) error {
 		clear(c.versions)
 		c.rows, c.rejected, c.versions = c.rows[:0], c.rejected[:0], c.versions[:0]
 	}
-	s.metrics.openSessions.WithLabelValues(strconv.Itoa(c.partition)).Set(float64(c.state.OpenSessions()))
+	c.reportState()
 	if !checkpoint || c.next == c.durable {
 		if checkpoint {
 			c.lastCommit = time.Now()
@@ -313,6 +332,41 @@ func (c *partitionConsumer) flush(ctx context.Context, checkpoint bool) error {
 		s.log.Debug("committing offset to Kafka failed (the ClickHouse checkpoint stands)", "partition", c.partition, "err", err)
 	}
 	return nil
+}
+
+// recordMs is the message's Kafka timestamp, Unix ms, or 0 when it has
+// none (then the clock-skew check cannot apply).
+func recordMs(m kafka.Message) int64 {
+	if m.Time.IsZero() || m.Time.UnixMilli() <= 0 {
+		return 0
+	}
+	return m.Time.UnixMilli()
+}
+
+// reportState sets the partition's gauges and adds the state's counters
+// since the last call to the metrics; a record of ids that its bound cut
+// below a day is logged, since redeliveries beyond it would count again.
+func (c *partitionConsumer) reportState() {
+	m, label := c.s.metrics, strconv.Itoa(c.partition)
+	m.openSessions.WithLabelValues(label).Set(float64(c.state.OpenSessions()))
+	m.recentIDs.WithLabelValues(label).Set(float64(c.state.RecentIDs()))
+	m.recentHorizon.WithLabelValues(label).Set(c.state.RecentHorizon().Seconds())
+	closed, forgotten := c.state.ClosedEarly(), c.state.ForgottenIDs()
+	m.closedEarly.Add(float64(closed - c.closedEarly))
+	m.forgottenIDs.Add(float64(forgotten - c.forgottenIDs))
+	c.closedEarly, c.forgottenIDs = closed, forgotten
+	if (closed == c.loggedClosedEarly && forgotten == c.loggedForgottenIDs) || time.Since(c.lastCapLog) < time.Minute {
+		return
+	}
+	if closed != c.loggedClosedEarly {
+		c.s.log.Warn("partition at its open-session cap: least recently active sessions closed early",
+			"partition", c.partition, "closed", closed-c.loggedClosedEarly, "max_open_sessions", c.s.rules.MaxOpenSessions)
+	}
+	if forgotten != c.loggedForgottenIDs {
+		c.s.log.Warn("record of closed sessions' event ids is full: it reaches less than a day back, so an older redelivery would count again",
+			"partition", c.partition, "forgotten", forgotten-c.loggedForgottenIDs, "horizon", c.state.RecentHorizon(), "remember_ids", c.s.rules.RememberIDs)
+	}
+	c.loggedClosedEarly, c.loggedForgottenIDs, c.lastCapLog = closed, forgotten, time.Now()
 }
 
 func backoff(attempt int) time.Duration {

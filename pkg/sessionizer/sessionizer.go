@@ -71,10 +71,14 @@ const (
 	flagSplitAtMidnight    = "split-at-midnight"
 	flagSplitOnCampaign    = "split-on-campaign"
 	flagShutdownTimeout    = "shutdown-timeout"
+	flagMaxClockSkew       = "max-clock-skew"
+	flagMaxOpenSessions    = "max-open-sessions"
+	flagRememberIDs        = "remember-ids"
 )
 
 // ruleFlags names the flag of each session.RuleError field.
-var ruleFlags = map[string]string{"Gap": flagGap, "MaxLength": flagMaxLength, "Disorder": flagDisorder}
+var ruleFlags = map[string]string{"Gap": flagGap, "MaxLength": flagMaxLength, "Disorder": flagDisorder,
+	"MaxClockSkew": flagMaxClockSkew, "MaxOpenSessions": flagMaxOpenSessions, "RememberIDs": flagRememberIDs}
 
 // Config holds the sessionizer's own settings (flags). Start from
 // DefaultConfig (RegisterFlags does): every value is honoured as set, so
@@ -123,6 +127,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Rules.Disorder, flagDisorder, d.Rules.Disorder, "how far behind its partition's clock an event may arrive before it is flagged late (0: any event behind it)")
 	fs.BoolVar(&c.Rules.SplitAtMidnight, flagSplitAtMidnight, d.Rules.SplitAtMidnight, "start a new session at midnight in the site's time zone")
 	fs.BoolVar(&c.Rules.SplitOnCampaign, flagSplitOnCampaign, d.Rules.SplitOnCampaign, "start a new session when the campaign parameters change")
+	fs.DurationVar(&c.Rules.MaxClockSkew, flagMaxClockSkew, d.Rules.MaxClockSkew, "an event dated further ahead of its Kafka record's timestamp is quarantined in rejected_events")
+	fs.IntVar(&c.Rules.MaxOpenSessions, flagMaxOpenSessions, d.Rules.MaxOpenSessions, "open sessions per partition; at the cap the least recently active sixteenth is closed early (0: no cap)")
+	fs.IntVar(&c.Rules.RememberIDs, flagRememberIDs, d.Rules.RememberIDs, "event ids of closed sessions each partition remembers for a day, to count a redelivery once (0: none)")
 	fs.DurationVar(&c.ShutdownTimeout, flagShutdownTimeout, d.ShutdownTimeout,
 		fmt.Sprintf("time to flush and checkpoint on shutdown or partition revoke (keep under the group's rebalance timeout, %s)", rebalanceTimeout))
 }

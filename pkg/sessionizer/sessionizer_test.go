@@ -393,3 +393,123 @@ func TestOutOfOrderEntryAndDuplicatedOpener(t *testing.T) {
 		t.Errorf("rows of the opening event (count, is_session_start): %q, want one row marked as the start", got)
 	}
 }
+
+// Through the real pipeline: an event dated in the year 2100 (its Kafka
+// record is stamped now) is quarantined in rejected_events with its reason
+// and does not move the clock, so the events after it are not late; and an
+// event delivered again hours after its session closed keeps one row and
+// opens no second session.
+func TestFutureEventQuarantinedAndRedeliveryAfterClose(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 1)
+	db := testenv.OpenStore(t, srv, "clockguard")
+	sites := siteRegistry(t, db)
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
+	defer p.Close()
+	v, w := uuid.New(), uuid.New()
+	t0 := time.Date(2026, 4, 3, 9, 0, 0, 0, time.UTC)
+	mk := func(id, visitor uuid.UUID, at time.Time, path string) bus.Message {
+		ev := event.Event{V: 1, ID: id, Site: "s", Visitor: visitor, ReceivedMs: at.UnixMilli(),
+			Kind: event.KindPageview, Name: "pageview", URL: "https://s.example" + path}
+		b, err := event.Marshal(&ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bus.Message{Key: visitor[:], Value: b}
+	}
+	first, future := uuid.New(), uuid.New()
+	msgs := []bus.Message{
+		mk(first, v, t0, "/"),
+		mk(future, w, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), "/from-2100"),
+		mk(uuid.New(), v, t0.Add(time.Minute), "/a"), // not late: the clock is still 09:00
+		mk(uuid.New(), w, t0.Add(3*time.Hour), "/b"), // closes v's session; the sweep moves its ids to the record
+		mk(first, v, t0, "/"),                        // redelivered after close
+	}
+	if err := p.Publish(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{Config: testConfig("g", 100*time.Millisecond, 300*time.Millisecond, time.Second),
+		Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic}, Store: db, Sites: sites, Logger: testenv.Logger(t), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	testenv.Eventually(t, 60*time.Second, "sessionizer to checkpoint every event", func() bool {
+		return testenv.ClientQuery(t, srv, "clockguard", "SELECT argMax(next_offset, written_ms) FROM sessionizer_checkpoints") == fmt.Sprint(len(msgs))
+	})
+	remembered := testutil.ToFloat64(s.metrics.recentIDs.WithLabelValues("0"))
+	cancel()
+	<-done
+	if q, d := testutil.ToFloat64(s.metrics.quarantined), testutil.ToFloat64(s.metrics.duplicates); q != 1 || d != 1 {
+		t.Errorf("metrics: %v quarantined, %v duplicates; want 1 and 1", q, d)
+	}
+	if remembered != 2 {
+		t.Errorf("remembered ids %v, want 2 (the closed session's events)", remembered)
+	}
+	if got := testenv.ClientQuery(t, srv, "clockguard", "SELECT kafka_offset, position(reason, 'quarantined') > 0, position(reason, '2100-01-01') > 0 FROM rejected_events"); got != "1\t1\t1" {
+		t.Errorf("rejected_events (offset, quarantined, names the time): %q, want the 2100 event at offset 1 with its reason", got)
+	}
+	if got := testenv.ClientQuery(t, srv, "clockguard", "SELECT count(), sum(is_late), countIf(event_id = '"+future.String()+"') FROM events FINAL"); got != "3\t0\t0" {
+		t.Errorf("events (rows, late, of the 2100 event): %q, want 3 rows, none late, none from 2100", got)
+	}
+	if got := testenv.ClientQuery(t, srv, "clockguard", "SELECT count(), sum(events) FROM sessions"); got != "2\t3" {
+		t.Errorf("sessions (count, events): %q, want 2 sessions of 3 events: the redelivery after close opened none", got)
+	}
+}
+
+// Through the real pipeline at the open-session cap (-max-open-sessions=2
+// for three visitors taking turns): sessions are closed early and counted,
+// every event is written, and each closed visitor's next event opens a new
+// session.
+func TestOpenSessionCap(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 1)
+	db := testenv.OpenStore(t, srv, "cap")
+	sites := siteRegistry(t, db)
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
+	defer p.Close()
+	visitors := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	t0 := time.Date(2026, 4, 3, 9, 0, 0, 0, time.UTC)
+	var msgs []bus.Message
+	for i := range 9 { // v0, v1, v2, v0, ... a minute apart
+		v := visitors[i%3]
+		ev := event.Event{V: 1, ID: uuid.New(), Site: "s", Visitor: v, ReceivedMs: t0.Add(time.Duration(i) * time.Minute).UnixMilli(),
+			Kind: event.KindPageview, Name: "pageview", URL: "https://s.example/"}
+		b, err := event.Marshal(&ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, bus.Message{Key: v[:], Value: b})
+	}
+	if err := p.Publish(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig("g", 100*time.Millisecond, 300*time.Millisecond, time.Second)
+	cfg.Rules.MaxOpenSessions = 2
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{Config: cfg, Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic},
+		Store: db, Sites: sites, Logger: testenv.Logger(t), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	testenv.Eventually(t, 60*time.Second, "sessionizer to checkpoint every event", func() bool {
+		return testenv.ClientQuery(t, srv, "cap", "SELECT argMax(next_offset, written_ms) FROM sessionizer_checkpoints") == fmt.Sprint(len(msgs))
+	})
+	cancel()
+	<-done
+	// Two sessions fit; from the third event on, each visitor's session
+	// was closed by the one before, so each event closes the least
+	// recently active session and opens one: 9 sessions, 7 closed early.
+	if got := testutil.ToFloat64(s.metrics.closedEarly); got != 7 {
+		t.Errorf("sessions closed at the cap: %v, want 7", got)
+	}
+	if got := testenv.ClientQuery(t, srv, "cap", "SELECT (SELECT count() FROM events FINAL), count(), sum(events) FROM sessions"); got != "9\t9\t9" {
+		t.Errorf("events, sessions, their events: %q, want every event written, in 9 sessions", got)
+	}
+}
