@@ -48,6 +48,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,7 @@ import (
 
 	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/internal/chtest"
+	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/store"
 )
@@ -130,6 +132,7 @@ type Event struct {
 	PropsKeys, PropsValues            []string
 	ScrollDepth                       uint8
 	Late, Bridging                    bool
+	Country                           string // ISO 3166-1 alpha-2, empty when unknown
 }
 
 type step struct {
@@ -244,45 +247,66 @@ var eventColumns = []string{"event_id", "site_id", "visitor_id", "session_id", "
 	"url", "hostname", "pathname", "referrer", "referrer_domain", "channel", "browser", "os", "device", "is_bot", "bot_reason", "engaged_ms",
 	"session_started_at", "session_start_reason", "is_session_start",
 	"title", "referrer_source", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-	"browser_version", "screen_width", "screen_height", "props_keys", "props_values", "scroll_depth", "is_late", "is_bridging"}
+	"browser_version", "screen_width", "screen_height", "props_keys", "props_values", "scroll_depth", "is_late", "is_bridging", "country"}
 
-// Insert writes events in one insert.
-func Insert(ctx context.Context, db chtest.Inserter, events []Event) error {
-	rows := make([][]any, 0, len(events))
-	for _, e := range events {
-		host := "example.com"
-		if e.Site == OtherSiteID {
-			host = "other.example"
-		}
-		var bot uint8
-		reason := ""
-		if e.Bot {
-			bot, reason = 1, "crawler:"+e.Browser
-		}
-		var start uint8
-		if e.IsStart {
-			start = 1
-		}
-		rows = append(rows, []any{e.ID, e.Site, e.Visitor, e.Session, e.TS.UTC(), uint64(e.TS.UnixMilli()), e.Kind, e.Name,
-			"https://" + host + e.Pathname, host, e.Pathname, e.Referrer, e.ReferrerDomain, e.Channel, e.Browser, e.OS, e.Device,
-			bot, reason, e.EngagedMs, e.SessionStart.UTC(), e.StartReason, start,
-			e.Title, e.ReferrerSource, e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent,
-			e.BrowserVersion, e.ScreenWidth, e.ScreenHeight, nonNil(e.PropsKeys), nonNil(e.PropsValues), e.ScrollDepth, b2u(e.Late), b2u(e.Bridging)})
+// row is e as the sessionizer's events row.
+func (e *Event) row() store.EventRow {
+	host := "example.com"
+	if e.Site == OtherSiteID {
+		host = "other.example"
 	}
-	if err := db.Insert(ctx, "events", eventColumns, rows); err != nil {
+	r := store.EventRow{EventID: e.ID, SiteID: e.Site, VisitorID: e.Visitor, SessionID: e.Session, TimeMs: e.TS.UnixMilli(),
+		Kind: e.Kind, Name: e.Name, URL: "https://" + host + e.Pathname, Hostname: host, Pathname: e.Pathname, Title: e.Title,
+		Referrer: e.Referrer, ReferrerDomain: e.ReferrerDomain, ReferrerSource: e.ReferrerSource, Channel: e.Channel,
+		UTMSource: e.UTMSource, UTMMedium: e.UTMMedium, UTMCampaign: e.UTMCampaign, UTMTerm: e.UTMTerm, UTMContent: e.UTMContent,
+		Browser: e.Browser, BrowserVersion: e.BrowserVersion, OS: e.OS, Device: e.Device, IsBot: e.Bot,
+		ScreenWidth: e.ScreenWidth, ScreenHeight: e.ScreenHeight, PropsKeys: nonNil(e.PropsKeys), PropsValues: nonNil(e.PropsValues),
+		EngagedMs: e.EngagedMs, ScrollDepth: e.ScrollDepth, SessionStartedMs: e.SessionStart.UnixMilli(),
+		SessionStartReason: e.StartReason, IsSessionStart: e.IsStart, IsLate: e.Late, IsBridging: e.Bridging, Country: e.Country}
+	if e.Bot {
+		r.BotReason = "crawler:" + e.Browser
+	}
+	return r
+}
+
+// Insert writes events in one insert, and their sessions' session_versions
+// rows as the sessionizer would write them (pkg/sessionizer's
+// SessionVersions: the real figures code, from the events' own session
+// decisions). Give each call whole sessions: a session's row is its
+// figures over the events of that call. The fixture's log order is time
+// order (ties by id), whatever order the events are given in, so a replay
+// in another order writes equal rows.
+func Insert(ctx context.Context, db chtest.Inserter, events []Event) error {
+	rows := make([]store.EventRow, len(events))
+	values := make([][]any, len(events))
+	for i := range events {
+		r := events[i].row()
+		rows[i] = r
+		values[i] = []any{r.EventID, r.SiteID, r.VisitorID, r.SessionID, time.UnixMilli(r.TimeMs).UTC(), uint64(r.TimeMs), r.Kind, r.Name,
+			r.URL, r.Hostname, r.Pathname, r.Referrer, r.ReferrerDomain, r.Channel, r.Browser, r.OS, r.Device, b2u(r.IsBot), r.BotReason,
+			r.EngagedMs, time.UnixMilli(r.SessionStartedMs).UTC(), r.SessionStartReason, b2u(r.IsSessionStart),
+			r.Title, r.ReferrerSource, r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent,
+			r.BrowserVersion, r.ScreenWidth, r.ScreenHeight, r.PropsKeys, r.PropsValues, r.ScrollDepth, b2u(r.IsLate), b2u(r.IsBridging), r.Country}
+	}
+	if err := db.Insert(ctx, "events", eventColumns, values); err != nil {
 		return fmt.Errorf("reporttest: insert %d events: %w", len(events), err)
 	}
-	// The sessionizer writes session_versions itself; rows written straight
-	// into events get theirs from sessions_agg (schema/0030's backfill).
-	// The reports read only session_versions: a fixture without its
-	// session rows would report nothing, so an engine that cannot run the
-	// backfill is an error, not a silent skip.
-	q, ok := db.(store.Querier)
-	if !ok {
-		return fmt.Errorf("reporttest: %T cannot run statements, so its events would have no session_versions rows", db)
-	}
-	if err := store.BackfillSessionVersions(ctx, q); err != nil {
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].TimeMs != rows[j].TimeMs {
+			return rows[i].TimeMs < rows[j].TimeMs
+		}
+		return rows[i].EventID.String() < rows[j].EventID.String()
+	})
+	versions, err := sessionizer.SessionVersions(rows)
+	if err != nil {
 		return fmt.Errorf("reporttest: %w", err)
+	}
+	vals := make([][]any, len(versions))
+	for i := range versions {
+		vals[i] = versions[i].Values()
+	}
+	if err := db.Insert(ctx, "session_versions", store.SessionVersionColumns, vals); err != nil {
+		return fmt.Errorf("reporttest: insert %d session versions: %w", len(vals), err)
 	}
 	return nil
 }
