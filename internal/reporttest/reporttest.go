@@ -38,7 +38,10 @@
 // ad1; S5 twitter/social/launch), browser versions, screen sizes (S4 390 px
 // and S6 412 px wide; S1, S3 1920; S2 1366; S5 1280), titles ("Title of
 // <path>"), S3's custom event properties (plan=pro, from=blog), S4's scroll
-// depth (75 %), a bridging event (S1's third) and a late one (S5's second).
+// depth (75 %), a bridging event (S1's third) and a late one (S5's second),
+// and entry countries (S0, S1, S3, S7 DE; S2, S6, B1 US; S4 FR; S5 none;
+// O1 GB; every later event NL): in Range without bots DE 2, US 2, FR 1,
+// unknown 1.
 // Seed also writes four refused messages (rejected_events, see rejected)
 // and the collectors' per-minute accepted counts (collector_accepted, see
 // accepted), each twice, as a replay or a rewrite would.
@@ -159,30 +162,31 @@ type session struct {
 	source, version string
 	utm             [5]string // source, medium, campaign, term, content
 	width, height   uint16
+	country         string
 }
 
 var fixture = []session{
-	{name: "S0", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-09T22:59:59Z", channel: "direct",
+	{name: "S0", country: "DE", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-09T22:59:59Z", channel: "direct",
 		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/old"}}},
-	{name: "S6", site: SiteID, visitor: "V5", reason: "first_visit", start: "2024-03-09T23:00:00Z", channel: "direct",
+	{name: "S6", country: "US", site: SiteID, visitor: "V5", reason: "first_visit", start: "2024-03-09T23:00:00Z", channel: "direct",
 		browser: "Chrome", os: "Android", device: "mobile", version: "122", width: 412, height: 915, steps: []step{{offsetMs: 0, kind: "pageview", path: "/about"}}},
-	{name: "S1", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T09:00:00Z",
+	{name: "S1", country: "DE", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T09:00:00Z",
 		refDomain: "google.com", channel: "organic_search", browser: "Firefox", os: "Linux", device: "desktop",
 		source: "Google", version: "123", width: 1920, height: 1080, utm: [5]string{"google", "cpc", "spring", "analytics", "ad1"},
 		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 20000, kind: "pageview", path: "/pricing"},
 			{offsetMs: 40000, kind: "pageview", path: "/", bridging: true}, {offsetMs: 65500, kind: "pageview", path: "/signup"}}},
-	{name: "S2", site: SiteID, visitor: "V2", reason: "first_visit", start: "2024-03-10T12:00:00Z", channel: "direct",
+	{name: "S2", country: "US", site: SiteID, visitor: "V2", reason: "first_visit", start: "2024-03-10T12:00:00Z", channel: "direct",
 		browser: "Chrome", os: "Windows", device: "desktop", version: "122", width: 1366, height: 768,
 		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}}},
-	{name: "B1", site: SiteID, visitor: "VB", reason: "first_visit", start: "2024-03-11T06:00:00Z", channel: "direct",
+	{name: "B1", country: "US", site: SiteID, visitor: "VB", reason: "first_visit", start: "2024-03-11T06:00:00Z", channel: "direct",
 		browser: "Googlebot", os: "", device: "bot", bot: true,
 		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 1000, kind: "pageview", path: "/robots-only"}}},
-	{name: "S3", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-11T08:00:00Z",
+	{name: "S3", country: "DE", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-11T08:00:00Z",
 		refDomain: "news.ycombinator.com", channel: "referral", browser: "Firefox", os: "Linux", device: "desktop",
 		source: "Hacker News", version: "124", width: 1920, height: 1080,
 		steps: []step{{offsetMs: 0, kind: "pageview", path: "/blog/hello"},
 			{offsetMs: 5000, kind: "event", name: "signup_click", path: "/blog/hello", props: []string{"plan=pro", "from=blog"}}}},
-	{name: "S4", site: SiteID, visitor: "V3", reason: "first_visit", start: "2024-03-11T23:30:00Z",
+	{name: "S4", country: "FR", site: SiteID, visitor: "V3", reason: "first_visit", start: "2024-03-11T23:30:00Z",
 		refDomain: "google.com", channel: "organic_search", browser: "Safari", os: "iOS", device: "mobile",
 		source: "Google", version: "17", width: 390, height: 844,
 		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 8000, kind: "engagement", path: "/", scroll: 75}}},
@@ -190,9 +194,9 @@ var fixture = []session{
 		refDomain: "t.co", channel: "organic_social", browser: "Chrome", os: "Windows", device: "desktop",
 		source: "X", version: "122", width: 1280, height: 720, utm: [5]string{"twitter", "social", "launch", "", ""},
 		steps: []step{{offsetMs: 0, kind: "pageview", path: XSSPath}, {offsetMs: 15000, kind: "pageview", path: "/", late: true}}},
-	{name: "S7", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-12T23:00:00Z", channel: "direct",
+	{name: "S7", country: "DE", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-12T23:00:00Z", channel: "direct",
 		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/later"}}},
-	{name: "O1", site: OtherSiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T10:00:00Z", channel: "direct",
+	{name: "O1", country: "GB", site: OtherSiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T10:00:00Z", channel: "direct",
 		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}}},
 }
 
@@ -222,15 +226,17 @@ func Events() []Event {
 				e.Name = st.kind
 			}
 			if i == 0 {
+				e.Country = s.country
 				e.ReferrerDomain, e.Channel, e.ReferrerSource = s.refDomain, s.channel, s.source
 				e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent = s.utm[0], s.utm[1], s.utm[2], s.utm[3], s.utm[4]
 				if s.refDomain != "" {
 					e.Referrer = "https://" + s.refDomain + "/"
 				}
 			} else {
-				// Later events come from the site's own pages: they must not
-				// change the session's entry attribution.
-				e.Referrer, e.ReferrerDomain, e.Channel = "https://example.com/", "example.com", "internal"
+				// Later events come from the site's own pages, and from
+				// another country (a VPN switched on): they must not change
+				// the session's entry attribution.
+				e.Referrer, e.ReferrerDomain, e.Channel, e.Country = "https://example.com/", "example.com", "internal", "NL"
 			}
 			if st.kind == "engagement" {
 				e.EngagedMs = uint32(st.offsetMs)
