@@ -39,12 +39,12 @@ func CampaignKey(params ...string) uint64 {
 // A version 1 checkpoint (written before the figures existed) still
 // restores: its open sessions keep their ids, spans and rules, but their
 // figures before the restore are unknown, so they are marked legacy and
-// write no session_versions rows (their events still go to events, and so
-// to sessions_agg while it is written). Their figures are what
-// schema/0030's backfill took from sessions_agg when the migration ran;
-// the events they take after the restore are missing from session_versions
-// until the history is re-sessionized or the backfill is run again. Only
-// sessions open across the upgrade are affected.
+// write no session_versions rows (their events still go to events). Their
+// figures are what schema/0030's backfill took from sessions_agg when the
+// migration ran; the events they take after the restore are missing from
+// session_versions until the history is re-sessionized (0060 dropped
+// sessions_agg, so the backfill cannot run again). Only sessions open
+// across the upgrade are affected.
 //
 // Version 3 adds the entry's Country after the other entry strings; a
 // version 2 checkpoint restores with an empty country for its open

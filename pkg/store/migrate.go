@@ -108,12 +108,18 @@ func (db *DB) Migrate(ctx context.Context) error { return Migrate(ctx, db, db.lo
 // does; it reads the server's release from q to decide the version-gated
 // files. log may be nil.
 func Migrate(ctx context.Context, q Querier, log *slog.Logger) error {
-	if log == nil {
-		log = slog.Default()
-	}
 	migs, err := Migrations()
 	if err != nil {
 		return err
+	}
+	return migrate(ctx, q, log, migs)
+}
+
+// migrate applies migs as Migrate does (tests apply a prefix of them to
+// build an older install).
+func migrate(ctx context.Context, q Querier, log *slog.Logger, migs []Migration) error {
+	if log == nil {
+		log = slog.Default()
 	}
 	version, err := ServerVersionOf(ctx, q)
 	if err != nil {
