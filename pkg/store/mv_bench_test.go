@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/teller-analytics/teller/internal/chtest"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/store"
 )
@@ -28,18 +29,8 @@ func BenchmarkEventsInsertSessionsMV(b *testing.B) {
 	srv := testenv.ClickHouse(b)
 	ctx := context.Background()
 	without, with := testenv.OpenStore(b, srv, "nomv"), testenv.OpenStore(b, srv, "withmv")
-	migs, err := store.Migrations()
-	if err != nil {
+	if err := chtest.RestoreSessionsAgg(ctx, with); err != nil {
 		b.Fatal(err)
-	}
-	for _, m := range migs {
-		if m.Version == 3 { // sessions_agg, sessions_mv (and the old sessions view, replaced again below)
-			for _, st := range m.Statements {
-				if err := with.Exec(ctx, st); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
 	}
 	if testenv.ClientQuery(b, srv, "withmv", "EXISTS TABLE sessions_mv") != "1" {
 		b.Fatal("sessions_mv was not created again")
