@@ -7,6 +7,11 @@
 //   - statements end with ";" at the end of a line;
 //   - every statement is idempotent (IF NOT EXISTS), so two services starting
 //     at once cannot break each other;
+//   - a column is added with "ALTER TABLE t ADD COLUMN IF NOT EXISTS c
+//     type": 18.16 lacks that form, so pkg/store runs it as a plain ADD
+//     COLUMN where the column is missing (on every release); its comment
+//     follows in "ALTER TABLE t COMMENT COLUMN c '...'", since 18.16
+//     ignores a COMMENT inside ADD COLUMN;
 //   - a first line "-- requires-server: MAJOR.MINOR" applies the file only on
 //     that ClickHouse release or newer (it is retried on every start, so it
 //     applies after the server is upgraded). Everything else must run on

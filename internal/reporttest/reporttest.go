@@ -38,7 +38,10 @@
 // ad1; S5 twitter/social/launch), browser versions, screen sizes (S4 390 px
 // and S6 412 px wide; S1, S3 1920; S2 1366; S5 1280), titles ("Title of
 // <path>"), S3's custom event properties (plan=pro, from=blog), S4's scroll
-// depth (75 %), a bridging event (S1's third) and a late one (S5's second).
+// depth (75 %), a bridging event (S1's third) and a late one (S5's second),
+// and entry countries (S0, S1, S3, S7 DE; S2, S6, B1 US; S4 FR; S5 none;
+// O1 GB; every later event NL): in Range without bots DE 2, US 2, FR 1,
+// unknown 1.
 // Seed also writes four refused messages (rejected_events, see rejected)
 // and the collectors' per-minute accepted counts (collector_accepted, see
 // accepted), each twice, as a replay or a rewrite would.
@@ -48,6 +51,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +60,7 @@ import (
 
 	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/internal/chtest"
+	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/store"
 )
@@ -130,6 +135,7 @@ type Event struct {
 	PropsKeys, PropsValues            []string
 	ScrollDepth                       uint8
 	Late, Bridging                    bool
+	Country                           string // ISO 3166-1 alpha-2, empty when unknown
 }
 
 type step struct {
@@ -156,30 +162,31 @@ type session struct {
 	source, version string
 	utm             [5]string // source, medium, campaign, term, content
 	width, height   uint16
+	country         string
 }
 
 var fixture = []session{
-	{name: "S0", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-09T22:59:59Z", channel: "direct",
+	{name: "S0", country: "DE", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-09T22:59:59Z", channel: "direct",
 		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/old"}}},
-	{name: "S6", site: SiteID, visitor: "V5", reason: "first_visit", start: "2024-03-09T23:00:00Z", channel: "direct",
+	{name: "S6", country: "US", site: SiteID, visitor: "V5", reason: "first_visit", start: "2024-03-09T23:00:00Z", channel: "direct",
 		browser: "Chrome", os: "Android", device: "mobile", version: "122", width: 412, height: 915, steps: []step{{offsetMs: 0, kind: "pageview", path: "/about"}}},
-	{name: "S1", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T09:00:00Z",
+	{name: "S1", country: "DE", site: SiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T09:00:00Z",
 		refDomain: "google.com", channel: "organic_search", browser: "Firefox", os: "Linux", device: "desktop",
 		source: "Google", version: "123", width: 1920, height: 1080, utm: [5]string{"google", "cpc", "spring", "analytics", "ad1"},
 		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 20000, kind: "pageview", path: "/pricing"},
 			{offsetMs: 40000, kind: "pageview", path: "/", bridging: true}, {offsetMs: 65500, kind: "pageview", path: "/signup"}}},
-	{name: "S2", site: SiteID, visitor: "V2", reason: "first_visit", start: "2024-03-10T12:00:00Z", channel: "direct",
+	{name: "S2", country: "US", site: SiteID, visitor: "V2", reason: "first_visit", start: "2024-03-10T12:00:00Z", channel: "direct",
 		browser: "Chrome", os: "Windows", device: "desktop", version: "122", width: 1366, height: 768,
 		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}}},
-	{name: "B1", site: SiteID, visitor: "VB", reason: "first_visit", start: "2024-03-11T06:00:00Z", channel: "direct",
+	{name: "B1", country: "US", site: SiteID, visitor: "VB", reason: "first_visit", start: "2024-03-11T06:00:00Z", channel: "direct",
 		browser: "Googlebot", os: "", device: "bot", bot: true,
 		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 1000, kind: "pageview", path: "/robots-only"}}},
-	{name: "S3", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-11T08:00:00Z",
+	{name: "S3", country: "DE", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-11T08:00:00Z",
 		refDomain: "news.ycombinator.com", channel: "referral", browser: "Firefox", os: "Linux", device: "desktop",
 		source: "Hacker News", version: "124", width: 1920, height: 1080,
 		steps: []step{{offsetMs: 0, kind: "pageview", path: "/blog/hello"},
 			{offsetMs: 5000, kind: "event", name: "signup_click", path: "/blog/hello", props: []string{"plan=pro", "from=blog"}}}},
-	{name: "S4", site: SiteID, visitor: "V3", reason: "first_visit", start: "2024-03-11T23:30:00Z",
+	{name: "S4", country: "FR", site: SiteID, visitor: "V3", reason: "first_visit", start: "2024-03-11T23:30:00Z",
 		refDomain: "google.com", channel: "organic_search", browser: "Safari", os: "iOS", device: "mobile",
 		source: "Google", version: "17", width: 390, height: 844,
 		steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}, {offsetMs: 8000, kind: "engagement", path: "/", scroll: 75}}},
@@ -187,9 +194,9 @@ var fixture = []session{
 		refDomain: "t.co", channel: "organic_social", browser: "Chrome", os: "Windows", device: "desktop",
 		source: "X", version: "122", width: 1280, height: 720, utm: [5]string{"twitter", "social", "launch", "", ""},
 		steps: []step{{offsetMs: 0, kind: "pageview", path: XSSPath}, {offsetMs: 15000, kind: "pageview", path: "/", late: true}}},
-	{name: "S7", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-12T23:00:00Z", channel: "direct",
+	{name: "S7", country: "DE", site: SiteID, visitor: "V1", reason: "inactivity", start: "2024-03-12T23:00:00Z", channel: "direct",
 		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/later"}}},
-	{name: "O1", site: OtherSiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T10:00:00Z", channel: "direct",
+	{name: "O1", country: "GB", site: OtherSiteID, visitor: "V1", reason: "first_visit", start: "2024-03-10T10:00:00Z", channel: "direct",
 		browser: "Firefox", os: "Linux", device: "desktop", steps: []step{{offsetMs: 0, kind: "pageview", path: "/"}}},
 }
 
@@ -219,15 +226,17 @@ func Events() []Event {
 				e.Name = st.kind
 			}
 			if i == 0 {
+				e.Country = s.country
 				e.ReferrerDomain, e.Channel, e.ReferrerSource = s.refDomain, s.channel, s.source
 				e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent = s.utm[0], s.utm[1], s.utm[2], s.utm[3], s.utm[4]
 				if s.refDomain != "" {
 					e.Referrer = "https://" + s.refDomain + "/"
 				}
 			} else {
-				// Later events come from the site's own pages: they must not
-				// change the session's entry attribution.
-				e.Referrer, e.ReferrerDomain, e.Channel = "https://example.com/", "example.com", "internal"
+				// Later events come from the site's own pages, and from
+				// another country (a VPN switched on): they must not change
+				// the session's entry attribution.
+				e.Referrer, e.ReferrerDomain, e.Channel, e.Country = "https://example.com/", "example.com", "internal", "NL"
 			}
 			if st.kind == "engagement" {
 				e.EngagedMs = uint32(st.offsetMs)
@@ -244,45 +253,66 @@ var eventColumns = []string{"event_id", "site_id", "visitor_id", "session_id", "
 	"url", "hostname", "pathname", "referrer", "referrer_domain", "channel", "browser", "os", "device", "is_bot", "bot_reason", "engaged_ms",
 	"session_started_at", "session_start_reason", "is_session_start",
 	"title", "referrer_source", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-	"browser_version", "screen_width", "screen_height", "props_keys", "props_values", "scroll_depth", "is_late", "is_bridging"}
+	"browser_version", "screen_width", "screen_height", "props_keys", "props_values", "scroll_depth", "is_late", "is_bridging", "country"}
 
-// Insert writes events in one insert.
-func Insert(ctx context.Context, db chtest.Inserter, events []Event) error {
-	rows := make([][]any, 0, len(events))
-	for _, e := range events {
-		host := "example.com"
-		if e.Site == OtherSiteID {
-			host = "other.example"
-		}
-		var bot uint8
-		reason := ""
-		if e.Bot {
-			bot, reason = 1, "crawler:"+e.Browser
-		}
-		var start uint8
-		if e.IsStart {
-			start = 1
-		}
-		rows = append(rows, []any{e.ID, e.Site, e.Visitor, e.Session, e.TS.UTC(), uint64(e.TS.UnixMilli()), e.Kind, e.Name,
-			"https://" + host + e.Pathname, host, e.Pathname, e.Referrer, e.ReferrerDomain, e.Channel, e.Browser, e.OS, e.Device,
-			bot, reason, e.EngagedMs, e.SessionStart.UTC(), e.StartReason, start,
-			e.Title, e.ReferrerSource, e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent,
-			e.BrowserVersion, e.ScreenWidth, e.ScreenHeight, nonNil(e.PropsKeys), nonNil(e.PropsValues), e.ScrollDepth, b2u(e.Late), b2u(e.Bridging)})
+// row is e as the sessionizer's events row.
+func (e *Event) row() store.EventRow {
+	host := "example.com"
+	if e.Site == OtherSiteID {
+		host = "other.example"
 	}
-	if err := db.Insert(ctx, "events", eventColumns, rows); err != nil {
+	r := store.EventRow{EventID: e.ID, SiteID: e.Site, VisitorID: e.Visitor, SessionID: e.Session, TimeMs: e.TS.UnixMilli(),
+		Kind: e.Kind, Name: e.Name, URL: "https://" + host + e.Pathname, Hostname: host, Pathname: e.Pathname, Title: e.Title,
+		Referrer: e.Referrer, ReferrerDomain: e.ReferrerDomain, ReferrerSource: e.ReferrerSource, Channel: e.Channel,
+		UTMSource: e.UTMSource, UTMMedium: e.UTMMedium, UTMCampaign: e.UTMCampaign, UTMTerm: e.UTMTerm, UTMContent: e.UTMContent,
+		Browser: e.Browser, BrowserVersion: e.BrowserVersion, OS: e.OS, Device: e.Device, IsBot: e.Bot,
+		ScreenWidth: e.ScreenWidth, ScreenHeight: e.ScreenHeight, PropsKeys: nonNil(e.PropsKeys), PropsValues: nonNil(e.PropsValues),
+		EngagedMs: e.EngagedMs, ScrollDepth: e.ScrollDepth, SessionStartedMs: e.SessionStart.UnixMilli(),
+		SessionStartReason: e.StartReason, IsSessionStart: e.IsStart, IsLate: e.Late, IsBridging: e.Bridging, Country: e.Country}
+	if e.Bot {
+		r.BotReason = "crawler:" + e.Browser
+	}
+	return r
+}
+
+// Insert writes events in one insert, and their sessions' session_versions
+// rows as the sessionizer would write them (pkg/sessionizer's
+// SessionVersions: the real figures code, from the events' own session
+// decisions). Give each call whole sessions: a session's row is its
+// figures over the events of that call. The fixture's log order is time
+// order (ties by id), whatever order the events are given in, so a replay
+// in another order writes equal rows.
+func Insert(ctx context.Context, db chtest.Inserter, events []Event) error {
+	rows := make([]store.EventRow, len(events))
+	values := make([][]any, len(events))
+	for i := range events {
+		r := events[i].row()
+		rows[i] = r
+		values[i] = []any{r.EventID, r.SiteID, r.VisitorID, r.SessionID, time.UnixMilli(r.TimeMs).UTC(), uint64(r.TimeMs), r.Kind, r.Name,
+			r.URL, r.Hostname, r.Pathname, r.Referrer, r.ReferrerDomain, r.Channel, r.Browser, r.OS, r.Device, b2u(r.IsBot), r.BotReason,
+			r.EngagedMs, time.UnixMilli(r.SessionStartedMs).UTC(), r.SessionStartReason, b2u(r.IsSessionStart),
+			r.Title, r.ReferrerSource, r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent,
+			r.BrowserVersion, r.ScreenWidth, r.ScreenHeight, r.PropsKeys, r.PropsValues, r.ScrollDepth, b2u(r.IsLate), b2u(r.IsBridging), r.Country}
+	}
+	if err := db.Insert(ctx, "events", eventColumns, values); err != nil {
 		return fmt.Errorf("reporttest: insert %d events: %w", len(events), err)
 	}
-	// The sessionizer writes session_versions itself; rows written straight
-	// into events get theirs from sessions_agg (schema/0030's backfill).
-	// The reports read only session_versions: a fixture without its
-	// session rows would report nothing, so an engine that cannot run the
-	// backfill is an error, not a silent skip.
-	q, ok := db.(store.Querier)
-	if !ok {
-		return fmt.Errorf("reporttest: %T cannot run statements, so its events would have no session_versions rows", db)
-	}
-	if err := store.BackfillSessionVersions(ctx, q); err != nil {
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].TimeMs != rows[j].TimeMs {
+			return rows[i].TimeMs < rows[j].TimeMs
+		}
+		return rows[i].EventID.String() < rows[j].EventID.String()
+	})
+	versions, err := sessionizer.SessionVersions(rows)
+	if err != nil {
 		return fmt.Errorf("reporttest: %w", err)
+	}
+	vals := make([][]any, len(versions))
+	for i := range versions {
+		vals[i] = versions[i].Values()
+	}
+	if err := db.Insert(ctx, "session_versions", store.SessionVersionColumns, vals); err != nil {
+		return fmt.Errorf("reporttest: insert %d session versions: %w", len(vals), err)
 	}
 	return nil
 }

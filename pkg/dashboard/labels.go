@@ -27,7 +27,7 @@ var dimensionKeys = map[string]string{
 
 // emptyKeys say what an empty key means per dimension.
 var emptyKeys = map[string]string{"referrer": "(direct)", "referrers": "(direct)", "source": "(none)", "device": "(unknown)",
-	"screen": "(unknown)", "country": "(unknown)"}
+	"screen": "(unknown)", "country": report.UnknownCountry}
 
 var opLabels = map[report.Op]string{report.Is: "is", report.IsNot: "is not", report.Contains: "contains",
 	report.NotContains: "does not contain"}

@@ -260,6 +260,7 @@ var cardGroups = []struct {
 	{"sources", "Sources", []report.Dimension{report.Channels, report.Sources, report.Referrers}},
 	{"campaigns", "Campaigns", []report.Dimension{report.UTMCampaigns, report.UTMSources, report.UTMMediums, report.UTMTerms, report.UTMContents}},
 	{"devices", "Devices", []report.Dimension{report.Browsers, report.BrowserVersions, report.OSes, report.Devices, report.Screens}},
+	{"countries", "Countries", []report.Dimension{report.Countries}},
 	{"events", "Events and visits", []report.Dimension{report.Events, report.StartReasons}},
 }
 
@@ -462,8 +463,8 @@ func chips(v view) []chip {
 		}
 		label := keyHeader(string(f.Dimension)) + " " + opLabels[f.Op] + " "
 		value := f.Value
-		if f.Dimension == report.Channels {
-			value = report.ChannelLabel(value)
+		if f.Dimension == report.Channels || f.Dimension == report.Countries {
+			value = rowLabel(f.Dimension, value)
 		}
 		if value == "" {
 			value = emptyKey(string(f.Dimension))
@@ -523,10 +524,13 @@ func sqlText(l *report.SQLLog) string {
 	return strings.Join(l.Statements(), ";\n\n") + ";"
 }
 
-// rowLabel is a breakdown key as shown: readable channel names.
+// rowLabel is a breakdown key as shown: readable channel and country names.
 func rowLabel(dim report.Dimension, key string) string {
-	if dim == report.Channels {
+	switch dim {
+	case report.Channels:
 		return report.ChannelLabel(key)
+	case report.Countries:
+		return report.CountryName(key)
 	}
 	return key
 }

@@ -54,6 +54,7 @@ const (
 	Devices         Dimension = "device"          // desktop, mobile, tablet, bot or ""
 	Screens         Dimension = "screen"          // screen width class at entry: see ScreenClasses
 	StartReasons    Dimension = "start_reason"    // why the session started: first_visit, inactivity, ...
+	Countries       Dimension = "country"         // ISO 3166-1 alpha-2 code at entry, "" when unknown; see CountryName
 	Events          Dimension = "event"           // custom event name, ranked by sessions having it
 )
 
@@ -94,6 +95,7 @@ var dimensions = map[Dimension]dimDef{
 	Devices:         {session: "device"},
 	Screens:         {session: screenClass("screen_width")},
 	StartReasons:    {session: "toString(start_reason)"},
+	Countries:       {session: "country"},
 }
 
 // oldNames are the dimension names of the first JSON API, still accepted.
@@ -101,12 +103,11 @@ var oldNames = map[string]Dimension{
 	"pages": Pages, "entry_pages": EntryPages, "exit_pages": ExitPages, "referrers": Referrers, "channels": Channels,
 }
 
-// Dimensions lists every dimension in display order. country is not one
-// yet: the events table has no country column.
+// Dimensions lists every dimension in display order.
 func Dimensions() []Dimension {
 	return []Dimension{Pages, EntryPages, ExitPages, Sources, Referrers, Channels,
 		UTMSources, UTMMediums, UTMCampaigns, UTMTerms, UTMContents,
-		Browsers, BrowserVersions, OSes, Devices, Screens, StartReasons, Events}
+		Browsers, BrowserVersions, OSes, Devices, Screens, Countries, StartReasons, Events}
 }
 
 // ParseDimension checks a dimension name from a request. The plural names

@@ -363,6 +363,7 @@ func TestParseInput(t *testing.T) {
 		"referrer:is:":           {Dimension: report.Referrers, Op: report.Is, Value: ""},
 		"event:not_contains:x":   {Dimension: report.Events, Op: report.NotContains, Value: "x"},
 		"screen:is_not:992-1439": {Dimension: report.Screens, Op: report.IsNot, Value: "992-1439"},
+		"country:is:DE":          {Dimension: report.Countries, Op: report.Is, Value: "DE"},
 	}
 	for s, want := range good {
 		got, err := report.ParseFilter(s)
@@ -373,7 +374,7 @@ func TestParseInput(t *testing.T) {
 			t.Errorf("%+v.String() = %q, want %q", got, got.String(), s)
 		}
 	}
-	bad := []string{"", "channel", "channel:is", "nope:is:x", "country:is:DE", "channel:like:x", "channel:contains:",
+	bad := []string{"", "channel", "channel:is", "nope:is:x", "channel:like:x", "channel:contains:",
 		"channel:is:" + strings.Repeat("x", report.MaxFilterValue+1), "channel:is:\xff", "channel:is:a\x00b"}
 	for _, s := range bad {
 		if _, err := report.ParseFilter(s); !errors.Is(err, report.ErrInvalidQuery) {

@@ -44,13 +44,20 @@ type Attrs struct {
 	UTMSource, UTMMedium, UTMCampaign, UTMTerm, UTMContent, ClickIDType   string
 	Browser, BrowserVersion, OS, Device                                   string
 	ScreenWidth, ScreenHeight                                             uint16
+	// Country is the ISO 3166-1 alpha-2 code of the client address, or
+	// empty (the collector looks it up).
+	Country string
 }
 
-// strings of Attrs in their encoding order.
-func (a *Attrs) fields() [16]*string {
-	return [16]*string{&a.Hostname, &a.Pathname, &a.Referrer, &a.ReferrerDomain, &a.ReferrerSource, &a.Channel,
+// attrStrings is the number of strings in Attrs.
+const attrStrings = 17
+
+// strings of Attrs in their encoding order. A new one goes last: a
+// checkpoint of an older version holds the ones before it (state.go).
+func (a *Attrs) fields() [attrStrings]*string {
+	return [attrStrings]*string{&a.Hostname, &a.Pathname, &a.Referrer, &a.ReferrerDomain, &a.ReferrerSource, &a.Channel,
 		&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDType,
-		&a.Browser, &a.BrowserVersion, &a.OS, &a.Device}
+		&a.Browser, &a.BrowserVersion, &a.OS, &a.Device, &a.Country}
 }
 
 // Facts are what the figures need of an event (Input.Facts).
@@ -96,7 +103,7 @@ func fingerprint(id uuid.UUID) uint64 { return binary.BigEndian.Uint64(id[:8]) }
 // The session's variable-size figures live in one byte slice, open.data:
 //
 //	fingerprints  8 bytes each, sorted, one per distinct event (events of them)
-//	entry         the 16 strings of Attrs, encoded, then uvarint screen width and height
+//	entry         the strings of Attrs (attrStrings), encoded, then uvarint screen width and height
 //	exit          the exit path, encoded
 //	pages         [4-byte views][encoded path] ...
 //
@@ -166,7 +173,7 @@ func skip(b []byte) []byte {
 // entrySize is the length of the entry section at the start of b.
 func entrySize(b []byte) int {
 	rest := b
-	for range 16 {
+	for range attrStrings {
 		rest = skip(rest)
 	}
 	for range 2 {

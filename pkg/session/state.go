@@ -39,13 +39,17 @@ func CampaignKey(params ...string) uint64 {
 // A version 1 checkpoint (written before the figures existed) still
 // restores: its open sessions keep their ids, spans and rules, but their
 // figures before the restore are unknown, so they are marked legacy and
-// write no session_versions rows (their events still go to events, and so
-// to sessions_agg while it is written). Their figures are what
-// schema/0030's backfill took from sessions_agg when the migration ran;
-// the events they take after the restore are missing from session_versions
-// until the history is re-sessionized or the backfill is run again. Only
-// sessions open across the upgrade are affected.
-const stateVersion = 2
+// write no session_versions rows (their events still go to events). Their
+// figures are what schema/0030's backfill took from sessions_agg when the
+// migration ran; the events they take after the restore are missing from
+// session_versions until the history is re-sessionized (0060 dropped
+// sessions_agg, so the backfill cannot run again). Only sessions open
+// across the upgrade are affected.
+//
+// Version 3 adds the entry's Country after the other entry strings; a
+// version 2 checkpoint restores with an empty country for its open
+// sessions (their entry events carried none that was kept).
+const stateVersion = 3
 
 // MarshalBinary encodes the partition's clock and open sessions for a
 // checkpoint. The encoding is sorted, so equal states give equal bytes.
@@ -99,8 +103,8 @@ var errCorrupt = errors.New("session: corrupt state")
 func (p *Partition) UnmarshalBinary(b []byte) error {
 	d := decoder{b: b}
 	version := d.byte()
-	if version != 1 && version != stateVersion {
-		return fmt.Errorf("session: state version %d, this build reads 1 and %d", version, stateVersion)
+	if version < 1 || version > stateVersion {
+		return fmt.Errorf("session: state version %d, this build reads 1 to %d", version, stateVersion)
 	}
 	// Restored figures are encoded for a fresh interner: a failed restore
 	// leaves p as it was.
@@ -125,7 +129,7 @@ func (p *Partition) UnmarshalBinary(b []byte) error {
 			if version == 1 {
 				s.flags = flagLegacy
 			} else {
-				q.readFigures(&d, &s)
+				q.readFigures(&d, &s, version)
 			}
 			list = append(list, s)
 		}
@@ -215,7 +219,7 @@ func appendString(buf []byte, s string) []byte {
 	return append(buf, s...)
 }
 
-// appendFigures writes s's figures (version 2).
+// appendFigures writes s's figures (version 3).
 func (p *Partition) appendFigures(buf []byte, k visitorKey, s *open) []byte {
 	for _, n := range []uint32{s.events, s.pageviews, s.custom, s.late, s.bridging} {
 		buf = binary.AppendUvarint(buf, uint64(n))
@@ -243,8 +247,9 @@ func (p *Partition) appendFigures(buf []byte, k visitorKey, s *open) []byte {
 }
 
 // readFigures reads what appendFigures wrote into s, encoding its strings
-// with q's interner.
-func (q *Partition) readFigures(d *decoder, s *open) {
+// with q's interner. A version 2 state has the entry strings before
+// Country.
+func (q *Partition) readFigures(d *decoder, s *open, version byte) {
 	var n [5]uint32
 	for i := range n {
 		n[i] = uint32(d.uvarint())
@@ -264,8 +269,16 @@ func (q *Partition) readFigures(d *decoder, s *open) {
 		return
 	}
 	str := func() string { return string(d.bytes(int(d.uvarint()))) }
-	for range 16 {
-		data = q.strs.enc(data, str())
+	stored := attrStrings
+	if version == 2 {
+		stored = 16
+	}
+	for i := range attrStrings {
+		v := ""
+		if i < stored {
+			v = str()
+		}
+		data = q.strs.enc(data, v)
 	}
 	data = binary.AppendUvarint(data, uint64(uint16(d.uvarint())))
 	data = binary.AppendUvarint(data, uint64(uint16(d.uvarint())))

@@ -90,7 +90,7 @@ func TestRestoresVersion2Checkpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
+	if *update && stateVersion == 2 { // a fixture of an older version is never rewritten
 		if err := os.WriteFile("testdata/checkpoint-v2.bin", state, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -116,5 +116,61 @@ func TestRestoresVersion2Checkpoint(t *testing.T) {
 		if w, g := p.Changed(nil), restored.Changed(nil); !reflect.DeepEqual(w, g) {
 			t.Fatalf("event %d after restoring: versions %+v, want %+v", checkpointCut+i, g, w)
 		}
+	}
+}
+
+// testdata/checkpoint-v3.bin is version 2's stream with countries on the
+// entry events (state version 3 adds the entry's Country), written by the
+// build that introduced it: it restores and continues exactly, and while
+// this build writes version 3 it writes it byte for byte.
+func TestRestoresVersion3Checkpoint(t *testing.T) {
+	events := checkpointStream()
+	for i := range events {
+		events[i].Facts = &Facts{Kind: Kind(1 + i%3), ScrollDepth: uint8(i % 100), IsBot: i%97 == 0,
+			Attrs: Attrs{Pathname: fmt.Sprintf("/p%d", i%7), Channel: "direct", Browser: "Firefox", ScreenWidth: uint16(i),
+				Country: []string{"DE", "US", "", "FR"}[i%4]}}
+	}
+	p := newPartition(t, DefaultRules())
+	for _, in := range events[:checkpointCut] {
+		p.Assign(in)
+	}
+	p.Changed(nil)
+	state, err := p.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update && stateVersion == 3 {
+		if err := os.WriteFile("testdata/checkpoint-v3.bin", state, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fixture, err := os.ReadFile("testdata/checkpoint-v3.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stateVersion == 3 && !bytes.Equal(state, fixture) {
+		t.Fatal("the version 3 encoding changed: bump stateVersion and keep reading version 3")
+	}
+	restored := newPartition(t, DefaultRules())
+	if err := restored.UnmarshalBinary(fixture); err != nil {
+		t.Fatalf("a version 3 checkpoint no longer restores: %v", err)
+	}
+	countries := map[string]bool{}
+	for i, in := range events[checkpointCut:] {
+		want, got := p.Assign(in), restored.Assign(in)
+		if got != want {
+			t.Fatalf("event %d after restoring: %+v, want %+v", checkpointCut+i, got, want)
+		}
+		w, g := p.Changed(nil), restored.Changed(nil)
+		if !reflect.DeepEqual(w, g) {
+			t.Fatalf("event %d after restoring: versions %+v, want %+v", checkpointCut+i, g, w)
+		}
+		for _, f := range g {
+			countries[f.Entry.Country] = true
+		}
+	}
+	// The restored sessions' countries came through the checkpoint.
+	if !countries["DE"] || !countries["US"] || !countries["FR"] {
+		t.Fatalf("entry countries after restoring: %v", countries)
 	}
 }

@@ -1,6 +1,8 @@
 package sessionizer
 
 import (
+	"fmt"
+
 	"github.com/teller-analytics/teller/pkg/enrich"
 	"github.com/teller-analytics/teller/pkg/event"
 	"github.com/teller-analytics/teller/pkg/session"
@@ -26,7 +28,11 @@ func (e *enricher) row(ev *event.Event) store.EventRow {
 	if st, ok := e.sites.Lookup(ev.Site); ok {
 		domains = st.Domains
 	}
-	return e.pipe.Row(ev, domains)
+	r := e.pipe.Row(ev, domains)
+	// The collector looked the country up (pkg/geo) and pkg/event
+	// validated it: it is stored as sent.
+	r.Country = ev.Country
+	return r
 }
 
 // campaignKey is the session split's view of a row's campaign columns.
@@ -55,7 +61,7 @@ func factsOf(r *store.EventRow) session.Facts {
 		ReferrerSource: r.ReferrerSource, Channel: r.Channel, UTMSource: r.UTMSource, UTMMedium: r.UTMMedium,
 		UTMCampaign: r.UTMCampaign, UTMTerm: r.UTMTerm, UTMContent: r.UTMContent, ClickIDType: r.ClickIDType,
 		Browser: r.Browser, BrowserVersion: r.BrowserVersion, OS: r.OS, Device: r.Device,
-		ScreenWidth: r.ScreenWidth, ScreenHeight: r.ScreenHeight}}
+		ScreenWidth: r.ScreenWidth, ScreenHeight: r.ScreenHeight, Country: r.Country}}
 }
 
 // versionRow is a session version as session_versions stores it.
@@ -69,5 +75,32 @@ func versionRow(f *session.Figures) store.SessionVersion {
 		UTMMedium: e.UTMMedium, UTMCampaign: e.UTMCampaign, UTMTerm: e.UTMTerm, UTMContent: e.UTMContent,
 		ClickIDType: e.ClickIDType, Browser: e.Browser, BrowserVersion: e.BrowserVersion, OS: e.OS, Device: e.Device,
 		ScreenWidth: e.ScreenWidth, ScreenHeight: e.ScreenHeight, ExitPathname: f.ExitPathname,
-		Pages: f.Pages, PageViews: f.PageViews}
+		Pages: f.Pages, PageViews: f.PageViews, Country: e.Country}
+}
+
+// SessionVersions are the session_versions rows the sessionizer writes for
+// events rows that already carry their session (SessionID,
+// SessionStartedMs, SessionStartReason, IsLate, IsBridging), one per
+// session: its figures after all of its rows, given in log order, through
+// the same mapping and figures code as a flush. For fixtures and tools
+// that write events rows themselves; a row repeated (a redelivery) counts
+// once.
+func SessionVersions(rows []store.EventRow) ([]store.SessionVersion, error) {
+	var t session.Tally
+	for i := range rows {
+		r := &rows[i]
+		reason, ok := session.ParseReason(r.SessionStartReason)
+		if !ok {
+			return nil, fmt.Errorf("sessionizer: event %s: unknown session start reason %q", r.EventID, r.SessionStartReason)
+		}
+		facts := factsOf(r)
+		t.Add(session.Input{EventID: r.EventID, Site: r.SiteID, Visitor: r.VisitorID, TimeMs: r.TimeMs, Facts: &facts},
+			session.Assignment{SessionID: r.SessionID, StartMs: r.SessionStartedMs, Reason: reason, Late: r.IsLate, Bridging: r.IsBridging})
+	}
+	figs := t.Figures()
+	out := make([]store.SessionVersion, len(figs))
+	for i := range figs {
+		out[i] = versionRow(&figs[i])
+	}
+	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/event"
 	"github.com/teller-analytics/teller/pkg/session"
 	"github.com/teller-analytics/teller/pkg/site"
+	"github.com/teller-analytics/teller/pkg/store"
 )
 
 // fixtureSites knows every site as shop.example, the fixture's domain.
@@ -86,6 +87,7 @@ func TestEnricherRow(t *testing.T) {
 		want := pipe.Row(ev, []string{"shop.example"})
 		want.SessionID, want.SessionStartedMs, want.SessionStartReason = a.SessionID, a.StartMs, a.Reason.String()
 		want.IsSessionStart, want.IsLate, want.IsBridging = true, true, true
+		want.Country = ev.Country
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", ev.URL, got, want)
 		}
@@ -95,6 +97,26 @@ func TestEnricherRow(t *testing.T) {
 		if want := session.CampaignKey(c.Source, c.Medium, c.Name, c.Term, c.Content, c.ClickIDType); campaignKey(&got) != want {
 			t.Errorf("%s: split key of the row %x, of the parsed campaign %+v %x", ev.URL, campaignKey(&got), c, want)
 		}
+	}
+}
+
+// The collector's country reaches the events row, the session's facts and
+// its version row (the entry's).
+func TestEnricherCountry(t *testing.T) {
+	e := newEnricher(fixtureSites{})
+	ev := fixtureEvents(t)[0]
+	ev.Country = "DE"
+	r := e.row(&ev)
+	if r.Country != "DE" {
+		t.Fatalf("row country %q", r.Country)
+	}
+	if f := factsOf(&r); f.Attrs.Country != "DE" {
+		t.Fatalf("facts country %q", f.Attrs.Country)
+	}
+	withSession(&r, session.Assignment{SessionID: uuid.New(), StartMs: r.TimeMs, Reason: session.FirstVisit, Opens: true})
+	v, err := SessionVersions([]store.EventRow{r})
+	if err != nil || len(v) != 1 || v[0].Country != "DE" {
+		t.Fatalf("session version %+v, %v", v, err)
 	}
 }
 

@@ -122,29 +122,12 @@ func figuresFromEvents(t *testing.T, srv *chlocal.Server, db string) string {
 FROM events GROUP BY session_id ORDER BY session_id`)
 }
 
-// aggregateFigures is what figures' rule-independent columns were before
-// session_versions: merged from sessions_agg, which sessions_mv still fills.
-func aggregateFigures(t *testing.T, srv *chlocal.Server, db string) string {
-	return testenv.ClientQuery(t, srv, db, `SELECT session_id, any(visitor_id), any(start_reason), uniqExactMerge(pageviews),
- uniqExactMerge(events), maxMerge(last_ms) - minMerge(first_ms) FROM sessions_agg GROUP BY session_id ORDER BY session_id`)
-}
-
-// viewFigures is the sessions view's columns that aggregateFigures has.
-func viewFigures(t *testing.T, srv *chlocal.Server, db string) string {
-	return testenv.ClientQuery(t, srv, db, `SELECT session_id, visitor_id, start_reason, pageviews, events, duration_ms
-FROM sessions ORDER BY session_id`)
-}
-
-// checkViewAgainstEventsAndAggregates fails unless the sessions view (over
-// session_versions) equals the figures computed from events and the old
-// aggregates.
-func checkViewAgainstEventsAndAggregates(t *testing.T, srv *chlocal.Server, db string) {
+// checkViewAgainstEvents fails unless the sessions view (over
+// session_versions) equals the figures computed from events.
+func checkViewAgainstEvents(t *testing.T, srv *chlocal.Server, db string) {
 	t.Helper()
 	if got, want := figures(t, srv, db), figuresFromEvents(t, srv, db); got != want {
 		t.Errorf("%s: sessions view differs from the figures of its events:\n%s\nwant:\n%s", db, got, want)
-	}
-	if got, want := viewFigures(t, srv, db), aggregateFigures(t, srv, db); got != want {
-		t.Errorf("%s: sessions view differs from sessions_agg:\n%s\nwant:\n%s", db, got, want)
 	}
 }
 
@@ -192,8 +175,8 @@ func TestCrashBeforeCheckpointThenRestartEqualsCleanRun(t *testing.T) {
 	if got := figures(t, srv, "crashed"); got != want {
 		t.Fatalf("figures after crash and replay differ from a clean run:\n%s\nwant:\n%s", got, want)
 	}
-	checkViewAgainstEventsAndAggregates(t, srv, "clean")
-	checkViewAgainstEventsAndAggregates(t, srv, "crashed")
+	checkViewAgainstEvents(t, srv, "clean")
+	checkViewAgainstEvents(t, srv, "crashed")
 	if restarted.rows < good {
 		t.Fatalf("the restart wrote %d rows, not a replay of all %d, so this test proved nothing", restarted.rows, good)
 	}
@@ -286,7 +269,7 @@ func TestClickHouseOutagePausesAndLosesNothing(t *testing.T) {
 	if got := figures(t, restarted, "outage"); got != want {
 		t.Fatalf("figures after the outage differ:\n%s\nwant:\n%s", got, want)
 	}
-	checkViewAgainstEventsAndAggregates(t, restarted, "outage")
+	checkViewAgainstEvents(t, restarted, "outage")
 }
 
 func port(addr string) int {

@@ -165,6 +165,12 @@ func Literal(v any) (string, error) {
 			parts[i] = quote(s)
 		}
 		return "[" + strings.Join(parts, ", ") + "]", nil
+	case []uint32:
+		parts := make([]string, len(v))
+		for i, n := range v {
+			parts[i] = strconv.FormatUint(uint64(n), 10)
+		}
+		return "[" + strings.Join(parts, ", ") + "]", nil
 	}
 	return "", fmt.Errorf("store: no literal for %T", v)
 }

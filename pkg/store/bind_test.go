@@ -28,6 +28,7 @@ func TestBind(t *testing.T) {
 			"SELECT toDateTime('2024-03-10 09:00:00', 'UTC')"},
 		{"uuid", "SELECT ?", []any{id}, "SELECT '" + id.String() + "'"},
 		{"array of strings", "SELECT ?", []any{[]string{"a", "b'c"}}, `SELECT ['a', 'b\'c']`},
+		{"array of UInt32", "SELECT ?", []any{[]uint32{1, 40}}, `SELECT [1, 40]`},
 		{"null", "SELECT ?", []any{nil}, "SELECT NULL"},
 		{"no arguments", "SELECT '?'", nil, "SELECT '?'"},
 	}

@@ -51,13 +51,14 @@ type EventRow struct {
 	IsBridging         bool
 	KafkaPartition     int32
 	KafkaOffset        int64
+	Country            string // ISO 3166-1 alpha-2 from the collector, empty when unknown
 }
 
 const insertEvents = `INSERT INTO events (event_id, site_id, visitor_id, session_id, ts, ts_ms, kind, name, url, hostname, pathname,
  title, referrer, referrer_domain, referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
  click_id_type, browser, browser_version, os, device, is_bot, bot_reason, screen_width, screen_height, props_keys,
  props_values, engaged_ms, scroll_depth, session_started_at, session_start_reason, is_session_start, is_late, is_bridging,
- kafka_partition, kafka_offset)`
+ kafka_partition, kafka_offset, country)`
 
 func b2u(b bool) uint8 {
 	if b {
@@ -91,7 +92,7 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 			r.Browser, r.BrowserVersion, r.OS, r.Device, b2u(r.IsBot), r.BotReason,
 			r.ScreenWidth, r.ScreenHeight, keys, vals, r.EngagedMs, r.ScrollDepth,
 			time.UnixMilli(r.SessionStartedMs).UTC(), r.SessionStartReason, b2u(r.IsSessionStart), b2u(r.IsLate), b2u(r.IsBridging),
-			r.KafkaPartition, r.KafkaOffset); err != nil {
+			r.KafkaPartition, r.KafkaOffset, r.Country); err != nil {
 			return fmt.Errorf("store: append event %s: %w", r.EventID, err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/teller-analytics/teller/internal/chtest"
 	"github.com/teller-analytics/teller/pkg/session"
+	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/store"
 )
 
@@ -58,20 +59,26 @@ func TestSchemaOnBothEngines(t *testing.T) {
 		chtest.Each(t, engines, func(t *testing.T, e *chtest.Engine) {
 			// People query these tables directly: every column says what it holds.
 			if bare := queryString(t, e, `SELECT arrayStringConcat(groupArray(concat(table, '.', name)), ', ')
-FROM system.columns WHERE database = currentDatabase() AND comment = '' AND table NOT IN ('sessions', 'sessions_mv')`); bare != "" {
+FROM system.columns WHERE database = currentDatabase() AND comment = '' AND table != 'sessions'`); bare != "" {
 				t.Errorf("columns without a comment: %s", bare)
 			}
-			tables := []string{"sites", "events", "sessions_agg", "session_versions", "sessionizer_checkpoints", "rejected_events"}
-			for _, table := range append(tables, "sessions", "sessions_mv") {
+			tables := []string{"sites", "events", "session_versions", "sessionizer_checkpoints", "rejected_events"}
+			for _, table := range append(tables, "sessions") {
 				if queryString(t, e, "SELECT toString(count()) FROM system.tables WHERE database = currentDatabase() AND name = ?", table) != "1" {
 					t.Errorf("table %s missing", table)
+				}
+			}
+			// 0060 dropped the aggregate states and the view that filled them.
+			for _, table := range []string{"sessions_agg", "sessions_mv"} {
+				if queryString(t, e, "SELECT toString(count()) FROM system.tables WHERE database = currentDatabase() AND name = ?", table) != "0" {
+					t.Errorf("table %s still exists", table)
 				}
 			}
 			// 0005 (table comments, from 23.9) really ran where it can.
 			if e.Version.AtLeast(23, 9) {
 				commented := queryString(t, e, `SELECT arrayStringConcat(groupArray(name), ' ') FROM (SELECT name FROM system.tables
 WHERE database = currentDatabase() AND name IN ? AND comment != '' ORDER BY name)`, tables)
-				if want := "events rejected_events session_versions sessionizer_checkpoints sessions_agg sites"; commented != want {
+				if want := "events rejected_events session_versions sessionizer_checkpoints sites"; commented != want {
 					t.Errorf("tables with a comment on %s: %q, want %q", e.Version, commented, want)
 				}
 			}
@@ -85,9 +92,7 @@ WHERE database = currentDatabase() AND name IN ? AND comment != '' ORDER BY name
 		known := map[string]string{
 			"events.kind":                   "event.Kind",
 			"events.session_start_reason":   "session.Reason",
-			"sessions_agg.start_reason":     "session.Reason",
 			"session_versions.start_reason": "session.Reason",
-			"sessions_mv.start_reason":      "session.Reason",
 			"sessions.start_reason":         "session.Reason",
 		}
 		chtest.Each(t, engines, func(t *testing.T, e *chtest.Engine) {
@@ -350,15 +355,38 @@ FROM sessions WHERE site_id = ? ORDER BY first_ms`, "mv")
 			}
 		}
 	}
-	// The sessions view reads session_versions; existing installs get their
-	// history there by 0030's backfill from the aggregates, run here on the
-	// aggregates the materialized view built from these events.
+	// The sessions view reads session_versions, which the sessionizer
+	// writes: here its figures of the whole delivery, redeliveries and
+	// disorder included, from the events' own session decisions.
+	var delivered []store.EventRow
+	for _, batch := range mvBatches {
+		for _, name := range batch {
+			e := mvEvents[name]
+			start, err := time.Parse(time.RFC3339, e.startAt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			delivered = append(delivered, store.EventRow{EventID: mvID("event", name), SiteID: "mv", VisitorID: mvID("visitor", e.visitor),
+				SessionID: mvID("session", e.session), TimeMs: start.UnixMilli() + e.offsetMs, Kind: e.kind, Name: e.kind,
+				URL: "https://example.com" + e.path, Hostname: "example.com", Pathname: e.path, ReferrerDomain: e.refDomain,
+				Channel: e.channel, ScrollDepth: e.scroll, IsBot: e.bot, SessionStartedMs: start.UnixMilli(), SessionStartReason: e.reason,
+				IsSessionStart: e.start, IsLate: e.late, IsBridging: e.bridging})
+		}
+	}
+	versions, err := sessionizer.SessionVersions(delivered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versionRows [][]any
+	for i := range versions {
+		versionRows = append(versionRows, versions[i].Values())
+	}
 	for _, e := range engines {
 		if e.Err != nil {
 			continue
 		}
-		if err := store.BackfillSessionVersions(ctx, e); err != nil {
-			t.Fatalf("ClickHouse %s: backfill: %v", e.Name, err)
+		if err := e.Insert(ctx, "session_versions", store.SessionVersionColumns, versionRows); err != nil {
+			t.Fatalf("ClickHouse %s: %v", e.Name, err)
 		}
 	}
 	got := chtest.Same(t, engines, "sessions view", read)
@@ -373,7 +401,7 @@ FROM sessions WHERE site_id = ? ORDER BY first_ms`, "mv")
 		if e.Err != nil {
 			continue
 		}
-		for _, table := range []string{"events", "sessions_agg", "session_versions"} {
+		for _, table := range []string{"events", "session_versions"} {
 			if err := e.Exec(ctx, "OPTIMIZE TABLE "+table+" FINAL"); err != nil {
 				t.Fatalf("ClickHouse %s: %v", e.Name, err)
 			}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -34,13 +33,35 @@ type SessionVersion struct {
 	ExitPathname                                    string
 	Pages                                           []string
 	PageViews                                       []uint32
+	Country                                         string // the earliest event's, ISO 3166-1 alpha-2 or empty
 }
 
-const insertSessionVersions = `INSERT INTO session_versions (site_id, session_date, session_id, visitor_id, started_at,
- start_reason, version, first_ms, last_ms, events, pageviews, custom_events, late_events, bridging_events, is_bot,
- max_scroll, entry_pathname, entry_hostname, referrer, referrer_domain, referrer_source, channel, utm_source,
- utm_medium, utm_campaign, utm_term, utm_content, click_id_type, browser, browser_version, os, device, screen_width,
- screen_height, exit_pathname, pages, page_views)`
+// SessionVersionColumns are the session_versions columns a row is written
+// to, in the order of SessionVersion.Values and of WriteSessionVersions'
+// columns.
+var SessionVersionColumns = []string{"site_id", "session_date", "session_id", "visitor_id", "started_at",
+	"start_reason", "version", "first_ms", "last_ms", "events", "pageviews", "custom_events", "late_events", "bridging_events", "is_bot",
+	"max_scroll", "entry_pathname", "entry_hostname", "referrer", "referrer_domain", "referrer_source", "channel", "utm_source",
+	"utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_type", "browser", "browser_version", "os", "device", "screen_width",
+	"screen_height", "exit_pathname", "pages", "page_views", "country"}
+
+var insertSessionVersions = "INSERT INTO session_versions (" + strings.Join(SessionVersionColumns, ", ") + ")"
+
+// Values are r's values in SessionVersionColumns' order, as a driver
+// appends them: for writers of single rows (test fixtures on engines
+// without batches); the sessionizer's path is WriteSessionVersions.
+func (r *SessionVersion) Values() []any {
+	st := time.UnixMilli(r.StartedMs).UTC()
+	pages, views := r.Pages, r.PageViews
+	if pages == nil {
+		pages, views = []string{}, []uint32{}
+	}
+	return []any{r.SiteID, time.Date(st.Year(), st.Month(), st.Day(), 0, 0, 0, 0, time.UTC), r.SessionID, r.VisitorID, st,
+		r.StartReason, r.Version, uint64(r.FirstMs), uint64(r.LastMs), r.Events, r.Pageviews, r.CustomEvents, r.Late, r.Bridging, b2u(r.IsBot),
+		r.MaxScroll, r.EntryPathname, r.EntryHostname, r.Referrer, r.ReferrerDomain, r.ReferrerSource, r.Channel, r.UTMSource,
+		r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDType, r.Browser, r.BrowserVersion, r.OS, r.Device, r.ScreenWidth,
+		r.ScreenHeight, r.ExitPathname, pages, views, r.Country}
+}
 
 // WriteSessionVersions inserts rows in one batch. Writing the same rows
 // again is harmless: equal versions of a session are equal rows, and the
@@ -55,7 +76,7 @@ func (db *DB) WriteSessionVersions(ctx context.Context, rows []SessionVersion) e
 	}
 	defer batch.Abort()
 	// Column by column: one Append per column instead of one reflective
-	// AppendRow of 37 values per row (the sessionizer writes about as many
+	// AppendRow of 38 values per row (the sessionizer writes about as many
 	// versions as events).
 	n := len(rows)
 	var (
@@ -67,7 +88,7 @@ func (db *DB) WriteSessionVersions(ctx context.Context, rows []SessionVersion) e
 		firsts, lasts                        = make([]uint64, n), make([]uint64, n)
 		bots, scrolls                        = make([]uint8, n), make([]uint8, n)
 		widths, heights                      = make([]uint16, n), make([]uint16, n)
-		exits                                = make([]string, n)
+		exits, countries                     = make([]string, n), make([]string, n)
 		pages                                = make([][]string, n)
 		views                                = make([][]uint32, n)
 	)
@@ -87,18 +108,18 @@ func (db *DB) WriteSessionVersions(ctx context.Context, rows []SessionVersion) e
 			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDType, r.Browser, r.BrowserVersion, r.OS, r.Device} {
 			strs[j][i] = v
 		}
-		exits[i], pages[i], views[i] = r.ExitPathname, r.Pages, r.PageViews
+		exits[i], pages[i], views[i], countries[i] = r.ExitPathname, r.Pages, r.PageViews, r.Country
 		if pages[i] == nil {
 			pages[i], views[i] = []string{}, []uint32{}
 		}
 	}
-	// In insertSessionVersions' order.
+	// In SessionVersionColumns' order.
 	cols := []any{sites, days, sessionIDs, visitorIDs, started, reasons, versions, firsts, lasts, events, pageviews, customs,
 		lates, bridgings, bots, scrolls}
 	for _, c := range strs {
 		cols = append(cols, c)
 	}
-	cols = append(cols, widths, heights, exits, pages, views)
+	cols = append(cols, widths, heights, exits, pages, views, countries)
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c); err != nil {
 			return fmt.Errorf("store: append column %d of %d session versions: %w", i, n, err)
@@ -108,46 +129,4 @@ func (db *DB) WriteSessionVersions(ctx context.Context, rows []SessionVersion) e
 		return fmt.Errorf("store: insert %d session versions: %w", len(rows), err)
 	}
 	return nil
-}
-
-// BackfillSessionVersions runs schema/0030's backfill again: one
-// session_versions row per session of sessions_agg (version = its distinct
-// events). Fixtures that write events rows directly, as tests do, get their
-// sessions this way; running it twice writes equal rows. The SQL has one
-// owner, the migration; this finds it there.
-func BackfillSessionVersions(ctx context.Context, q Querier) error {
-	migs, err := Migrations()
-	if err != nil {
-		return err
-	}
-	for _, m := range migs {
-		for _, st := range m.Statements {
-			if strings.HasPrefix(strings.TrimSpace(stripComments(st)), "INSERT INTO session_versions") && strings.Contains(st, "FROM sessions_agg") {
-				// It reads every session: allowed where a test forces key use.
-				st = strings.TrimSuffix(strings.TrimSpace(st), ";")
-				if strings.Contains(stripComments(st), "\nSETTINGS ") {
-					st += ", force_primary_key = 0, force_index_by_date = 0"
-				} else {
-					st += "\nSETTINGS force_primary_key = 0, force_index_by_date = 0"
-				}
-				if err := q.Exec(ctx, st); err != nil {
-					return fmt.Errorf("store: backfill session_versions: %w", err)
-				}
-				return nil
-			}
-		}
-	}
-	return errors.New("store: no migration backfills session_versions from sessions_agg")
-}
-
-// stripComments drops the "--" comment lines of a statement.
-func stripComments(st string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(st, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
-			b.WriteString(line)
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
 }

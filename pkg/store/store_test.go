@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/store"
 )
@@ -38,12 +39,18 @@ func TestMigrationsAreIdempotentAndDocumented(t *testing.T) {
 	}
 	// People query these tables directly: every column says what it holds.
 	if bare := testenv.ClientQuery(t, srv, "mig", `SELECT arrayStringConcat(groupArray(concat(table, '.', name)), ', ')
-FROM system.columns WHERE database = 'mig' AND comment = '' AND table NOT IN ('sessions', 'sessions_mv')`); bare != "" {
+FROM system.columns WHERE database = 'mig' AND comment = '' AND table != 'sessions'`); bare != "" {
 		t.Fatalf("columns without a comment: %s", bare)
 	}
-	for _, table := range []string{"sites", "events", "sessions_agg", "sessions", "sessions_mv", "sessionizer_checkpoints", "rejected_events"} {
+	for _, table := range []string{"sites", "events", "session_versions", "sessions", "sessionizer_checkpoints", "rejected_events"} {
 		if testenv.ClientQuery(t, srv, "mig", "EXISTS TABLE "+table) != "1" {
 			t.Fatalf("table %s missing", table)
+		}
+	}
+	// 0060 dropped the aggregate states and the view that filled them.
+	for _, table := range []string{"sessions_agg", "sessions_mv"} {
+		if testenv.ClientQuery(t, srv, "mig", "EXISTS TABLE "+table) != "0" {
+			t.Fatalf("table %s still exists", table)
 		}
 	}
 }
@@ -119,19 +126,29 @@ func TestSitesCheckpointsAndRejected(t *testing.T) {
 	}
 	// Writing the same event twice leaves one event in the sessions figures.
 	row := store.EventRow{EventID: uuid.New(), SiteID: "a", VisitorID: uuid.New(), SessionID: uuid.New(), TimeMs: 1_700_000_000_123,
-		Kind: "pageview", Name: "pageview", Pathname: "/", SessionStartedMs: 1_700_000_000_123, SessionStartReason: "first_visit", IsSessionStart: true}
+		Kind: "pageview", Name: "pageview", Pathname: "/", SessionStartedMs: 1_700_000_000_123, SessionStartReason: "first_visit", IsSessionStart: true,
+		Country: "DE"}
 	for i := 0; i < 2; i++ {
 		if err := db.WriteEvents(ctx, []store.EventRow{row}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The sessions view reads session_versions, which the sessionizer
-	// writes; here the backfill from the aggregates stands in for it.
-	if err := store.BackfillSessionVersions(ctx, db); err != nil {
+	// writes: here its figures of the two deliveries, written twice.
+	versions, err := sessionizer.SessionVersions([]store.EventRow{row, row})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := testenv.ClientQuery(t, srv, "rw", "SELECT count(), sum(pageviews), any(first_ms) FROM sessions"); got != "1\t1\t1700000000123" {
+	for i := 0; i < 2; i++ {
+		if err := db.WriteSessionVersions(ctx, versions); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := testenv.ClientQuery(t, srv, "rw", "SELECT count(), sum(pageviews), any(first_ms), any(country) FROM sessions"); got != "1\t1\t1700000000123\tDE" {
 		t.Fatalf("sessions after a duplicate write: %q", got)
+	}
+	if got := testenv.ClientQuery(t, srv, "rw", "SELECT count(), any(country) FROM events FINAL"); got != "1\tDE" {
+		t.Fatalf("events after a duplicate write: %q", got)
 	}
 	// Writing the same session version twice, and an older one after it,
 	// leaves the newest once.
@@ -152,6 +169,28 @@ func TestSitesCheckpointsAndRejected(t *testing.T) {
 	}
 	if got := testenv.ClientQuery(t, srv, "rw", "SELECT pages, page_views FROM session_versions FINAL WHERE site_id = 'b'"); got != "['/a','/b']\t[1,1]" {
 		t.Fatalf("pages of the newest version: %q", got)
+	}
+	// SessionVersion.Values, as fixtures write a row, gives the row
+	// WriteSessionVersions writes, column for column.
+	c, d := v, v
+	c.SiteID, d.SiteID, c.Country, d.Country, c.ReferrerSource, d.ReferrerSource = "c", "d", "FR", "FR", "Google", "Google"
+	if err := db.WriteSessionVersions(ctx, []store.SessionVersion{c}); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := db.Conn().PrepareBatch(ctx, "INSERT INTO session_versions ("+strings.Join(store.SessionVersionColumns, ", ")+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.Append(d.Values()...); err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+	cols := strings.Join(store.SessionVersionColumns[1:], ", ")
+	wrote := testenv.ClientQuery(t, srv, "rw", "SELECT "+cols+" FROM session_versions WHERE site_id = 'c'")
+	if got := testenv.ClientQuery(t, srv, "rw", "SELECT "+cols+" FROM session_versions WHERE site_id = 'd'"); got != wrote || !strings.Contains(got, "FR") {
+		t.Fatalf("a row written from Values:\n%s\nby WriteSessionVersions:\n%s", got, wrote)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teller-analytics/teller/internal/geotest"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/bus"
@@ -89,7 +90,9 @@ func startPipeline(t *testing.T) (*pipeline, func(q string) string) {
 	go func() {
 		defer wg.Done()
 		errs <- app.RunCollector(ctx, app.CollectorConfig{Listen: "127.0.0.1:0", Store: storeCfg, Kafka: kafkaCfg,
-			CookieSecrets: config.StringList{"e2e-cookie-secret-0123456789"}, CreateTopic: true},
+			CookieSecrets: config.StringList{"e2e-cookie-secret-0123456789"}, CreateTopic: true,
+			// Every test client is on loopback: its country is Germany.
+			GeoDB: geotest.Countries(t, map[string]string{"127.0.0.0/8": "DE"})},
 			log.With("service", "collector"), app.Hooks{Ready: colReady, Clock: p.now})
 	}()
 	scfg := sessionizer.DefaultConfig()
@@ -247,6 +250,13 @@ FROM sessions WHERE site_id = 'shop' ORDER BY first_ms`)
 	if n := query("SELECT count() FROM rejected_events"); n != "0" {
 		t.Fatalf("rejected_events = %s, want 0", n)
 	}
+	// The collector's country reached every event and every session.
+	if got := query("SELECT countIf(country = 'DE'), count() FROM events FINAL"); got != "8\t8" {
+		t.Fatalf("events in Germany, of all: %s, want 8 of 8", got)
+	}
+	if got := query("SELECT groupUniqArray(country) FROM sessions"); got != "['DE']" {
+		t.Fatalf("countries of the sessions: %s, want ['DE']", got)
+	}
 
 	// The example queries in README.md run as printed on this data.
 	readme, err := os.ReadFile("../../README.md")
@@ -286,6 +296,7 @@ FROM sessions WHERE site_id = 'shop' ORDER BY first_ms`)
 		"exit_pages":  "/blog/launch:1 /blog:1 /docs:4",
 		"referrers":   ":1 google.com:4 news.ycombinator.com:1",
 		"channels":    "direct:1 organic_search:4 organic_social:1",
+		"country":     "DE:6",
 	} {
 		var br struct {
 			Rows []struct {
