@@ -128,8 +128,9 @@ type Event struct {
 	Country string `json:"country,omitempty"`
 	// Bot is set by the collector when the request itself shows it is not a
 	// person looking at the page: "prefetch" (Sec-Purpose or Purpose:
-	// prefetch), "headless", or "crawler:<Name>"; empty otherwise. The
-	// sessionizer's user-agent detection applies on top of it.
+	// prefetch), or the user agent's bot reason as pkg/enrich gives it
+	// ("<class>:<pattern>", e.g. "crawler:Googlebot", "headless:HeadlessChrome");
+	// empty otherwise. The sessionizer's user-agent detection applies on top of it.
 	Bot string `json:"bot,omitempty"`
 
 	// page is URL as Validate parsed it (pageOf is the string it parsed),
