@@ -39,6 +39,9 @@ var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, 
 		}
 		return all, nil
 	},
+	"Breakdowns": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Breakdowns(ctx, withBots(mainQuery()), report.Dimensions(), 2)
+	},
 	"Compare": func(ctx context.Context, r *report.Reports) (any, error) {
 		return r.Compare(ctx, withBots(mainQuery()))
 	},

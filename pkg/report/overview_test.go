@@ -71,3 +71,49 @@ func TestOverviewIsCompareAndSeries(t *testing.T) {
 		}
 	})
 }
+
+// TestBreakdownsIsBreakdown: the site page's one query for all session
+// dimensions gives each exactly Breakdown's rows, in order, with small
+// limits (so that LIMIT BY cuts ties as ORDER BY ... LIMIT does), with the
+// bot rule and session, page and negated page filters.
+func TestBreakdownsIsBreakdown(t *testing.T) {
+	filters := [][]report.Filter{
+		nil,
+		{{Dimension: report.Channels, Op: report.Is, Value: "organic_search"}},
+		{{Dimension: report.Pages, Op: report.Contains, Value: "pricing"}},
+		{{Dimension: report.Pages, Op: report.NotContains, Value: "pricing"}, {Dimension: report.Browsers, Op: report.IsNot, Value: ""}},
+	}
+	dims := append(report.Dimensions(), report.Channels, "channels") // a repeat and an old name
+	each(t, func(t *testing.T, r *report.Reports, e *chtest.Engine) {
+		for _, q := range []report.Query{mainQuery(), withBots(mainQuery())} {
+			for _, fs := range filters {
+				q.Filters = fs
+				for _, limit := range []int{1, 2, report.MaxLimit} {
+					got, err := r.Breakdowns(ctx(t), q, dims, limit)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(got) != len(report.Dimensions()) {
+						t.Errorf("%d dimensions, want %d", len(got), len(report.Dimensions()))
+					}
+					nonEmpty := 0
+					for _, dim := range report.Dimensions() {
+						want, err := r.Breakdown(ctx(t), q, dim, limit)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !rowsEqual(got[dim], want) {
+							t.Errorf("%v %s limit %d: Breakdowns = %+v, Breakdown = %+v", fs, dim, limit, got[dim], want)
+						}
+						if len(want) > 0 {
+							nonEmpty++
+						}
+					}
+					if nonEmpty < len(report.Dimensions())/2 {
+						t.Errorf("%v: only %d dimensions with rows: the comparison would prove little", fs, nonEmpty)
+					}
+				}
+			}
+		}
+	})
+}
