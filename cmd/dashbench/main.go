@@ -241,6 +241,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.Var(&conc, "concurrency", "comma-separated numbers of simultaneous users (default 1,4)")
 		fs.Var(&only, "only", "comma-separated endpoint names to measure (default all), e.g. \"site page\"")
 		fs.IntVar(&o.Rounds, "rounds", 10, "requests per user per endpoint (after one warm-up)")
+		fs.BoolVar(&o.Vary, "vary", false, "give each user a range of its own (user i's ends i days earlier), so that concurrent requests are different computations")
+		fs.IntVar(&o.ClickHousePid, "clickhouse-pid", 0, "process id of the ClickHouse server, to report its CPU time per request (ch_cpu_ms)")
 		if err := parse(); err != nil {
 			return err
 		}

@@ -33,6 +33,21 @@ type BenchOptions struct {
 	Rounds int
 	// Only keeps the endpoints with these names (empty: all).
 	Only []string
+	// Vary gives each user a range of its own: user i's range ends i days
+	// before the range's end (same length), so that the users' requests
+	// are different computations, as on a dashboard where people look at
+	// different views.
+	Vary bool
+	// ClickHousePid is the ClickHouse server's process, for the server CPU
+	// per request (0: not measured).
+	ClickHousePid int
+}
+
+// shift is r moved days earlier.
+func (r Range) shift(days int) Range {
+	from, _ := time.Parse(time.DateOnly, r.From)
+	to, _ := time.Parse(time.DateOnly, r.To)
+	return Range{Label: r.Label, From: from.AddDate(0, 0, -days).Format(time.DateOnly), To: to.AddDate(0, 0, -days).Format(time.DateOnly)}
 }
 
 // Bench signs in the users and measures every endpoint for every range and
@@ -46,17 +61,27 @@ func Bench(ctx context.Context, o BenchOptions, w io.Writer) ([]Stats, error) {
 				return all, err
 			}
 			var stats []Stats
-			for _, ep := range Endpoints(o.Site, r.From, r.To) {
+			for k, ep := range Endpoints(o.Site, r.From, r.To) {
 				if len(o.Only) > 0 && !contains(o.Only, ep.Name) {
 					continue
 				}
-				s := Measure(ctx, o.URL, users, ep, o.Rounds)
+				var paths []string
+				if o.Vary {
+					for i := range users {
+						paths = append(paths, Endpoints(o.Site, r.shift(i).From, r.shift(i).To)[k].Path)
+					}
+				}
+				s := Measure(ctx, o.URL, users, ep, paths, o.Rounds, o.ClickHousePid)
 				stats = append(stats, s)
 				if ctx.Err() != nil {
 					return append(all, stats...), ctx.Err()
 				}
 			}
-			FormatStats(w, fmt.Sprintf("%s %s..%s", r.Label, r.From, r.To), stats)
+			label := fmt.Sprintf("%s %s..%s", r.Label, r.From, r.To)
+			if o.Vary && n > 1 {
+				label = fmt.Sprintf("%s ..%s, varied", r.Label, r.To)
+			}
+			FormatStats(w, label, stats)
 			fmt.Fprintln(w)
 			all = append(all, stats...)
 			for _, u := range users {

@@ -25,7 +25,9 @@ type Endpoint struct {
 
 // Endpoints lists the site page and every JSON report of the dashboard on
 // main for siteID over the days [from, to] (YYYY-MM-DD, inclusive, in the
-// site's zone): the page first, then the reports it is made of.
+// site's zone): the page first, then the reports it is made of (those of
+// the first API, then the rest of the page's: realtime, completeness and
+// the default tabs of its other cards).
 func Endpoints(siteID, from, to string) []Endpoint {
 	q := "?" + url.Values{"from": {from}, "to": {to}}.Encode()
 	id := url.PathEscape(siteID)
@@ -35,9 +37,11 @@ func Endpoints(siteID, from, to string) []Endpoint {
 		{"api timeseries", "/api/sites/" + id + "/timeseries" + q},
 		{"api sessions", "/api/sites/" + id + "/sessions" + q},
 	}
-	for _, dim := range []string{"pages", "entry_pages", "exit_pages", "referrers", "channels"} {
+	for _, dim := range []string{"pages", "entry_pages", "exit_pages", "referrers", "channels", "utm_campaign", "browser", "event"} {
 		eps = append(eps, Endpoint{"api breakdown/" + dim, "/api/sites/" + id + "/breakdown/" + dim + q})
 	}
+	eps = append(eps, Endpoint{"api realtime", "/api/sites/" + id + "/realtime" + q},
+		Endpoint{"api completeness", "/api/sites/" + id + "/completeness" + q})
 	return eps
 }
 
@@ -113,6 +117,11 @@ type Stats struct {
 	P50, P95, P99, Max time.Duration
 	// Wall is the time the batch took; Requests/Wall is the throughput.
 	Wall time.Duration
+	// ServerCPU is the ClickHouse server's CPU time over the timed batch
+	// divided by the requests answered (0 when its pid is not known): what
+	// one request costs the server, which, unlike the latencies, hardly
+	// depends on what else runs on the machine.
+	ServerCPU time.Duration
 }
 
 // PerSecond is the throughput of the batch.
@@ -120,9 +129,18 @@ func (s Stats) PerSecond() float64 { return float64(s.Requests) / s.Wall.Seconds
 
 // Measure requests ep with users (one goroutine each, all signed in), each
 // sending rounds requests one after another, after one untimed warm-up
-// request per user, and returns the latencies.
-func Measure(ctx context.Context, base string, users []*http.Client, ep Endpoint, rounds int) Stats {
+// request per user, and returns the latencies. paths, when not nil, gives
+// each user a path of its own (paths[i] for users[i], e.g. another range),
+// ep naming them; chPid, when not 0, is the ClickHouse server's process,
+// whose CPU time the batch costs goes into ServerCPU.
+func Measure(ctx context.Context, base string, users []*http.Client, ep Endpoint, paths []string, rounds, chPid int) Stats {
 	st := Stats{Endpoint: ep, Concurrency: len(users)}
+	pathOf := func(i int) string {
+		if paths != nil {
+			return paths[i]
+		}
+		return ep.Path
+	}
 	var mu sync.Mutex
 	var lat []time.Duration
 	fail := func(msg string) {
@@ -133,8 +151,8 @@ func Measure(ctx context.Context, base string, users []*http.Client, ep Endpoint
 			st.FirstError = oneLine(msg, 100)
 		}
 	}
-	get := func(c *http.Client) (time.Duration, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+ep.Path, nil)
+	get := func(c *http.Client, path string) (time.Duration, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 		if err != nil {
 			return 0, err
 		}
@@ -155,19 +173,20 @@ func Measure(ctx context.Context, base string, users []*http.Client, ep Endpoint
 		return d, nil
 	}
 	var wg sync.WaitGroup
-	for _, c := range users {
+	for i, c := range users {
 		wg.Go(func() {
-			if _, err := get(c); err != nil {
+			if _, err := get(c, pathOf(i)); err != nil {
 				fail("warm-up: " + err.Error())
 			}
 		})
 	}
 	wg.Wait()
+	cpu0, cpuErr := ProcessCPU(chPid)
 	start := time.Now()
-	for _, c := range users {
+	for i, c := range users {
 		wg.Go(func() {
 			for range rounds {
-				d, err := get(c)
+				d, err := get(c, pathOf(i))
 				if err != nil {
 					fail(err.Error())
 					continue
@@ -181,6 +200,9 @@ func Measure(ctx context.Context, base string, users []*http.Client, ep Endpoint
 	wg.Wait()
 	st.Wall = time.Since(start)
 	st.Requests = len(lat)
+	if cpu1, err := ProcessCPU(chPid); cpuErr == nil && err == nil && len(lat) > 0 {
+		st.ServerCPU = (cpu1 - cpu0) / time.Duration(len(lat))
+	}
 	slices.Sort(lat)
 	st.P50, st.P95, st.P99 = percentile(lat, 50), percentile(lat, 95), percentile(lat, 99)
 	if len(lat) > 0 {
@@ -216,11 +238,15 @@ func Users(ctx context.Context, base, user, password string, n int) ([]*http.Cli
 
 // FormatStats prints a table of stats, one line each.
 func FormatStats(w io.Writer, label string, stats []Stats) {
-	fmt.Fprintf(w, "%-28s %5s %5s %4s %9s %9s %9s %9s %8s  %s\n", label, "users", "ok", "err", "p50_ms", "p95_ms", "p99_ms", "max_ms", "req/s", "first error")
+	fmt.Fprintf(w, "%-28s %5s %5s %4s %9s %9s %9s %9s %8s %9s  %s\n", label, "users", "ok", "err", "p50_ms", "p95_ms", "p99_ms", "max_ms", "req/s", "ch_cpu_ms", "first error")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 	for _, s := range stats {
-		fmt.Fprintf(w, "%-28s %5d %5d %4d %9s %9s %9s %9s %8.2f  %s\n", s.Endpoint.Name, s.Concurrency, s.Requests, s.Errors,
-			ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max), s.PerSecond(), s.FirstError)
+		cpu := "-"
+		if s.ServerCPU > 0 {
+			cpu = ms(s.ServerCPU)
+		}
+		fmt.Fprintf(w, "%-28s %5d %5d %4d %9s %9s %9s %9s %8.2f %9s  %s\n", s.Endpoint.Name, s.Concurrency, s.Requests, s.Errors,
+			ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max), s.PerSecond(), cpu, s.FirstError)
 	}
 }
 

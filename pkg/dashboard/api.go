@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -157,82 +158,154 @@ func (d *Dashboard) apiView(c *gin.Context) (view, report.Query, apiRange, bool)
 	return v, q, head, true
 }
 
+// timedAs runs reports that one query answers together and records its
+// duration under each of their names: for each, the time it took to answer.
+func (d *Dashboard) timedAs(names []string, f func() error) error {
+	start := time.Now()
+	err := f()
+	for _, n := range names {
+		d.metrics.reportSeconds.WithLabelValues(n).Observe(time.Since(start).Seconds())
+	}
+	return err
+}
+
 // summary is the core of the KPIs: the summary, compared with the previous
 // period unless the view turns that off.
 func (d *Dashboard) summary(ctx context.Context, v view, q report.Query) (report.Comparison, error) {
-	var cmp report.Comparison
-	err := d.timed("summary", func() (err error) {
-		if v.CompareOff {
-			cmp.Current, err = d.reports.Summary(ctx, q)
+	key := fmt.Sprintf("summary %t %s", v.CompareOff, queryKey(q, nil))
+	return shared(ctx, &d.running, key, func(ctx context.Context) (cmp report.Comparison, err error) {
+		err = d.timed("summary", func() (err error) {
+			if v.CompareOff {
+				cmp.Current, err = d.reports.Summary(ctx, q)
+				return err
+			}
+			cmp, err = d.reports.Compare(ctx, q)
 			return err
-		}
-		cmp, err = d.reports.Compare(ctx, q)
-		return err
+		})
+		return cmp, err
 	})
-	return cmp, err
+}
+
+// chartOf is the view's metric and interval (or the range's default
+// interval).
+func chartOf(v view, q report.Query) (report.Metric, report.Interval, error) {
+	metric, err := report.ParseMetric(v.Metric)
+	if err != nil {
+		return "", "", err
+	}
+	interval, err := report.ParseInterval(v.Interval)
+	if err != nil {
+		return "", "", err
+	}
+	if interval == "" {
+		interval = report.DefaultInterval(q.From, q.To)
+	}
+	return metric, interval, nil
 }
 
 // series is the core of the chart: the view's metric and interval (or the
 // range's default interval).
 func (d *Dashboard) series(ctx context.Context, v view, q report.Query) ([]report.Point, report.Metric, report.Interval, error) {
-	metric, err := report.ParseMetric(v.Metric)
+	metric, interval, err := chartOf(v, q)
 	if err != nil {
 		return nil, "", "", err
 	}
-	interval, err := report.ParseInterval(v.Interval)
-	if err != nil {
-		return nil, "", "", err
-	}
-	if interval == "" {
-		interval = report.DefaultInterval(q.From, q.To)
-	}
-	var points []report.Point
-	err = d.timed("timeseries", func() (err error) {
-		points, err = d.reports.Series(ctx, q, v.Range.Loc, metric, interval)
-		return err
+	key := fmt.Sprintf("series %s %s %s", metric, interval, queryKey(q, v.Range.Loc))
+	points, err := shared(ctx, &d.running, key, func(ctx context.Context) (points []report.Point, err error) {
+		err = d.timed("timeseries", func() (err error) {
+			points, err = d.reports.Series(ctx, q, v.Range.Loc, metric, interval)
+			return err
+		})
+		return points, err
 	})
 	return points, metric, interval, err
 }
 
+// overview is the core of the site page's head: the KPIs (compared with
+// the previous period unless the view turns that off) and the chart, from
+// one query.
+func (d *Dashboard) overview(ctx context.Context, v view, q report.Query) (report.Overview, report.Metric, report.Interval, error) {
+	metric, interval, err := chartOf(v, q)
+	if err != nil {
+		return report.Overview{}, "", "", err
+	}
+	key := fmt.Sprintf("overview %t %s %s %s", v.CompareOff, metric, interval, queryKey(q, v.Range.Loc))
+	ov, err := shared(ctx, &d.running, key, func(ctx context.Context) (ov report.Overview, err error) {
+		err = d.timedAs([]string{"summary", "timeseries"}, func() (err error) {
+			ov, err = d.reports.Overview(ctx, q, v.Range.Loc, metric, interval, !v.CompareOff)
+			return err
+		})
+		return ov, err
+	})
+	return ov, metric, interval, err
+}
+
 // breakdown is the core of a breakdown card, page and export.
 func (d *Dashboard) breakdown(ctx context.Context, q report.Query, dim report.Dimension, limit int) ([]report.Row, error) {
-	var rows []report.Row
-	err := d.timed(string(dim), func() (err error) {
-		rows, err = d.reports.Breakdown(ctx, q, dim, limit)
-		return err
+	key := fmt.Sprintf("breakdown %q %d %s", dim, limit, queryKey(q, nil))
+	return shared(ctx, &d.running, key, func(ctx context.Context) (rows []report.Row, err error) {
+		err = d.timed(string(dim), func() (err error) {
+			rows, err = d.reports.Breakdown(ctx, q, dim, limit)
+			return err
+		})
+		return rows, err
 	})
-	return rows, err
+}
+
+// breakdowns is the core of the site page's session breakdown cards: the
+// rows of each of dims (session dimensions) from one query.
+func (d *Dashboard) breakdowns(ctx context.Context, q report.Query, dims []report.Dimension, limit int) (map[report.Dimension][]report.Row, error) {
+	key := fmt.Sprintf("breakdowns %q %d %s", dims, limit, queryKey(q, nil))
+	return shared(ctx, &d.running, key, func(ctx context.Context) (rows map[report.Dimension][]report.Row, err error) {
+		names := make([]string, len(dims))
+		for i, dim := range dims {
+			names[i] = string(dim)
+		}
+		err = d.timedAs(names, func() (err error) {
+			rows, err = d.reports.Breakdowns(ctx, q, dims, limit)
+			return err
+		})
+		return rows, err
+	})
 }
 
 // sessions is the core of the latest sessions.
 func (d *Dashboard) sessions(ctx context.Context, q report.Query, limit int) ([]report.SessionRow, error) {
-	var rows []report.SessionRow
-	err := d.timed("sessions", func() (err error) {
-		rows, err = d.reports.Sessions(ctx, q, limit)
-		return err
+	key := fmt.Sprintf("sessions %d %s", limit, queryKey(q, nil))
+	return shared(ctx, &d.running, key, func(ctx context.Context) (rows []report.SessionRow, err error) {
+		err = d.timed("sessions", func() (err error) {
+			rows, err = d.reports.Sessions(ctx, q, limit)
+			return err
+		})
+		return rows, err
 	})
-	return rows, err
 }
 
 // realtime is the core of the realtime card: visitors of the last
-// report.RealtimeWindow and the pages they are on.
+// report.RealtimeWindow and the pages they are on. Requests that arrive
+// while one runs share it: its window ends at most that query's duration
+// before theirs.
 func (d *Dashboard) realtime(ctx context.Context, v view) (report.Realtime, error) {
-	var rt report.Realtime
-	err := d.timed("realtime", func() (err error) {
-		rt, err = d.reports.Realtime(ctx, v.Site.ID, d.clock(), v.Range.Bots)
-		return err
+	key := fmt.Sprintf("realtime %q %t", v.Site.ID, v.Range.Bots)
+	return shared(ctx, &d.running, key, func(ctx context.Context) (rt report.Realtime, err error) {
+		err = d.timed("realtime", func() (err error) {
+			rt, err = d.reports.Realtime(ctx, v.Site.ID, d.clock(), v.Range.Bots)
+			return err
+		})
+		return rt, err
 	})
-	return rt, err
 }
 
 // completeness is the core of the data-completeness line.
 func (d *Dashboard) completeness(ctx context.Context, v view, q report.Query) ([]report.CompletenessDay, error) {
-	var days []report.CompletenessDay
-	err := d.timed("completeness", func() (err error) {
-		days, err = d.reports.Completeness(ctx, q, v.Range.Loc)
-		return err
+	key := "completeness " + queryKey(q, v.Range.Loc)
+	return shared(ctx, &d.running, key, func(ctx context.Context) (days []report.CompletenessDay, err error) {
+		err = d.timed("completeness", func() (err error) {
+			days, err = d.reports.Completeness(ctx, q, v.Range.Loc)
+			return err
+		})
+		return days, err
 	})
-	return days, err
 }
 
 // apiSummary serves GET /api/sites/:id/summary.

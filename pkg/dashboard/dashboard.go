@@ -115,6 +115,8 @@ type Dashboard struct {
 	pages        *pages
 	ua           *enrich.UAParser
 	now          atomic.Pointer[func() time.Time]
+	// running are the report computations identical requests share (shared.go).
+	running flights
 }
 
 // New checks o and builds a Dashboard.

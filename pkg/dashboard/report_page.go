@@ -179,8 +179,7 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		return
 	}
 	var (
-		cmp      report.Comparison
-		points   []report.Point
+		ov       report.Overview
 		metric   report.Metric
 		interval report.Interval
 		rt       report.Realtime
@@ -195,9 +194,9 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		return task{name, func(ctx context.Context) error { return run(report.WithSQLLog(ctx, l)) }}
 	}
 	tasks := []task{
-		logged("summary", func(ctx context.Context) (err error) { cmp, err = d.summary(ctx, v, q); return err }),
-		logged("timeseries", func(ctx context.Context) (err error) {
-			points, metric, interval, err = d.series(ctx, v, q)
+		// The KPIs and the chart: one query (report.Overview).
+		logged("overview", func(ctx context.Context) (err error) {
+			ov, metric, interval, err = d.overview(ctx, v, q)
 			return err
 		}),
 		logged("realtime", func(ctx context.Context) (err error) { rt, err = d.realtime(ctx, v); return err }),
@@ -207,11 +206,31 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 			return err
 		}),
 	}
+	// The cards of event dimensions (pages, events) run a query each; those
+	// of session dimensions share one (report.Breakdowns).
+	var bySessions []*table
 	for i := range cards {
 		t := &cards[i].Table
+		if !report.Dimension(t.Dimension).ReadsEvents() {
+			bySessions = append(bySessions, t)
+			continue
+		}
 		tasks = append(tasks, logged(t.ID, func(ctx context.Context) error {
 			rows, err := d.breakdown(ctx, q, report.Dimension(t.Dimension), sitePageRows)
 			t.Rows = tableRows(v, t.Dimension, rows)
+			return err
+		}))
+	}
+	if len(bySessions) > 0 {
+		tasks = append(tasks, logged("breakdowns", func(ctx context.Context) error {
+			var dims []report.Dimension
+			for _, t := range bySessions {
+				dims = append(dims, report.Dimension(t.Dimension))
+			}
+			rows, err := d.breakdowns(ctx, q, dims, sitePageRows)
+			for _, t := range bySessions {
+				t.Rows = tableRows(v, t.Dimension, rows[report.Dimension(t.Dimension)])
+			}
 			return err
 		}))
 	}
@@ -220,17 +239,22 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		return
 	}
 	for i := range cards {
-		cards[i].Table.SQL = sqlText(sql[cards[i].Table.ID])
+		t := &cards[i].Table
+		if report.Dimension(t.Dimension).ReadsEvents() {
+			t.SQL = sqlText(sql[t.ID])
+		} else {
+			t.SQL = sqlText(sql["breakdowns"])
+		}
 	}
 	page := sitePage{
 		base: d.base(c, s.Name), Site: s, View: v, Range: v.Range,
 		Presets: presets(v), BotsLink: botsLink(v), Filters: chips(v), Form: newFilterForm(v, ""),
-		KPIs: kpis(cmp, !v.CompareOff), Compare: compareLink(v),
-		Chart:   newChart(seriesPoints(points), string(metric), string(interval)),
+		KPIs: kpis(ov.Comparison, !v.CompareOff), Compare: compareLink(v),
+		Chart:   newChart(seriesPoints(ov.Points), string(metric), string(interval)),
 		Metrics: metricLinks(v, metric), Intervals: intervalLinks(v, interval), Cards: cards,
 		SessionsLink: v.link("/sessions"), SiteAdmin: role.AtLeast(account.RoleAdmin),
 		GoalsLink: v.link("/goals"), BotsReport: v.link("/bots"),
-		SummarySQL: sqlText(sql["summary"]), ChartSQL: sqlText(sql["timeseries"]), SessionsSQL: sqlText(sql["sessions"]),
+		SummarySQL: sqlText(sql["overview"]), ChartSQL: sqlText(sql["overview"]), SessionsSQL: sqlText(sql["sessions"]),
 	}
 	page.Realtime = realtimeView{Visitors: rt.Visitors, Pages: tableRows(v, string(report.Pages), rt.Pages),
 		Minutes: int(report.RealtimeWindow.Minutes()), SQL: sqlText(sql["realtime"]), API: "/api" + v.link("/realtime")}
@@ -242,7 +266,7 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 	}
 	page.Scripts = true
 	page.Sessions = sessionViews(v, sessions)
-	if cmp.Current.Sessions == 0 && len(v.Filters) == 0 {
+	if ov.Current.Sessions == 0 && len(v.Filters) == 0 {
 		page.Snippet = snippet.Tag(d.collectorURL, s.ID)
 	}
 	d.render(c, http.StatusOK, "site", page)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/teller-analytics/teller/pkg/store"
 )
@@ -97,6 +98,11 @@ var dimensions = map[Dimension]dimDef{
 	StartReasons:    {session: "toString(start_reason)"},
 	Countries:       {session: "country"},
 }
+
+// ReadsEvents reports whether the dimension's rows are events (Pages,
+// Events) rather than sessions: Breakdowns reads those with a query each,
+// and all the others with one.
+func (d Dimension) ReadsEvents() bool { return dimensions[d].eventColumn != "" }
 
 // oldNames are the dimension names of the first JSON API, still accepted.
 var oldNames = map[string]Dimension{
@@ -251,4 +257,85 @@ WHERE ` + where + `
 GROUP BY e_key
 ORDER BY ` + rank + `, e_key
 LIMIT ` + strconv.Itoa(limit), args
+}
+
+// Breakdowns is Breakdown for each of dims at once: the same rows, at most
+// limit per dimension. The session dimensions among dims are read in one
+// scan of q's sessions (each session row counted once per dimension,
+// through ARRAY JOIN, then the first limit rows of each by LIMIT BY), so a
+// page with several session breakdowns reads session_versions FINAL once
+// for all of them; Pages and Events read the events table, one query each.
+func (r *Reports) Breakdowns(ctx context.Context, q Query, dims []Dimension, limit int) (map[Dimension][]Row, error) {
+	if err := q.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	out := make(map[Dimension][]Row, len(dims))
+	var session []Dimension
+	for _, d := range dims {
+		d, err := ParseDimension(string(d))
+		if err != nil {
+			return nil, err
+		}
+		if _, done := out[d]; done {
+			continue
+		}
+		out[d] = []Row{}
+		if dimensions[d].session == "" {
+			rows, err := r.Breakdown(ctx, q, d, limit)
+			if err != nil {
+				return nil, err
+			}
+			out[d] = rows
+			continue
+		}
+		session = append(session, d)
+	}
+	if len(session) == 0 {
+		return out, nil
+	}
+	query, args := breakdownsQuery(q, session, limit)
+	err := r.each(ctx, query, args, func(rows store.Rows) error {
+		var i uint8
+		var row Row
+		var bounces, durationMs uint64
+		if err := rows.Scan(&i, &row.Key, &row.Visitors, &row.Sessions, &row.Pageviews, &row.Events, &bounces, &durationMs); err != nil {
+			return err
+		}
+		if int(i) >= len(session) {
+			return fmt.Errorf("dimension index %d of %d", i, len(session))
+		}
+		if row.Sessions > 0 {
+			row.BounceRate = float64(bounces) / float64(row.Sessions)
+			row.AvgDurationSec = float64(durationMs) / 1000 / float64(row.Sessions)
+		}
+		out[session[i]] = append(out[session[i]], row)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("report: breakdowns %v of %s: %w", session, q.Site, err)
+	}
+	return out, nil
+}
+
+// breakdownsQuery is Breakdowns' query for the session dimensions dims: the
+// rows of breakdownQuery for each, told apart by their index in dims.
+func breakdownsQuery(q Query, dims []Dimension, limit int) (string, []any) {
+	cols := []string{colVisitor, colPageviews, colCustom, colDuration}
+	index, keys := make([]string, len(dims)), make([]string, len(dims))
+	for i, d := range dims {
+		alias := "s_key" + strconv.Itoa(i)
+		cols = append(cols, "toString("+dimensions[d].session+") AS "+alias)
+		index[i], keys[i] = strconv.Itoa(i), alias
+	}
+	from, args := q.sessionsFrom(cols...)
+	return `SELECT b_dim, b_key, uniqExact(s_visitor) AS visitors, count() AS sessions, sum(s_pageviews) AS pageviews,
+       sum(s_custom), countIf(` + bounceCond + `), sum(s_duration)
+FROM ` + from + `
+ARRAY JOIN arrayMap(i -> toUInt8(i), [` + strings.Join(index, ", ") + `]) AS b_dim, [` + strings.Join(keys, ", ") + `] AS b_key
+GROUP BY b_dim, b_key
+ORDER BY b_dim, sessions DESC, pageviews DESC, b_key
+LIMIT ` + strconv.Itoa(limit) + ` BY b_dim`, args
 }

@@ -39,6 +39,9 @@ var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, 
 		}
 		return all, nil
 	},
+	"Breakdowns": func(ctx context.Context, r *report.Reports) (any, error) {
+		return r.Breakdowns(ctx, withBots(mainQuery()), report.Dimensions(), 2)
+	},
 	"Compare": func(ctx context.Context, r *report.Reports) (any, error) {
 		return r.Compare(ctx, withBots(mainQuery()))
 	},
@@ -50,6 +53,19 @@ var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, 
 				return nil, err
 			}
 			all = append(all, p)
+		}
+		return all, nil
+	},
+	"Overview": func(ctx context.Context, r *report.Reports) (any, error) {
+		var all []report.Overview
+		for _, compare := range []bool{true, false} {
+			for _, iv := range report.Intervals() {
+				o, err := r.Overview(ctx, withBots(mainQuery()), reporttest.Location(), report.MetricBounceRate, iv, compare)
+				if err != nil {
+					return nil, err
+				}
+				all = append(all, o)
+			}
 		}
 		return all, nil
 	},

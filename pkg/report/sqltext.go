@@ -32,6 +32,20 @@ func (l *SQLLog) Statements() []string {
 	return append([]string(nil), l.stmts...)
 }
 
+// AddSQL appends statements, as Statements returned them, to the SQLLog of
+// ctx (if it has one): for a caller that shares a report computed under
+// another context (the dashboard's identical concurrent requests), so that
+// its log still shows what ran.
+func AddSQL(ctx context.Context, stmts ...string) {
+	l, _ := ctx.Value(sqlLogKey{}).(*SQLLog)
+	if l == nil || len(stmts) == 0 {
+		return
+	}
+	l.mu.Lock()
+	l.stmts = append(l.stmts, stmts...)
+	l.mu.Unlock()
+}
+
 func logSQL(ctx context.Context, query string, args []any) {
 	l, _ := ctx.Value(sqlLogKey{}).(*SQLLog)
 	if l == nil {

@@ -242,42 +242,68 @@ func (r *Reports) Series(ctx context.Context, q Query, loc *time.Location, m Met
 	key, n := bucketKey(iv, "s_started")
 	from, args := q.sessionsFrom(append([]string{colStarted}, summaryCols...)...)
 	query := "SELECT " + key + " AS bucket, " + summaryAggs + "\nFROM " + from + "\nGROUP BY bucket\nORDER BY bucket"
-	points := make([]Point, len(bs))
-	index := make(map[string]int, len(bs))
-	for i, b := range bs {
-		points[i] = Point{Start: b.start, Label: b.label}
-		index[b.key] = i
-	}
+	ps := newPointSet(bs)
 	err = r.each(ctx, query, append(zoneArgs(tz, n), args...), func(rows store.Rows) error {
-		var k string
-		var s Summary
-		var bounces, durationMs uint64
-		if err := rows.Scan(&k, &s.Visitors, &s.Sessions, &s.Pageviews, &bounces, &durationMs, &s.Events); err != nil {
-			return err
+		k, s, err := scanBucket(rows)
+		if err == nil {
+			ps.add(k, s)
 		}
-		p := Point{Label: k, Visitors: s.Visitors, Sessions: s.Sessions, Pageviews: s.Pageviews, Events: s.Events}
-		if s.Sessions > 0 {
-			p.BounceRate = float64(bounces) / float64(s.Sessions)
-			p.AvgDurationSec = float64(durationMs) / 1000 / float64(s.Sessions)
-		}
-		if i, ok := index[k]; ok {
-			p.Start, p.Label = points[i].Start, points[i].Label
-			points[i] = p
-			return nil
-		}
-		// Only if ClickHouse's zone rules disagree with Go's: keep the
-		// figures rather than drop them.
-		points = append(points, p)
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("report: series of %s: %w", q.Site, err)
 	}
-	for i := range points {
-		points[i].Value = points[i].metric(m)
+	return ps.series(m), nil
+}
+
+// scanBucket reads a row of a bucket's key and summaryAggs.
+func scanBucket(rows store.Rows) (string, Summary, error) {
+	var k string
+	var s Summary
+	var sc summaryScan
+	if err := rows.Scan(append([]any{&k}, sc.dest(&s)...)...); err != nil {
+		return "", Summary{}, err
 	}
-	sort.SliceStable(points, func(i, j int) bool { return points[i].Label < points[j].Label })
-	return points, nil
+	sc.finish(&s)
+	return k, s, nil
+}
+
+// pointSet fills a series' buckets with the figures of the rows read.
+type pointSet struct {
+	points []Point
+	index  map[string]int
+}
+
+func newPointSet(bs []bucket) *pointSet {
+	ps := &pointSet{points: make([]Point, len(bs)), index: make(map[string]int, len(bs))}
+	for i, b := range bs {
+		ps.points[i] = Point{Start: b.start, Label: b.label}
+		ps.index[b.key] = i
+	}
+	return ps
+}
+
+// add sets the figures of the bucket with key k.
+func (ps *pointSet) add(k string, s Summary) {
+	p := Point{Label: k, Visitors: s.Visitors, Sessions: s.Sessions, Pageviews: s.Pageviews, Events: s.Events,
+		BounceRate: s.BounceRate, AvgDurationSec: s.AvgDurationSec}
+	if i, ok := ps.index[k]; ok {
+		p.Start, p.Label = ps.points[i].Start, ps.points[i].Label
+		ps.points[i] = p
+		return
+	}
+	// Only if ClickHouse's zone rules disagree with Go's: keep the
+	// figures rather than drop them.
+	ps.points = append(ps.points, p)
+}
+
+// series is the points with metric m as their value, in label order.
+func (ps *pointSet) series(m Metric) []Point {
+	for i := range ps.points {
+		ps.points[i].Value = ps.points[i].metric(m)
+	}
+	sort.SliceStable(ps.points, func(i, j int) bool { return ps.points[i].Label < ps.points[j].Label })
+	return ps.points
 }
 
 func (p Point) metric(m Metric) float64 {

@@ -1,0 +1,87 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/teller-analytics/teller/pkg/store"
+)
+
+// Overview is the head of a site's report page: the range's key figures
+// (with the previous period's, when asked) and its series.
+type Overview struct {
+	Comparison
+	Points []Point
+}
+
+// The keys of Overview's rows that are not buckets: bucketKey never yields
+// an empty string, nor one that starts with a letter.
+const (
+	overviewTotal    = ""
+	overviewPrevious = "previous"
+)
+
+// Overview computes what Compare (or, without compare, Summary) and Series
+// compute for q, in one scan of q's sessions instead of two or three.
+//
+// Every session row is counted twice through ARRAY JOIN: once under the key
+// of its bucket and once under a total key; a session of the previous
+// period (read only with compare) counts once, under its own key. So each
+// figure, the distinct visitors of the range included, is the same
+// aggregate over the same sessions as in Summary, Compare and Series, on
+// ClickHouse 18.16 and current releases (no WITH TOTALS or ROLLUP, whose
+// rows the Querier interface cannot tell apart on every engine).
+func (r *Reports) Overview(ctx context.Context, q Query, loc *time.Location, m Metric, iv Interval, compare bool) (Overview, error) {
+	if err := q.validate(); err != nil {
+		return Overview{}, err
+	}
+	var err error
+	if m, err = ParseMetric(string(m)); err != nil {
+		return Overview{}, err
+	}
+	iv, tz, bs, err := seriesFrame(q, loc, iv)
+	if err != nil {
+		return Overview{}, err
+	}
+	key, n := bucketKey(iv, "s_started")
+	read := q
+	if compare {
+		read = q.Previous()
+		read.To = q.To
+	}
+	from, args := read.sessionsFrom(append([]string{colStarted}, summaryCols...)...)
+	keys := "[" + key + ", '" + overviewTotal + "']"
+	if compare {
+		// Previous().To is q.From: the sessions before From's second are the
+		// previous period's, as in Compare.
+		keys = "if(s_started >= toDateTime(?), " + keys + ", ['" + overviewPrevious + "'])"
+		args = append(args, q.fromSec())
+	}
+	args = append(args, zoneArgs(tz, n)...)
+	query := "SELECT bucket, " + summaryAggs + "\nFROM " + from + "\nARRAY JOIN " + keys + " AS bucket\nGROUP BY bucket\nORDER BY bucket"
+	var out Overview
+	ps := newPointSet(bs)
+	err = r.each(ctx, query, args, func(rows store.Rows) error {
+		k, s, err := scanBucket(rows)
+		switch {
+		case err != nil:
+			return err
+		case k == overviewTotal:
+			out.Current = s
+		case k == overviewPrevious:
+			out.Previous = s
+		default:
+			ps.add(k, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return Overview{}, fmt.Errorf("report: overview of %s: %w", q.Site, err)
+	}
+	if compare {
+		out.Change = changeOf(out.Current, out.Previous)
+	}
+	out.Points = ps.series(m)
+	return out, nil
+}
