@@ -218,11 +218,8 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 		return
 	}
 	row := c.s.enrich.row(ev)
-	facts := factsOf(&row)
-	a := c.state.Assign(session.Input{
-		EventID: ev.ID, Site: ev.Site, Visitor: ev.Visitor, TimeMs: ev.ReceivedMs, NewVisitor: ev.NewVisitor,
-		CampaignKey: campaignKey(&row), Zone: zone, Facts: &facts,
-	})
+	var facts session.Facts
+	a := c.state.Assign(SessionInput(&row, ev.NewVisitor, zone, &facts))
 	if a.Duplicate {
 		// Its open session holds it: the first delivery's row (written or
 		// buffered) stands, and no figure changed.

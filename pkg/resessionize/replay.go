@@ -1,0 +1,322 @@
+package resessionize
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/teller-analytics/teller/pkg/session"
+	"github.com/teller-analytics/teller/pkg/sessionizer"
+	"github.com/teller-analytics/teller/pkg/site"
+	"github.com/teller-analytics/teller/pkg/store"
+)
+
+// replayColumns are read from the live events table: everything a row
+// holds but its session decision, which the replay makes again, and
+// whether the collector minted the visitor id (see the package doc).
+const replayColumns = `event_id, site_id, visitor_id, ts_ms, kind, name, url, hostname, pathname, title, referrer,
+ referrer_domain, referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_type,
+ browser, browser_version, os, device, is_bot, bot_reason, screen_width, screen_height, props_keys, props_values,
+ engaged_ms, scroll_depth, toUInt8(is_session_start = 1 AND session_start_reason = 'first_visit') AS new_visitor,
+ kafka_partition, kafka_offset`
+
+// readSettings: the replay reads every event once, sorted by partition and
+// offset; ClickHouse sorts a large history on disk rather than in memory.
+const readSettings = `SETTINGS max_bytes_before_external_sort = 500000000, force_primary_key = 0, force_index_by_date = 0`
+
+// checkpoint is a partition's live position.
+type checkpoint struct{ next int64 }
+
+func loadCheckpoints(ctx context.Context, db *store.DB, group, topic string) (map[int32]checkpoint, error) {
+	rows, err := db.Query(ctx, `SELECT partition, argMax(next_offset, written_ms) FROM sessionizer_checkpoints
+ WHERE consumer_group = ? AND topic = ? GROUP BY partition`, group, topic)
+	if err != nil {
+		return nil, fmt.Errorf("resessionize: read checkpoints: %w", err)
+	}
+	defer rows.Close()
+	cps := map[int32]checkpoint{}
+	for rows.Next() {
+		var p int32
+		var next int64
+		if err := rows.Scan(&p, &next); err != nil {
+			return nil, fmt.Errorf("resessionize: read checkpoints: %w", err)
+		}
+		cps[p] = checkpoint{next: next}
+	}
+	return cps, rows.Err()
+}
+
+// scope is the WHERE condition of the events to replay: of a partition
+// with a checkpoint, those before its offset (the sessionizer re-reads the
+// rest from Kafka when it resumes, as after a crash); of a partition
+// without one, all (it starts again from the partition's first offset and
+// rewrites the same rows).
+func scope(cps map[int32]checkpoint) (string, []any) {
+	if len(cps) == 0 {
+		return "1", nil
+	}
+	parts := make([]int32, 0, len(cps))
+	for p := range cps {
+		parts = append(parts, p)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
+	var conds []string
+	var args []any
+	in := make([]string, len(parts))
+	for i, p := range parts {
+		conds = append(conds, "(kafka_partition = ? AND kafka_offset < ?)")
+		args = append(args, p, cps[p].next)
+		in[i] = fmt.Sprint(p)
+	}
+	conds = append(conds, "kafka_partition NOT IN ("+strings.Join(in, ", ")+")")
+	return strings.Join(conds, " OR "), args
+}
+
+// replayer holds one partition's replay at a time: the memory is that of
+// one live partition's open sessions plus one batch.
+type replayer struct {
+	o     Options
+	stg   *store.DB
+	zones *site.Registry
+
+	part     int32
+	state    *session.Partition
+	rows     []store.EventRow
+	versions []store.SessionVersion
+	changed  []session.Figures
+	facts    session.Facts
+
+	total, done, written int64
+	started, lastPrint   time.Time
+	unknownSites         map[string]bool
+}
+
+func replay(ctx context.Context, live, stg *store.DB, o Options) (events int64, partitions int, err error) {
+	cps, err := loadCheckpoints(ctx, live, o.Group, o.Topic)
+	if err != nil {
+		return 0, 0, err
+	}
+	zones := site.NewRegistry(live, 0, o.Logger)
+	if err := zones.Load(ctx); err != nil {
+		return 0, 0, fmt.Errorf("resessionize: load sites: %w", err)
+	}
+	where, args := scope(cps)
+	r := &replayer{o: o, stg: stg, zones: zones, part: -1, started: time.Now(), unknownSites: map[string]bool{}}
+	r.lastPrint = r.started
+	var total uint64
+	if err := scanOne(ctx, live, "SELECT count() FROM events WHERE "+where+" "+readSettings, args, &total); err != nil {
+		return 0, 0, fmt.Errorf("resessionize: count events: %w", err)
+	}
+	r.total = int64(total)
+
+	rows, err := live.Query(ctx, "SELECT "+replayColumns+" FROM events WHERE "+where+
+		" ORDER BY kafka_partition, kafka_offset, event_id "+readSettings, args...)
+	if err != nil {
+		return 0, 0, fmt.Errorf("resessionize: read events: %w", err)
+	}
+	defer rows.Close()
+	replayed := map[int32]bool{}
+	var prevID uuid.UUID
+	prevOffset := int64(-1)
+	for rows.Next() {
+		var row store.EventRow
+		var ts uint64
+		var bot, newVisitor uint8
+		if err := rows.Scan(&row.EventID, &row.SiteID, &row.VisitorID, &ts, &row.Kind, &row.Name, &row.URL, &row.Hostname,
+			&row.Pathname, &row.Title, &row.Referrer, &row.ReferrerDomain, &row.ReferrerSource, &row.Channel,
+			&row.UTMSource, &row.UTMMedium, &row.UTMCampaign, &row.UTMTerm, &row.UTMContent, &row.ClickIDType,
+			&row.Browser, &row.BrowserVersion, &row.OS, &row.Device, &bot, &row.BotReason, &row.ScreenWidth,
+			&row.ScreenHeight, &row.PropsKeys, &row.PropsValues, &row.EngagedMs, &row.ScrollDepth, &newVisitor,
+			&row.KafkaPartition, &row.KafkaOffset); err != nil {
+			return 0, 0, fmt.Errorf("resessionize: read events: %w", err)
+		}
+		r.done++
+		row.TimeMs, row.IsBot = int64(ts), bot == 1
+		if row.KafkaPartition != r.part {
+			if err := r.finishPartition(ctx, cps); err != nil {
+				return 0, 0, err
+			}
+			if r.state, err = session.NewPartition(o.Rules); err != nil {
+				return 0, 0, err
+			}
+			r.part, prevOffset = row.KafkaPartition, -1
+			replayed[r.part] = true
+		}
+		// The same delivery written twice (a replay after a crash, before
+		// merges collapsed it) is one message of the log.
+		if row.KafkaOffset == prevOffset && row.EventID == prevID {
+			continue
+		}
+		prevOffset, prevID = row.KafkaOffset, row.EventID
+		if err := r.assign(ctx, &row, newVisitor == 1); err != nil {
+			return 0, 0, err
+		}
+		r.progress(false)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, fmt.Errorf("resessionize: read events: %w", err)
+	}
+	if err := r.finishPartition(ctx, cps); err != nil {
+		return 0, 0, err
+	}
+	// A partition checkpointed without any stored event keeps its
+	// position with an empty state.
+	for p, cp := range cps {
+		if replayed[p] {
+			continue
+		}
+		state, _ := session.NewPartition(o.Rules)
+		r.part, r.state = p, state
+		if err := r.saveCheckpoint(ctx, cp); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := r.copyOtherCheckpoints(ctx, live); err != nil {
+		return 0, 0, err
+	}
+	r.progress(true)
+	for s := range r.unknownSites {
+		o.Logger.Warn("events of a site that is no longer registered were re-sessionized in UTC", "site", s)
+	}
+	return r.written, len(replayed), nil
+}
+
+func (r *replayer) assign(ctx context.Context, row *store.EventRow, newVisitor bool) error {
+	zone, known := r.zones.Location(row.SiteID)
+	if !known {
+		r.unknownSites[row.SiteID] = true
+	}
+	a := r.state.Assign(sessionizer.SessionInput(row, newVisitor, zone, &r.facts))
+	if a.Duplicate {
+		return nil
+	}
+	sessionizer.WithSession(row, a)
+	r.rows = append(r.rows, *row)
+	if len(r.rows) >= r.o.MaxBatch {
+		return r.flush(ctx)
+	}
+	return nil
+}
+
+// flush writes the buffered rows and the versions of the sessions they
+// changed, in the live sessionizer's order (versions first).
+func (r *replayer) flush(ctx context.Context) error {
+	if r.state == nil {
+		return nil
+	}
+	r.changed = r.state.Changed(r.changed[:0])
+	for i := range r.changed {
+		r.versions = append(r.versions, sessionizer.VersionRow(&r.changed[i]))
+	}
+	clear(r.changed)
+	if err := r.stg.WriteSessionVersions(ctx, r.versions); err != nil {
+		return fmt.Errorf("resessionize: partition %d: %w", r.part, err)
+	}
+	if err := r.stg.WriteEvents(ctx, r.rows); err != nil {
+		return fmt.Errorf("resessionize: partition %d: %w", r.part, err)
+	}
+	r.written += int64(len(r.rows))
+	clear(r.versions)
+	clear(r.rows)
+	r.versions, r.rows = r.versions[:0], r.rows[:0]
+	return nil
+}
+
+// finishPartition flushes the current partition and, if it has a live
+// checkpoint, writes its new one.
+func (r *replayer) finishPartition(ctx context.Context, cps map[int32]checkpoint) error {
+	if r.state == nil {
+		return nil
+	}
+	if err := r.flush(ctx); err != nil {
+		return err
+	}
+	if cp, ok := cps[r.part]; ok {
+		return r.saveCheckpoint(ctx, cp)
+	}
+	return nil
+}
+
+// saveCheckpoint writes the replayed state at the live checkpoint's
+// offset: the sessionizer resumes there with the open sessions as the new
+// rules have them.
+func (r *replayer) saveCheckpoint(ctx context.Context, cp checkpoint) error {
+	state, err := r.state.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("resessionize: encode state of partition %d: %w", r.part, err)
+	}
+	err = r.stg.SaveCheckpoint(ctx, store.Checkpoint{Group: r.o.Group, Topic: r.o.Topic, Partition: r.part,
+		NextOffset: cp.next, ClockMs: r.state.Clock(), OpenSessions: uint32(r.state.OpenSessions()), State: state})
+	if err != nil {
+		return fmt.Errorf("resessionize: %w", err)
+	}
+	return nil
+}
+
+// copyOtherCheckpoints keeps the checkpoints of other groups and topics
+// across the switch: they are not this run's to replace.
+func (r *replayer) copyOtherCheckpoints(ctx context.Context, live *store.DB) error {
+	const cols = "consumer_group, topic, partition, next_offset, clock_ms, open_sessions, state, written_at, written_ms"
+	err := live.Exec(ctx, "INSERT INTO "+quoteIdent(r.stg.Database())+".sessionizer_checkpoints ("+cols+") SELECT "+cols+
+		" FROM sessionizer_checkpoints WHERE NOT (consumer_group = ? AND topic = ?)", r.o.Group, r.o.Topic)
+	if err != nil {
+		return fmt.Errorf("resessionize: copy other groups' checkpoints: %w", err)
+	}
+	return nil
+}
+
+// progress prints a line every ProgressEvery, and a last one when final.
+func (r *replayer) progress(final bool) {
+	if r.o.Progress == nil {
+		return
+	}
+	now := time.Now()
+	if !final && now.Sub(r.lastPrint) < r.o.ProgressEvery {
+		return
+	}
+	r.lastPrint = now
+	printProgress(r.o.Progress, r.done, r.total, now.Sub(r.started), final)
+}
+
+func printProgress(w io.Writer, done, total int64, elapsed time.Duration, final bool) {
+	rate := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		rate = float64(done) / s
+	}
+	pct := 100.0
+	if total > 0 {
+		pct = 100 * float64(done) / float64(total)
+	}
+	eta := "-"
+	if rate > 0 && total >= done {
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	if final {
+		fmt.Fprintf(w, "resessionize: %d/%d events (%.1f%%) in %s, %.0f events/s\n", done, total, pct, elapsed.Round(time.Millisecond), rate)
+		return
+	}
+	fmt.Fprintf(w, "resessionize: %d/%d events (%.1f%%), %.0f events/s, ETA %s\n", done, total, pct, rate, eta)
+}
+
+func scanOne(ctx context.Context, db *store.DB, query string, args []any, dst any) error {
+	rows, err := db.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("no row")
+	}
+	if err := rows.Scan(dst); err != nil {
+		return err
+	}
+	return rows.Err()
+}

@@ -1,0 +1,286 @@
+// Package resessionize owns re-sessionizing: replaying the stored history
+// under other session rules into a fresh set of tables, comparing the
+// figures per site, and switching the reports to the new tables in one
+// RENAME, keeping the old ones for rollback (docs/resessionize.md).
+//
+// The source of record is the events table: every event the sessionizer
+// placed is there with its Kafka partition and offset, so the replay feeds
+// each partition's events to a pkg/session Partition in log order, exactly
+// as the live sessionizer read them, and the rules decide as they would have
+// live. What the live sessionizer did not store changes no decision: a
+// redelivery the open session already held moves nothing (not even the
+// clock), and rejected messages never reached the rules. The one input not
+// stored as such, whether the collector minted the visitor id, is exactly
+// "opened a session as a first visit", since a minted id's first event is
+// its visitor's first in the log under any rules.
+//
+// The replay writes to a staging database (its own migrated schema) with
+// pkg/store's writes, the rows made by pkg/sessionizer's mapping, and ends
+// every partition with a sessionizer checkpoint of the new rules' state at
+// the old checkpoint's offset. The switch swaps events, session_versions,
+// sessions_agg and sessionizer_checkpoints between the two databases in one
+// RENAME TABLE statement, so the views that read them by name (sessions)
+// see the new history at once, the sessionizers resume from checkpoints
+// consistent with the new rules, and the same statement run again rolls
+// back. The sessionizer group must be stopped for the whole run: Run checks
+// it before replaying and again before the switch.
+package resessionize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/teller-analytics/teller/pkg/session"
+	"github.com/teller-analytics/teller/pkg/sessionizer"
+	"github.com/teller-analytics/teller/pkg/store"
+)
+
+// Tables are the tables a switch swaps: what the sessionizer writes.
+// Everything else (sites, settings, users, rejected messages) stays.
+var Tables = []string{"events", "session_versions", "sessions_agg", "sessionizer_checkpoints"}
+
+// Group tells whether the sessionizers' consumer group has members.
+type Group interface {
+	// Members returns a description of each live member of the group.
+	Members(ctx context.Context) ([]string, error)
+}
+
+// Options configure a run.
+type Options struct {
+	// ClickHouse reaches the live database; the staging database is opened
+	// with the same settings.
+	ClickHouse store.Config
+	// Rules are the new session rules.
+	Rules session.Rules
+	// Group and Topic name the sessionizer checkpoints the run replaces
+	// (sessionizer.DefaultGroup, bus.DefaultTopic).
+	Group, Topic string
+	// Members checks that the sessionizer group is stopped.
+	Members Group
+	// DryRun compares the figures and drops the staging database: nothing
+	// is switched.
+	DryRun bool
+	// Staging is the staging database's name; empty for
+	// <database>_resess_<UTC time>.
+	Staging string
+	// Out receives the comparison and the instructions; Progress the
+	// progress lines (nil for none).
+	Out, Progress io.Writer
+	// ProgressEvery is how often a progress line is printed (2 s if 0).
+	ProgressEvery time.Duration
+	// MaxBatch is how many rows are written at once (50,000 if 0).
+	MaxBatch int
+	Logger   *slog.Logger
+}
+
+// Validate checks the options without any I/O, naming the flags.
+func (o *Options) Validate() error {
+	var errs []error
+	if err := sessionizer.ValidateRules(o.Rules); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Group == "" {
+		errs = append(errs, errors.New("-kafka-group must be a consumer group name"))
+	}
+	if o.Topic == "" {
+		errs = append(errs, errors.New("-kafka-topic must be a topic name"))
+	}
+	if o.Staging != "" && !validIdent(o.Staging) {
+		errs = append(errs, fmt.Errorf("-staging-database %q: want letters, digits and _, not starting with a digit", o.Staging))
+	}
+	if o.MaxBatch < 0 {
+		errs = append(errs, fmt.Errorf("-max-batch must be > 0, got %d", o.MaxBatch))
+	}
+	return errors.Join(errs...)
+}
+
+func validIdent(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Result is what a run did.
+type Result struct {
+	Staging    string
+	Events     int64 // events replayed (rows written to the new events table)
+	Partitions int
+	Sites      []SiteChange
+	Switched   bool
+	// Swap is the RENAME statement of the switch; run again, it rolls back.
+	Swap    string
+	Elapsed time.Duration
+}
+
+// Run replays the live database's history under o.Rules into a staging
+// database, prints the per-site comparison and, unless o.DryRun, switches.
+func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
+	if err := o.Validate(); err != nil {
+		return Result{}, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = 50_000
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 2 * time.Second
+	}
+	start := time.Now()
+	res := Result{Staging: o.Staging}
+	if res.Staging == "" {
+		res.Staging = live.Database() + "_resess_" + start.UTC().Format("20060102T150405")
+	}
+	if res.Staging == live.Database() {
+		return res, fmt.Errorf("resessionize: the staging database must not be the live one (%s)", live.Database())
+	}
+	if err := checkStopped(ctx, o); err != nil {
+		return res, err
+	}
+	before, err := checkpointMark(ctx, live, o.Group, o.Topic)
+	if err != nil {
+		return res, err
+	}
+
+	// A staging database left by an interrupted run of the same name is
+	// replaced: it never held live tables unless its run switched, and
+	// then it is named in that run's output and not reused.
+	if err := dropDatabase(ctx, live, res.Staging); err != nil {
+		return res, err
+	}
+	scfg := o.ClickHouse
+	scfg.Database = res.Staging
+	stg, err := store.Open(ctx, scfg, o.Logger)
+	if err != nil {
+		return res, fmt.Errorf("resessionize: create staging database %s: %w", res.Staging, err)
+	}
+	defer stg.Close()
+	if err := stg.Migrate(ctx); err != nil {
+		return res, fmt.Errorf("resessionize: schema of staging database %s: %w", res.Staging, err)
+	}
+	fmt.Fprintf(o.Out, "Replaying the history of database %s under %s\n", live.Database(), strings.Join(sessionizer.RuleFlags(o.Rules), " "))
+
+	n, parts, err := replay(ctx, live, stg, o)
+	if err != nil {
+		return res, err
+	}
+	res.Events, res.Partitions = n, parts
+	fmt.Fprintf(o.Out, "Replayed %d events of %d Kafka partitions.\n\n", n, parts)
+
+	res.Sites, err = compare(ctx, live, live.Database(), res.Staging)
+	if err != nil {
+		return res, err
+	}
+	printChanges(o.Out, res.Sites)
+	res.Swap = swapStatement(live.Database(), res.Staging)
+	res.Elapsed = time.Since(start)
+
+	if o.DryRun {
+		if err := dropDatabase(ctx, live, res.Staging); err != nil {
+			return res, err
+		}
+		fmt.Fprintf(o.Out, "\nDry run: nothing was switched, and the staging tables were dropped.\n")
+		return res, nil
+	}
+
+	// Nothing may have written to the live tables during the replay: its
+	// result would be lost by the switch.
+	if err := checkStopped(ctx, o); err != nil {
+		return res, fmt.Errorf("%w; nothing was switched (staging database %s kept)", err, res.Staging)
+	}
+	after, err := checkpointMark(ctx, live, o.Group, o.Topic)
+	if err != nil {
+		return res, err
+	}
+	if after != before {
+		return res, fmt.Errorf("resessionize: sessionizer checkpoints of group %s changed during the replay (a sessionizer ran): nothing was switched; run again with the sessionizers stopped (DROP DATABASE %s removes this run's tables)", o.Group, res.Staging)
+	}
+	if err := live.Exec(ctx, res.Swap); err != nil {
+		return res, fmt.Errorf("resessionize: switch tables: %w", err)
+	}
+	res.Switched = true
+	printSwitched(o.Out, live.Database(), res.Staging, res.Swap, o.Rules)
+	return res, nil
+}
+
+// checkpointMark changes whenever a checkpoint of the group is written.
+func checkpointMark(ctx context.Context, db *store.DB, group, topic string) (string, error) {
+	rows, err := db.Query(ctx, `SELECT toString(count()), toString(max(written_ms)) FROM sessionizer_checkpoints
+ WHERE consumer_group = ? AND topic = ?`, group, topic)
+	if err != nil {
+		return "", fmt.Errorf("resessionize: read checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var n, ms string
+	if rows.Next() {
+		if err := rows.Scan(&n, &ms); err != nil {
+			return "", fmt.Errorf("resessionize: read checkpoints: %w", err)
+		}
+	}
+	return n + "/" + ms, rows.Err()
+}
+
+func checkStopped(ctx context.Context, o Options) error {
+	if o.Members == nil {
+		return errors.New("resessionize: no way to check that the sessionizer group is stopped")
+	}
+	members, err := o.Members.Members(ctx)
+	if err != nil {
+		return fmt.Errorf("resessionize: check that sessionizer group %s is stopped: %w", o.Group, err)
+	}
+	if len(members) > 0 {
+		return fmt.Errorf("resessionize: sessionizer group %s has %d live members (%s): stop every sessionizer first; the run replaces their checkpoints",
+			o.Group, len(members), strings.Join(members, ", "))
+	}
+	return nil
+}
+
+func dropDatabase(ctx context.Context, db *store.DB, name string) error {
+	if err := db.Exec(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(name)); err != nil {
+		return fmt.Errorf("resessionize: drop database %s: %w", name, err)
+	}
+	return nil
+}
+
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "\\`") + "`" }
+
+// swapStatement exchanges Tables between the live and the staging
+// database in one statement (ClickHouse 18.16 has no EXCHANGE TABLES):
+// each table goes through a temporary name in the staging database. Run
+// again, it swaps back.
+func swapStatement(liveDB, staging string) string {
+	var parts []string
+	for _, t := range Tables {
+		l, s, tmp := quoteIdent(liveDB)+"."+quoteIdent(t), quoteIdent(staging)+"."+quoteIdent(t), quoteIdent(staging)+"."+quoteIdent(t+"_swap")
+		parts = append(parts, l+" TO "+tmp, s+" TO "+l, tmp+" TO "+s)
+	}
+	return "RENAME TABLE " + strings.Join(parts, ", ")
+}
+
+func printSwitched(w io.Writer, liveDB, staging, swap string, r session.Rules) {
+	fmt.Fprintf(w, `
+Switched: %s of database %s now hold the history under the new rules; the reports read them from now on.
+The old tables are kept in database %s.
+
+Start the sessionizers with the new rules (flags, or their TELLER_ variables), or they apply the old ones to new events:
+  teller sessionizer %s
+They resume from the new checkpoints, which hold the open sessions under the new rules.
+
+Roll back (sessionizers stopped; then start them with the old rules: they re-read from Kafka what came since):
+  clickhouse-client --query '%s'
+Drop the old tables once the new figures are right:
+  clickhouse-client --query 'DROP DATABASE %s'
+`, strings.Join(Tables, ", "), liveDB, staging, strings.Join(sessionizer.RuleFlags(r), " "), swap, quoteIdent(staging))
+}
