@@ -24,6 +24,7 @@ func resessionizeCommand(ctx context.Context, args []string, getenv func(string)
 	var k bus.Config
 	var cfg store.Config
 	var fs *flag.FlagSet
+	var rollback bool
 	return runStore(ctx, storeCommand{name: "resessionize", config: &cfg,
 		flags: func(f *flag.FlagSet) ([]string, func() error) {
 			fs = f
@@ -32,9 +33,17 @@ func resessionizeCommand(ctx context.Context, args []string, getenv func(string)
 			fs.StringVar(&o.Group, "kafka-group", sessionizer.DefaultGroup, "Kafka consumer group of the sessionizers: it must be stopped, and its checkpoints are replaced")
 			fs.BoolVar(&o.DryRun, "dry-run", false, "replay and print how sessions, bounce rate and average duration would change per site; switch nothing")
 			fs.StringVar(&o.Staging, "staging-database", "", "database for the new tables, and after the switch the old ones (default <database>_resess_<UTC time>)")
-			return []string{"dry-run", "staging-database"}, func() error {
+			fs.BoolVar(&rollback, "rollback", false, "swap back the tables of the switch whose -staging-database is given")
+			return []string{"dry-run", "staging-database", "rollback"}, func() error {
 				o.Topic = k.Topic
-				return errors.Join(o.Validate(), k.Validate())
+				var errs []error
+				if rollback && o.Staging == "" {
+					errs = append(errs, errors.New("-rollback needs -staging-database, the database the switch printed"))
+				}
+				if rollback && o.DryRun {
+					errs = append(errs, errors.New("-rollback and -dry-run exclude each other"))
+				}
+				return errors.Join(append(errs, o.Validate(), k.Validate())...)
 			}
 		},
 		do: func(db *store.DB, dev *devmode.Stack) error {
@@ -43,6 +52,9 @@ func resessionizeCommand(ctx context.Context, args []string, getenv func(string)
 			}
 			log, _ := service.LogConfig{Level: "warn"}.Logger(stderr)
 			o.ClickHouse, o.Members, o.Out, o.Progress, o.Logger = cfg, resessionize.KafkaGroup{Kafka: k, Group: o.Group}, stdout, stderr, log
+			if rollback {
+				return resessionize.Rollback(ctx, db, o)
+			}
 			_, err := resessionize.Run(ctx, db, o)
 			return err
 		}}, args, getenv, stderr)

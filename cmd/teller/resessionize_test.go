@@ -38,6 +38,7 @@ func TestResessionizeBadFlagsExit2BeforeIO(t *testing.T) {
 		{[]string{"-kafka-topic="}, "-kafka-topic"},
 		{[]string{"-staging-database=bad-name"}, "-staging-database"},
 		{[]string{"-session-gap=soon"}, "invalid value"},
+		{[]string{"-rollback"}, "-rollback needs -staging-database"},
 	} {
 		args := append([]string{"resessionize", "-clickhouse-addr=" + addr, "-kafka-brokers=" + addr}, tc.args...)
 		var stderr strings.Builder

@@ -115,8 +115,6 @@ type Result struct {
 	Partitions int
 	Sites      []SiteChange
 	Switched   bool
-	// Swap is the RENAME statement of the switch; run again, it rolls back.
-	Swap    string
 	Elapsed time.Duration
 }
 
@@ -184,7 +182,6 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 	printChanges(o.Out, res.Sites)
-	res.Swap = swapStatement(live.Database(), res.Staging)
 	res.Elapsed = time.Since(start)
 
 	if o.DryRun {
@@ -207,12 +204,59 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 	if after != before {
 		return res, fmt.Errorf("resessionize: sessionizer checkpoints of group %s changed during the replay (a sessionizer ran): nothing was switched; run again with the sessionizers stopped (DROP DATABASE %s removes this run's tables)", o.Group, res.Staging)
 	}
-	if err := live.Exec(ctx, res.Swap); err != nil {
-		return res, fmt.Errorf("resessionize: switch tables: %w", err)
+	if err := swap(ctx, live, stg); err != nil {
+		return res, err
 	}
 	res.Switched = true
-	printSwitched(o.Out, live.Database(), res.Staging, res.Swap, o.Rules)
+	printSwitched(o.Out, live.Database(), res.Staging, o.Rules)
 	return res, nil
+}
+
+// Rollback swaps the tables of a switched run back: the live database gets
+// the tables it had before that run, and the staging database the
+// re-sessionized ones, so that a second Rollback switches to them again.
+func Rollback(ctx context.Context, live *store.DB, o Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if o.Staging == "" {
+		return errors.New("resessionize: -rollback needs -staging-database: the database a switch printed")
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if err := checkStopped(ctx, o); err != nil {
+		return err
+	}
+	var n uint64
+	args := []any{o.Staging}
+	in := make([]string, len(Tables))
+	for i, t := range Tables {
+		in[i] = "?"
+		args = append(args, t)
+	}
+	if err := scanOne(ctx, live, "SELECT count() FROM system.tables WHERE database = ? AND name IN ("+strings.Join(in, ", ")+")", args, &n); err != nil {
+		return fmt.Errorf("resessionize: find the tables of %s: %w", o.Staging, err)
+	}
+	if n != uint64(len(Tables)) {
+		return fmt.Errorf("resessionize: database %s does not hold %s: not the staging database of a switch", o.Staging, strings.Join(Tables, ", "))
+	}
+	scfg := o.ClickHouse
+	scfg.Database = o.Staging
+	stg, err := store.Open(ctx, scfg, o.Logger)
+	if err != nil {
+		return fmt.Errorf("resessionize: open %s: %w", o.Staging, err)
+	}
+	defer stg.Close()
+	if err := swap(ctx, live, stg); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, `Swapped back: %s of database %s are the ones database %s held, and %s holds the others.
+Start the sessionizers with the rules these tables were made with. Run the same command again to swap once more;
+  clickhouse-client --query 'DROP DATABASE %s'
+drops the tables it holds now.
+`, strings.Join(Tables, ", "), live.Database(), o.Staging, o.Staging, quoteIdent(o.Staging))
+	return nil
 }
 
 // checkpointMark changes whenever a checkpoint of the group is written.
@@ -256,20 +300,7 @@ func dropDatabase(ctx context.Context, db *store.DB, name string) error {
 
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "\\`") + "`" }
 
-// swapStatement exchanges Tables between the live and the staging
-// database in one statement (ClickHouse 18.16 has no EXCHANGE TABLES):
-// each table goes through a temporary name in the staging database. Run
-// again, it swaps back.
-func swapStatement(liveDB, staging string) string {
-	var parts []string
-	for _, t := range Tables {
-		l, s, tmp := quoteIdent(liveDB)+"."+quoteIdent(t), quoteIdent(staging)+"."+quoteIdent(t), quoteIdent(staging)+"."+quoteIdent(t+"_swap")
-		parts = append(parts, l+" TO "+tmp, s+" TO "+l, tmp+" TO "+s)
-	}
-	return "RENAME TABLE " + strings.Join(parts, ", ")
-}
-
-func printSwitched(w io.Writer, liveDB, staging, swap string, r session.Rules) {
+func printSwitched(w io.Writer, liveDB, staging string, r session.Rules) {
 	fmt.Fprintf(w, `
 Switched: %s of database %s now hold the history under the new rules; the reports read them from now on.
 The old tables are kept in database %s.
@@ -278,9 +309,10 @@ Start the sessionizers with the new rules (flags, or their TELLER_ variables), o
   teller sessionizer %s
 They resume from the new checkpoints, which hold the open sessions under the new rules.
 
-Roll back (sessionizers stopped; then start them with the old rules: they re-read from Kafka what came since):
-  clickhouse-client --query '%s'
+Roll back (sessionizers stopped; then start them with the old rules: they resume from the old checkpoints
+and re-read from Kafka what came since, while Kafka still holds it):
+  teller resessionize -rollback -staging-database %s
 Drop the old tables once the new figures are right:
   clickhouse-client --query 'DROP DATABASE %s'
-`, strings.Join(Tables, ", "), liveDB, staging, strings.Join(sessionizer.RuleFlags(r), " "), swap, quoteIdent(staging))
+`, strings.Join(Tables, ", "), liveDB, staging, strings.Join(sessionizer.RuleFlags(r), " "), staging, quoteIdent(staging))
 }

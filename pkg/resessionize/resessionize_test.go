@@ -154,13 +154,16 @@ func sessionize(t *testing.T, srv *chlocal.Server, db *store.DB, brokers []strin
 }
 
 // tables is what the reports and the sessionizer see of a database: the
-// sessions view, every event's session columns, and the checkpoints' state.
+// sessions view, every event's session columns, the sessions_agg states
+// the materialized view fills from events, and the checkpoints' state.
 func tables(t *testing.T, srv *chlocal.Server, db string) string {
 	t.Helper()
 	return strings.Join([]string{
 		testenv.ClientQuery(t, srv, db, `SELECT * FROM sessions ORDER BY session_id`),
 		testenv.ClientQuery(t, srv, db, `SELECT event_id, session_id, session_started_at, session_start_reason, is_session_start,
  is_late, is_bridging, kafka_partition, kafka_offset FROM events FINAL ORDER BY event_id, session_id`),
+		testenv.ClientQuery(t, srv, db, `SELECT session_id, minMerge(first_ms), maxMerge(last_ms), uniqExactMerge(events),
+ argMinMerge(entry_pathname) FROM sessions_agg GROUP BY session_id ORDER BY session_id`),
 		testenv.ClientQuery(t, srv, db, `SELECT partition, argMax(next_offset, written_ms), argMax(clock_ms, written_ms),
  argMax(open_sessions, written_ms), hex(argMax(state, written_ms)) FROM sessionizer_checkpoints GROUP BY partition ORDER BY partition`),
 	}, "\n--\n")
@@ -235,7 +238,8 @@ func TestResessionizeEqualsLiveRun(t *testing.T) {
 	if !res.Switched {
 		t.Fatal("not switched")
 	}
-	for _, w := range []string{"-session-gap=10m0s", "-split-at-midnight=true", "-split-on-campaign=true", res.Swap, "DROP DATABASE `live_r1`"} {
+	for _, w := range []string{"-session-gap=10m0s", "-split-at-midnight=true", "-split-on-campaign=true",
+		"teller resessionize -rollback -staging-database live_r1", "DROP DATABASE `live_r1`"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("output lacks %q:\n%s", w, out.String())
 		}
@@ -245,13 +249,13 @@ func TestResessionizeEqualsLiveRun(t *testing.T) {
 	}
 
 	// The printed rollback, and back.
-	if err := live.Exec(ctx, res.Swap); err != nil {
+	if err := Rollback(ctx, live, o); err != nil {
 		t.Fatal(err)
 	}
 	if got := tables(t, srv, "live"); got != underA {
 		diff(t, "rolled back", got, "rules A", underA)
 	}
-	if err := live.Exec(ctx, res.Swap); err != nil {
+	if err := Rollback(ctx, live, o); err != nil {
 		t.Fatal(err)
 	}
 
