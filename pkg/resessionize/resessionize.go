@@ -115,7 +115,7 @@ type Result struct {
 	Partitions int
 	Sites      []SiteChange
 	Switched   bool
-	Elapsed time.Duration
+	Elapsed    time.Duration
 }
 
 // Run replays the live database's history under o.Rules into a staging
