@@ -27,7 +27,9 @@ const replayColumns = `event_id, site_id, visitor_id, ts_ms, kind, name, url, ho
 
 // readSettings: the replay reads every event once, sorted by partition and
 // offset; ClickHouse sorts a large history on disk rather than in memory.
-const readSettings = `SETTINGS max_bytes_before_external_sort = 500000000, force_primary_key = 0, force_index_by_date = 0`
+// Small blocks keep the driver's read-ahead (a few blocks) to a few MB.
+const readSettings = `SETTINGS max_bytes_before_external_sort = 500000000, max_block_size = 8192,
+ force_primary_key = 0, force_index_by_date = 0`
 
 // checkpoint is a partition's live position.
 type checkpoint struct{ next int64 }
@@ -92,6 +94,13 @@ type replayer struct {
 	facts    session.Facts
 
 	total, done, written int64
+	writing              time.Duration // spent in writes to the staging tables
+
+	// The write in flight and the buffers it will hand back; the fields
+	// the writer sets are read only after wait.
+	inflight      chan error
+	spareRows     []store.EventRow
+	spareVersions []store.SessionVersion
 	started, lastPrint   time.Time
 	unknownSites         map[string]bool
 }
@@ -108,6 +117,7 @@ func replay(ctx context.Context, live, stg *store.DB, o Options) (events int64, 
 	where, args := scope(cps)
 	r := &replayer{o: o, stg: stg, zones: zones, part: -1, started: time.Now(), unknownSites: map[string]bool{}}
 	r.lastPrint = r.started
+	defer func() { _ = r.wait() }() // no write outlives a failed replay
 	var total uint64
 	if err := scanOne(ctx, live, "SELECT count() FROM events WHERE "+where+" "+readSettings, args, &total); err != nil {
 		return 0, 0, fmt.Errorf("resessionize: count events: %w", err)
@@ -180,6 +190,8 @@ func replay(ctx context.Context, live, stg *store.DB, o Options) (events int64, 
 		return 0, 0, err
 	}
 	r.progress(true)
+	o.Logger.Debug("replay done", "rows_read", r.done, "written", r.written, "seconds", time.Since(r.started).Seconds(),
+		"writing_seconds", r.writing.Seconds())
 	for s := range r.unknownSites {
 		o.Logger.Warn("events of a site that is no longer registered were re-sessionized in UTC", "site", s)
 	}
@@ -203,8 +215,10 @@ func (r *replayer) assign(ctx context.Context, row *store.EventRow, newVisitor b
 	return nil
 }
 
-// flush writes the buffered rows and the versions of the sessions they
-// changed, in the live sessionizer's order (versions first).
+// flush hands the buffered rows and the versions of the sessions they
+// changed to a background write (versions first, as the live sessionizer
+// writes them), so that reading and sessionizing go on meanwhile; one write
+// is in flight at most, and each has its own buffers.
 func (r *replayer) flush(ctx context.Context) error {
 	if r.state == nil {
 		return nil
@@ -214,17 +228,40 @@ func (r *replayer) flush(ctx context.Context) error {
 		r.versions = append(r.versions, sessionizer.VersionRow(&r.changed[i]))
 	}
 	clear(r.changed)
-	if err := r.stg.WriteSessionVersions(ctx, r.versions); err != nil {
-		return fmt.Errorf("resessionize: partition %d: %w", r.part, err)
+	if err := r.wait(); err != nil {
+		return err
 	}
-	if err := r.stg.WriteEvents(ctx, r.rows); err != nil {
-		return fmt.Errorf("resessionize: partition %d: %w", r.part, err)
-	}
-	r.written += int64(len(r.rows))
-	clear(r.versions)
-	clear(r.rows)
-	r.versions, r.rows = r.versions[:0], r.rows[:0]
+	rows, versions, part := r.rows, r.versions, r.part
+	r.rows, r.versions = r.spareRows[:0], r.spareVersions[:0]
+	done := make(chan error, 1)
+	r.inflight = done
+	go func() {
+		start := time.Now()
+		err := r.stg.WriteSessionVersions(ctx, versions)
+		if err == nil {
+			err = r.stg.WriteEvents(ctx, rows)
+		}
+		if err != nil {
+			err = fmt.Errorf("resessionize: partition %d: %w", part, err)
+		}
+		r.writing += time.Since(start)
+		r.written += int64(len(rows))
+		clear(rows)
+		clear(versions)
+		r.spareRows, r.spareVersions = rows[:0], versions[:0]
+		done <- err
+	}()
 	return nil
+}
+
+// wait waits for the write in flight, if any.
+func (r *replayer) wait() error {
+	if r.inflight == nil {
+		return nil
+	}
+	err := <-r.inflight
+	r.inflight = nil
+	return err
 }
 
 // finishPartition flushes the current partition and, if it has a live
@@ -234,6 +271,10 @@ func (r *replayer) finishPartition(ctx context.Context, cps map[int32]checkpoint
 		return nil
 	}
 	if err := r.flush(ctx); err != nil {
+		return err
+	}
+	// The checkpoint follows the rows it covers, as in the sessionizer.
+	if err := r.wait(); err != nil {
 		return err
 	}
 	if cp, ok := cps[r.part]; ok {

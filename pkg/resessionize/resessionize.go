@@ -73,7 +73,7 @@ type Options struct {
 	Out, Progress io.Writer
 	// ProgressEvery is how often a progress line is printed (2 s if 0).
 	ProgressEvery time.Duration
-	// MaxBatch is how many rows are written at once (50,000 if 0).
+	// MaxBatch is how many rows are written at once (20,000 if 0).
 	MaxBatch int
 	Logger   *slog.Logger
 }
@@ -131,7 +131,7 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 		o.Out = io.Discard
 	}
 	if o.MaxBatch == 0 {
-		o.MaxBatch = 50_000
+		o.MaxBatch = 20_000
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 2 * time.Second
@@ -168,6 +168,7 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 	if err := stg.Migrate(ctx); err != nil {
 		return res, fmt.Errorf("resessionize: schema of staging database %s: %w", res.Staging, err)
 	}
+	o.Logger.Debug("staging database ready", "database", res.Staging, "after", time.Since(start))
 	fmt.Fprintf(o.Out, "Replaying the history of database %s under %s\n", live.Database(), strings.Join(sessionizer.RuleFlags(o.Rules), " "))
 
 	n, parts, err := replay(ctx, live, stg, o)
@@ -175,6 +176,7 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 	res.Events, res.Partitions = n, parts
+	o.Logger.Debug("history replayed", "events", n, "after", time.Since(start))
 	fmt.Fprintf(o.Out, "Replayed %d events of %d Kafka partitions.\n\n", n, parts)
 
 	res.Sites, err = compare(ctx, live, live.Database(), res.Staging)
@@ -182,6 +184,7 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 	printChanges(o.Out, res.Sites)
+	o.Logger.Debug("figures compared", "after", time.Since(start))
 	res.Elapsed = time.Since(start)
 
 	if o.DryRun {

@@ -114,7 +114,7 @@ func distinctEvents(msgs []bus.Message) uint64 {
 	return uint64(len(ids))
 }
 
-func openSite(t *testing.T, srv *chlocal.Server, name string) *store.DB {
+func openSite(t testing.TB, srv *chlocal.Server, name string) *store.DB {
 	t.Helper()
 	db := testenv.OpenStore(t, srv, name)
 	for _, s := range sites {
