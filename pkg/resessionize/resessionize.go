@@ -147,6 +147,9 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 	if err := checkStopped(ctx, o); err != nil {
 		return res, err
 	}
+	if err := checkOneTopic(ctx, live, o.Topic); err != nil {
+		return res, err
+	}
 	before, err := checkpointMark(ctx, live, o.Group, o.Topic)
 	if err != nil {
 		return res, err
@@ -277,6 +280,34 @@ func checkpointMark(ctx context.Context, db *store.DB, group, topic string) (str
 		}
 	}
 	return n + "/" + ms, rows.Err()
+}
+
+// checkOneTopic refuses a database whose events came from more than one
+// topic (an import topic beside the live one): the events table does not
+// record an event's topic, and the topics' partitions and offsets overlap,
+// so their logs could not be told apart and replayed each on its own clock.
+func checkOneTopic(ctx context.Context, db *store.DB, topic string) error {
+	rows, err := db.Query(ctx, `SELECT DISTINCT consumer_group, topic FROM sessionizer_checkpoints WHERE topic != ? ORDER BY topic, consumer_group`, topic)
+	if err != nil {
+		return fmt.Errorf("resessionize: read checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var others []string
+	for rows.Next() {
+		var g, t string
+		if err := rows.Scan(&g, &t); err != nil {
+			return fmt.Errorf("resessionize: read checkpoints: %w", err)
+		}
+		others = append(others, fmt.Sprintf("topic %s (group %s)", t, g))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("resessionize: read checkpoints: %w", err)
+	}
+	if len(others) > 0 {
+		return fmt.Errorf("resessionize: the events table also holds events sessionized from %s: it does not record an event's topic, so the logs of %s and those cannot be replayed apart; re-sessionizing a database with imported history is not supported yet (docs/resessionize.md)",
+			strings.Join(others, ", "), topic)
+	}
+	return nil
 }
 
 func checkStopped(ctx context.Context, o Options) error {

@@ -355,3 +355,20 @@ func diff(t *testing.T, gotName, got, wantName, want string) {
 	}
 	t.Fatalf("%s (%d lines) != %s (%d lines)", gotName, len(g), wantName, len(w))
 }
+
+// TestRefusesImportedHistory: a database whose events also came from an
+// import topic cannot be replayed topic by topic, so it is refused.
+func TestRefusesImportedHistory(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 1)
+	live := openSite(t, srv, "imported")
+	if err := live.SaveCheckpoint(context.Background(), store.Checkpoint{Group: "teller-import", Topic: "teller.import", NextOffset: 10}); err != nil {
+		t.Fatal(err)
+	}
+	o := options(t, srv, live, brokers, "g-imported", rulesB())
+	o.Staging = "imported_r"
+	_, err := Run(context.Background(), live, o)
+	if err == nil || !strings.Contains(err.Error(), "topic teller.import (group teller-import)") {
+		t.Fatalf("err = %v, want a refusal naming the import topic", err)
+	}
+}
