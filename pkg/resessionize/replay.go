@@ -95,14 +95,14 @@ type replayer struct {
 
 	total, done, written int64
 	writing              time.Duration // spent in writes to the staging tables
+	started, lastPrint   time.Time
+	unknownSites         map[string]bool
 
 	// The write in flight and the buffers it will hand back; the fields
 	// the writer sets are read only after wait.
 	inflight      chan error
 	spareRows     []store.EventRow
 	spareVersions []store.SessionVersion
-	started, lastPrint   time.Time
-	unknownSites         map[string]bool
 }
 
 func replay(ctx context.Context, live, stg *store.DB, o Options) (events int64, partitions int, err error) {
