@@ -25,8 +25,8 @@ const replayColumns = `event_id, site_id, visitor_id, ts_ms, kind, name, url, ho
  engaged_ms, scroll_depth, toUInt8(is_session_start = 1 AND session_start_reason = 'first_visit') AS new_visitor,
  kafka_partition, kafka_offset`
 
-// readSettings: the replay reads every event once, sorted by partition and
-// offset; ClickHouse sorts a large history on disk rather than in memory.
+// readSettings: the replay reads every event once, chunk by chunk, sorted
+// by offset; a chunk past 500 MB is sorted on disk rather than in memory.
 // Small blocks keep the driver's read-ahead (a few blocks) to a few MB.
 const readSettings = `SETTINGS max_bytes_before_external_sort = 500000000, max_block_size = 8192,
  force_primary_key = 0, force_index_by_date = 0`
@@ -118,58 +118,28 @@ func replay(ctx context.Context, live, stg *store.DB, o Options) (events int64, 
 	r := &replayer{o: o, stg: stg, zones: zones, part: -1, started: time.Now(), unknownSites: map[string]bool{}}
 	r.lastPrint = r.started
 	defer func() { _ = r.wait() }() // no write outlives a failed replay
-	var total uint64
-	if err := scanOne(ctx, live, "SELECT count() FROM events WHERE "+where+" "+readSettings, args, &total); err != nil {
-		return 0, 0, fmt.Errorf("resessionize: count events: %w", err)
-	}
-	r.total = int64(total)
-
-	rows, err := live.Query(ctx, "SELECT "+replayColumns+" FROM events WHERE "+where+
-		" ORDER BY kafka_partition, kafka_offset, event_id "+readSettings, args...)
+	chunks, err := planChunks(ctx, live, o.ChunkOffsets, where, args)
 	if err != nil {
-		return 0, 0, fmt.Errorf("resessionize: read events: %w", err)
+		return 0, 0, err
 	}
-	defer rows.Close()
+	for _, c := range chunks {
+		r.total += int64(c.rows)
+	}
 	replayed := map[int32]bool{}
-	var prevID uuid.UUID
-	prevOffset := int64(-1)
-	for rows.Next() {
-		var row store.EventRow
-		var ts uint64
-		var bot, newVisitor uint8
-		if err := rows.Scan(&row.EventID, &row.SiteID, &row.VisitorID, &ts, &row.Kind, &row.Name, &row.URL, &row.Hostname,
-			&row.Pathname, &row.Title, &row.Referrer, &row.ReferrerDomain, &row.ReferrerSource, &row.Channel,
-			&row.UTMSource, &row.UTMMedium, &row.UTMCampaign, &row.UTMTerm, &row.UTMContent, &row.ClickIDType,
-			&row.Browser, &row.BrowserVersion, &row.OS, &row.Device, &bot, &row.BotReason, &row.ScreenWidth,
-			&row.ScreenHeight, &row.PropsKeys, &row.PropsValues, &row.EngagedMs, &row.ScrollDepth, &newVisitor,
-			&row.KafkaPartition, &row.KafkaOffset); err != nil {
-			return 0, 0, fmt.Errorf("resessionize: read events: %w", err)
-		}
-		r.done++
-		row.TimeMs, row.IsBot = int64(ts), bot == 1
-		if row.KafkaPartition != r.part {
+	for _, c := range chunks {
+		if c.partition != r.part {
 			if err := r.finishPartition(ctx, cps); err != nil {
 				return 0, 0, err
 			}
 			if r.state, err = session.NewPartition(o.Rules); err != nil {
 				return 0, 0, err
 			}
-			r.part, prevOffset = row.KafkaPartition, -1
+			r.part = c.partition
 			replayed[r.part] = true
 		}
-		// The same delivery written twice (a replay after a crash, before
-		// merges collapsed it) is one message of the log.
-		if row.KafkaOffset == prevOffset && row.EventID == prevID {
-			continue
-		}
-		prevOffset, prevID = row.KafkaOffset, row.EventID
-		if err := r.assign(ctx, &row, newVisitor == 1); err != nil {
+		if err := r.replayChunk(ctx, live, c, where, args); err != nil {
 			return 0, 0, err
 		}
-		r.progress(false)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, 0, fmt.Errorf("resessionize: read events: %w", err)
 	}
 	if err := r.finishPartition(ctx, cps); err != nil {
 		return 0, 0, err
@@ -196,6 +166,81 @@ func replay(ctx context.Context, live, stg *store.DB, o Options) (events int64, 
 		o.Logger.Warn("events of a site that is no longer registered were re-sessionized in UTC", "site", s)
 	}
 	return r.written, len(replayed), nil
+}
+
+// chunk is one read: offsets [from, to) of a partition, whose events lie
+// between minTs and maxTs (which lets ClickHouse skip the months and days
+// outside, since offsets follow time closely).
+type chunk struct {
+	partition    int32
+	from, to     int64
+	minTs, maxTs time.Time
+	rows         uint64
+}
+
+// planChunks cuts the events to replay into chunks, in log order, in one
+// scan of three columns.
+func planChunks(ctx context.Context, db *store.DB, size int64, where string, args []any) ([]chunk, error) {
+	rows, err := db.Query(ctx, `SELECT kafka_partition, intDiv(kafka_offset, `+fmt.Sprint(size)+`) AS c, min(ts), max(ts), count()
+ FROM events WHERE `+where+` GROUP BY kafka_partition, c ORDER BY kafka_partition, c `+readSettings, args...)
+	if err != nil {
+		return nil, fmt.Errorf("resessionize: plan the reads: %w", err)
+	}
+	defer rows.Close()
+	var out []chunk
+	for rows.Next() {
+		var c chunk
+		var n int64
+		if err := rows.Scan(&c.partition, &n, &c.minTs, &c.maxTs, &c.rows); err != nil {
+			return nil, fmt.Errorf("resessionize: plan the reads: %w", err)
+		}
+		c.from, c.to = n*size, (n+1)*size
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// replayChunk feeds one chunk's rows to the partition in offset order.
+func (r *replayer) replayChunk(ctx context.Context, db *store.DB, c chunk, where string, args []any) error {
+	q := "SELECT " + replayColumns + " FROM events WHERE ts >= ? AND ts <= ? AND kafka_partition = ? AND kafka_offset >= ? AND kafka_offset < ? AND (" +
+		where + ") ORDER BY kafka_offset, event_id " + readSettings
+	rows, err := db.Query(ctx, q, append([]any{c.minTs, c.maxTs, c.partition, c.from, c.to}, args...)...)
+	if err != nil {
+		return fmt.Errorf("resessionize: read events of partition %d: %w", c.partition, err)
+	}
+	defer rows.Close()
+	var prevID uuid.UUID
+	prevOffset := int64(-1)
+	for rows.Next() {
+		var row store.EventRow
+		var ts uint64
+		var bot, newVisitor uint8
+		if err := rows.Scan(&row.EventID, &row.SiteID, &row.VisitorID, &ts, &row.Kind, &row.Name, &row.URL, &row.Hostname,
+			&row.Pathname, &row.Title, &row.Referrer, &row.ReferrerDomain, &row.ReferrerSource, &row.Channel,
+			&row.UTMSource, &row.UTMMedium, &row.UTMCampaign, &row.UTMTerm, &row.UTMContent, &row.ClickIDType,
+			&row.Browser, &row.BrowserVersion, &row.OS, &row.Device, &bot, &row.BotReason, &row.ScreenWidth,
+			&row.ScreenHeight, &row.PropsKeys, &row.PropsValues, &row.EngagedMs, &row.ScrollDepth, &newVisitor,
+			&row.KafkaPartition, &row.KafkaOffset); err != nil {
+			return fmt.Errorf("resessionize: read events of partition %d: %w", c.partition, err)
+		}
+		r.done++
+		row.TimeMs, row.IsBot = int64(ts), bot == 1
+		// The same delivery written twice (a replay after a crash, before
+		// merges collapsed it) is one message of the log; its copies share
+		// an offset, so they are in one chunk, side by side.
+		if row.KafkaOffset == prevOffset && row.EventID == prevID {
+			continue
+		}
+		prevOffset, prevID = row.KafkaOffset, row.EventID
+		if err := r.assign(ctx, &row, newVisitor == 1); err != nil {
+			return err
+		}
+		r.progress(false)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("resessionize: read events of partition %d: %w", c.partition, err)
+	}
+	return nil
 }
 
 func (r *replayer) assign(ctx context.Context, row *store.EventRow, newVisitor bool) error {

@@ -73,6 +73,11 @@ type Options struct {
 	Out, Progress io.Writer
 	// ProgressEvery is how often a progress line is printed (2 s if 0).
 	ProgressEvery time.Duration
+	// ChunkOffsets is how many offsets of a partition one read covers
+	// (100,000 if 0): each read sorts at most that many rows, so the first
+	// row comes quickly and the server's sort stays small, whatever the
+	// history's length.
+	ChunkOffsets int64
 	// MaxBatch is how many rows are written at once (20,000 if 0).
 	MaxBatch int
 	Logger   *slog.Logger
@@ -93,8 +98,11 @@ func (o *Options) Validate() error {
 	if o.Staging != "" && !validIdent(o.Staging) {
 		errs = append(errs, fmt.Errorf("-staging-database %q: want letters, digits and _, not starting with a digit", o.Staging))
 	}
+	if o.ChunkOffsets < 0 {
+		errs = append(errs, fmt.Errorf("resessionize: ChunkOffsets must be >= 0 (0: the default), got %d", o.ChunkOffsets))
+	}
 	if o.MaxBatch < 0 {
-		errs = append(errs, fmt.Errorf("-max-batch must be > 0, got %d", o.MaxBatch))
+		errs = append(errs, fmt.Errorf("resessionize: MaxBatch must be >= 0 (0: the default), got %d", o.MaxBatch))
 	}
 	return errors.Join(errs...)
 }
@@ -133,6 +141,9 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 	if o.MaxBatch == 0 {
 		o.MaxBatch = 20_000
 	}
+	if o.ChunkOffsets == 0 {
+		o.ChunkOffsets = 100_000
+	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 2 * time.Second
 	}
@@ -155,11 +166,14 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 		return res, err
 	}
 
-	// A staging database left by an interrupted run of the same name is
-	// replaced: it never held live tables unless its run switched, and
-	// then it is named in that run's output and not reused.
-	if err := dropDatabase(ctx, live, res.Staging); err != nil {
-		return res, err
+	// An existing database may hold the old tables of an earlier switch:
+	// never reuse one.
+	var exists uint64
+	if err := scanOne(ctx, live, "SELECT count() FROM system.databases WHERE name = ?", []any{res.Staging}, &exists); err != nil {
+		return res, fmt.Errorf("resessionize: look for database %s: %w", res.Staging, err)
+	}
+	if exists > 0 {
+		return res, fmt.Errorf("resessionize: database %s exists (the old tables of an earlier switch?): drop it or choose another -staging-database", res.Staging)
 	}
 	scfg := o.ClickHouse
 	scfg.Database = res.Staging

@@ -230,7 +230,8 @@ func TestResessionizeEqualsLiveRun(t *testing.T) {
 	// The switch.
 	out.Reset()
 	o = options(t, srv, live, brokers, "g-live", rulesB())
-	o.Out, o.Staging = &out, "live_r1"
+	// Small reads and batches: chunk and batch boundaries fall everywhere.
+	o.Out, o.Staging, o.ChunkOffsets, o.MaxBatch = &out, "live_r1", 37, 50
 	res, err = Run(ctx, live, o)
 	if err != nil {
 		t.Fatal(err)
@@ -257,6 +258,11 @@ func TestResessionizeEqualsLiveRun(t *testing.T) {
 	}
 	if err := Rollback(ctx, live, o); err != nil {
 		t.Fatal(err)
+	}
+
+	// The staging database of a switch holds the old tables: never reused.
+	if _, err := Run(ctx, live, o); err == nil || !strings.Contains(err.Error(), "live_r1 exists") {
+		t.Fatalf("a run into the last switch's staging database: err = %v, want a refusal", err)
 	}
 
 	// A rerun with the same rules writes the same tables.
