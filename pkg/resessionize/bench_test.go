@@ -25,9 +25,10 @@ import (
 // visitors on 2 sites over two days of event time, 6 Kafka partitions,
 // rows as the sessionizer writes them under the default rules) under rules
 // B into a staging database and switches, timing Run alone. Metrics:
-// events/s and the largest Go heap in use seen during the run (sampled
-// every 50 ms), which stays that of one partition's open sessions and one
-// batch whatever the history's length.
+// events/s; the largest Go heap in use seen during the run (sampled every
+// 50 ms), which stays that of one partition's open sessions and two
+// batches whatever the history's length; and the CPU seconds per 100k
+// events of ClickHouse and of this process.
 func BenchmarkResessionize(b *testing.B) {
 	n := 1_000_000
 	if v, err := strconv.Atoi(os.Getenv("TELLER_BENCH_RESESSIONIZE_EVENTS")); err == nil && v > 0 {
@@ -59,9 +60,10 @@ func BenchmarkResessionize(b *testing.B) {
 				}
 			}
 		}()
-		start := time.Now()
+		start, chCPU, goCPU := time.Now(), srv.CPUTime(), testenv.SelfCPU()
 		res, err := Run(ctx, live, o)
 		elapsed := time.Since(start)
+		chCPU, goCPU = srv.CPUTime()-chCPU, testenv.SelfCPU()-goCPU
 		close(stop)
 		wg.Wait()
 		if err != nil {
@@ -72,6 +74,9 @@ func BenchmarkResessionize(b *testing.B) {
 		}
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "events/s")
 		b.ReportMetric(float64(peak)/(1<<20), "peak_heap_MiB")
+		// CPU per event says more than a rate on a shared machine.
+		b.ReportMetric(chCPU.Seconds()*100_000/float64(n), "clickhouse_cpu_s/100k")
+		b.ReportMetric(goCPU.Seconds()*100_000/float64(n), "go_cpu_s/100k")
 	}
 }
 
