@@ -128,7 +128,7 @@ type Result struct {
 
 // Run replays the live database's history under o.Rules into a staging
 // database, prints the per-site comparison and, unless o.DryRun, switches.
-func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
+func Run(ctx context.Context, live *store.DB, o Options) (res Result, err error) {
 	if err := o.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -148,7 +148,7 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 		o.ProgressEvery = 2 * time.Second
 	}
 	start := time.Now()
-	res := Result{Staging: o.Staging}
+	res = Result{Staging: o.Staging}
 	if res.Staging == "" {
 		res.Staging = live.Database() + "_resess_" + start.UTC().Format("20060102T150405")
 	}
@@ -182,6 +182,15 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 		return res, fmt.Errorf("resessionize: create staging database %s: %w", res.Staging, err)
 	}
 	defer stg.Close()
+	// A run that fails before its switch leaves nothing behind: its
+	// staging database never held a live table.
+	defer func() {
+		if err != nil && !res.Switched {
+			if derr := dropDatabase(context.WithoutCancel(ctx), live, res.Staging); derr != nil {
+				o.Logger.Warn("could not drop the staging database of a failed run", "database", res.Staging, "err", derr)
+			}
+		}
+	}()
 	if err := stg.Migrate(ctx); err != nil {
 		return res, fmt.Errorf("resessionize: schema of staging database %s: %w", res.Staging, err)
 	}
@@ -215,14 +224,14 @@ func Run(ctx context.Context, live *store.DB, o Options) (Result, error) {
 	// Nothing may have written to the live tables during the replay: its
 	// result would be lost by the switch.
 	if err := checkStopped(ctx, o); err != nil {
-		return res, fmt.Errorf("%w; nothing was switched (staging database %s kept)", err, res.Staging)
+		return res, fmt.Errorf("%w; nothing was switched", err)
 	}
 	after, err := checkpointMark(ctx, live, o.Group, o.Topic)
 	if err != nil {
 		return res, err
 	}
 	if after != before {
-		return res, fmt.Errorf("resessionize: sessionizer checkpoints of group %s changed during the replay (a sessionizer ran): nothing was switched; run again with the sessionizers stopped (DROP DATABASE %s removes this run's tables)", o.Group, res.Staging)
+		return res, fmt.Errorf("resessionize: sessionizer checkpoints of group %s changed during the replay (a sessionizer ran): nothing was switched; run again with the sessionizers stopped", o.Group)
 	}
 	if err := swap(ctx, live, stg); err != nil {
 		return res, err
