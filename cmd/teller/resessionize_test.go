@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/app"
 )
 
@@ -55,5 +56,42 @@ func TestResessionizeBadFlagsExit2BeforeIO(t *testing.T) {
 	case <-reached:
 		t.Fatal("a command with a bad flag connected before refusing it")
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// The command end to end on real servers: a dry run and a switch of an
+// (empty) database, then its rollback, with the flags a person would give.
+func TestResessionizeCommand(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, "events", 1)
+	env := map[string]string{"TELLER_CLICKHOUSE_ADDR": srv.Addr(), "TELLER_CLICKHOUSE_DATABASE": "resess",
+		"TELLER_KAFKA_BROKERS": strings.Join(brokers, ","), "TELLER_KAFKA_TOPIC": "events", "TELLER_SESSION_GAP": "15m"}
+	getenv := func(k string) string { return env[k] }
+	ctx := context.Background()
+	if err := run(ctx, []string{"migrate"}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := run(ctx, []string{"resessionize", "-dry-run", "-split-at-midnight"}, getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"-session-gap=15m0s", "-split-at-midnight=true", "Replayed 0 events", "Dry run: nothing was switched"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := run(ctx, []string{"resessionize", "-staging-database", "resess_old"}, getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "teller resessionize -rollback -staging-database resess_old") {
+		t.Errorf("switch output lacks the rollback command:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"resessionize", "-rollback", "-staging-database", "resess_old"}, getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Swapped back") {
+		t.Errorf("rollback output:\n%s", out.String())
 	}
 }
