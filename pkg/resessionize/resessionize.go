@@ -40,8 +40,9 @@ import (
 	"github.com/teller-analytics/teller/pkg/store"
 )
 
-// Tables are the tables a switch swaps: what the sessionizer writes.
-// Everything else (sites, settings, users, rejected messages) stays.
+// Tables are the tables a switch swaps, those of them that exist: what the
+// sessionizer writes. Everything else (sites, settings, users, rejected
+// messages) stays. Swap back with Rollback.
 var Tables = []string{"events", "session_versions", "sessions_agg", "sessionizer_checkpoints"}
 
 // Group tells whether the sessionizers' consumer group has members.
@@ -194,6 +195,9 @@ func Run(ctx context.Context, live *store.DB, o Options) (res Result, err error)
 	if err := stg.Migrate(ctx); err != nil {
 		return res, fmt.Errorf("resessionize: schema of staging database %s: %w", res.Staging, err)
 	}
+	if err := markStaging(ctx, stg, live.Database(), o.Rules, start); err != nil {
+		return res, err
+	}
 	o.Logger.Debug("staging database ready", "database", res.Staging, "after", time.Since(start))
 	fmt.Fprintf(o.Out, "Replaying the history of database %s under %s\n", live.Database(), strings.Join(sessionizer.RuleFlags(o.Rules), " "))
 
@@ -258,17 +262,23 @@ func Rollback(ctx context.Context, live *store.DB, o Options) error {
 		return err
 	}
 	var n uint64
-	args := []any{o.Staging}
-	in := make([]string, len(Tables))
-	for i, t := range Tables {
-		in[i] = "?"
-		args = append(args, t)
+	if err := scanOne(ctx, live, "SELECT count() FROM system.databases WHERE name = ?", []any{o.Staging}, &n); err != nil {
+		return fmt.Errorf("resessionize: look for database %s: %w", o.Staging, err)
 	}
-	if err := scanOne(ctx, live, "SELECT count() FROM system.tables WHERE database = ? AND name IN ("+strings.Join(in, ", ")+")", args, &n); err != nil {
-		return fmt.Errorf("resessionize: find the tables of %s: %w", o.Staging, err)
+	if n == 0 {
+		return fmt.Errorf("resessionize: no database %s: name the staging database a switch printed", o.Staging)
 	}
-	if n != uint64(len(Tables)) {
-		return fmt.Errorf("resessionize: database %s does not hold %s: not the staging database of a switch", o.Staging, strings.Join(Tables, ", "))
+	if err := scanOne(ctx, live, "SELECT count() FROM system.tables WHERE database = ? AND name = ?", []any{o.Staging, markTable}, &n); err != nil {
+		return fmt.Errorf("resessionize: look for %s.%s: %w", o.Staging, markTable, err)
+	}
+	if n > 0 {
+		err := scanOne(ctx, live, "SELECT count() FROM "+quoteIdent(o.Staging)+"."+markTable+" WHERE live_database = ?", []any{live.Database()}, &n)
+		if err != nil {
+			return fmt.Errorf("resessionize: read %s.%s: %w", o.Staging, markTable, err)
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("resessionize: database %s was not made by a run on database %s: nothing swapped", o.Staging, live.Database())
 	}
 	scfg := o.ClickHouse
 	scfg.Database = o.Staging
@@ -289,6 +299,26 @@ drops the tables it holds now.
 }
 
 // checkpointMark changes whenever a checkpoint of the group is written.
+// markTable, in a staging database only, says which live database and
+// rules it was made for: Rollback swaps only with a database so marked.
+const markTable = "resessionize_run"
+
+func markStaging(ctx context.Context, stg *store.DB, liveDB string, r session.Rules, at time.Time) error {
+	err := stg.Exec(ctx, "CREATE TABLE "+markTable+` (
+    live_database String COMMENT 'Database whose history this one re-sessionized',
+    rules         String COMMENT 'Sessionizer flags of the rules the replay applied',
+    started_ms    UInt64 COMMENT 'When the run started, Unix ms'
+) ENGINE = TinyLog`)
+	if err == nil {
+		err = stg.Exec(ctx, "INSERT INTO "+markTable+" (live_database, rules, started_ms) SELECT ?, ?, ?",
+			liveDB, strings.Join(sessionizer.RuleFlags(r), " "), uint64(at.UnixMilli()))
+	}
+	if err != nil {
+		return fmt.Errorf("resessionize: mark staging database %s: %w", stg.Database(), err)
+	}
+	return nil
+}
+
 func checkpointMark(ctx context.Context, db *store.DB, group, topic string) (string, error) {
 	rows, err := db.Query(ctx, `SELECT toString(count()), toString(max(written_ms)) FROM sessionizer_checkpoints
  WHERE consumer_group = ? AND topic = ?`, group, topic)

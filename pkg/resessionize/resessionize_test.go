@@ -249,6 +249,13 @@ func TestResessionizeEqualsLiveRun(t *testing.T) {
 		diff(t, "re-sessionized live", got, "rules B from the start", underB)
 	}
 
+	// A rollback swaps only with a staging database of this database.
+	wrong := o
+	wrong.Staging = "ref"
+	if err := Rollback(ctx, live, wrong); err == nil || !strings.Contains(err.Error(), "not made by a run on database live") {
+		t.Fatalf("rollback with another install's database: err = %v, want a refusal", err)
+	}
+
 	// The printed rollback, and back.
 	if err := Rollback(ctx, live, o); err != nil {
 		t.Fatal(err)

@@ -18,7 +18,11 @@ type database interface {
 // swap exchanges Tables between the live and the staging database, then
 // attaches each database's materialized views to its own tables again.
 func swap(ctx context.Context, live, stg database) error {
-	if err := live.Exec(ctx, swapStatement(live.Database(), stg.Database())); err != nil {
+	tables, err := swapped(ctx, live, stg)
+	if err != nil {
+		return err
+	}
+	if err := live.Exec(ctx, swapStatement(live.Database(), stg.Database(), tables)); err != nil {
 		return fmt.Errorf("resessionize: switch tables: %w", err)
 	}
 	for _, db := range []database{live, stg} {
@@ -34,13 +38,62 @@ func swap(ctx context.Context, live, stg database) error {
 // every new one (ClickHouse 18.16 has no EXCHANGE TABLES): each table goes
 // through a temporary name in the staging database. Run again, it swaps
 // back.
-func swapStatement(liveDB, staging string) string {
+func swapStatement(liveDB, staging string, tables []string) string {
 	var parts []string
-	for _, t := range Tables {
+	for _, t := range tables {
 		l, s, tmp := quoteIdent(liveDB)+"."+quoteIdent(t), quoteIdent(staging)+"."+quoteIdent(t), quoteIdent(staging)+"."+quoteIdent(t+"_swap")
 		parts = append(parts, l+" TO "+tmp, s+" TO "+l, tmp+" TO "+s)
 	}
 	return "RENAME TABLE " + strings.Join(parts, ", ")
+}
+
+// swapped are the Tables the live database holds, which the staging one
+// must hold too: a migration may drop one of them (sessions_agg is to go),
+// and then neither database has it.
+func swapped(ctx context.Context, live, stg database) ([]string, error) {
+	tables, err := present(ctx, live)
+	if err != nil {
+		return nil, err
+	}
+	have, err := present(ctx, stg)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Join(have, ",") != strings.Join(tables, ",") {
+		return nil, fmt.Errorf("resessionize: database %s holds %s and %s holds %s: not a staging database of %s",
+			live.Database(), strings.Join(tables, ", "), stg.Database(), strings.Join(have, ", "), live.Database())
+	}
+	if len(tables) == 0 {
+		return nil, fmt.Errorf("resessionize: database %s holds none of %s", live.Database(), strings.Join(Tables, ", "))
+	}
+	return tables, nil
+}
+
+// present are the Tables db holds, in Tables' order.
+func present(ctx context.Context, db database) ([]string, error) {
+	rows, err := db.Query(ctx, "SELECT name FROM system.tables WHERE database = ?", db.Database())
+	if err != nil {
+		return nil, fmt.Errorf("resessionize: list the tables of %s: %w", db.Database(), err)
+	}
+	defer rows.Close()
+	has := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("resessionize: list the tables of %s: %w", db.Database(), err)
+		}
+		has[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("resessionize: list the tables of %s: %w", db.Database(), err)
+	}
+	var out []string
+	for _, t := range Tables {
+		if has[t] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 var createView = regexp.MustCompile(`(?is)^CREATE MATERIALIZED VIEW (?:IF NOT EXISTS )?([A-Za-z_][A-Za-z0-9_]*)\s`)
