@@ -41,6 +41,8 @@ Commands:
                       migrations are pending, unless started with -migrate)
   user                list, add, remove dashboard users, set passwords, grant sites
   import              import history (access log, Umami export) into a site; import tokens
+  resessionize        replay the history under new session rules and switch the reports to it
+                      (-dry-run: print how the figures would change)
   healthcheck         exit 0 when a URL answers 2xx (for container health checks)
   collector | sessionizer | dashboard
                       run one service (same as its own binary)
@@ -106,6 +108,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return userCommand(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	case "import":
 		return importCommand(ctx, rest, getenv, stdout, stderr)
+	case "resessionize":
+		return resessionizeCommand(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, stderr)
 	case "collector":
@@ -168,7 +172,9 @@ type storeCommand struct {
 	// migrate applies pending migrations; other commands refuse to run on
 	// an outdated schema.
 	migrate bool
-	do      func(db *store.DB, dev *devmode.Stack) error
+	// config, if set, receives the ClickHouse settings in use.
+	config *store.Config
+	do     func(db *store.DB, dev *devmode.Stack) error
 }
 
 // runStore parses and validates the flags, finds the ClickHouse (the flags,
@@ -206,6 +212,9 @@ func runStore(ctx context.Context, c storeCommand, args []string, getenv func(st
 	}
 	if err != nil {
 		return err
+	}
+	if c.config != nil {
+		*c.config = cfg
 	}
 	return c.do(db, dev)
 }

@@ -226,11 +226,10 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 		return
 	}
 	row := c.s.enrich.row(ev)
-	facts := factsOf(&row)
-	a := c.state.Assign(session.Input{
-		EventID: ev.ID, Site: ev.Site, Visitor: ev.Visitor, TimeMs: ev.ReceivedMs, RecordMs: recordMs(m),
-		NewVisitor: ev.NewVisitor, CampaignKey: campaignKey(&row), Zone: zone, Facts: &facts,
-	})
+	var facts session.Facts
+	in := SessionInput(&row, ev.NewVisitor, zone, &facts)
+	in.RecordMs = recordMs(m)
+	a := c.state.Assign(in)
 	if a.Quarantined {
 		// Kept, with its payload, where refused messages go: nothing is
 		// lost, and the clock stays where the log put it.

@@ -122,14 +122,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.FlushInterval, flagFlushInterval, d.FlushInterval, "how often buffered rows are written to ClickHouse")
 	fs.DurationVar(&c.CheckpointInterval, flagCheckpointInterval, d.CheckpointInterval, "how often position and open sessions are checkpointed (and the Kafka offset committed)")
 	fs.IntVar(&c.MaxBatch, flagMaxBatch, d.MaxBatch, "rows buffered per partition before an early flush")
-	fs.DurationVar(&c.Rules.Gap, flagGap, d.Rules.Gap, "inactivity that ends a session")
-	fs.DurationVar(&c.Rules.MaxLength, flagMaxLength, d.Rules.MaxLength, "a session this old ends at its next event")
-	fs.DurationVar(&c.Rules.Disorder, flagDisorder, d.Rules.Disorder, "how far behind its partition's clock an event may arrive before it is flagged late (0: any event behind it)")
-	fs.BoolVar(&c.Rules.SplitAtMidnight, flagSplitAtMidnight, d.Rules.SplitAtMidnight, "start a new session at midnight in the site's time zone")
-	fs.BoolVar(&c.Rules.SplitOnCampaign, flagSplitOnCampaign, d.Rules.SplitOnCampaign, "start a new session when the campaign parameters change")
-	fs.DurationVar(&c.Rules.MaxClockSkew, flagMaxClockSkew, d.Rules.MaxClockSkew, "an event dated further ahead of its Kafka record's timestamp is quarantined in rejected_events")
-	fs.IntVar(&c.Rules.MaxOpenSessions, flagMaxOpenSessions, d.Rules.MaxOpenSessions, "open sessions per partition; at the cap the least recently active sixteenth is closed early (0: no cap)")
-	fs.IntVar(&c.Rules.RememberIDs, flagRememberIDs, d.Rules.RememberIDs, "event ids of closed sessions each partition remembers for a day, to count a redelivery once (0: none)")
+	RegisterRuleFlags(fs, &c.Rules)
 	fs.DurationVar(&c.ShutdownTimeout, flagShutdownTimeout, d.ShutdownTimeout,
 		fmt.Sprintf("time to flush and checkpoint on shutdown or partition revoke (keep under the group's rebalance timeout, %s)", rebalanceTimeout))
 }
