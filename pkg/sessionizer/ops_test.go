@@ -82,7 +82,9 @@ func TestHungClickHouseMemberLeavesTheGroup(t *testing.T) {
 
 	const group = "hang"
 	cfg := testConfig(group, 100*time.Millisecond, 500*time.Millisecond, 2*time.Second)
-	cfg.ClickHouseTimeout, cfg.StuckTimeout, cfg.KafkaTimeout, cfg.ReadyCheckpointAge = time.Second, 3*time.Second, 5*time.Second, 2*time.Second
+	// Short bounds, but not so short that a healthy ClickHouse on a loaded
+	// machine misses them.
+	cfg.ClickHouseTimeout, cfg.StuckTimeout, cfg.KafkaTimeout, cfg.ReadyCheckpointAge = 3*time.Second, 8*time.Second, 5*time.Second, 5*time.Second
 	dbA, dbB := testenv.OpenStore(t, srv, "a"), testenv.OpenStore(t, hung, "b")
 	noKill := newKillSwitch()
 	a := startMemberConfig(t, newProbeStore(dbA, noKill, false), siteRegistry(t, dbA), brokers, cfg)
