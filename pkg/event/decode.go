@@ -36,11 +36,11 @@ func decodeFast(b []byte, e *Event) bool {
 			return d.int64(&e.ReceivedMs)
 		case "kind":
 			var s string
-			ok := d.string(&s)
+			ok := d.common(&s)
 			e.Kind = Kind(s)
 			return ok
 		case "name":
-			return d.string(&e.Name)
+			return d.common(&e.Name)
 		case "url":
 			return d.string(&e.URL)
 		case "referrer":
@@ -242,6 +242,26 @@ func (d *decoder) string(dst *string) bool {
 		*dst = string(s)
 	}
 	return ok
+}
+
+// common is string for the kind and name, whose values are nearly always
+// the kinds' names: those take no allocation.
+func (d *decoder) common(dst *string) bool {
+	s, ok := d.text()
+	if !ok {
+		return false
+	}
+	switch string(s) {
+	case string(KindPageview):
+		*dst = string(KindPageview)
+	case string(KindCustom):
+		*dst = string(KindCustom)
+	case string(KindEngagement):
+		*dst = string(KindEngagement)
+	default:
+		*dst = string(s)
+	}
+	return true
 }
 
 func (d *decoder) uuid(dst *uuid.UUID) bool {

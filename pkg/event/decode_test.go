@@ -157,3 +157,49 @@ func FuzzDecodeFast(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkUnmarshal decodes the sessionizer's typical messages (a
+// pageview with a campaign, a custom event with props, an engagement) with
+// Unmarshal (the fast path) and with encoding/json, the decoder it replaced;
+// both validate. Sub-benchmarks alternate, so -count pairs them.
+func BenchmarkUnmarshal(b *testing.B) {
+	pv := valid()
+	pv.UserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36"
+	pv.URL = "https://bench.example/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=monthly-digest"
+	pv.Campaign, pv.Props, pv.Bot = Campaign{Source: "newsletter", Medium: "email", Name: "monthly-digest"}, nil, ""
+	custom := valid()
+	custom.Kind, custom.Name, custom.Props = KindCustom, "signup", map[string]string{"plan": "pro", "step": "2"}
+	engaged := valid()
+	engaged.Kind, engaged.Name, engaged.EngagedMs, engaged.ScrollDepth, engaged.Props = KindEngagement, "engagement", 41250, 80, nil
+	var msgs [][]byte
+	for _, e := range []Event{pv, custom, engaged} {
+		m, err := Marshal(&e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	decoders := []struct {
+		name   string
+		decode func([]byte) (*Event, error)
+	}{
+		{"fast", Unmarshal},
+		{"encoding-json", func(m []byte) (*Event, error) {
+			var e Event
+			if err := json.Unmarshal(m, &e); err != nil {
+				return nil, err
+			}
+			return &e, e.Validate()
+		}},
+	}
+	for _, d := range decoders {
+		b.Run(d.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := d.decode(msgs[i%len(msgs)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
