@@ -111,6 +111,18 @@ func TestHungClickHouseMemberLeavesTheGroup(t *testing.T) {
 	}
 	frozenAt := time.Now()
 	publish(msgs[half:])
+	// Before it leaves, B reports the partitions it cannot checkpoint
+	// (-ready-checkpoint-age is shorter than -stuck-timeout).
+	var staleErr error
+	testenv.Eventually(t, 30*time.Second, "B to be not ready for its uncheckpointed partitions", func() bool {
+		staleErr = b.s.Ready(context.Background())
+		return staleErr != nil && strings.Contains(staleErr.Error(), "checkpoints older than")
+	})
+	for p := range ownedB {
+		if !strings.Contains(staleErr.Error(), fmt.Sprintf("partition %d: ", p)) {
+			t.Errorf("B's readiness %q does not name its partition %d", staleErr, p)
+		}
+	}
 	testenv.Eventually(t, 60*time.Second, "A to own every partition", func() bool { return len(a.partitions()) == 4 })
 	tookOver := time.Since(frozenAt)
 	if err := b.s.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "left the consumer group") {
