@@ -8,14 +8,11 @@ type metrics struct {
 	events, written, versions, duplicates, rejected, late, bridging, clickhouseErrors, checkpoints, offsetResets, restarts prometheus.Counter
 	groupLeaves, kafkaErrors                                                                                               prometheus.Counter
 	sessions                                                                                                               *prometheus.CounterVec
-	// quarantined counts events held back from sessions, by reason; the
-	// partition consumer increments it where pkg/session quarantines.
-	quarantined                                  *prometheus.CounterVec
-	callErrors                                   *prometheus.CounterVec
-	openSessions, stateBytes, lag, checkpointAge *prometheus.GaugeVec
-	assigned, member                             prometheus.Gauge
-	flushSeconds                                 prometheus.Histogram
-	callSeconds                                  *prometheus.HistogramVec
+	callErrors                                                                                                             *prometheus.CounterVec
+	openSessions, stateBytes, lag, checkpointAge                                                                           *prometheus.GaugeVec
+	assigned, member                                                                                                       prometheus.Gauge
+	flushSeconds                                                                                                           prometheus.Histogram
+	callSeconds                                                                                                            *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -41,8 +38,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		kafkaErrors:      c("kafka_errors_total", "Failed Kafka requests of the lag measurement."),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "teller_sessionizer_sessions_started_total",
 			Help: "Sessions opened, by start reason."}, []string{"reason"}),
-		quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "teller_sessionizer_quarantined_events_total",
-			Help: "Events held back from sessions, by reason."}, []string{"reason"}),
 		callErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "teller_sessionizer_clickhouse_call_errors_total",
 			Help: "ClickHouse calls that failed or passed -clickhouse-timeout, by call."}, []string{"call"}),
 		openSessions:  byPartition("open_sessions", "Sessions held in memory, by partition."),
@@ -61,7 +56,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.written, m.versions, m.duplicates, m.rejected, m.late, m.bridging, m.clickhouseErrors, m.checkpoints,
-			m.offsetResets, m.restarts, m.groupLeaves, m.kafkaErrors, m.sessions, m.quarantined, m.callErrors, m.openSessions,
+			m.offsetResets, m.restarts, m.groupLeaves, m.kafkaErrors, m.sessions, m.callErrors, m.openSessions,
 			m.stateBytes, m.lag, m.checkpointAge, m.assigned, m.member, m.flushSeconds, m.callSeconds)
 	}
 	return m
