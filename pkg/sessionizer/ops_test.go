@@ -125,15 +125,15 @@ func TestHungClickHouseMemberLeavesTheGroup(t *testing.T) {
 	}
 	testenv.Eventually(t, 60*time.Second, "A to own every partition", func() bool { return len(a.partitions()) == 4 })
 	tookOver := time.Since(frozenAt)
-	if err := b.s.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "left the consumer group") {
+	if err := b.s.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "consumer group (ClickHouse is stuck") {
 		t.Errorf("B's readiness while out of the group: %v, want it to say it left", err)
 	}
 	if n := b.counter(t, "teller_sessionizer_group_leaves_total"); n != 1 {
 		t.Errorf("B left the group %v times, want 1", n)
 	}
-	if p := b.partitions(); len(p) != 0 {
-		t.Errorf("B still claims partitions %v", sortedKeys(p))
-	}
+	// B releases its claim once its LeaveGroup is answered, which Kafka may
+	// have passed on to A a moment earlier.
+	testenv.Eventually(t, 20*time.Second, "B to claim no partition", func() bool { return len(b.partitions()) == 0 })
 	testenv.Eventually(t, 60*time.Second, "A to write and checkpoint every event", func() bool {
 		return events("a") == uint64(good) && checkpointedThrough(t, srv, "a", group) == uint64(total)
 	})

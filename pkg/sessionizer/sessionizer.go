@@ -302,7 +302,7 @@ func (s *Sessionizer) Ready(context.Context) error {
 	s.mu.Unlock()
 	switch {
 	case left != "":
-		return fmt.Errorf("left the consumer group (%s); rejoining once ClickHouse answers", left)
+		return fmt.Errorf("left (or leaving) the consumer group (%s); rejoining once ClickHouse answers", left)
 	case !joined:
 		return errors.New("not yet a member of the consumer group")
 	}
@@ -477,7 +477,13 @@ func (s *Sessionizer) watchClickHouse(ctx context.Context, leave context.CancelC
 		s.metrics.groupLeaves.Inc()
 		s.log.Error("ClickHouse has failed every call; leaving the consumer group so its partitions go to members that can write",
 			"failing_for", failing.Round(time.Millisecond), "stuck_timeout", limit, "partitions", s.assignedPartitions())
-		leave(fmt.Errorf("%w: every call failed for %s (-%s %s)", errStuck, failing.Round(time.Second), flagStuckTimeout, limit))
+		cause := fmt.Errorf("%w: every call failed for %s (-%s %s)", errStuck, failing.Round(time.Second), flagStuckTimeout, limit)
+		// Not ready from now on, while the partitions are still being
+		// released.
+		s.mu.Lock()
+		s.left = cause.Error()
+		s.mu.Unlock()
+		leave(cause)
 		return
 	}
 }
