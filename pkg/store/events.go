@@ -82,7 +82,9 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 	// slice per column instead of 41 values boxed into interfaces per row
 	// (batch building was about a quarter of the sessionizer's CPU).
 	str := func(f func(*EventRow) string) []string { return eventColumn(rows, f) }
-	flag := func(f func(*EventRow) bool) []uint8 { return eventColumn(rows, func(r *EventRow) uint8 { return b2u(f(r)) }) }
+	flag := func(f func(*EventRow) bool) []uint8 {
+		return eventColumn(rows, func(r *EventRow) uint8 { return b2u(f(r)) })
+	}
 	keys, vals := make([][]string, len(rows)), make([][]string, len(rows))
 	for i := range rows {
 		keys[i], vals[i] = rows[i].PropsKeys, rows[i].PropsValues
