@@ -139,6 +139,7 @@ func (s *Server) Stop() error {
 	// Open keep-alive connections make the server wait before it exits.
 	s.http.CloseIdleConnections()
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT) // a frozen server acts on SIGTERM only once resumed
 	select {
 	case <-s.done:
 		return nil
@@ -147,6 +148,20 @@ func (s *Server) Stop() error {
 		<-s.done
 		return errors.New("chlocal: server did not stop within 20 s; killed")
 	}
+}
+
+// Freeze stops the server's processes (SIGSTOP): connections stay open and
+// every request hangs, as with a hung server. Thaw resumes them.
+func (s *Server) Freeze() error { return s.signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server (SIGCONT).
+func (s *Server) Thaw() error { return s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) error {
+	if err := syscall.Kill(-s.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("chlocal: signal %v to the server: %w", sig, err)
+	}
+	return nil
 }
 
 // Query runs a statement over the HTTP interface and returns its output

@@ -416,7 +416,9 @@ func RunSessionizer(ctx context.Context, cfg SessionizerConfig, log *slog.Logger
 		return err
 	}
 	r := service.NewEngine(log)
-	service.Mount(r, reg, map[string]service.Check{"clickhouse": db.Ping, "kafka": s.Ready})
+	// "consumer": a member of its group, its partitions checkpointed recently
+	// (sessionizer.Ready); see docs/sessionizer.md.
+	service.Mount(r, reg, map[string]service.Check{"clickhouse": db.Ping, "consumer": s.Ready})
 	// Bind first, so a taken port fails the start instead of leaving a
 	// sessionizer running without health checks.
 	l, err := net.Listen("tcp", cfg.Listen)

@@ -244,14 +244,17 @@ func Marshal(e *Event) ([]byte, error) {
 
 // Unmarshal decodes and validates a Kafka message value.
 func Unmarshal(b []byte) (*Event, error) {
-	var e Event
-	if err := json.Unmarshal(b, &e); err != nil {
-		return nil, fmt.Errorf("%w: not a JSON event: %v", ErrInvalid, err)
+	e := new(Event)
+	if !decodeFast(b, e) {
+		*e = Event{}
+		if err := json.Unmarshal(b, e); err != nil {
+			return nil, fmt.Errorf("%w: not a JSON event: %v", ErrInvalid, err)
+		}
 	}
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	return &e, nil
+	return e, nil
 }
 
 // Clip bounds s to at most n bytes without splitting a UTF-8 sequence. It is

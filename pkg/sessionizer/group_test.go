@@ -277,8 +277,13 @@ type member struct {
 
 func startMember(t *testing.T, st *probeStore, sites Sites, brokers []string, group string) *member {
 	t.Helper()
+	return startMemberConfig(t, st, sites, brokers, testConfig(group, 100*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond))
+}
+
+func startMemberConfig(t *testing.T, st *probeStore, sites Sites, brokers []string, cfg Config) *member {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	s, err := New(Options{Config: testConfig(group, 100*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond),
+	s, err := New(Options{Config: cfg,
 		Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic}, Store: st, Sites: sites, Logger: testenv.Logger(t),
 		Registerer: reg})
 	if err != nil {

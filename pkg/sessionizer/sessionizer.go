@@ -14,6 +14,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +37,8 @@ type Store interface {
 	WriteSessionVersions(ctx context.Context, rows []store.SessionVersion) error
 	SaveCheckpoint(ctx context.Context, cp store.Checkpoint) error
 	LoadCheckpoint(ctx context.Context, group, topic string, partition int32) (store.Checkpoint, bool, error)
+	// Ping tells whether ClickHouse answers (before rejoining the group).
+	Ping(ctx context.Context) error
 }
 
 // Sites finds a site's domains and time zone (*site.Registry).
@@ -53,7 +59,25 @@ const (
 	DefaultCheckpointInterval = time.Minute
 	DefaultMaxBatch           = 50_000
 	DefaultShutdownTimeout    = 20 * time.Second
+	// DefaultClickHouseTimeout bounds one ClickHouse call: far above a
+	// healthy insert of DefaultMaxBatch rows (well under a second), far
+	// below forever.
+	DefaultClickHouseTimeout = 30 * time.Second
+	// DefaultKafkaTimeout bounds one Kafka request of the group protocol
+	// and of the lag measurement.
+	DefaultKafkaTimeout = 10 * time.Second
+	// DefaultStuckTimeout is how long ClickHouse may fail every call before
+	// the member leaves the group, so Kafka gives its partitions to members
+	// that can write.
+	DefaultStuckTimeout = 2 * time.Minute
+	// DefaultReadyCheckpointAge is the checkpoint age beyond which the
+	// member reports not ready: several checkpoint intervals missed.
+	DefaultReadyCheckpointAge = 5 * time.Minute
 )
+
+// rejoinBackoffMax caps the wait between ClickHouse probes after the member
+// left the group.
+const rejoinBackoffMax = 30 * time.Second
 
 // rebalanceTimeout is how long the consumer group waits for members to
 // release their partitions on a rebalance.
@@ -74,6 +98,10 @@ const (
 	flagMaxClockSkew       = "max-clock-skew"
 	flagMaxOpenSessions    = "max-open-sessions"
 	flagRememberIDs        = "remember-ids"
+	flagClickHouseTimeout  = "clickhouse-timeout"
+	flagKafkaTimeout       = "kafka-timeout"
+	flagStuckTimeout       = "stuck-timeout"
+	flagReadyCheckpointAge = "ready-checkpoint-age"
 )
 
 // ruleFlags names the flag of each session.RuleError field.
@@ -100,6 +128,18 @@ type Config struct {
 	// ShutdownTimeout bounds the final flush and checkpoint on shutdown or
 	// partition revoke.
 	ShutdownTimeout time.Duration
+	// ClickHouseTimeout bounds every ClickHouse call (insert, checkpoint,
+	// load, ping).
+	ClickHouseTimeout time.Duration
+	// KafkaTimeout bounds every Kafka request the sessionizer makes itself
+	// (group protocol, offset commits, lag measurement).
+	KafkaTimeout time.Duration
+	// StuckTimeout is how long every ClickHouse call may fail before the
+	// member leaves the consumer group; it rejoins once ClickHouse answers.
+	StuckTimeout time.Duration
+	// ReadyCheckpointAge is the checkpoint age (see docs/sessionizer.md)
+	// beyond which the member is not ready.
+	ReadyCheckpointAge time.Duration
 }
 
 // DefaultConfig returns the defaults: the constants above and
@@ -112,6 +152,10 @@ func DefaultConfig() Config {
 		MaxBatch:           DefaultMaxBatch,
 		Rules:              session.DefaultRules(),
 		ShutdownTimeout:    DefaultShutdownTimeout,
+		ClickHouseTimeout:  DefaultClickHouseTimeout,
+		KafkaTimeout:       DefaultKafkaTimeout,
+		StuckTimeout:       DefaultStuckTimeout,
+		ReadyCheckpointAge: DefaultReadyCheckpointAge,
 	}
 }
 
@@ -125,6 +169,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	RegisterRuleFlags(fs, &c.Rules)
 	fs.DurationVar(&c.ShutdownTimeout, flagShutdownTimeout, d.ShutdownTimeout,
 		fmt.Sprintf("time to flush and checkpoint on shutdown or partition revoke (keep under the group's rebalance timeout, %s)", rebalanceTimeout))
+	fs.DurationVar(&c.ClickHouseTimeout, flagClickHouseTimeout, d.ClickHouseTimeout, "bound on each ClickHouse call (insert, checkpoint); a call past it fails and is retried")
+	fs.DurationVar(&c.KafkaTimeout, flagKafkaTimeout, d.KafkaTimeout, "bound on each Kafka request of the consumer group and the lag measurement")
+	fs.DurationVar(&c.StuckTimeout, flagStuckTimeout, d.StuckTimeout, "how long every ClickHouse call may fail before this member leaves the consumer group (its partitions go to other members); it rejoins once ClickHouse answers")
+	fs.DurationVar(&c.ReadyCheckpointAge, flagReadyCheckpointAge, d.ReadyCheckpointAge, "not ready while a partition has had messages no checkpoint covers for longer than this")
 }
 
 // Validate checks every setting without any I/O and names the flag of each
@@ -148,6 +196,20 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		refuse(flagShutdownTimeout, "> 0", c.ShutdownTimeout)
+	}
+	if c.ClickHouseTimeout <= 0 {
+		refuse(flagClickHouseTimeout, "> 0", c.ClickHouseTimeout)
+	}
+	if c.KafkaTimeout <= 0 {
+		refuse(flagKafkaTimeout, "> 0", c.KafkaTimeout)
+	}
+	// A member must not leave before one call could even time out.
+	if c.StuckTimeout <= c.ClickHouseTimeout {
+		refuse(flagStuckTimeout, fmt.Sprintf("longer than -%s (%s)", flagClickHouseTimeout, c.ClickHouseTimeout), c.StuckTimeout)
+	}
+	// A healthy partition's checkpoint age reaches the checkpoint interval.
+	if c.ReadyCheckpointAge <= c.CheckpointInterval {
+		refuse(flagReadyCheckpointAge, fmt.Sprintf("longer than -%s (%s)", flagCheckpointInterval, c.CheckpointInterval), c.ReadyCheckpointAge)
 	}
 	// The rules' limits are pkg/session's; only the flag names are ours.
 	if err := c.Rules.Validate(); err != nil {
@@ -184,15 +246,19 @@ type Options struct {
 
 // Sessionizer consumes the events topic.
 type Sessionizer struct {
-	opts    Options
-	rules   session.Rules
-	log     *slog.Logger
-	metrics *metrics
-	enrich  *enricher
+	opts     Options
+	rules    session.Rules
+	log      *slog.Logger
+	metrics  *metrics
+	enrich   *enricher
+	health   *clickhouseHealth
+	progress *progress
 
 	mu       sync.Mutex
 	assigned map[int]bool
 	joined   bool
+	// left says why the member left the group, while it waits to rejoin.
+	left string
 }
 
 // New checks the options.
@@ -209,28 +275,78 @@ func New(o Options) (*Sessionizer, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Sessionizer{opts: o, rules: o.Config.Rules, log: o.Logger, metrics: newMetrics(o.Registerer),
-		assigned: map[int]bool{}, enrich: newEnricher(o.Sites)}, nil
+	s := &Sessionizer{rules: o.Config.Rules, log: o.Logger, metrics: newMetrics(o.Registerer),
+		assigned: map[int]bool{}, enrich: newEnricher(o.Sites), health: &clickhouseHealth{}, progress: newProgress()}
+	// Every consumer reaches ClickHouse through the guard, so every call
+	// is bounded and measured.
+	o.Store = &guardedStore{next: o.Store, timeout: o.Config.ClickHouseTimeout, metrics: s.metrics, health: s.health, progress: s.progress}
+	s.opts = o
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "teller_sessionizer_clickhouse_failing_seconds",
+			Help: "How long every ClickHouse call has failed (0 while calls succeed); at -stuck-timeout the member leaves its group."},
+			func() float64 { return s.health.failingFor(time.Now()).Seconds() }))
+	}
+	return s, nil
 }
 
 // Group is the consumer group in use.
 func (s *Sessionizer) Group() string { return s.opts.Config.Group }
 
-// Ready reports whether the sessionizer has joined its consumer group.
+// Ready reports whether the sessionizer is doing its work: a member of its
+// consumer group (not one that left it because ClickHouse was stuck) whose
+// partitions all have a recent checkpoint. A member with no partition (a
+// group with more members than partitions) is a ready standby.
 func (s *Sessionizer) Ready(context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.joined {
+	joined, left := s.joined, s.left
+	s.mu.Unlock()
+	switch {
+	case left != "":
+		return fmt.Errorf("left (or leaving) the consumer group (%s); rejoining once ClickHouse answers", left)
+	case !joined:
 		return errors.New("not yet a member of the consumer group")
+	}
+	if stale := s.progress.stale(s.opts.Config.ReadyCheckpointAge); len(stale) > 0 {
+		return fmt.Errorf("checkpoints older than -%s %s: %s", flagReadyCheckpointAge, s.opts.Config.ReadyCheckpointAge, strings.Join(stale, "; "))
 	}
 	return nil
 }
 
+// errStuck ends a membership whose ClickHouse failed every call for
+// -stuck-timeout.
+var errStuck = errors.New("ClickHouse is stuck")
+
 // Run consumes until ctx ends, then flushes and checkpoints every partition.
+// When ClickHouse fails every call for the stuck timeout, it leaves the
+// group, so Kafka reassigns the partitions to members that can write, and
+// rejoins once ClickHouse answers; the checkpoints make the new owners
+// replay exactly what was not durable.
 func (s *Sessionizer) Run(ctx context.Context) error {
-	k := s.opts.Kafka
+	wctx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); s.watchLag(wctx) }()
+	defer func() { stopWatch(); <-watched }()
+	for {
+		err := s.member(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, errStuck) {
+			return err
+		}
+		if s.awaitClickHouse(ctx) != nil {
+			return nil
+		}
+	}
+}
+
+// member is one membership of the consumer group: it joins, consumes each
+// generation's partitions, and leaves when ctx ends or ClickHouse is stuck
+// (errStuck).
+func (s *Sessionizer) member(ctx context.Context) error {
+	k, cfg := s.opts.Kafka, s.opts.Config
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:                s.opts.Config.Group,
+		ID:                cfg.Group,
 		Brokers:           k.Brokers,
 		Topics:            []string{k.Topic},
 		StartOffset:       kafka.FirstOffset,
@@ -238,63 +354,176 @@ func (s *Sessionizer) Run(ctx context.Context) error {
 		SessionTimeout:    10 * time.Second,
 		RebalanceTimeout:  rebalanceTimeout,
 		JoinGroupBackoff:  time.Second,
+		Timeout:           cfg.KafkaTimeout,
 		Logger:            kafka.LoggerFunc(func(string, ...any) {}),
 		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
 			s.log.Debug("kafka consumer group", "msg", fmt.Sprintf(f, a...))
 		}),
 	})
 	if err != nil {
-		return fmt.Errorf("sessionizer: join consumer group %s: %w", s.opts.Config.Group, err)
+		return fmt.Errorf("sessionizer: join consumer group %s: %w", cfg.Group, err)
 	}
-	defer cg.Close()
+	mctx, leave := context.WithCancelCause(ctx)
+	defer leave(nil)
+	go s.watchClickHouse(mctx, leave)
+	// Closing the group ends the generation: its partition consumers flush
+	// and checkpoint what they can within -shutdown-timeout, then the
+	// member sends LeaveGroup and Kafka reassigns the partitions at once.
+	defer func() {
+		began := time.Now()
+		cg.Close()
+		s.released(context.Cause(mctx))
+		if errors.Is(context.Cause(mctx), errStuck) {
+			s.log.Warn("left the consumer group", "group", cfg.Group, "took", time.Since(began).Round(time.Millisecond))
+		}
+	}()
 	for {
-		gen, err := cg.Next(ctx)
+		gen, err := cg.Next(mctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+			if mctx.Err() != nil {
+				return context.Cause(mctx)
 			}
 			s.log.Warn("consumer group generation failed; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(time.Second):
+			if sleep(mctx, time.Second) != nil {
+				return context.Cause(mctx)
 			}
 			continue
 		}
-		parts := gen.Assignments[k.Topic]
-		ids := make([]int, 0, len(parts))
-		for _, p := range parts {
-			ids = append(ids, p.ID)
-		}
-		s.log.Info("partitions assigned", "generation", gen.ID, "member", gen.MemberID, "partitions", ids)
-		s.mu.Lock()
-		s.joined = true
-		s.assigned = map[int]bool{}
-		for _, id := range ids {
-			s.assigned[id] = true
-		}
-		s.mu.Unlock()
-		s.metrics.assigned.Set(float64(len(ids)))
-		for _, p := range parts {
-			p := p
-			gen.Start(func(gctx context.Context) {
-				// A consumer that fails (a broker error while reading) has
-				// flushed and checkpointed what it could; start again from
-				// the checkpoint rather than leave the partition stalled
-				// until the next rebalance.
-				for attempt := 0; gctx.Err() == nil; attempt++ {
-					c := &partitionConsumer{s: s, gen: gen, partition: p.ID}
-					err := c.run(gctx)
-					if err == nil || gctx.Err() != nil {
-						return
-					}
-					s.metrics.restarts.Inc()
-					s.log.Error("partition consumer failed; restarting from its checkpoint", "partition", p.ID, "err", err)
-					if sleep(gctx, backoff(attempt)) != nil {
-						return
-					}
-				}
-			})
-		}
+		s.consume(gen)
 	}
+}
+
+// consume starts one generation's partition consumers.
+func (s *Sessionizer) consume(gen *kafka.Generation) {
+	parts := gen.Assignments[s.opts.Kafka.Topic]
+	ids := make([]int, 0, len(parts))
+	for _, p := range parts {
+		ids = append(ids, p.ID)
+	}
+	s.log.Info("partitions assigned", "generation", gen.ID, "member", gen.MemberID, "partitions", ids)
+	s.mu.Lock()
+	s.joined, s.left = true, ""
+	s.assigned = map[int]bool{}
+	for _, id := range ids {
+		s.assigned[id] = true
+	}
+	keep := maps.Clone(s.assigned)
+	s.mu.Unlock()
+	s.forget(keep)
+	s.metrics.member.Set(1)
+	s.metrics.assigned.Set(float64(len(ids)))
+	for _, p := range parts {
+		p := p
+		gen.Start(func(gctx context.Context) {
+			// A consumer that fails (a broker error while reading) has
+			// flushed and checkpointed what it could; start again from
+			// the checkpoint rather than leave the partition stalled
+			// until the next rebalance.
+			for attempt := 0; gctx.Err() == nil; attempt++ {
+				c := &partitionConsumer{s: s, gen: gen, partition: p.ID}
+				err := c.run(gctx)
+				if err == nil || gctx.Err() != nil {
+					return
+				}
+				s.metrics.restarts.Inc()
+				s.log.Error("partition consumer failed; restarting from its checkpoint", "partition", p.ID, "err", err)
+				if sleep(gctx, backoff(attempt)) != nil {
+					return
+				}
+			}
+		})
+	}
+}
+
+// forget stops reporting the partitions not in keep: their next owner
+// reports them.
+func (s *Sessionizer) forget(keep map[int]bool) {
+	for _, p := range s.progress.release(keep) {
+		label := strconv.Itoa(int(p))
+		s.metrics.lag.DeleteLabelValues(label)
+		s.metrics.checkpointAge.DeleteLabelValues(label)
+	}
+}
+
+// released records that the member is out of the group, and why.
+func (s *Sessionizer) released(cause error) {
+	s.mu.Lock()
+	s.joined, s.assigned = false, map[int]bool{}
+	if errors.Is(cause, errStuck) {
+		s.left = cause.Error()
+	}
+	s.mu.Unlock()
+	s.forget(nil)
+	s.metrics.member.Set(0)
+	s.metrics.assigned.Set(0)
+}
+
+// watchClickHouse ends the membership (leave) once every ClickHouse call
+// has failed for the stuck timeout.
+func (s *Sessionizer) watchClickHouse(ctx context.Context, leave context.CancelCauseFunc) {
+	limit := s.opts.Config.StuckTimeout
+	t := time.NewTicker(min(limit/10, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		failing := s.health.failingFor(time.Now())
+		if failing < limit {
+			continue
+		}
+		s.metrics.groupLeaves.Inc()
+		s.log.Error("ClickHouse has failed every call; leaving the consumer group so its partitions go to members that can write",
+			"failing_for", failing.Round(time.Millisecond), "stuck_timeout", limit, "partitions", s.assignedPartitions())
+		cause := fmt.Errorf("%w: every call failed for %s (-%s %s)", errStuck, failing.Round(time.Second), flagStuckTimeout, limit)
+		// Not ready from now on, while the partitions are still being
+		// released.
+		s.mu.Lock()
+		s.left = cause.Error()
+		s.mu.Unlock()
+		leave(cause)
+		return
+	}
+}
+
+// awaitClickHouse waits, with a growing backoff, until ClickHouse answers a
+// ping: rejoining before would only take partitions it cannot write.
+func (s *Sessionizer) awaitClickHouse(ctx context.Context) error {
+	wait := time.Second
+	for {
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+		err := s.opts.Store.Ping(ctx)
+		if err == nil {
+			s.log.Info("ClickHouse answers again; rejoining the consumer group", "group", s.opts.Config.Group)
+			s.health.succeeded()
+			s.mu.Lock()
+			s.left = ""
+			s.mu.Unlock()
+			return nil
+		}
+		s.log.Warn("ClickHouse still not answering; staying out of the consumer group", "err", err, "next_try", wait)
+		wait = min(2*wait, rejoinBackoffMax)
+	}
+}
+
+// assignedPartitions is the partitions this member owns, in order.
+func (s *Sessionizer) assignedPartitions() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int, 0, len(s.assigned))
+	for p := range s.assigned {
+		out = append(out, p)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func (s *Sessionizer) assignedSet() map[int]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.assigned)
 }

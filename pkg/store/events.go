@@ -79,27 +79,82 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 		return fmt.Errorf("store: prepare events insert: %w", err)
 	}
 	defer batch.Abort()
+	// Column by column, as WriteSessionVersions: one Append of a typed
+	// slice per column instead of 41 values boxed into interfaces per row
+	// (batch building was about a quarter of the sessionizer's CPU).
+	str := func(f func(*EventRow) string) []string { return eventColumn(rows, f) }
+	flag := func(f func(*EventRow) bool) []uint8 {
+		return eventColumn(rows, func(r *EventRow) uint8 { return b2u(f(r)) })
+	}
+	keys, vals := make([][]string, len(rows)), make([][]string, len(rows))
 	for i := range rows {
-		r := &rows[i]
-		keys, vals := r.PropsKeys, r.PropsValues
-		if keys == nil {
-			keys, vals = []string{}, []string{}
+		keys[i], vals[i] = rows[i].PropsKeys, rows[i].PropsValues
+		if keys[i] == nil {
+			keys[i], vals[i] = []string{}, []string{}
 		}
-		if err := batch.Append(r.EventID, r.SiteID, r.VisitorID, r.SessionID,
-			time.UnixMilli(r.TimeMs).UTC(), uint64(r.TimeMs), r.Kind, r.Name, r.URL, r.Hostname, r.Pathname,
-			r.Title, r.Referrer, r.ReferrerDomain, r.ReferrerSource, r.Channel,
-			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDType,
-			r.Browser, r.BrowserVersion, r.OS, r.Device, b2u(r.IsBot), r.BotReason,
-			r.ScreenWidth, r.ScreenHeight, keys, vals, r.EngagedMs, r.ScrollDepth,
-			time.UnixMilli(r.SessionStartedMs).UTC(), r.SessionStartReason, b2u(r.IsSessionStart), b2u(r.IsLate), b2u(r.IsBridging),
-			r.KafkaPartition, r.KafkaOffset, r.Country); err != nil {
-			return fmt.Errorf("store: append event %s: %w", r.EventID, err)
+	}
+	// In insertEvents' order.
+	cols := []any{
+		eventColumn(rows, func(r *EventRow) uuid.UUID { return r.EventID }),
+		str(func(r *EventRow) string { return r.SiteID }),
+		eventColumn(rows, func(r *EventRow) uuid.UUID { return r.VisitorID }),
+		eventColumn(rows, func(r *EventRow) uuid.UUID { return r.SessionID }),
+		eventColumn(rows, func(r *EventRow) time.Time { return time.UnixMilli(r.TimeMs).UTC() }),
+		eventColumn(rows, func(r *EventRow) uint64 { return uint64(r.TimeMs) }),
+		str(func(r *EventRow) string { return r.Kind }),
+		str(func(r *EventRow) string { return r.Name }),
+		str(func(r *EventRow) string { return r.URL }),
+		str(func(r *EventRow) string { return r.Hostname }),
+		str(func(r *EventRow) string { return r.Pathname }),
+		str(func(r *EventRow) string { return r.Title }),
+		str(func(r *EventRow) string { return r.Referrer }),
+		str(func(r *EventRow) string { return r.ReferrerDomain }),
+		str(func(r *EventRow) string { return r.ReferrerSource }),
+		str(func(r *EventRow) string { return r.Channel }),
+		str(func(r *EventRow) string { return r.UTMSource }),
+		str(func(r *EventRow) string { return r.UTMMedium }),
+		str(func(r *EventRow) string { return r.UTMCampaign }),
+		str(func(r *EventRow) string { return r.UTMTerm }),
+		str(func(r *EventRow) string { return r.UTMContent }),
+		str(func(r *EventRow) string { return r.ClickIDType }),
+		str(func(r *EventRow) string { return r.Browser }),
+		str(func(r *EventRow) string { return r.BrowserVersion }),
+		str(func(r *EventRow) string { return r.OS }),
+		str(func(r *EventRow) string { return r.Device }),
+		flag(func(r *EventRow) bool { return r.IsBot }),
+		str(func(r *EventRow) string { return r.BotReason }),
+		eventColumn(rows, func(r *EventRow) uint16 { return r.ScreenWidth }),
+		eventColumn(rows, func(r *EventRow) uint16 { return r.ScreenHeight }),
+		keys, vals,
+		eventColumn(rows, func(r *EventRow) uint32 { return r.EngagedMs }),
+		eventColumn(rows, func(r *EventRow) uint8 { return r.ScrollDepth }),
+		eventColumn(rows, func(r *EventRow) time.Time { return time.UnixMilli(r.SessionStartedMs).UTC() }),
+		str(func(r *EventRow) string { return r.SessionStartReason }),
+		flag(func(r *EventRow) bool { return r.IsSessionStart }),
+		flag(func(r *EventRow) bool { return r.IsLate }),
+		flag(func(r *EventRow) bool { return r.IsBridging }),
+		eventColumn(rows, func(r *EventRow) int32 { return r.KafkaPartition }),
+		eventColumn(rows, func(r *EventRow) int64 { return r.KafkaOffset }),
+		str(func(r *EventRow) string { return r.Country }),
+	}
+	for i, c := range cols {
+		if err := batch.Column(i).Append(c); err != nil {
+			return fmt.Errorf("store: append column %d of %d events: %w", i, len(rows), err)
 		}
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("store: insert %d events: %w", len(rows), err)
 	}
 	return nil
+}
+
+// eventColumn is one column of rows.
+func eventColumn[T any](rows []EventRow, f func(*EventRow) T) []T {
+	out := make([]T, len(rows))
+	for i := range rows {
+		out[i] = f(&rows[i])
+	}
+	return out
 }
 
 // Rejected is a Kafka message the sessionizer could not use.
