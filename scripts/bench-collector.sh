@@ -12,6 +12,8 @@
 #   collector         the product's default: kafka-go producer, kfake in its own process
 #   collector-spool   the same with -spool-dir (events acknowledged from the on-disk spool)
 #   collector-inproc  kfake inside the collector's process (the old set-up)
+#   before            the collector variant built from commit $BENCH_BEFORE (a
+#                     paired before/after; that commit must have -brokers)
 #   bare              the bare handler, the ratio's denominator
 # BENCH_SOAK=SECONDS instead runs the collector alone under the same load for
 # that long, sampling its resident memory (VmRSS) every 10 s.
@@ -27,6 +29,11 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 (cd "$root" && go build -o "$tmp/collectorbench" ./cmd/collectorbench)
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	mkdir "$tmp/before"
+	(cd "$root" && git archive "$BENCH_BEFORE" | tar -x -C "$tmp/before")
+	(cd "$tmp/before" && go build -o "$tmp/collectorbench-before" ./cmd/collectorbench)
+fi
 cookie="$("$tmp/collectorbench" cookie)"
 body="$("$tmp/collectorbench" body)"
 origin="$("$tmp/collectorbench" origin)"
@@ -38,9 +45,9 @@ wrk.headers["Cookie"] = "$cookie"
 wrk.headers["Origin"] = "$origin"
 wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 LUA
-start() { # var mode args... -> sets addr_<var>, pid_<var>
-	local var="$1"; shift
-	"$tmp/collectorbench" "$@" >"$tmp/$var.out" 2>"$tmp/$var.err" &
+start() { # var binary mode args... -> sets addr_<var>, pid_<var>
+	local var="$1" bin="$2"; shift 2
+	"$bin" "$@" >"$tmp/$var.out" 2>"$tmp/$var.err" &
 	local pid=$!
 	pids+=("$pid")
 	for _ in $(seq 100); do grep -q listening "$tmp/$var.out" 2>/dev/null && break; sleep 0.1; done
@@ -48,13 +55,15 @@ start() { # var mode args... -> sets addr_<var>, pid_<var>
 	eval "addr_$var=$(awk '/listening/ {print $2}' "$tmp/$var.out")"
 	eval "pid_$var=$pid"
 }
-start kafka kafka 127.0.0.1:0
+cb="$tmp/collectorbench"
+start kafka "$cb" kafka 127.0.0.1:0
 for v in $variants; do
 	case "$v" in
-	collector) start collector collector 127.0.0.1:0 -brokers "$addr_kafka" ${BENCH_PPROF:+-pprof 127.0.0.1:0} ;;
-	collector-spool) mkdir -p "$tmp/spool"; start collector_spool collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool" ;;
-	collector-inproc) start collector_inproc collector 127.0.0.1:0 ;;
-	bare) start bare bare 127.0.0.1:0 ;;
+	collector) start collector "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" ${BENCH_PPROF:+-pprof 127.0.0.1:0} ;;
+	collector-spool) mkdir -p "$tmp/spool"; start collector_spool "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool" ;;
+	collector-inproc) start collector_inproc "$cb" collector 127.0.0.1:0 ;;
+	before) start before "$tmp/collectorbench-before" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
+	bare) start bare "$cb" bare 127.0.0.1:0 ;;
 	*) echo "bench-collector: unknown variant $v" >&2; exit 1 ;;
 	esac
 done
