@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/teller-analytics/teller/pkg/app"
@@ -80,6 +81,7 @@ type CollectorOptions struct {
 
 // Collector serves the collector on l until ctx ends.
 func Collector(ctx context.Context, l net.Listener, o CollectorOptions, log *slog.Logger) error {
+	collector.TuneGC() // as app.RunCollector does
 	brokers := o.Brokers
 	if len(brokers) == 0 {
 		cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(Partitions, Topic))
@@ -114,7 +116,12 @@ func Collector(ctx context.Context, l net.Listener, o CollectorOptions, log *slo
 	if err := st.Normalize(); err != nil {
 		return err
 	}
-	c, err := collector.New(collector.Options{Publisher: pub, Sites: oneSite{st}, Signer: signer, Snippet: snippet.Handler(), Logger: log})
+	// The product limits every client (-rate-client, -rate-browser); the
+	// load tool is one client, so its buckets are as large as it needs,
+	// but they are there and checked on every request.
+	unlimited := collector.Rate{PerSecond: 1e9, Burst: 1e9}
+	c, err := collector.New(collector.Options{Publisher: pub, Sites: oneSite{st}, Signer: signer, Snippet: snippet.Handler(), Logger: log,
+		Limits: collector.Limits{Client: unlimited, ClientAgent: unlimited}, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		return err
 	}

@@ -425,7 +425,7 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		c.setCookie(g, &st, pageHost, visitor, signed)
 	}
 	for i, k := range kinds {
-		c.metrics.accepted.WithLabelValues(string(k)).Inc()
+		c.metrics.acceptedKind(k).Inc()
 		if c.opts.Accepted != nil {
 			c.opts.Accepted.Add(st.ID, times[i])
 		}

@@ -18,7 +18,7 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 		Kind: KindCustom, Name: "Signup", URL: "https://shop.example/a?utm_source=x&ref=y", Referrer: "https://www.google.com/",
 		Title: `Tom & Jerry <"quoted"> \ back`, UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", ScreenWidth: 1440, ScreenHeight: -900,
 		Campaign: Campaign{Source: "news", Medium: "email", Name: "spring", Term: "t", Content: "c", ClickIDType: "gclid"},
-		Props: map[string]string{"z": "last", "a": "first", "ü": "non-ascii key", "": "empty key"}, EngagedMs: 5000, ScrollDepth: 80,
+		Props:    map[string]string{"z": "last", "a": "first", "ü": "non-ascii key", "": "empty key"}, EngagedMs: 5000, ScrollDepth: 80,
 		Country: "DE", Bot: "crawler:Googlebot"}
 	tests := map[string]Event{
 		"zero":          {},
@@ -63,7 +63,7 @@ func FuzzAppendJSONMatchesMarshal(f *testing.F) {
 func BenchmarkMarshal(b *testing.B) {
 	e := Event{V: Version, ID: uuid.New(), Site: "bench", Visitor: uuid.New(), ReceivedMs: 1733000000000, Kind: KindPageview,
 		Name: "pageview", URL: "https://bench.example/pricing?utm_source=news", Referrer: "https://www.google.com/", Title: "Pricing",
-		UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		UserAgent:   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 		ScreenWidth: 1440, ScreenHeight: 900, Campaign: Campaign{Source: "news"}}
 	b.Run("appendJSON", func(b *testing.B) {
 		for b.Loop() {
