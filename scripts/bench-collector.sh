@@ -12,8 +12,11 @@
 #   collector         the product's default: kafka-go producer, kfake in its own process
 #   collector-spool   the same with -spool-dir (events acknowledged from the on-disk spool)
 #   collector-inproc  kfake inside the collector's process (the old set-up)
-#   before            the collector variant built from commit $BENCH_BEFORE (a
-#                     paired before/after; that commit must have -brokers)
+#   collector-gogc100 the collector with Go's default GC target (GOGC=100)
+#   before            the collector's product code (pkg/) of commit $BENCH_BEFORE
+#                     with this tree's benchmark servers, GOGC=$BENCH_BEFORE_GOGC
+#                     (default 100, Go's, which that code ran with): a paired
+#                     before/after
 #   bare              the bare handler, the ratio's denominator
 # BENCH_SOAK=SECONDS instead runs the collector alone under the same load for
 # that long, sampling its resident memory (VmRSS) every 10 s.
@@ -32,6 +35,11 @@ trap cleanup EXIT
 if [ -n "${BENCH_BEFORE:-}" ]; then
 	mkdir "$tmp/before"
 	(cd "$root" && git archive "$BENCH_BEFORE" | tar -x -C "$tmp/before")
+	rm -rf "$tmp/before/cmd/collectorbench" "$tmp/before/internal/collectorbench"
+	cp -r "$root/cmd/collectorbench" "$tmp/before/cmd/"
+	cp -r "$root/internal/collectorbench" "$tmp/before/internal/"
+	# collector.TuneGC, which the servers call; GOGC=100 below keeps it inert.
+	[ -f "$tmp/before/pkg/collector/gc.go" ] || cp "$root/pkg/collector/gc.go" "$tmp/before/pkg/collector/"
 	(cd "$tmp/before" && go build -o "$tmp/collectorbench-before" ./cmd/collectorbench)
 fi
 cookie="$("$tmp/collectorbench" cookie)"
@@ -62,7 +70,8 @@ for v in $variants; do
 	collector) start collector "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" ${BENCH_PPROF:+-pprof 127.0.0.1:0} ;;
 	collector-spool) mkdir -p "$tmp/spool"; start collector_spool "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool" ;;
 	collector-inproc) start collector_inproc "$cb" collector 127.0.0.1:0 ;;
-	before) start before "$tmp/collectorbench-before" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
+	collector-gogc100) GOGC=100 start collector_gogc100 "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
+	before) GOGC="${BENCH_BEFORE_GOGC:-100}" start before "$tmp/collectorbench-before" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
 	bare) start bare "$cb" bare 127.0.0.1:0 ;;
 	*) echo "bench-collector: unknown variant $v" >&2; exit 1 ;;
 	esac

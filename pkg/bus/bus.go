@@ -203,13 +203,13 @@ func NewProducer(c Config, log *slog.Logger) *Producer {
 		RequiredAcks: kafka.RequireAll,
 		BatchSize:    1000,
 		BatchBytes:   4 << 20,
-		// A round's records wait at most this long for companions in their
-		// partition's batch. With the key hash spreading records over the
-		// partitions, a partition's batch rarely fills, so every round waits
-		// this long: at 5 ms the collector's 64 connections were
-		// latency-bound at ~7,800 requests/s with the CPU 60% idle
-		// (scripts/bench-collector.sh).
-		BatchTimeout: time.Millisecond,
+		// How long kafka-go holds a partition's batch for more records. A
+		// round hands over all of its records at once, so waiting gathers
+		// nothing more and only delays every request: the requests wait for
+		// Kafka, so with 64 connections the rate is at most 64 / latency
+		// (at 5 ms, ~7,800 requests/s with the CPU 60% idle; see
+		// docs/benchmarks.md for 1 ms against this).
+		BatchTimeout: 100 * time.Microsecond,
 		WriteTimeout: 10 * time.Second,
 		MaxAttempts:  5,
 		Compression:  kafka.Snappy,
