@@ -146,7 +146,7 @@ echo "load average before $load0, after $load1"
 doc="$root/docs/benchmarks.md"
 section="## Collector against a bare handler (external load)
 
-\`BENCH_VARIANTS=\"$variants\" scripts/bench-collector.sh $secs $rounds\` ($(date -u +%Y-%m-%d), $(nproc) cores, load average $load0 before and $load1 after, wrk $( (wrk -v 2>&1 || true) | awk 'NR==1 {print $2}'), 1 thread, 64 connections, ${secs} s per run after a 2 s warm-up; the variants alternate within a round, each server its own process, kfake too):
+\`${BENCH_BEFORE:+BENCH_BEFORE=$BENCH_BEFORE }${BENCH_BEFORE_GOGC:+BENCH_BEFORE_GOGC=$BENCH_BEFORE_GOGC }${BENCH_PPROF:+BENCH_PPROF=$BENCH_PPROF }BENCH_VARIANTS=\"$variants\" scripts/bench-collector.sh $secs $rounds\` ($(date -u +%Y-%m-%d), $(nproc) cores, load average $load0 before and $load1 after, wrk $( (wrk -v 2>&1 || true) | awk 'NR==1 {print $2}'), 1 thread, 64 connections, ${secs} s per run after a 2 s warm-up; the variants alternate within a round, each server its own process, kfake too):
 
 $table"
 python3 - "$doc" "$section" <<'PY'
