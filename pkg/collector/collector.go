@@ -146,6 +146,7 @@ type Collector struct {
 	metrics    *metrics
 	cookieless *identity.Cookieless
 	bots       *botCache
+	sameSite   *sameSiteCache
 	// Token buckets, one limiter per kind so each evicts by its own rate.
 	clients, agents, sites *limiter
 }
@@ -175,7 +176,7 @@ func New(o Options) (*Collector, error) {
 	}
 	n := o.Limits.MaxBuckets
 	return &Collector{opts: o, log: o.Logger, metrics: newMetrics(o.Registerer),
-		cookieless: o.Signer.NewCookieless(0), bots: newBotCache(10_000),
+		cookieless: o.Signer.NewCookieless(0), bots: newBotCache(10_000), sameSite: newSameSiteCache(1024),
 		clients: newLimiter(n), agents: newLimiter(n), sites: newLimiter(n)}, nil
 }
 
@@ -567,7 +568,7 @@ func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id
 		if err != nil {
 			collectorHost = g.Request.Host
 		}
-		if !SameRegistrableDomain(collectorHost, pageHost) {
+		if !c.sameSite.same(collectorHost, pageHost) {
 			sameSite, secure = http.SameSiteNoneMode, true
 		}
 	}
