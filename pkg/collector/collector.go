@@ -343,8 +343,14 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		c.refuse(g, http.StatusForbidden, "unknown_site", "site", fmt.Sprintf("unknown site %.80q: register it first (teller site add)", first.Site+first.Domain))
 		return
 	}
-	c.cors(g, &st)
-	if header, msg := checkSource(&st, g.GetHeader("Origin"), g.GetHeader("Referer")); header != "" {
+	// Origin is parsed once, for the source check and CORS alike: the page
+	// may read the answer (a refusal too) when its origin is the site's.
+	origin := g.GetHeader("Origin")
+	header, msg := checkSource(&st, origin, g.GetHeader("Referer"))
+	if origin != "" && header != "Origin" {
+		allowOrigin(g, origin)
+	}
+	if header != "" {
 		c.refuse(g, http.StatusForbidden, strings.ToLower(header), "", msg)
 		return
 	}
@@ -606,6 +612,11 @@ func (c *Collector) cors(g *gin.Context, st *site.Site) {
 	if origin == "" || fromSite(st, origin) != nil {
 		return
 	}
+	allowOrigin(g, origin)
+}
+
+// allowOrigin sets the CORS headers for origin, which the caller checked.
+func allowOrigin(g *gin.Context, origin string) {
 	h := g.Writer.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Credentials", "true")
