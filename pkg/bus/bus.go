@@ -225,6 +225,9 @@ var ErrClosed = errors.New("kafka: producer closed")
 // ends (the records may still be written then, as with any write whose
 // answer was not awaited).
 func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
+	if len(msgs) == 0 {
+		return nil // no round would carry it, so none would answer
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
