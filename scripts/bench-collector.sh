@@ -1,76 +1,156 @@
 #!/usr/bin/env bash
 # Collector speed against a bare net/http handler, with an external load
 # process (Debian's wrk: 1 thread, 64 connections), in one run: a snippet page
-# view from a returning visitor, kfake as the broker. Each server is its own
-# process; its CPU (utime+stime from /proc) is read around each wrk run.
+# view from a returning visitor (signed cookie, Origin, a Chrome user agent).
+# Every server is its own process, kfake (the broker) too; each one's CPU
+# (utime+stime from /proc) is read around each wrk run. Variants alternate
+# within a round, so both sides of a ratio share the machine's load.
 # Writes the figures with this command into docs/benchmarks.md's collector
 # section unless BENCH_NO_WRITE=1.
 #   scripts/bench-collector.sh [seconds per run, default 10] [rounds, default 3]
+# BENCH_VARIANTS (default "collector bare"), any of:
+#   collector         the product's default: kafka-go producer, kfake in its own process
+#   collector-spool   the same with -spool-dir (events acknowledged from the on-disk spool)
+#   collector-inproc  kfake inside the collector's process (the old set-up)
+#   collector-gogc100 the collector with Go's default GC target (GOGC=100)
+#   before            the collector's product code (pkg/) of commit $BENCH_BEFORE
+#                     with this tree's benchmark servers, GOGC=$BENCH_BEFORE_GOGC
+#                     (default 100, Go's, which that code ran with): a paired
+#                     before/after
+#   bare              the bare handler, the ratio's denominator
+# BENCH_SOAK=SECONDS instead runs the collector alone under the same load for
+# that long, sampling its resident memory (VmRSS) every 10 s.
+# BENCH_PPROF=FILE also takes a 5 s CPU profile of the collector mid-run.
 set -euo pipefail
 secs="${1:-10}"
 rounds="${2:-3}"
+variants="${BENCH_VARIANTS:-collector bare}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 command -v wrk >/dev/null || { echo "bench-collector: wrk missing (apt-get install wrk)" >&2; exit 1; }
 tmp="$(mktemp -d)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 (cd "$root" && go build -o "$tmp/collectorbench" ./cmd/collectorbench)
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	mkdir "$tmp/before"
+	(cd "$root" && git archive "$BENCH_BEFORE" | tar -x -C "$tmp/before")
+	rm -rf "$tmp/before/cmd/collectorbench" "$tmp/before/internal/collectorbench"
+	cp -r "$root/cmd/collectorbench" "$tmp/before/cmd/"
+	cp -r "$root/internal/collectorbench" "$tmp/before/internal/"
+	# collector.TuneGC, which the servers call; GOGC=100 below keeps it inert.
+	[ -f "$tmp/before/pkg/collector/gc.go" ] || cp "$root/pkg/collector/gc.go" "$tmp/before/pkg/collector/"
+	(cd "$tmp/before" && go build -o "$tmp/collectorbench-before" ./cmd/collectorbench)
+fi
 cookie="$("$tmp/collectorbench" cookie)"
 body="$("$tmp/collectorbench" body)"
+origin="$("$tmp/collectorbench" origin)"
 cat >"$tmp/req.lua" <<LUA
 wrk.method = "POST"
 wrk.body = [[$body]]
 wrk.headers["Content-Type"] = "text/plain"
 wrk.headers["Cookie"] = "$cookie"
+wrk.headers["Origin"] = "$origin"
 wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 LUA
-start() { # name -> sets addr_<name>, pid_<name>
-	"$tmp/collectorbench" "$1" 127.0.0.1:0 >"$tmp/$1.out" 2>"$tmp/$1.err" &
+start() { # var binary mode args... -> sets addr_<var>, pid_<var>
+	local var="$1" bin="$2"; shift 2
+	"$bin" "$@" >"$tmp/$var.out" 2>"$tmp/$var.err" &
 	local pid=$!
 	pids+=("$pid")
-	for _ in $(seq 100); do grep -q listening "$tmp/$1.out" 2>/dev/null && break; sleep 0.1; done
-	eval "addr_$1=$(awk '/listening/ {print $2}' "$tmp/$1.out")"
-	eval "pid_$1=$pid"
+	for _ in $(seq 100); do grep -q listening "$tmp/$var.out" 2>/dev/null && break; sleep 0.1; done
+	grep -q listening "$tmp/$var.out" || { echo "bench-collector: $var did not start:" >&2; cat "$tmp/$var.err" >&2; exit 1; }
+	eval "addr_$var=$(awk '/listening/ {print $2}' "$tmp/$var.out")"
+	eval "pid_$var=$pid"
 }
-start collector
-start bare
+cb="$tmp/collectorbench"
+start kafka "$cb" kafka 127.0.0.1:0
+for v in $variants; do
+	case "$v" in
+	collector) start collector "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" ${BENCH_PPROF:+-pprof 127.0.0.1:0} ;;
+	collector-spool) mkdir -p "$tmp/spool"; start collector_spool "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool" ;;
+	collector-inproc) start collector_inproc "$cb" collector 127.0.0.1:0 ;;
+	collector-gogc100) GOGC=100 start collector_gogc100 "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
+	before) GOGC="${BENCH_BEFORE_GOGC:-100}" start before "$tmp/collectorbench-before" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
+	bare) start bare "$cb" bare 127.0.0.1:0 ;;
+	*) echo "bench-collector: unknown variant $v" >&2; exit 1 ;;
+	esac
+done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz="$(getconf CLK_TCK)"
-run() { # name -> "rate p99 cpu_us_per_request"
-	local pid addr t0 t1 out rate p99 reqs
-	pid="$(eval echo "\$pid_$1")"; addr="$(eval echo "\$addr_$1")"
+var() { tr - _ <<<"$1"; }
+run() { # variant seconds -> "rate p99 cpu_us_per_request broker_cpu_us_per_request"
+	local v pid addr t0 t1 k0 k1 out rate p99 reqs
+	v="$(var "$1")"
+	pid="$(eval echo "\$pid_$v")"; addr="$(eval echo "\$addr_$v")"
 	wrk -t1 -c64 -d2s -s "$tmp/req.lua" "http://$addr/api/event" >/dev/null # warm up
-	t0="$(ticks "$pid")"
-	out="$(wrk -t1 -c64 -d"${secs}s" --latency -s "$tmp/req.lua" "http://$addr/api/event")"
-	t1="$(ticks "$pid")"
+	t0="$(ticks "$pid")"; k0="$(ticks "$pid_kafka")"
+	out="$(wrk -t1 -c64 -d"${2}s" --latency -s "$tmp/req.lua" "http://$addr/api/event")"
+	t1="$(ticks "$pid")"; k1="$(ticks "$pid_kafka")"
 	if grep -q "Non-2xx" <<<"$out"; then echo "bench-collector: $1 answered errors:" >&2; echo "$out" >&2; exit 1; fi
 	rate="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
 	p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
 	reqs="$(awk '/requests in/ {print $1}' <<<"$out")"
-	echo "$rate $p99 $(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / n }')"
+	awk -v a="$t0" -v b="$t1" -v ka="$k0" -v kb="$k1" -v hz="$hz" -v n="$reqs" -v rate="$rate" -v p99="$p99" \
+		'BEGIN { printf "%s %s %.1f %.1f\n", rate, p99, (b - a) / hz * 1e6 / n, (kb - ka) / hz * 1e6 / n }'
 }
+rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+if [ -n "${BENCH_SOAK:-}" ]; then
+	v="$(var "${variants%% *}")"
+	pid="$(eval echo "\$pid_$v")"; addr="$(eval echo "\$addr_$v")"
+	echo "soak: ${variants%% *} for ${BENCH_SOAK}s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	wrk -t1 -c64 -d"${BENCH_SOAK}s" --latency -s "$tmp/req.lua" "http://$addr/api/event" >"$tmp/soak.out" &
+	wrkpid=$!
+	samples=""
+	while kill -0 "$wrkpid" 2>/dev/null; do samples+="$(rss "$pid") "; sleep 10; done
+	wait "$wrkpid"
+	cat "$tmp/soak.out"
+	echo "RSS MiB every 10 s: $samples"
+	exit 0
+fi
+load0="$(cut -d' ' -f1-3 /proc/loadavg)"
 rows=""
+declare -A rates
 for r in $(seq "$rounds"); do
-	read -r crate cp99 ccpu <<<"$(run collector)"
-	read -r brate bp99 bcpu <<<"$(run bare)"
-	ratio="$(awk -v a="$crate" -v b="$brate" 'BEGIN { printf "%.2f", a / b }')"
-	rows+="| $r | $crate | $cp99 | $ccpu | $brate | $bp99 | $bcpu | $ratio |"$'\n'
-	echo "round $r: collector $crate req/s p99 $cp99 ${ccpu} us CPU/req; bare $brate req/s p99 $bp99 ${bcpu} us/req; ratio $ratio"
+	for v in $variants; do
+		read -r rate p99 cpu kcpu <<<"$(run "$v" "$secs")"
+		rates[$v]="$rate"
+		[ "$v" = bare ] && kcpu="-"
+		line="$v $rate $p99 $cpu $kcpu"
+		eval "line_$(var "$v")=\"\$line\""
+		echo "round $r: $v $rate req/s, p99 $p99, $cpu us CPU/req, broker $kcpu us/req"
+	done
+	if [ -n "${BENCH_PPROF:-}" ] && [ "$r" = 1 ] && [ -n "${pid_collector:-}" ]; then
+		paddr="$(awk '/^pprof/ {print $2}' "$tmp/collector.out")"
+		wrk -t1 -c64 -d8s -s "$tmp/req.lua" "http://$addr_collector/api/event" >/dev/null &
+		wrkpid=$!
+		sleep 2
+		curl -s -o "$BENCH_PPROF" "http://$paddr/debug/pprof/profile?seconds=5"
+		wait "$wrkpid"
+		echo "profile written to $BENCH_PPROF"
+	fi
+	for v in $variants; do
+		read -r _ rate p99 cpu kcpu <<<"$(eval echo "\$line_$(var "$v")")"
+		ratio="-"
+		[ -n "${rates[bare]:-}" ] && ratio="$(awk -v a="$rate" -v b="${rates[bare]}" 'BEGIN { printf "%.2f", a / b }')"
+		rows+="| $r | $v | $rate | $p99 | $cpu | $kcpu | $ratio |"$'\n'
+	done
 done
-table="| round | collector req/s | collector p99 | collector CPU us/req | bare req/s | bare p99 | bare CPU us/req | ratio |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+load1="$(cut -d' ' -f1-3 /proc/loadavg)"
+table="| round | server | req/s | p99 | CPU us/req | broker CPU us/req | ratio to bare |
+| --- | --- | --- | --- | --- | --- | --- |
 $rows"
 echo "$table"
+echo "load average before $load0, after $load1"
 [ "${BENCH_NO_WRITE:-}" = 1 ] && exit 0
 doc="$root/docs/benchmarks.md"
 section="## Collector against a bare handler (external load)
 
-\`scripts/bench-collector.sh $secs $rounds\` ($(date -u +%Y-%m-%d), $(nproc) cores, wrk $( (wrk -v 2>&1 || true) | awk 'NR==1 {print $2}'), 1 thread, 64 connections, ${secs} s per run after a 2 s warm-up; collector and bare handler alternate, each its own process):
+\`${BENCH_BEFORE:+BENCH_BEFORE=$BENCH_BEFORE }${BENCH_BEFORE_GOGC:+BENCH_BEFORE_GOGC=$BENCH_BEFORE_GOGC }${BENCH_PPROF:+BENCH_PPROF=$BENCH_PPROF }BENCH_VARIANTS=\"$variants\" scripts/bench-collector.sh $secs $rounds\` ($(date -u +%Y-%m-%d), $(nproc) cores, load average $load0 before and $load1 after, wrk $( (wrk -v 2>&1 || true) | awk 'NR==1 {print $2}'), 1 thread, 64 connections, ${secs} s per run after a 2 s warm-up; the variants alternate within a round, each server its own process, kfake too):
 
 $table"
 python3 - "$doc" "$section" <<'PY'
-import sys, re
+import sys
 path, section = sys.argv[1], sys.argv[2]
 text = open(path).read()
 marker = "## Collector against a bare handler (external load)"

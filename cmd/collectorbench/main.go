@@ -1,11 +1,17 @@
 // Command collectorbench serves one side of the collector benchmark
-// (scripts/bench-collector.sh): `collectorbench collector ADDR` or
-// `collectorbench bare ADDR`; `collectorbench cookie` prints the returning
-// visitor's Cookie header value and `collectorbench body` the request body.
+// (scripts/bench-collector.sh), each in its own process:
+//
+//	collectorbench kafka ADDR                 kfake, the broker
+//	collectorbench collector ADDR [flags]     the collector (see -h)
+//	collectorbench bare ADDR                  the bare net/http handler
+//	collectorbench cookie | body | origin     the request's parts
+//
+// A server prints "listening ADDR" once it accepts connections.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +19,8 @@ import (
 	_ "net/http/pprof" // -pprof ADDR: where the CPU goes
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/teller-analytics/teller/internal/collectorbench"
@@ -27,32 +35,67 @@ func main() {
 	}
 }
 
+const usage = "usage: collectorbench kafka|collector|bare ADDR [flags] | cookie | body | origin"
+
 func run(ctx context.Context, args []string) error {
-	if len(args) == 1 && args[0] == "cookie" {
-		fmt.Println(collectorbench.Cookie())
-		return nil
-	}
-	if len(args) == 1 && args[0] == "body" {
-		fmt.Println(collectorbench.Body)
-		return nil
+	if len(args) == 1 {
+		switch args[0] {
+		case "cookie":
+			fmt.Println(collectorbench.Cookie())
+			return nil
+		case "body":
+			fmt.Println(collectorbench.Body)
+			return nil
+		case "origin":
+			fmt.Println(collectorbench.Origin)
+			return nil
+		}
 	}
 	if len(args) < 2 {
-		return fmt.Errorf("usage: collectorbench collector|bare ADDR [PPROF_ADDR] | cookie | body")
+		return fmt.Errorf(usage)
 	}
-	l, err := net.Listen("tcp", args[1])
+	mode, addr := args[0], args[1]
+	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
+	brokers := fs.String("brokers", "", "collector: Kafka brokers, comma-separated (empty: kfake in this process)")
+	spoolDir := fs.String("spool-dir", "", "collector: spool events on disk first (the collector's -spool-dir)")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address")
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	if *pprofAddr != "" {
+		pl, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			return fmt.Errorf("-pprof: %w", err)
+		}
+		fmt.Println("pprof", pl.Addr())
+		go func() { _ = http.Serve(pl, nil) }()
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if mode == "kafka" {
+		_, p, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("kafka ADDR %q: %w", addr, err)
+		}
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			return fmt.Errorf("kafka ADDR %q: port: %w", addr, err)
+		}
+		return collectorbench.Kafka(ctx, port, func(a string) { fmt.Println("listening", a) })
+	}
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	if len(args) > 2 {
-		go func() { _ = http.ListenAndServe(args[2], nil) }()
-	}
 	fmt.Println("listening", l.Addr())
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	switch args[0] {
+	switch mode {
 	case "collector":
-		return collectorbench.Collector(ctx, l, log)
+		o := collectorbench.CollectorOptions{SpoolDir: *spoolDir}
+		if *brokers != "" {
+			o.Brokers = strings.Split(*brokers, ",")
+		}
+		return collectorbench.Collector(ctx, l, o, log)
 	case "bare":
 		return collectorbench.Bare(ctx, l)
 	}
-	return fmt.Errorf("unknown server %q: want collector or bare", args[0])
+	return fmt.Errorf("unknown server %q: %s", mode, usage)
 }

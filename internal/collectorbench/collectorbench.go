@@ -1,8 +1,9 @@
-// Package collectorbench runs the two servers scripts/bench-collector.sh
+// Package collectorbench runs the servers scripts/bench-collector.sh
 // compares with an external load tool (wrk): the real collector (the engine
-// and routes the service uses, kafka-go producer, kfake as the broker in the
-// same process) and a bare net/http handler answering 204 with a cookie. Each
-// runs in its own process, so each one's CPU is its own.
+// and routes the service uses, the kafka-go producer, optionally the on-disk
+// spool in front of it), a bare net/http handler answering 204 with a
+// cookie, and kfake as the broker. Each runs in its own process, so each
+// one's CPU is its own: the broker is not the collector's cost.
 package collectorbench
 
 import (
@@ -13,8 +14,10 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/collector"
 	"github.com/teller-analytics/teller/pkg/config"
@@ -22,6 +25,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/service"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/snippet"
+	"github.com/teller-analytics/teller/pkg/spool"
 )
 
 // Site, Key and Body are the request both servers get: a snippet page view
@@ -30,7 +34,11 @@ const (
 	SiteID = "bench"
 	Key    = "collector-bench-key-0123456789"
 	Body   = `{"site":"bench","kind":"pageview","url":"https://bench.example/pricing?utm_source=news","referrer":"https://www.google.com/","title":"Pricing","screen_width":1440,"screen_height":900}`
+	// Origin is the page's origin, which the snippet's fetch sends.
+	Origin = "https://bench.example"
 	Topic  = "bench.events"
+	// Partitions of the benchmark's topic: the product's default.
+	Partitions = bus.DefaultPartitions
 )
 
 // Cookie is the returning visitor's signed cookie.
@@ -47,28 +55,79 @@ type oneSite struct{ site.Site }
 func (s oneSite) Lookup(id string) (site.Site, bool) { return s.Site, id == s.ID }
 func (s oneSite) All() []site.Site                   { return []site.Site{s.Site} }
 
-// Collector serves the collector on l until ctx ends, with kfake (6
-// partitions) as its broker.
-func Collector(ctx context.Context, l net.Listener, log *slog.Logger) error {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, Topic))
+// Kafka serves kfake (one broker, the benchmark's topic seeded) on
+// 127.0.0.1:port (0: any free port) until ctx ends; ready receives its
+// address.
+func Kafka(ctx context.Context, port int, ready func(addr string)) error {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.SeedTopics(Partitions, Topic))
 	if err != nil {
 		return fmt.Errorf("collectorbench: start kfake: %w", err)
 	}
 	defer cluster.Close()
-	p := bus.NewProducer(bus.Config{Brokers: config.StringList(cluster.ListenAddrs()), Topic: Topic}, log)
+	ready(cluster.ListenAddrs()[0])
+	<-ctx.Done()
+	return nil
+}
+
+// CollectorOptions choose what stands behind the collector.
+type CollectorOptions struct {
+	// Brokers is the Kafka to publish to; empty starts kfake in this
+	// process (the set-up before the broker had a process of its own).
+	Brokers []string
+	// SpoolDir, if set, puts the on-disk spool in front of Kafka (the
+	// collector's -spool-dir, with its default fsync policy).
+	SpoolDir string
+}
+
+// Collector serves the collector on l until ctx ends.
+func Collector(ctx context.Context, l net.Listener, o CollectorOptions, log *slog.Logger) error {
+	collector.TuneGC() // as app.RunCollector does
+	brokers := o.Brokers
+	if len(brokers) == 0 {
+		cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(Partitions, Topic))
+		if err != nil {
+			return fmt.Errorf("collectorbench: start kfake: %w", err)
+		}
+		defer cluster.Close()
+		brokers = cluster.ListenAddrs()
+	}
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: Topic}, log)
 	defer p.Close()
+	var pub collector.Publisher = p
+	if o.SpoolDir != "" {
+		fsync, err := spool.ParseFsync(app.DefaultSpoolFsync)
+		if err != nil {
+			return err
+		}
+		sp, err := spool.Open(spool.Options{Dir: o.SpoolDir, MaxBytes: app.DefaultSpoolMaxBytes, Fsync: fsync, Logger: log})
+		if err != nil {
+			return fmt.Errorf("collectorbench: %w", err)
+		}
+		defer sp.Close()
+		spub := collector.NewSpoolPublisher(sp, p, collector.SpoolOptions{ReadyBytes: app.DefaultSpoolReadyBytes, Logger: log})
+		dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { spub.Run(dctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		pub = spub
+	}
 	signer, _ := identity.NewSigner(Key)
 	st := site.Site{ID: SiteID, Domains: []string{"bench.example"}}
 	if err := st.Normalize(); err != nil {
 		return err
 	}
-	c, err := collector.New(collector.Options{Publisher: p, Sites: oneSite{st}, Signer: signer, Snippet: snippet.Handler(), Logger: log})
+	// The product limits every client (-rate-client, -rate-browser); the
+	// load tool is one client, so its buckets are as large as it needs,
+	// but they are there and checked on every request.
+	unlimited := collector.Rate{PerSecond: 1e9, Burst: 1e9}
+	c, err := collector.New(collector.Options{Publisher: pub, Sites: oneSite{st}, Signer: signer, Snippet: snippet.Handler(), Logger: log,
+		Limits: collector.Limits{Client: unlimited, ClientAgent: unlimited}, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		return err
 	}
 	r := service.NewEngine(log)
 	c.Mount(r)
-	return service.ServeListenerTimeouts(ctx, l, r, service.Timeouts{Read: 10e9, Write: 10e9, Idle: 60e9}, nil)
+	return service.ServeListenerTimeouts(ctx, l, r, service.DefaultTimeouts, nil)
 }
 
 // Bare serves the bare handler on l until ctx ends: it reads the body and
@@ -79,5 +138,5 @@ func Bare(ctx context.Context, l net.Listener) error {
 		http.SetCookie(w, &http.Cookie{Name: identity.CookieName, Value: "v", Path: "/", MaxAge: 34128000, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		w.WriteHeader(http.StatusNoContent)
 	})
-	return service.ServeListenerTimeouts(ctx, l, h, service.Timeouts{Read: 10e9, Write: 10e9, Idle: 60e9}, nil)
+	return service.ServeListenerTimeouts(ctx, l, h, service.DefaultTimeouts, nil)
 }

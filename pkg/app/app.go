@@ -251,6 +251,7 @@ func (c *CollectorConfig) signer() (*identity.Signer, error) {
 
 // RunCollector serves the collector until ctx ends.
 func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, hooks Hooks) error {
+	collector.TuneGC()
 	signer, err := cfg.signer()
 	if err != nil {
 		return fmt.Errorf("collector: %w", err)

@@ -14,8 +14,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -158,18 +160,42 @@ type Message struct {
 	Value []byte
 }
 
-// Producer publishes records to the events topic. WriteMessages calls from
-// many requests are batched together; each returns once its batch is
-// acknowledged by all in-sync replicas, so an accepted event is durable.
+// Producer publishes records to the events topic. Publish calls from many
+// requests are gathered into rounds (a group commit): one goroutine hands
+// each round to kafka-go's writer with a single WriteMessages, and every
+// call returns once its own records are acknowledged by all in-sync
+// replicas, so an accepted event is durable. A round forms while the one
+// before it is in flight, so the rounds grow with the load and each record
+// waits at most for the round ahead of it plus its own. One WriteMessages
+// per round instead of per request halves the producer's CPU per event
+// (docs/benchmarks.md), and records reach the writer in the order their
+// calls were made.
 type Producer struct {
 	w     *kafka.Writer
 	topic string
 	log   *slog.Logger
+
+	mu     sync.Mutex
+	next   *round // the round Publish calls join
+	closed bool
+	// wake holds a token while next has records for the sender.
+	wake chan struct{}
+	stop chan struct{}
+	sent chan struct{} // closed when the sender has returned
 }
+
+// round is one WriteMessages of the records of several Publish calls.
+type round struct {
+	msgs []kafka.Message
+	err  error
+	done chan struct{} // closed once err is set
+}
+
+func newRound() *round { return &round{done: make(chan struct{})} }
 
 // NewProducer makes a producer; it connects lazily.
 func NewProducer(c Config, log *slog.Logger) *Producer {
-	return &Producer{log: log, topic: c.Topic, w: &kafka.Writer{
+	p := &Producer{log: log, topic: c.Topic, w: &kafka.Writer{
 		Addr: kafka.TCP(c.Brokers...),
 		// No Writer.Topic: each message names its own (events or dead
 		// letters), so one writer batches both.
@@ -177,32 +203,109 @@ func NewProducer(c Config, log *slog.Logger) *Producer {
 		RequiredAcks: kafka.RequireAll,
 		BatchSize:    1000,
 		BatchBytes:   4 << 20,
-		// Requests wait at most this long for companions in their batch.
-		// With the key hash spreading requests over the partitions, a
-		// partition's batch rarely fills, so every request waits this long:
-		// at 5 ms the collector's 64 connections were latency-bound at
-		// ~7,800 requests/s with the CPU 60% idle (scripts/bench-collector.sh).
-		BatchTimeout: time.Millisecond,
+		// How long kafka-go holds a partition's batch for more records. A
+		// round hands over all of its records at once, so waiting gathers
+		// nothing more and only delays every request: the requests wait for
+		// Kafka, so with 64 connections the rate is at most 64 / latency
+		// (at 5 ms, ~7,800 requests/s with the CPU 60% idle; see
+		// docs/benchmarks.md for 1 ms against this).
+		BatchTimeout: 100 * time.Microsecond,
 		WriteTimeout: 10 * time.Second,
 		MaxAttempts:  5,
 		Compression:  kafka.Snappy,
-	}}
+	}, next: newRound(), wake: make(chan struct{}, 1), stop: make(chan struct{}), sent: make(chan struct{})}
+	go p.send()
+	return p
 }
 
-// Publish writes msgs and returns when they are acknowledged.
+// ErrClosed is returned by Publish after Close.
+var ErrClosed = errors.New("kafka: producer closed")
+
+// Publish writes msgs and returns when they are acknowledged, or when ctx
+// ends (the records may still be written then, as with any write whose
+// answer was not awaited).
 func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
-	km := make([]kafka.Message, len(msgs))
-	for i, m := range msgs {
+	if len(msgs) == 0 {
+		return nil // no round would carry it, so none would answer
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	r := p.next
+	off := len(r.msgs)
+	for _, m := range msgs {
 		topic := m.Topic
 		if topic == "" {
 			topic = p.topic
 		}
-		km[i] = kafka.Message{Topic: topic, Key: m.Key, Value: m.Value}
+		r.msgs = append(r.msgs, kafka.Message{Topic: topic, Key: m.Key, Value: m.Value})
 	}
-	if err := p.w.WriteMessages(ctx, km...); err != nil {
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default: // the sender is already told
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: publish %d message(s) to %s: %w", len(msgs), p.topic, ctx.Err())
+	}
+	if err := r.errFor(off, len(msgs)); err != nil {
 		return fmt.Errorf("kafka: publish %d message(s) to %s: %w", len(msgs), p.topic, err)
 	}
 	return nil
+}
+
+// errFor is the round's outcome for the n records from off: nil when Kafka
+// acknowledged them all, those records' kafka.WriteErrors when it says which
+// failed (so Unsent works on the caller's indexes), else the round's error.
+func (r *round) errFor(off, n int) error {
+	if r.err == nil {
+		return nil
+	}
+	var we kafka.WriteErrors
+	if errors.As(r.err, &we) && len(we) == len(r.msgs) {
+		mine := we[off : off+n]
+		for _, e := range mine {
+			if e != nil {
+				return slices.Clone(mine)
+			}
+		}
+		return nil
+	}
+	return r.err
+}
+
+// send writes one round after another until Close, then what is left.
+func (p *Producer) send() {
+	defer close(p.sent)
+	for {
+		select {
+		case <-p.wake:
+			p.sendRound()
+		case <-p.stop:
+			p.sendRound()
+			return
+		}
+	}
+}
+
+func (p *Producer) sendRound() {
+	p.mu.Lock()
+	r := p.next
+	if len(r.msgs) == 0 {
+		p.mu.Unlock()
+		return
+	}
+	p.next = newRound()
+	p.mu.Unlock()
+	// Not bound to any caller's context: the records of callers that gave
+	// up are written all the same, and kafka-go's WriteTimeout and
+	// MaxAttempts bound the round.
+	r.err = p.w.WriteMessages(context.Background(), r.msgs...)
+	close(r.done)
 }
 
 // Unsent returns the indexes, among the n messages of a Publish that returned
@@ -230,8 +333,20 @@ func Unsent(err error, n int) []int {
 	return idx
 }
 
-// Close flushes and closes the producer.
-func (p *Producer) Close() error { return p.w.Close() }
+// Close writes what Publish calls handed over and closes the producer;
+// Publish fails with ErrClosed afterwards.
+func (p *Producer) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	close(p.stop)
+	<-p.sent
+	return p.w.Close()
+}
 
 // deliveredScan is how many records past the ones asked about Delivered
 // reads per partition, for other producers' records interleaved with them.

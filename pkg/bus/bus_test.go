@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +155,81 @@ func TestDelivered(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Publish calls from many goroutines at once are gathered into rounds: every
+// record lands exactly once, each caller's records in the order it sent
+// them, and nothing is accepted after Close.
+func TestPublishConcurrentCalls(t *testing.T) {
+	brokers := testenv.Kafka(t, "ev", 3)
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: "ev"}, testenv.Logger(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const callers, each = 64, 20
+	errc := make(chan error, callers)
+	for g := 0; g < callers; g++ {
+		go func() {
+			key := []byte(fmt.Sprintf("visitor-%02d", g))
+			for i := 0; i < each; i += 2 { // two records per call
+				a := bus.Message{Key: key, Value: []byte(fmt.Sprintf("%s/%03d", key, i))}
+				b := bus.Message{Key: key, Value: []byte(fmt.Sprintf("%s/%03d", key, i+1))}
+				if err := p.Publish(ctx, a, b); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for g := 0; g < callers; g++ {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Publish(ctx, bus.Message{Value: []byte("late")}); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("Publish after Close: %v, want ErrClosed", err)
+	}
+	next := map[string]int{} // key -> next expected index
+	total := 0
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	parts, err := conn.ReadPartitions("ev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range parts {
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: "ev", Partition: part.ID, MaxWait: 100 * time.Millisecond})
+		pc, err := kafka.DialLeader(ctx, "tcp", brokers[0], "ev", part.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last, err := pc.ReadLastOffset()
+		pc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := int64(0); n < last; n++ {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, idx, _ := strings.Cut(string(m.Value), "/")
+			if key != string(m.Key) || idx != fmt.Sprintf("%03d", next[key]) {
+				t.Fatalf("partition %d: %q (key %q) after %d records of that key", part.ID, m.Value, m.Key, next[key])
+			}
+			next[key]++
+			total++
+		}
+		r.Close()
+	}
+	if total != callers*each {
+		t.Fatalf("%d records in Kafka, want %d", total, callers*each)
 	}
 }

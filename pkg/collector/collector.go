@@ -150,6 +150,7 @@ type Collector struct {
 	metrics    *metrics
 	cookieless *identity.Cookieless
 	bots       *botCache
+	sameSite   *sameSiteCache
 	// Token buckets, one limiter per kind so each evicts by its own rate.
 	clients, agents, sites *limiter
 	refusals               *refusalKeeper
@@ -180,7 +181,7 @@ func New(o Options) (*Collector, error) {
 	}
 	n := o.Limits.MaxBuckets
 	return &Collector{opts: o, log: o.Logger, metrics: newMetrics(o.Registerer),
-		cookieless: o.Signer.NewCookieless(0), bots: newBotCache(10_000),
+		cookieless: o.Signer.NewCookieless(0), bots: newBotCache(10_000), sameSite: newSameSiteCache(1024),
 		clients: newLimiter(n), agents: newLimiter(n), sites: newLimiter(n),
 		refusals: newRefusalKeeper(o.DeadLetterRate, o.Registerer)}, nil
 }
@@ -346,8 +347,14 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		c.refuse(g, http.StatusForbidden, "unknown_site", "site", fmt.Sprintf("unknown site %.80q: register it first (teller site add)", first.Site+first.Domain))
 		return
 	}
-	c.cors(g, &st)
-	if header, msg := checkSource(&st, g.GetHeader("Origin"), g.GetHeader("Referer")); header != "" {
+	// Origin is parsed once, for the source check and CORS alike: the page
+	// may read the answer (a refusal too) when its origin is the site's.
+	origin := g.GetHeader("Origin")
+	header, msg := checkSource(&st, origin, g.GetHeader("Referer"))
+	if origin != "" && header != "Origin" {
+		allowOrigin(g, origin)
+	}
+	if header != "" {
 		c.refuse(g, http.StatusForbidden, strings.ToLower(header), "", msg)
 		return
 	}
@@ -432,7 +439,7 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		c.setCookie(g, &st, pageHost, visitor, signed)
 	}
 	for i, k := range kinds {
-		c.metrics.accepted.WithLabelValues(string(k)).Inc()
+		c.metrics.acceptedKind(k).Inc()
 		if c.opts.Accepted != nil {
 			c.opts.Accepted.Add(st.ID, times[i])
 		}
@@ -574,7 +581,7 @@ func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id
 		if err != nil {
 			collectorHost = g.Request.Host
 		}
-		if !SameRegistrableDomain(collectorHost, pageHost) {
+		if !c.sameSite.same(collectorHost, pageHost) {
 			sameSite, secure = http.SameSiteNoneMode, true
 		}
 	}
@@ -612,6 +619,11 @@ func (c *Collector) cors(g *gin.Context, st *site.Site) {
 	if origin == "" || fromSite(st, origin) != nil {
 		return
 	}
+	allowOrigin(g, origin)
+}
+
+// allowOrigin sets the CORS headers for origin, which the caller checked.
+func allowOrigin(g *gin.Context, origin string) {
 	h := g.Writer.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Credentials", "true")

@@ -49,6 +49,10 @@ func DecodeBody(body []byte) ([]Payload, error) {
 	// Teller's shape first: it is the common one, and Plausible's (with its
 	// "n") never decodes as it.
 	var p Payload
+	if decodeFast(trimmed, &p) {
+		return []Payload{p}, nil
+	}
+	p = Payload{} // decodeFast may have set members before it gave up
 	err := strictDecode(trimmed, &p)
 	if err == nil {
 		return []Payload{p}, nil

@@ -1,6 +1,10 @@
 package collector
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/teller-analytics/teller/pkg/event"
+)
 
 type metrics struct {
 	accepted         *prometheus.CounterVec
@@ -11,6 +15,17 @@ type metrics struct {
 	publishErrors    prometheus.Counter
 	deadLetterErrors prometheus.Counter
 	publishSeconds   prometheus.Histogram
+	// acceptedKinds are accepted's children for the valid kinds, resolved
+	// once instead of a label lookup per event.
+	acceptedKinds map[event.Kind]prometheus.Counter
+}
+
+// acceptedKind is the accepted counter of kind k.
+func (m *metrics) acceptedKind(k event.Kind) prometheus.Counter {
+	if c, ok := m.acceptedKinds[k]; ok {
+		return c
+	}
+	return m.accepted.WithLabelValues(string(k))
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,6 +55,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "teller_collector_publish_seconds", Help: "Time to publish one event to Kafka.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+	}
+	m.acceptedKinds = map[event.Kind]prometheus.Counter{}
+	for _, k := range []event.Kind{event.KindPageview, event.KindCustom, event.KindEngagement} {
+		m.acceptedKinds[k] = m.accepted.WithLabelValues(string(k))
 	}
 	if reg != nil {
 		reg.MustRegister(m.accepted, m.rejected, m.droppedBots, m.newVisitors, m.badCookies, m.publishErrors, m.deadLetterErrors, m.publishSeconds)

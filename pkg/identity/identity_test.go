@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -67,6 +68,50 @@ func BenchmarkSignVerify(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := s.Verify(s.Sign(id)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSignatureIsStable pins the cookie format: browsers hold values signed
+// by earlier releases, and a change to the MAC's computation would turn every
+// returning visitor into a new one.
+func TestSignatureIsStable(t *testing.T) {
+	s, _ := NewSigner("golden-key-0123456789")
+	id := uuid.MustParse("0190a3c4-5b6d-7e8f-9012-3456789abcde")
+	const want = "AZCjxFttfo-QEjRWeJq83g.Dv_JIgXte6FdsxlyyWLpSw" // made by the release before pooled MACs
+	if got := s.Sign(id); got != want {
+		t.Fatalf("Sign = %q, want %q", got, want)
+	}
+	if got, stale, err := s.Verify(want); err != nil || stale || got != id {
+		t.Fatalf("Verify(%q) = %v, %v, %v", want, got, stale, err)
+	}
+}
+
+// TestSignerConcurrent signs and verifies from many goroutines: the MAC
+// states are pooled and must never be shared by two at once (go test -race).
+func TestSignerConcurrent(t *testing.T) {
+	s, _ := NewSigner("key-a-0123456789abcdef", "key-b-0123456789abcdef")
+	old, _ := NewSigner("key-b-0123456789abcdef")
+	done := make(chan error)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 500; i++ {
+				id := uuid.New()
+				if got, stale, err := s.Verify(s.Sign(id)); err != nil || stale || got != id {
+					done <- fmt.Errorf("current key: %v %v %v", got, stale, err)
+					return
+				}
+				if got, stale, err := s.Verify(old.Sign(id)); err != nil || !stale || got != id {
+					done <- fmt.Errorf("old key: %v %v %v", got, stale, err)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -1,0 +1,80 @@
+package collector
+
+import (
+	"reflect"
+	"testing"
+)
+
+// fastDecodeCases are bodies decodeFast must decode itself (fast) or leave
+// to encoding/json (!fast); either way DecodeBody's answer is the same.
+var fastDecodeCases = []struct {
+	name string
+	body string
+	fast bool
+}{
+	{"snippet page view", `{"site":"bench","kind":"pageview","url":"https://bench.example/pricing?utm_source=news","referrer":"https://www.google.com/","title":"Pricing","screen_width":1440,"screen_height":900}`, true},
+	{"engagement", `{"site":"s","kind":"engagement","url":"https://s.example/","engaged_ms":12345,"scroll_depth":80,"age_ms":0}`, true},
+	{"whitespace", " \t{ \"site\" : \"s\" ,\n\"screen_width\":-0 }\r\n", true},
+	{"empty object", `{}`, true},
+	{"utf-8 title", `{"site":"s","title":"Préférences – ünïcode ✓"}`, true},
+	{"duplicate member, last wins", `{"site":"a","site":"b"}`, true},
+	{"escaped string", `{"site":"s","title":"a \"quoted\" title"}`, false},
+	{"unicode escape", `{"site":"s","title":"\u00e9"}`, false},
+	{"invalid utf-8", "{\"site\":\"s\",\"title\":\"\xff\"}", false},
+	{"control character", "{\"site\":\"s\",\"title\":\"a\tb\"}", false},
+	{"props", `{"site":"s","kind":"event","name":"x","props":{"a":"b"}}`, false},
+	{"null", `{"site":"s","title":null}`, false},
+	{"float", `{"site":"s","screen_width":14.5}`, false},
+	{"exponent", `{"site":"s","screen_width":1e3}`, false},
+	{"leading zero", `{"site":"s","screen_width":0123}`, false},
+	{"overflow", `{"site":"s","engaged_ms":99999999999999999999}`, false},
+	{"string for an int", `{"site":"s","screen_width":"1440"}`, false},
+	{"unknown member", `{"site":"s","colour":"red"}`, false},
+	{"case-folded member", `{"Site":"s"}`, false},
+	{"trailing comma", `{"site":"s",}`, false},
+	{"trailing data", `{"site":"s"} x`, false},
+	{"trailing brace", `{"site":"s"}}`, false},
+	{"truncated", `{"site":"s"`, false},
+	{"unterminated string", `{"site":"s`, false},
+	{"plausible", `{"n":"pageview","u":"https://s.example/","d":"s.example"}`, false},
+}
+
+func TestDecodeFastMatchesJSON(t *testing.T) {
+	for _, tc := range fastDecodeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var fp Payload
+			fast := decodeFast([]byte(tc.body), &fp)
+			if fast != tc.fast {
+				t.Fatalf("decodeFast took it: %v, want %v", fast, tc.fast)
+			}
+			if fast {
+				checkSameAsJSON(t, []byte(tc.body), fp)
+			}
+		})
+	}
+}
+
+// FuzzDecodeFastMatchesJSON: whatever decodeFast accepts, encoding/json
+// (strictDecode, DecodeBody's rule) accepts too, with the same payload.
+func FuzzDecodeFastMatchesJSON(f *testing.F) {
+	for _, tc := range fastDecodeCases {
+		f.Add([]byte(tc.body))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fp Payload
+		if decodeFast(b, &fp) {
+			checkSameAsJSON(t, b, fp)
+		}
+	})
+}
+
+func checkSameAsJSON(t *testing.T, b []byte, fp Payload) {
+	t.Helper()
+	var jp Payload
+	if err := strictDecode(b, &jp); err != nil {
+		t.Fatalf("decodeFast accepted %q, encoding/json refuses it: %v", b, err)
+	}
+	if !reflect.DeepEqual(fp, jp) {
+		t.Fatalf("%q: decodeFast %+v, encoding/json %+v", b, fp, jp)
+	}
+}

@@ -1,0 +1,28 @@
+package collector
+
+import "testing"
+
+// The cache answers what SameRegistrableDomain answers, the first time and
+// from the cache, and holds no more pairs than its size.
+func TestSameSiteCache(t *testing.T) {
+	c := newSameSiteCache(2)
+	pairs := []struct {
+		collector, page string
+		want            bool
+	}{
+		{"stats.shop.example", "www.shop.example", true},
+		{"stats.example.com", "shop.example", false},
+		{"collector.github.io", "site.github.io", false}, // a public suffix: two owners
+		{"STATS.shop.example.", "shop.example", true},
+	}
+	for round := 0; round < 2; round++ {
+		for _, p := range pairs {
+			if got := c.same(p.collector, p.page); got != p.want || got != SameRegistrableDomain(p.collector, p.page) {
+				t.Fatalf("round %d: same(%q, %q) = %v, want %v", round, p.collector, p.page, got, p.want)
+			}
+		}
+	}
+	if n := c.c.Len(); n > 2 {
+		t.Fatalf("%d pairs cached, bound 2", n)
+	}
+}
