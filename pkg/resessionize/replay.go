@@ -23,7 +23,7 @@ const replayColumns = `event_id, site_id, visitor_id, ts_ms, kind, name, url, ho
  referrer_domain, referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_type,
  browser, browser_version, os, device, is_bot, bot_reason, screen_width, screen_height, props_keys, props_values,
  engaged_ms, scroll_depth, toUInt8(is_session_start = 1 AND session_start_reason = 'first_visit') AS new_visitor,
- kafka_partition, kafka_offset`
+ kafka_partition, kafka_offset, country, kafka_ts_ms`
 
 // readSettings: the replay reads every event once, chunk by chunk, sorted
 // by offset; a chunk past 500 MB is sorted on disk rather than in memory.
@@ -215,16 +215,17 @@ func (r *replayer) replayChunk(ctx context.Context, db *store.DB, c chunk, where
 		var row store.EventRow
 		var ts uint64
 		var bot, newVisitor uint8
+		var kafkaMs uint64
 		if err := rows.Scan(&row.EventID, &row.SiteID, &row.VisitorID, &ts, &row.Kind, &row.Name, &row.URL, &row.Hostname,
 			&row.Pathname, &row.Title, &row.Referrer, &row.ReferrerDomain, &row.ReferrerSource, &row.Channel,
 			&row.UTMSource, &row.UTMMedium, &row.UTMCampaign, &row.UTMTerm, &row.UTMContent, &row.ClickIDType,
 			&row.Browser, &row.BrowserVersion, &row.OS, &row.Device, &bot, &row.BotReason, &row.ScreenWidth,
 			&row.ScreenHeight, &row.PropsKeys, &row.PropsValues, &row.EngagedMs, &row.ScrollDepth, &newVisitor,
-			&row.KafkaPartition, &row.KafkaOffset); err != nil {
+			&row.KafkaPartition, &row.KafkaOffset, &row.Country, &kafkaMs); err != nil {
 			return fmt.Errorf("resessionize: read events of partition %d: %w", c.partition, err)
 		}
 		r.done++
-		row.TimeMs, row.IsBot = int64(ts), bot == 1
+		row.TimeMs, row.IsBot, row.KafkaTimeMs = int64(ts), bot == 1, int64(kafkaMs)
 		// The same delivery written twice (a replay after a crash, before
 		// merges collapsed it) is one message of the log; its copies share
 		// an offset, so they are in one chunk, side by side.

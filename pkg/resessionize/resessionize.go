@@ -321,7 +321,10 @@ func markStaging(ctx context.Context, stg *store.DB, liveDB string, r session.Ru
 }
 
 func checkpointMark(ctx context.Context, db *store.DB, group, topic string) (string, error) {
-	rows, err := db.Query(ctx, `SELECT toString(count()), toString(max(written_ms)) FROM sessionizer_checkpoints
+	// Not count(): the table collapses checkpoints in background merges,
+	// so its row count changes with no sessionizer running. A checkpoint
+	// written meanwhile is a newer written_ms.
+	rows, err := db.Query(ctx, `SELECT toString(uniqExact(partition)), toString(max(written_ms)) FROM sessionizer_checkpoints
  WHERE consumer_group = ? AND topic = ?`, group, topic)
 	if err != nil {
 		return "", fmt.Errorf("resessionize: read checkpoints: %w", err)

@@ -9,10 +9,14 @@ import (
 	"time"
 )
 
-// RememberFor is how long, in partition clock time, the event ids of a
-// closed session stay in the partition's record (Rules.RememberIDs), so
-// that a redelivery after its session closed counts once (sessions.md:
-// "at least a day of log"). A bound on the ids can shorten it.
+// RememberFor is how long, in log time, the event ids of a closed session
+// stay in the partition's record (Rules.RememberIDs), so that a redelivery
+// after its session closed counts once (sessions.md: "at least a day of
+// log"). Log time is the latest Kafka record timestamp the partition has
+// seen (Input.RecordMs), else its clock: a redelivery is a matter of when
+// a message was sent again, not of when its event happened, so imported
+// history sent twice within a day counts once however old its events are.
+// A bound on the ids can shorten it.
 const RememberFor = 24 * time.Hour
 
 // The record is time-bucketed: ids closed within one bucketSpan of clock
@@ -44,14 +48,27 @@ type recent struct {
 	// the table and its cache miss.
 	newestMs int64
 
+	// logMs is the latest record timestamp seen (Input.RecordMs), 0 when
+	// the log gave none: the record's time, see now.
+	logMs int64
+
 	// forgotten counts ids dropped before RememberFor passed, because of
 	// the bound; not part of the state (a metric).
 	forgotten uint64
 }
 
+// now is the record's time: the log's (the latest record timestamp) when
+// the log has timestamps, else the partition clock.
+func (r *recent) now(clock int64) int64 {
+	if r.logMs != 0 {
+		return r.logMs
+	}
+	return clock
+}
+
 type bucket struct {
 	id      uint64
-	startMs int64 // partition clock when the bucket was opened
+	startMs int64 // the record's time (now) when the bucket was opened
 	maxMs   int64 // latest event time of its sessions
 	n       int
 }
@@ -207,15 +224,17 @@ func (r *recent) insert(fp uint64, tag uint8) {
 }
 
 // The record's section of a checkpoint, after the sessions: a tag, its own
-// version, then the live buckets oldest first, each with its fingerprints
-// sorted, so equal records give equal bytes.
+// version, the log time (version 2), then the live buckets oldest first,
+// each with its fingerprints sorted, so equal records give equal bytes.
+// Version 1 (the record in partition clock time) restores with no log time.
 const (
 	recentSection = 'r'
-	recentVersion = 1
+	recentVersion = 2
 )
 
 func (r *recent) appendTo(buf []byte) []byte {
 	buf = append(buf, recentSection, recentVersion)
+	buf = binary.AppendVarint(buf, r.logMs)
 	buf = binary.AppendUvarint(buf, r.nextID)
 	buf = binary.AppendUvarint(buf, uint64(len(r.buckets)))
 	groups := map[uint8][]uint64{}
@@ -240,11 +259,15 @@ func (r *recent) appendTo(buf []byte) []byte {
 
 // readFrom reads what appendTo wrote, after its section tag.
 func (r *recent) readFrom(d *decoder) {
-	if v := d.byte(); v != recentVersion {
+	v := d.byte()
+	if v != 1 && v != recentVersion {
 		if d.err == nil {
-			d.err = fmt.Errorf("%w: id record version %d, this build reads %d", errCorrupt, v, recentVersion)
+			d.err = fmt.Errorf("%w: id record version %d, this build reads 1 and %d", errCorrupt, v, recentVersion)
 		}
 		return
+	}
+	if v >= 2 {
+		r.logMs = d.varint()
 	}
 	r.nextID = d.uvarint()
 	r.newestMs = math.MinInt64
@@ -277,7 +300,7 @@ func (r *recent) readFrom(d *decoder) {
 // remembers, to catch their redelivery.
 func (p *Partition) RecentIDs() int { return p.recent.live }
 
-// RecentHorizon is how far back in clock time the record reaches: every
+// RecentHorizon is how far back in log time the record reaches: every
 // id whose session closed within it is remembered. It is RememberFor
 // once the record has run that long, unless Rules.RememberIDs cut it
 // shorter (then ForgottenIDs grows).
@@ -285,7 +308,7 @@ func (p *Partition) RecentHorizon() time.Duration {
 	if len(p.recent.buckets) == 0 {
 		return 0
 	}
-	return time.Duration(p.clock-p.recent.buckets[0].startMs) * time.Millisecond
+	return time.Duration(p.recent.now(p.clock)-p.recent.buckets[0].startMs) * time.Millisecond
 }
 
 // ForgottenIDs counts, since the Partition was made or restored, the ids

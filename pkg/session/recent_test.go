@@ -212,3 +212,54 @@ func TestRecentOverDays(t *testing.T) {
 		}
 	}
 }
+
+// The record keeps log time where the log has timestamps: history whose
+// events span a week, sent twice within minutes (an import run again),
+// counts once, although its first days' sessions closed days before the
+// partition clock; sent again more than a day of log later, it is no
+// longer remembered.
+func TestRecentKeepsLogTime(t *testing.T) {
+	t0 := day0.UnixMilli()
+	hour := int64(3_600_000)
+	// A week of history: a visitor each hour, two events 5 minutes apart.
+	var history []Input
+	for h := int64(0); h < 7*24; h++ {
+		for i := int64(0); i < 2; i++ {
+			history = append(history, Input{EventID: eventID(fmt.Sprint("h", h, "e", i)), Site: "site",
+				Visitor: visitorID(fmt.Sprint("v", h)), TimeMs: t0 + h*hour + i*300_000})
+		}
+	}
+	send := func(p *Partition, sentMs int64) (dups int) {
+		for i, in := range history {
+			in.RecordMs = sentMs + int64(i)
+			if p.Assign(in).Duplicate {
+				dups++
+			}
+		}
+		return dups
+	}
+	importedAt := t0 + 8*24*hour
+	tests := []struct {
+		name  string
+		again int64 // when the history is sent again, after the first sending
+		dups  int
+	}{
+		{name: "ten minutes later", again: 10 * 60_000, dups: len(history)},
+		{name: "two days later", again: 2 * 24 * hour, dups: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPartition(t, DefaultRules())
+			if n := send(p, importedAt); n != 0 {
+				t.Fatalf("first sending: %d duplicates", n)
+			}
+			// Live traffic of the partition moves the log on to the second sending.
+			for ms := importedAt + 60_000; ms < importedAt+tt.again; ms += 10 * 60_000 {
+				p.Assign(Input{EventID: uuid.New(), Site: "site", Visitor: visitorID(fmt.Sprint("live", ms/3_600_000)), TimeMs: ms, RecordMs: ms})
+			}
+			if got := send(p, importedAt+tt.again); got != tt.dups {
+				t.Fatalf("second sending %s later: %d of %d counted as duplicates, want %d", time.Duration(tt.again)*time.Millisecond, got, len(history), tt.dups)
+			}
+		})
+	}
+}

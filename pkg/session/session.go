@@ -343,6 +343,7 @@ func (p *Partition) Assign(in Input) Assignment {
 	if in.RecordMs != 0 && in.TimeMs > in.RecordMs+r.MaxClockSkew.Milliseconds() {
 		return Assignment{Quarantined: true}
 	}
+	p.recent.logMs = max(p.recent.logMs, in.RecordMs)
 	key := visitorKey{site: p.intern(in.Site), visitor: in.Visitor}
 	list := p.visitors[key].list()
 	// A redelivery changes nothing, not even the clock (the first delivery
@@ -481,7 +482,7 @@ func (p *Partition) maybeSweep(gap int64) {
 		return
 	}
 	p.lastSweep = p.clock - p.clock%sweepEvery
-	p.recent.expire(p.clock)
+	p.recent.expire(p.recent.now(p.clock))
 	p.evict(p.clock - gap - p.rules.Disorder.Milliseconds())
 }
 
@@ -502,7 +503,7 @@ func (p *Partition) evict(horizon int64) {
 			if s.flags&flagDirty != 0 {
 				p.closed = append(p.closed, p.figures(k, s))
 			}
-			p.recent.add(s.fps(), s.lastMs, p.clock, p.rules.RememberIDs)
+			p.recent.add(s.fps(), s.lastMs, p.recent.now(p.clock), p.rules.RememberIDs)
 		}
 		clear(list[len(kept):])
 		p.nOpen -= len(list) - len(kept)

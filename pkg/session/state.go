@@ -91,7 +91,7 @@ func (p *Partition) MarshalBinary() ([]byte, error) {
 	// Trailing sections, each a tag and its own version, so the sessions'
 	// encoding above is unchanged; a checkpoint without them (version 1, or
 	// version 2 before the record) restores with an empty record.
-	if p.recent.live > 0 || p.recent.nextID > 0 {
+	if p.recent.live > 0 || p.recent.nextID > 0 || p.recent.logMs != 0 {
 		buf = p.recent.appendTo(buf)
 	}
 	return buf, nil

@@ -227,9 +227,8 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	}
 	row := c.s.enrich.row(ev)
 	var facts session.Facts
-	in := SessionInput(&row, ev.NewVisitor, zone, &facts)
-	in.RecordMs = recordMs(m)
-	a := c.state.Assign(in)
+	row.KafkaTimeMs = recordMs(m)
+	a := c.state.Assign(SessionInput(&row, ev.NewVisitor, zone, &facts))
 	if a.Quarantined {
 		// Kept, with its payload, where refused messages go: nothing is
 		// lost, and the clock stays where the log put it.

@@ -61,14 +61,15 @@ func ValidateRules(r session.Rules) error {
 
 // SessionInput is what the rules are told of an event whose row r was made
 // by the enrichment (or read back from the events table): the session
-// split compares exactly the stored campaign columns, and the figures take
-// the stored attributes. facts receives the figures' view of r and must
-// outlive the call to Assign.
+// split compares exactly the stored campaign columns, the figures take
+// the stored attributes, and the record's timestamp is the stored one
+// (kafka_ts_ms), so a replay of the table is a replay of the log. facts
+// receives the figures' view of r and must outlive the call to Assign.
 func SessionInput(r *store.EventRow, newVisitor bool, zone *time.Location, facts *session.Facts) session.Input {
 	*facts = factsOf(r)
 	return session.Input{
-		EventID: r.EventID, Site: r.SiteID, Visitor: r.VisitorID, TimeMs: r.TimeMs, NewVisitor: newVisitor,
-		CampaignKey: campaignKey(r), Zone: zone, Facts: facts,
+		EventID: r.EventID, Site: r.SiteID, Visitor: r.VisitorID, TimeMs: r.TimeMs, RecordMs: r.KafkaTimeMs,
+		NewVisitor: newVisitor, CampaignKey: campaignKey(r), Zone: zone, Facts: facts,
 	}
 }
 

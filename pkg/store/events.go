@@ -51,6 +51,7 @@ type EventRow struct {
 	IsBridging         bool
 	KafkaPartition     int32
 	KafkaOffset        int64
+	KafkaTimeMs        int64  // the Kafka record's timestamp, Unix ms (0: unknown)
 	Country            string // ISO 3166-1 alpha-2 from the collector, empty when unknown
 }
 
@@ -58,7 +59,7 @@ const insertEvents = `INSERT INTO events (event_id, site_id, visitor_id, session
  title, referrer, referrer_domain, referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
  click_id_type, browser, browser_version, os, device, is_bot, bot_reason, screen_width, screen_height, props_keys,
  props_values, engaged_ms, scroll_depth, session_started_at, session_start_reason, is_session_start, is_late, is_bridging,
- kafka_partition, kafka_offset, country)`
+ kafka_partition, kafka_offset, country, kafka_ts_ms)`
 
 func b2u(b bool) uint8 {
 	if b {
@@ -136,6 +137,7 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 		eventColumn(rows, func(r *EventRow) int32 { return r.KafkaPartition }),
 		eventColumn(rows, func(r *EventRow) int64 { return r.KafkaOffset }),
 		str(func(r *EventRow) string { return r.Country }),
+		eventColumn(rows, func(r *EventRow) uint64 { return uint64(max(r.KafkaTimeMs, 0)) }),
 	}
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c); err != nil {
