@@ -17,9 +17,10 @@
 // scenario by scenario.
 //
 // Everything a decision needs of an event comes in its Input, including the
-// site's time zone for the midnight rule, which the caller resolves once
-// (pkg/site's Registry does so when it loads the sites). Changing a site's
-// time zone, like changing any of the Rules, is a rule change: it applies to
+// site's time zone for the midnight rule and the split rules the site sets
+// for itself (SiteOptions), which the caller resolves once (pkg/site's
+// Registry does so when it loads the sites). Changing a site's time zone or
+// its options, like changing any of the Rules, is a rule change: it applies to
 // events sessionized from then on, open sessions included, and to history
 // only by re-sessionizing (replaying the topic into a fresh table set). The
 // rules are not part of a checkpoint, so a restart with other rules keeps
@@ -142,6 +143,41 @@ func (r Rules) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Switch is a site's choice for one of the optional split rules.
+type Switch uint8
+
+const (
+	// Inherit follows the partition's Rules (the sessionizer's flag).
+	Inherit Switch = iota
+	// Off never applies the rule to the site's events.
+	Off
+	// On always applies it.
+	On
+)
+
+// Or is the switch's decision, def (the partition's rule) for Inherit.
+func (s Switch) Or(def bool) bool {
+	switch s {
+	case Off:
+		return false
+	case On:
+		return true
+	}
+	return def
+}
+
+// SiteOptions are the rules a site sets for itself, applied per event
+// (Input.Options) over the partition's Rules. They are split rules only:
+// they decide whether an event may join a session, never how long a
+// session stays in memory, so the partition's Gap, Disorder and cap keep
+// bounding memory whatever each site chooses.
+type SiteOptions struct {
+	// SplitAtMidnight overrides Rules.SplitAtMidnight for the site.
+	SplitAtMidnight Switch
+	// SplitOnCampaign overrides Rules.SplitOnCampaign for the site.
+	SplitOnCampaign Switch
+}
+
 // Reason says why a session started.
 type Reason uint8
 
@@ -185,6 +221,10 @@ type Input struct {
 	// Give every event of a site the same zone: a different one is a rule
 	// change (see the package doc).
 	Zone *time.Location
+	// Options are the split rules the event's site sets for itself; the
+	// zero value follows the partition's Rules. Like Zone, a change is a
+	// rule change (see the package doc).
+	Options SiteOptions
 	// Facts are what the session's figures take from the event; nil counts
 	// it as an event of KindOther with empty attributes.
 	Facts *Facts
@@ -429,7 +469,7 @@ func (p *Partition) refuses(s *open, in Input) Reason {
 	if max(s.lastMs, t)-min(s.firstMs, t) >= r.MaxLength.Milliseconds() {
 		return MaxLength
 	}
-	if r.SplitAtMidnight {
+	if in.Options.SplitAtMidnight.Or(r.SplitAtMidnight) {
 		loc := in.Zone
 		if loc == nil {
 			loc = time.UTC
@@ -438,7 +478,7 @@ func (p *Partition) refuses(s *open, in Input) Reason {
 			return Midnight
 		}
 	}
-	if r.SplitOnCampaign && in.CampaignKey != 0 && in.CampaignKey != s.campaign {
+	if in.Options.SplitOnCampaign.Or(r.SplitOnCampaign) && in.CampaignKey != 0 && in.CampaignKey != s.campaign {
 		return Campaign
 	}
 	return 0
