@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Field describes one per-site collector setting by the name that the
+// Field describes one per-site setting by the name that the
 // `teller site add/edit` flag and the dashboard's form field share, so the
 // two front ends offer the same settings, parsed and validated here.
 type Field struct {
@@ -35,6 +35,12 @@ var Fields = []Field{
 		Usage: "events per second the site accepts in total; 0 for the collector's default (its -rate-site)"},
 	{Name: "rate-burst", Label: "Rate burst",
 		Usage: "events a burst may bring above the rate limit; 0 for twice the rate"},
+	{Name: "respect-dnt", Label: "Respect Do Not Track / Global Privacy Control", Choices: []string{"off", "on"},
+		Usage: "on: the collector stores nothing for a browser that sends DNT: 1 or Sec-GPC: 1 (answers 204), whatever the snippet says; off: only the snippet's data-respect-dnt decides"},
+	{Name: "midnight-split", Label: "Split sessions at midnight", Choices: []string{SplitDefault, SplitOn, SplitOff},
+		Usage: "start a new session at midnight in the site's time zone: default (the sessionizer's -split-at-midnight), on or off; a change applies to events sessionized from then on"},
+	{Name: "campaign-split", Label: "Split sessions on a campaign change", Choices: []string{SplitDefault, SplitOn, SplitOff},
+		Usage: "start a new session when explicit campaign parameters (utm_*, click ids) differ from the session's entry: default (the sessionizer's -split-on-campaign), on or off; a change applies from then on"},
 }
 
 // Set changes the setting named by a Field from its text form (a flag's or
@@ -72,6 +78,19 @@ func (s *Settings) Set(name, value string) error {
 			return fmt.Errorf("%w: rate burst %q: want a whole number of events (0 for the default)", ErrInvalid, value)
 		}
 		s.RateBurst = n
+	case "respect-dnt":
+		switch strings.ToLower(value) {
+		case "on", "true", "yes", "1":
+			s.RespectDNT = true
+		case "off", "false", "no", "0", "":
+			s.RespectDNT = false
+		default:
+			return fmt.Errorf("%w: respect-dnt %q: want on or off", ErrInvalid, value)
+		}
+	case "midnight-split":
+		s.MidnightSplit = value
+	case "campaign-split":
+		s.CampaignSplit = value
 	default:
 		return fmt.Errorf("%w: no setting %q", ErrInvalid, name)
 	}
@@ -95,6 +114,15 @@ func (s *Settings) Value(name string) string {
 		return strconv.FormatFloat(s.RateLimit, 'g', -1, 64)
 	case "rate-burst":
 		return strconv.Itoa(s.RateBurst)
+	case "respect-dnt":
+		if s.RespectDNT {
+			return "on"
+		}
+		return "off"
+	case "midnight-split":
+		return s.MidnightSplit
+	case "campaign-split":
+		return s.CampaignSplit
 	}
 	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/teller-analytics/teller/pkg/session"
 	"github.com/teller-analytics/teller/pkg/site"
 )
 
@@ -16,7 +17,8 @@ func TestFieldsCoverSettings(t *testing.T) {
 		t.Fatalf("Settings has %d fields, site.Fields %d: a setting is missing from the CLI and the form", n, len(site.Fields))
 	}
 	in := map[string]string{"cookie-mode": "cookieless", "cookie-domain": "Shop.Example", "same-site": "strict",
-		"bots": "drop", "query-params": "page, Lang\nq", "rate-limit": "2.5", "rate-burst": "40"}
+		"bots": "drop", "query-params": "page, Lang\nq", "rate-limit": "2.5", "rate-burst": "40",
+		"respect-dnt": "on", "midnight-split": "On", "campaign-split": "off"}
 	var st site.Settings
 	for _, f := range site.Fields {
 		if f.Label == "" || f.Usage == "" {
@@ -31,7 +33,8 @@ func TestFieldsCoverSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := site.Settings{CookieMode: "cookieless", CookieDomain: "shop.example", SameSite: "strict", Bots: "drop",
-		QueryParams: []string{"page", "lang", "q"}, RateLimit: 2.5, RateBurst: 40}
+		QueryParams: []string{"page", "lang", "q"}, RateLimit: 2.5, RateBurst: 40,
+		RespectDNT: true, MidnightSplit: "on", CampaignSplit: "off"}
 	if !reflect.DeepEqual(s.Settings, want) {
 		t.Fatalf("settings %+v, want %+v", s.Settings, want)
 	}
@@ -40,10 +43,11 @@ func TestFieldsCoverSettings(t *testing.T) {
 		got[f.Name] = s.Settings.Value(f.Name)
 	}
 	if w := map[string]string{"cookie-mode": "cookieless", "cookie-domain": "shop.example", "same-site": "strict",
-		"bots": "drop", "query-params": "page,lang,q", "rate-limit": "2.5", "rate-burst": "40"}; !reflect.DeepEqual(got, w) {
+		"bots": "drop", "query-params": "page,lang,q", "rate-limit": "2.5", "rate-burst": "40",
+		"respect-dnt": "on", "midnight-split": "on", "campaign-split": "off"}; !reflect.DeepEqual(got, w) {
 		t.Fatalf("values %v, want %v", got, w)
 	}
-	if c := strings.Join(s.Settings.Changed(), " "); c != "cookie-mode=cookieless cookie-domain=shop.example same-site=strict bots=drop query-params=page,lang,q rate-limit=2.5 rate-burst=40" {
+	if c := strings.Join(s.Settings.Changed(), " "); c != "cookie-mode=cookieless cookie-domain=shop.example same-site=strict bots=drop query-params=page,lang,q rate-limit=2.5 rate-burst=40 respect-dnt=on midnight-split=on campaign-split=off" {
 		t.Errorf("Changed: %s", c)
 	}
 	d := site.Site{ID: "d", Domains: []string{"d.example"}}
@@ -70,6 +74,9 @@ func TestSettingsSetRefusals(t *testing.T) {
 		{"cookie-domain", "https://x.example/a", "bare host name", false},
 		{"query-params", "a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg", "at most 32", false},
 		{"query-params", "token=1", "query parameter", false},
+		{"respect-dnt", "maybe", "respect-dnt", true},
+		{"midnight-split", "sometimes", "midnight split", false},
+		{"campaign-split", "yes", "campaign split", false},
 	} {
 		s := site.Site{ID: "shop", Domains: []string{"shop.example"}}
 		err := s.Settings.Set(tt.name, tt.value)
@@ -82,6 +89,26 @@ func TestSettingsSetRefusals(t *testing.T) {
 		}
 		if !errors.Is(err, site.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s=%q: %v, want an ErrInvalid saying %q", tt.name, tt.value, err, tt.want)
+		}
+	}
+}
+
+func TestSessionOptions(t *testing.T) {
+	for _, tt := range []struct {
+		midnight, campaign string
+		want               session.SiteOptions
+	}{
+		{"", "", session.SiteOptions{}},
+		{"default", "default", session.SiteOptions{}},
+		{"on", "off", session.SiteOptions{SplitAtMidnight: session.On, SplitOnCampaign: session.Off}},
+		{"off", "on", session.SiteOptions{SplitAtMidnight: session.Off, SplitOnCampaign: session.On}},
+	} {
+		s := site.Site{ID: "s", Domains: []string{"s.example"}, Settings: site.Settings{MidnightSplit: tt.midnight, CampaignSplit: tt.campaign}}
+		if err := s.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Settings.SessionOptions(); got != tt.want {
+			t.Errorf("midnight %q campaign %q: %+v, want %+v", tt.midnight, tt.campaign, got, tt.want)
 		}
 	}
 }
