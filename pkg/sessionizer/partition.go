@@ -212,9 +212,10 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	c.next = m.Offset + 1
 	ev, err := event.Unmarshal(m.Value)
 	var zone *time.Location
+	var opts session.SiteOptions
 	if err == nil {
 		var known bool
-		if zone, known = c.s.opts.Sites.Location(ev.Site); !known {
+		if zone, opts, known = c.s.opts.Sites.Session(ev.Site); !known {
 			err = fmt.Errorf("%w: unknown site %q", event.ErrInvalid, ev.Site)
 		}
 	}
@@ -229,7 +230,7 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	facts := factsOf(&row)
 	a := c.state.Assign(session.Input{
 		EventID: ev.ID, Site: ev.Site, Visitor: ev.Visitor, TimeMs: ev.ReceivedMs, RecordMs: recordMs(m),
-		NewVisitor: ev.NewVisitor, CampaignKey: campaignKey(&row), Zone: zone, Facts: &facts,
+		NewVisitor: ev.NewVisitor, CampaignKey: campaignKey(&row), Zone: zone, Options: opts, Facts: &facts,
 	})
 	if a.Quarantined {
 		// Kept, with its payload, where refused messages go: nothing is

@@ -35,13 +35,14 @@ type Store interface {
 	LoadCheckpoint(ctx context.Context, group, topic string, partition int32) (store.Checkpoint, bool, error)
 }
 
-// Sites finds a site's domains and time zone (*site.Registry).
+// Sites finds a site's domains, time zone and session options
+// (*site.Registry).
 type Sites interface {
 	Lookup(id string) (site.Site, bool)
-	// Location is the site's time zone as resolved when the sites were
-	// loaded, and whether the site exists. It is on every event's path, so
-	// it must not load the zone per call.
-	Location(id string) (*time.Location, bool)
+	// Session is the site's time zone and split options as resolved when
+	// the sites were loaded, and whether the site exists. It is on every
+	// event's path, so it must not load the zone per call.
+	Session(id string) (*time.Location, session.SiteOptions, bool)
 }
 
 // The sessionizer's defaults; the session rules' are session.DefaultGap,
