@@ -17,29 +17,38 @@ type Field struct {
 	// Choices are the allowed values of a choice, the default first; nil
 	// for free text.
 	Choices []string
+	// Group is the part of Teller the setting steers, GroupCollector or
+	// GroupSessions: the form shows each group under its own heading.
+	Group string
 }
+
+// Setting groups (Field.Group).
+const (
+	GroupCollector = "Collector"
+	GroupSessions  = "Sessions"
+)
 
 // Fields are the settings of Settings, in the order forms show them.
 var Fields = []Field{
-	{Name: "cookie-mode", Label: "Visitor identity", Choices: []string{CookieModeCookie, CookieModeCookieless},
+	{Name: "cookie-mode", Group: GroupCollector, Label: "Visitor identity", Choices: []string{CookieModeCookie, CookieModeCookieless},
 		Usage: "cookie (a signed first-party visitor cookie, 13 months) or cookieless (a daily-salted hash of site, address and user agent; no cookie)"},
-	{Name: "cookie-domain", Label: "Cookie domain",
+	{Name: "cookie-domain", Group: GroupCollector, Label: "Cookie domain",
 		Usage: "Domain attribute of the visitor cookie, e.g. example.com to share it across the site's subdomains (default: the collector's own setting)"},
-	{Name: "same-site", Label: "Cookie SameSite", Choices: []string{SameSiteAuto, SameSiteLax, SameSiteStrict, SameSiteNone},
+	{Name: "same-site", Group: GroupCollector, Label: "Cookie SameSite", Choices: []string{SameSiteAuto, SameSiteLax, SameSiteStrict, SameSiteNone},
 		Usage: "SameSite of the visitor cookie: auto (Lax when collector and page share a registrable domain, else None; Secure), lax, strict or none"},
-	{Name: "bots", Label: "Bots and prefetches", Choices: []string{BotsFlag, BotsDrop},
+	{Name: "bots", Group: GroupCollector, Label: "Bots and prefetches", Choices: []string{BotsFlag, BotsDrop},
 		Usage: "known crawlers, headless browsers and prefetches: flag (kept, marked with a reason) or drop"},
-	{Name: "query-params", Label: "Query parameters kept",
+	{Name: "query-params", Group: GroupCollector, Label: "Query parameters kept",
 		Usage: fmt.Sprintf("query parameters kept in stored URLs besides utm_* and ref, comma-separated (at most %d)", MaxQueryParams)},
-	{Name: "rate-limit", Label: "Rate limit (events per second)",
+	{Name: "rate-limit", Group: GroupCollector, Label: "Rate limit (events per second)",
 		Usage: "events per second the site accepts in total; 0 for the collector's default (its -rate-site)"},
-	{Name: "rate-burst", Label: "Rate burst",
+	{Name: "rate-burst", Group: GroupCollector, Label: "Rate burst",
 		Usage: "events a burst may bring above the rate limit; 0 for twice the rate"},
-	{Name: "respect-dnt", Label: "Respect Do Not Track / Global Privacy Control", Choices: []string{"off", "on"},
+	{Name: "respect-dnt", Group: GroupCollector, Label: "Respect Do Not Track / Global Privacy Control", Choices: []string{"off", "on"},
 		Usage: "on: the collector stores nothing for a browser that sends DNT: 1 or Sec-GPC: 1 (answers 204), whatever the snippet says; off: only the snippet's data-respect-dnt decides"},
-	{Name: "midnight-split", Label: "Split sessions at midnight", Choices: []string{SplitDefault, SplitOn, SplitOff},
+	{Name: "midnight-split", Group: GroupSessions, Label: "Split sessions at midnight", Choices: []string{SplitDefault, SplitOn, SplitOff},
 		Usage: "start a new session at midnight in the site's time zone: default (the sessionizer's -split-at-midnight), on or off; a change applies to events sessionized from then on"},
-	{Name: "campaign-split", Label: "Split sessions on a campaign change", Choices: []string{SplitDefault, SplitOn, SplitOff},
+	{Name: "campaign-split", Group: GroupSessions, Label: "Split sessions on a campaign change", Choices: []string{SplitDefault, SplitOn, SplitOff},
 		Usage: "start a new session when explicit campaign parameters (utm_*, click ids) differ from the session's entry: default (the sessionizer's -split-on-campaign), on or off; a change applies from then on"},
 }
 

@@ -24,6 +24,9 @@ func TestFieldsCoverSettings(t *testing.T) {
 		if f.Label == "" || f.Usage == "" {
 			t.Errorf("field %s lacks a label or usage", f.Name)
 		}
+		if f.Group != site.GroupCollector && f.Group != site.GroupSessions {
+			t.Errorf("field %s in no group (%q)", f.Name, f.Group)
+		}
 		if err := st.Set(f.Name, in[f.Name]); err != nil {
 			t.Fatalf("Set(%s): %v", f.Name, err)
 		}
