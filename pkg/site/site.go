@@ -1,8 +1,10 @@
 // Package site owns the site model: what a registered site is, how its id,
-// domains and time zone are validated, and which hosts belong to it
-// (InDomain, for page and referrer hosts alike). Persistence is pkg/store's;
-// Registry is the in-memory copy the collector and the sessionizer look sites
-// up in.
+// domains, time zone and settings are validated (Settings, with Fields, the
+// one list of settings the CLI and the dashboard's form offer), and which
+// hosts belong to it (InDomain, for page and referrer hosts alike).
+// Persistence is pkg/store's; Registry is the in-memory copy the collector
+// and the sessionizer look sites up in, with each site's zone and session
+// options resolved when it loads.
 package site
 
 import (
