@@ -325,7 +325,7 @@ func TestScenarios(t *testing.T) {
 				{visitor: "v", at: "12:00:00.001", opts: SiteOptions{Gap: 5 * time.Hour}}},
 			want: []string{"s1", "s1", "s2"}},
 		{name: "MaxSiteGap leaves the partition's gap for other sites",
-			rules: func(r *Rules) { r.MaxSiteGap = 2 * time.Hour },
+			rules:  func(r *Rules) { r.MaxSiteGap = 2 * time.Hour },
 			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:30:00.001"}},
 			want:   []string{"s1", "s2"}},
 		// With a long site gap in the partition, sessions stay in memory for
