@@ -13,3 +13,5 @@ ALTER TABLE site_settings ADD COLUMN IF NOT EXISTS midnight_split String;
 ALTER TABLE site_settings COMMENT COLUMN midnight_split 'Split the site''s sessions at midnight in its time zone: on, off, or default/empty for the sessionizer''s -split-at-midnight. A change applies to events sessionized from then on';
 ALTER TABLE site_settings ADD COLUMN IF NOT EXISTS campaign_split String;
 ALTER TABLE site_settings COMMENT COLUMN campaign_split 'Start a new session when explicit campaign parameters change: on, off, or default/empty for the sessionizer''s -split-on-campaign. A change applies to events sessionized from then on';
+ALTER TABLE site_settings ADD COLUMN IF NOT EXISTS session_gap_ms UInt64;
+ALTER TABLE site_settings COMMENT COLUMN session_gap_ms 'Inactivity that ends the site''s sessions, milliseconds; 0 for the sessionizer''s -session-gap (a gap longer than its -max-site-session-gap is cut to that). A change applies to events sessionized from then on';

@@ -75,11 +75,13 @@ const (
 	flagMaxClockSkew       = "max-clock-skew"
 	flagMaxOpenSessions    = "max-open-sessions"
 	flagRememberIDs        = "remember-ids"
+	flagMaxSiteGap         = "max-site-session-gap"
 )
 
 // ruleFlags names the flag of each session.RuleError field.
 var ruleFlags = map[string]string{"Gap": flagGap, "MaxLength": flagMaxLength, "Disorder": flagDisorder,
-	"MaxClockSkew": flagMaxClockSkew, "MaxOpenSessions": flagMaxOpenSessions, "RememberIDs": flagRememberIDs}
+	"MaxClockSkew": flagMaxClockSkew, "MaxOpenSessions": flagMaxOpenSessions, "RememberIDs": flagRememberIDs,
+	"MaxSiteGap": flagMaxSiteGap}
 
 // Config holds the sessionizer's own settings (flags). Start from
 // DefaultConfig (RegisterFlags does): every value is honoured as set, so
@@ -131,6 +133,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Rules.MaxClockSkew, flagMaxClockSkew, d.Rules.MaxClockSkew, "an event dated further ahead of its Kafka record's timestamp is quarantined in rejected_events")
 	fs.IntVar(&c.Rules.MaxOpenSessions, flagMaxOpenSessions, d.Rules.MaxOpenSessions, "open sessions per partition; at the cap the least recently active sixteenth is closed early (0: no cap)")
 	fs.IntVar(&c.Rules.RememberIDs, flagRememberIDs, d.Rules.RememberIDs, "event ids of closed sessions each partition remembers for a day, to count a redelivery once (0: none)")
+	fs.DurationVar(&c.Rules.MaxSiteGap, flagMaxSiteGap, d.Rules.MaxSiteGap, "longest gap a site may set for itself (site edit -session-gap); sessions stay in memory for the longer of it and -session-gap (0: -session-gap, sites may only shorten it)")
 	fs.DurationVar(&c.ShutdownTimeout, flagShutdownTimeout, d.ShutdownTimeout,
 		fmt.Sprintf("time to flush and checkpoint on shutdown or partition revoke (keep under the group's rebalance timeout, %s)", rebalanceTimeout))
 }

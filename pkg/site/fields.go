@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Field describes one per-site setting by the name that the
@@ -46,6 +47,8 @@ var Fields = []Field{
 		Usage: "events a burst may bring above the rate limit; 0 for twice the rate"},
 	{Name: "respect-dnt", Group: GroupCollector, Label: "Respect Do Not Track / Global Privacy Control", Choices: []string{"off", "on"},
 		Usage: "on: the collector stores nothing for a browser that sends DNT: 1 or Sec-GPC: 1 (answers 204), whatever the snippet says; off: only the snippet's data-respect-dnt decides"},
+	{Name: "session-gap", Group: GroupSessions, Label: "Session gap",
+		Usage: fmt.Sprintf("inactivity that ends the site's sessions, e.g. 45m or 2h (%s to %s); 0 for the sessionizer's -session-gap, which a gap longer than its -max-site-session-gap is cut to; a change applies from then on", shortDuration(MinSessionGap), shortDuration(MaxSessionGap))},
 	{Name: "midnight-split", Group: GroupSessions, Label: "Split sessions at midnight", Choices: []string{SplitDefault, SplitOn, SplitOff},
 		Usage: "start a new session at midnight in the site's time zone: default (the sessionizer's -split-at-midnight), on or off; a change applies to events sessionized from then on"},
 	{Name: "campaign-split", Group: GroupSessions, Label: "Split sessions on a campaign change", Choices: []string{SplitDefault, SplitOn, SplitOff},
@@ -96,6 +99,16 @@ func (s *Settings) Set(name, value string) error {
 		default:
 			return fmt.Errorf("%w: respect-dnt %q: want on or off", ErrInvalid, value)
 		}
+	case "session-gap":
+		if value == "" || value == "0" {
+			s.SessionGap = 0
+			break
+		}
+		d, err := time.ParseDuration(value)
+		if err != nil {
+			return fmt.Errorf("%w: session gap %q: want a duration such as 45m or 2h (0 for the sessionizer's)", ErrInvalid, value)
+		}
+		s.SessionGap = d
 	case "midnight-split":
 		s.MidnightSplit = value
 	case "campaign-split":
@@ -128,12 +141,30 @@ func (s *Settings) Value(name string) string {
 			return "on"
 		}
 		return "off"
+	case "session-gap":
+		return shortDuration(s.SessionGap)
 	case "midnight-split":
 		return s.MidnightSplit
 	case "campaign-split":
 		return s.CampaignSplit
 	}
 	return ""
+}
+
+// shortDuration writes whole hours and minutes without the zero units
+// time.Duration.String adds ("2h", "45m", "1h30m"), and 0 as "0".
+func shortDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0 && d < time.Hour:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h" + strconv.FormatInt(int64(d%time.Hour/time.Minute), 10) + "m"
+	}
+	return d.String()
 }
 
 // FieldNames are the names of Fields, for flag sets that must know which

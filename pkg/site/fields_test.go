@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/teller-analytics/teller/pkg/session"
 	"github.com/teller-analytics/teller/pkg/site"
@@ -18,7 +19,7 @@ func TestFieldsCoverSettings(t *testing.T) {
 	}
 	in := map[string]string{"cookie-mode": "cookieless", "cookie-domain": "Shop.Example", "same-site": "strict",
 		"bots": "drop", "query-params": "page, Lang\nq", "rate-limit": "2.5", "rate-burst": "40",
-		"respect-dnt": "on", "midnight-split": "On", "campaign-split": "off"}
+		"respect-dnt": "on", "session-gap": "1h30m0s", "midnight-split": "On", "campaign-split": "off"}
 	var st site.Settings
 	for _, f := range site.Fields {
 		if f.Label == "" || f.Usage == "" {
@@ -37,7 +38,7 @@ func TestFieldsCoverSettings(t *testing.T) {
 	}
 	want := site.Settings{CookieMode: "cookieless", CookieDomain: "shop.example", SameSite: "strict", Bots: "drop",
 		QueryParams: []string{"page", "lang", "q"}, RateLimit: 2.5, RateBurst: 40,
-		RespectDNT: true, MidnightSplit: "on", CampaignSplit: "off"}
+		RespectDNT: true, SessionGap: 90 * time.Minute, MidnightSplit: "on", CampaignSplit: "off"}
 	if !reflect.DeepEqual(s.Settings, want) {
 		t.Fatalf("settings %+v, want %+v", s.Settings, want)
 	}
@@ -47,10 +48,10 @@ func TestFieldsCoverSettings(t *testing.T) {
 	}
 	if w := map[string]string{"cookie-mode": "cookieless", "cookie-domain": "shop.example", "same-site": "strict",
 		"bots": "drop", "query-params": "page,lang,q", "rate-limit": "2.5", "rate-burst": "40",
-		"respect-dnt": "on", "midnight-split": "on", "campaign-split": "off"}; !reflect.DeepEqual(got, w) {
+		"respect-dnt": "on", "session-gap": "1h30m", "midnight-split": "on", "campaign-split": "off"}; !reflect.DeepEqual(got, w) {
 		t.Fatalf("values %v, want %v", got, w)
 	}
-	if c := strings.Join(s.Settings.Changed(), " "); c != "cookie-mode=cookieless cookie-domain=shop.example same-site=strict bots=drop query-params=page,lang,q rate-limit=2.5 rate-burst=40 respect-dnt=on midnight-split=on campaign-split=off" {
+	if c := strings.Join(s.Settings.Changed(), " "); c != "cookie-mode=cookieless cookie-domain=shop.example same-site=strict bots=drop query-params=page,lang,q rate-limit=2.5 rate-burst=40 respect-dnt=on session-gap=1h30m midnight-split=on campaign-split=off" {
 		t.Errorf("Changed: %s", c)
 	}
 	d := site.Site{ID: "d", Domains: []string{"d.example"}}
@@ -80,6 +81,11 @@ func TestSettingsSetRefusals(t *testing.T) {
 		{"respect-dnt", "maybe", "respect-dnt", true},
 		{"midnight-split", "sometimes", "midnight split", false},
 		{"campaign-split", "yes", "campaign split", false},
+		{"session-gap", "long", "session gap", true},
+		{"session-gap", "30", "session gap", true},
+		{"session-gap", "59s", "session gap", false},
+		{"session-gap", "25h", "session gap", false},
+		{"session-gap", "-5m", "session gap", false},
 	} {
 		s := site.Site{ID: "shop", Domains: []string{"shop.example"}}
 		err := s.Settings.Set(tt.name, tt.value)
@@ -105,13 +111,26 @@ func TestSessionOptions(t *testing.T) {
 		{"default", "default", session.SiteOptions{}},
 		{"on", "off", session.SiteOptions{SplitAtMidnight: session.On, SplitOnCampaign: session.Off}},
 		{"off", "on", session.SiteOptions{SplitAtMidnight: session.Off, SplitOnCampaign: session.On}},
+		{"", "", session.SiteOptions{Gap: 45 * time.Minute}},
 	} {
-		s := site.Site{ID: "s", Domains: []string{"s.example"}, Settings: site.Settings{MidnightSplit: tt.midnight, CampaignSplit: tt.campaign}}
+		s := site.Site{ID: "s", Domains: []string{"s.example"}, Settings: site.Settings{MidnightSplit: tt.midnight, CampaignSplit: tt.campaign, SessionGap: tt.want.Gap}}
 		if err := s.Normalize(); err != nil {
 			t.Fatal(err)
 		}
 		if got := s.Settings.SessionOptions(); got != tt.want {
 			t.Errorf("midnight %q campaign %q: %+v, want %+v", tt.midnight, tt.campaign, got, tt.want)
+		}
+	}
+}
+
+func TestSessionGapText(t *testing.T) {
+	for in, want := range map[string]string{"": "0", "0": "0", "45m": "45m", "2h": "2h", "90m": "1h30m", "1m30s": "1m30s"} {
+		var st site.Settings
+		if err := st.Set("session-gap", in); err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if got := st.Value("session-gap"); got != want {
+			t.Errorf("%q written as %q, want %q", in, got, want)
 		}
 	}
 }

@@ -119,7 +119,7 @@ func TestRegistryLocationReloadsOnMiss(t *testing.T) {
 // resolved at a load; a change in the store applies from the next load on.
 func TestRegistrySessionOptionsFollowLoads(t *testing.T) {
 	l := &fakeLister{sites: []Site{
-		{ID: "split", Timezone: "Europe/Berlin", Settings: Settings{MidnightSplit: SplitOn, CampaignSplit: SplitOff}},
+		{ID: "split", Timezone: "Europe/Berlin", Settings: Settings{MidnightSplit: SplitOn, CampaignSplit: SplitOff, SessionGap: time.Hour}},
 		{ID: "plain"},
 	}}
 	r := NewRegistry(l, time.Hour, nil)
@@ -127,7 +127,7 @@ func TestRegistrySessionOptionsFollowLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	loc, opts, ok := r.Session("split")
-	if !ok || loc.String() != "Europe/Berlin" || opts != (session.SiteOptions{SplitAtMidnight: session.On, SplitOnCampaign: session.Off}) {
+	if !ok || loc.String() != "Europe/Berlin" || opts != (session.SiteOptions{Gap: time.Hour, SplitAtMidnight: session.On, SplitOnCampaign: session.Off}) {
 		t.Fatalf("split: %v %+v %v", loc, opts, ok)
 	}
 	if _, opts, ok := r.Session("plain"); !ok || opts != (session.SiteOptions{}) {

@@ -74,6 +74,11 @@ type Settings struct {
 	// -split-on-campaign), SplitOn or SplitOff: whether a change of
 	// explicit campaign parameters starts a new session.
 	CampaignSplit string
+	// SessionGap is the inactivity that ends the site's sessions, between
+	// MinSessionGap and MaxSessionGap; 0 (the default) is the sessionizer's
+	// -session-gap. The sessionizer cuts one longer than its
+	// -max-site-session-gap to that.
+	SessionGap time.Duration
 }
 
 // Setting values.
@@ -89,6 +94,12 @@ const (
 	SplitDefault         = "default"
 	SplitOn              = "on"
 	SplitOff             = "off"
+)
+
+// The bounds of Settings.SessionGap.
+const (
+	MinSessionGap = time.Minute
+	MaxSessionGap = 24 * time.Hour
 )
 
 // MaxQueryParams bounds a site's allow-list additions.
@@ -164,13 +175,17 @@ func (s *Settings) normalize(siteID string) error {
 			return fmt.Errorf("%w: site %s: %s %q: want default (the sessionizer's setting), on or off", ErrInvalid, siteID, sp.what, *sp.v)
 		}
 	}
+	if s.SessionGap != 0 && (s.SessionGap < MinSessionGap || s.SessionGap > MaxSessionGap) {
+		return fmt.Errorf("%w: site %s: session gap %s: want %s to %s, or 0 for the sessionizer's -session-gap",
+			ErrInvalid, siteID, s.SessionGap, MinSessionGap, MaxSessionGap)
+	}
 	return nil
 }
 
 // SessionOptions are the split rules the site sets for itself, as the
 // sessionizer applies them to each of its events (session.Input.Options).
 func (s *Settings) SessionOptions() session.SiteOptions {
-	return session.SiteOptions{SplitAtMidnight: splitSwitch(s.MidnightSplit), SplitOnCampaign: splitSwitch(s.CampaignSplit)}
+	return session.SiteOptions{Gap: s.SessionGap, SplitAtMidnight: splitSwitch(s.MidnightSplit), SplitOnCampaign: splitSwitch(s.CampaignSplit)}
 }
 
 func splitSwitch(v string) session.Switch {

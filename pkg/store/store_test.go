@@ -204,7 +204,7 @@ func TestSiteSettingsRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	want := site.Settings{CookieMode: site.CookieModeCookieless, CookieDomain: "a.example", SameSite: site.SameSiteNone,
 		Bots: site.BotsDrop, QueryParams: []string{"page", "q"}, RateLimit: 12.5, RateBurst: 40,
-		RespectDNT: true, MidnightSplit: site.SplitOn, CampaignSplit: site.SplitOff}
+		RespectDNT: true, MidnightSplit: site.SplitOn, CampaignSplit: site.SplitOff, SessionGap: 45 * time.Minute}
 	if err := db.SaveSite(ctx, site.Site{ID: "a", Domains: []string{"a.example"}, Settings: want}); err != nil {
 		t.Fatal(err)
 	}
