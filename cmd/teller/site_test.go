@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/internal/testenv"
@@ -72,14 +73,14 @@ func checkSiteSettings(t *testing.T, srv *chlocal.Server) {
 	}
 	// The session options and the privacy setting, by the same flags.
 	out.Reset()
-	if err := run(ctx, []string{"site", "edit", "-id", "blog", "-midnight-split", "on", "-campaign-split", "off", "-respect-dnt", "on"},
+	if err := run(ctx, []string{"site", "edit", "-id", "blog", "-midnight-split", "on", "-campaign-split", "off", "-respect-dnt", "on", "-session-gap", "45m"},
 		getenv, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "respect-dnt=on midnight-split=on campaign-split=off)") {
+	if !strings.Contains(out.String(), "respect-dnt=on session-gap=45m midnight-split=on campaign-split=off)") {
 		t.Errorf("site edit printed:\n%s", out.String())
 	}
-	want.RespectDNT, want.MidnightSplit, want.CampaignSplit = true, "on", "off"
+	want.RespectDNT, want.MidnightSplit, want.CampaignSplit, want.SessionGap = true, "on", "off", 45*time.Minute
 	if s := stored("blog"); !reflect.DeepEqual(s.Settings, want) {
 		t.Fatalf("after edit: settings %+v, want %+v", s.Settings, want)
 	}
@@ -113,6 +114,8 @@ func checkSiteSettings(t *testing.T, srv *chlocal.Server) {
 		{[]string{"site", "edit", "-id", "blog", "-rate-burst", "-1"}, "rate burst"},
 		{[]string{"site", "edit", "-id", "blog", "-midnight-split", "always"}, "midnight split"},
 		{[]string{"site", "edit", "-id", "blog", "-respect-dnt", "maybe"}, "respect-dnt"},
+		{[]string{"site", "edit", "-id", "blog", "-session-gap", "3d"}, "session gap"},
+		{[]string{"site", "edit", "-id", "blog", "-session-gap", "30s"}, "session gap"},
 		{[]string{"site", "edit", "-id", "blog", "-domain", "com"}, "public suffix"},
 		{[]string{"site", "edit", "-id", "blog", "-timezone", "Local"}, "IANA zone"},
 	} {
