@@ -34,7 +34,7 @@ const usage = `Usage: teller <command> [flags]
 Commands:
   dev                 run the whole pipeline locally (ClickHouse, Kafka broker, services, demo site)
   site add            register a site (or replace one) and print its snippet
-  site edit           change some of a site's domains, name, time zone or collector settings
+  site edit           change some of a site's domains, name, time zone or settings
   site list           list registered sites
   snippet             print the snippet tag for a site
   migrate             apply the ClickHouse schema (services refuse to start while
@@ -64,7 +64,7 @@ const siteUsage = `Usage: teller site <command> [flags]
 
 Commands:
   add     register a site (or replace one) and print its snippet
-  edit    change some of a site's domains, name, time zone or collector settings
+  edit    change some of a site's domains, name, time zone or settings
   list    list registered sites
 
 Run "teller site <command> -help" for a command's flags.
@@ -270,7 +270,7 @@ func collectorURL(fs *flag.FlagSet, url string, dev *devmode.Stack) string {
 	return url
 }
 
-// siteSettingFlags adds a flag for every per-site collector setting
+// siteSettingFlags adds a flag for every per-site setting
 // (site.Fields); the values given are kept in given, by name, to be applied
 // with Settings.Set (pkg/site parses and validates them).
 func siteSettingFlags(fs *flag.FlagSet, given map[string]string) []string {
@@ -301,7 +301,7 @@ func printSaved(stdout io.Writer, s site.Site, tag string) {
 	if c := s.Settings.Changed(); len(c) > 0 {
 		settings = strings.Join(c, " ")
 	}
-	fmt.Fprintf(stdout, "Site %q saved (domains %s, time zone %s; collector settings: %s). Paste this into every page, before </head>:\n\n%s\n",
+	fmt.Fprintf(stdout, "Site %q saved (domains %s, time zone %s; settings: %s). Paste this into every page, before </head>:\n\n%s\n",
 		s.ID, strings.Join(s.Domains, ", "), s.Timezone, settings, tag)
 }
 

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/internal/testenv"
@@ -42,10 +43,11 @@ func checkSiteSettings(t *testing.T, srv *chlocal.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "collector settings: cookie-mode=cookieless bots=drop query-params=page,lang rate-limit=5 rate-burst=20") {
+	if !strings.Contains(out.String(), "settings: cookie-mode=cookieless bots=drop query-params=page,lang rate-limit=5 rate-burst=20") {
 		t.Errorf("site add printed:\n%s", out.String())
 	}
-	want := site.Settings{CookieMode: "cookieless", SameSite: "auto", Bots: "drop", QueryParams: []string{"page", "lang"}, RateLimit: 5, RateBurst: 20}
+	want := site.Settings{CookieMode: "cookieless", SameSite: "auto", Bots: "drop", QueryParams: []string{"page", "lang"}, RateLimit: 5, RateBurst: 20,
+		MidnightSplit: "default", CampaignSplit: "default"}
 	if s := stored("blog"); !reflect.DeepEqual(s.Settings, want) {
 		t.Fatalf("stored settings %+v, want %+v", s.Settings, want)
 	}
@@ -68,6 +70,19 @@ func checkSiteSettings(t *testing.T, srv *chlocal.Server) {
 	if !regexp.MustCompile(`blog\s+The blog\s+blog.example\s+Europe/Paris\s+\S+\s+cookie-mode=cookieless cookie-domain=blog.example same-site=lax query-params=page,lang rate-limit=5 rate-burst=20\n`).MatchString(out.String()) ||
 		!regexp.MustCompile(`shop\s.*\sdefaults\n`).MatchString(out.String()) {
 		t.Errorf("site list:\n%s", out.String())
+	}
+	// The session options and the privacy setting, by the same flags.
+	out.Reset()
+	if err := run(ctx, []string{"site", "edit", "-id", "blog", "-midnight-split", "on", "-campaign-split", "off", "-respect-dnt", "on", "-session-gap", "45m"},
+		getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "respect-dnt=on session-gap=45m midnight-split=on campaign-split=off)") {
+		t.Errorf("site edit printed:\n%s", out.String())
+	}
+	want.RespectDNT, want.MidnightSplit, want.CampaignSplit, want.SessionGap = true, "on", "off", 45*time.Minute
+	if s := stored("blog"); !reflect.DeepEqual(s.Settings, want) {
+		t.Fatalf("after edit: settings %+v, want %+v", s.Settings, want)
 	}
 	out.Reset()
 	if err := run(ctx, []string{"snippet", "-id", "blog", "-collector-url", "https://stats.blog.example", "-respect-dnt", "-allow-localhost"}, getenv, &out, io.Discard); err != nil ||
@@ -97,6 +112,10 @@ func checkSiteSettings(t *testing.T, srv *chlocal.Server) {
 		{[]string{"site", "edit", "-bots", "drop"}, "-id is required"},
 		{[]string{"site", "edit", "-id", "blog", "-bots", "keep"}, "bot handling"},
 		{[]string{"site", "edit", "-id", "blog", "-rate-burst", "-1"}, "rate burst"},
+		{[]string{"site", "edit", "-id", "blog", "-midnight-split", "always"}, "midnight split"},
+		{[]string{"site", "edit", "-id", "blog", "-respect-dnt", "maybe"}, "respect-dnt"},
+		{[]string{"site", "edit", "-id", "blog", "-session-gap", "3d"}, "session gap"},
+		{[]string{"site", "edit", "-id", "blog", "-session-gap", "30s"}, "session gap"},
 		{[]string{"site", "edit", "-id", "blog", "-domain", "com"}, "public suffix"},
 		{[]string{"site", "edit", "-id", "blog", "-timezone", "Local"}, "IANA zone"},
 	} {

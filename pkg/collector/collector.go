@@ -358,6 +358,9 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		c.refuse(g, http.StatusForbidden, strings.ToLower(header), "", msg)
 		return
 	}
+	if c.optedOut(g, &st) {
+		return
+	}
 	siteRate := c.opts.Limits.Site
 	if st.Settings.RateLimit > 0 {
 		siteRate = Rate{PerSecond: st.Settings.RateLimit, Burst: st.Settings.RateBurst}

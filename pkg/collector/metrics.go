@@ -10,6 +10,7 @@ type metrics struct {
 	accepted         *prometheus.CounterVec
 	rejected         *prometheus.CounterVec
 	droppedBots      *prometheus.CounterVec
+	optedOut         *prometheus.CounterVec
 	newVisitors      prometheus.Counter
 	badCookies       prometheus.Counter
 	publishErrors    prometheus.Counter
@@ -39,6 +40,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		droppedBots: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "teller_collector_bots_dropped_total", Help: "Events dropped because their site drops bots, by class (prefetch, crawler, headless, ...).",
 		}, []string{"class"}),
+		optedOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "teller_collector_opted_out_total", Help: "Requests answered 204 and not stored because their site respects Do Not Track / Global Privacy Control and the browser sent it, by reason (dnt, gpc).",
+		}, []string{"reason"}),
 		newVisitors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "teller_collector_new_visitors_total", Help: "Visitor cookies issued for browsers without a valid one.",
 		}),
@@ -61,7 +65,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.acceptedKinds[k] = m.accepted.WithLabelValues(string(k))
 	}
 	if reg != nil {
-		reg.MustRegister(m.accepted, m.rejected, m.droppedBots, m.newVisitors, m.badCookies, m.publishErrors, m.deadLetterErrors, m.publishSeconds)
+		reg.MustRegister(m.accepted, m.rejected, m.droppedBots, m.optedOut, m.newVisitors, m.badCookies, m.publishErrors, m.deadLetterErrors, m.publishSeconds)
 	}
 	return m
 }

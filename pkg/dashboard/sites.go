@@ -55,17 +55,41 @@ type siteFormPage struct {
 
 type siteForm struct {
 	ID, Name, Domains, Timezone string
-	// Settings are the collector settings (site.Fields) as typed, by name.
+	// Settings are the site's settings (site.Fields) as typed, by name.
 	Settings []settingInput
 }
 
-// settingInput is one collector setting's form field.
+// settingInput is one setting's form field.
 type settingInput struct {
 	site.Field
 	Value string
 }
 
-// settingsForm is the form's collector settings: values, by site.Fields
+// settingGroup is one fieldset of the form: the settings of a site.Field
+// group, in the order of site.Fields.
+type settingGroup struct {
+	Legend, ID string
+	Settings   []settingInput
+}
+
+// Groups are the form's settings by group (site.Field.Group), each group
+// where its first setting is.
+func (f siteForm) Groups() []settingGroup {
+	var out []settingGroup
+	at := map[string]int{}
+	for _, in := range f.Settings {
+		i, ok := at[in.Group]
+		if !ok {
+			i = len(out)
+			at[in.Group] = i
+			out = append(out, settingGroup{Legend: in.Group + " settings", ID: strings.ToLower(in.Group) + "-settings"})
+		}
+		out[i].Settings = append(out[i].Settings, in)
+	}
+	return out
+}
+
+// settingsForm is the form's settings: values, by site.Fields
 // name, as stored or as typed.
 func settingsForm(value func(name string) string) []settingInput {
 	out := make([]settingInput, len(site.Fields))

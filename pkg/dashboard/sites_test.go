@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -170,27 +171,43 @@ func TestSiteCollectorSettings(t *testing.T) {
 			t.Errorf("no form field %s", f.Name)
 		}
 	}
-	if got := selectedValues(d); got["cookie-mode"] != "cookie" || got["same-site"] != "auto" || got["bots"] != "flag" {
+	if got := selectedValues(d); got["cookie-mode"] != "cookie" || got["same-site"] != "auto" || got["bots"] != "flag" ||
+		got["respect-dnt"] != "off" || got["midnight-split"] != "default" || got["campaign-split"] != "default" {
 		t.Errorf("defaults selected: %v", got)
+	}
+	// Each setting sits in its group's fieldset.
+	for id, names := range map[string][]string{"collector-settings": {"cookie-mode", "respect-dnt"}, "sessions-settings": {"session-gap", "midnight-split", "campaign-split"}} {
+		fs := d.id(id)
+		if fs == nil {
+			t.Fatalf("no fieldset %s", id)
+		}
+		for _, name := range names {
+			if !strings.Contains(renderNode(fs), `id="setting-`+name+`"`) {
+				t.Errorf("fieldset %s lacks %s", id, name)
+			}
+		}
 	}
 
 	form := url.Values{"csrf": {tok}, "id": {"blog"}, "domains": {"blog.example"}, "timezone": {"UTC"},
 		"cookie-mode": {"cookieless"}, "cookie-domain": {"Blog.Example"}, "same-site": {"none"}, "bots": {"drop"},
-		"query-params": {"page lang\nQ"}, "rate-limit": {"2.5"}, "rate-burst": {"30"}}
+		"query-params": {"page lang\nQ"}, "rate-limit": {"2.5"}, "rate-burst": {"30"},
+		"respect-dnt": {"on"}, "midnight-split": {"on"}, "campaign-split": {"off"}, "session-gap": {"2h"}}
 	if r := c.post("/sites", form); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("add: %d\n%s", r.StatusCode, r.Body)
 	}
 	want := site.Settings{CookieMode: "cookieless", CookieDomain: "blog.example", SameSite: "none", Bots: "drop",
-		QueryParams: []string{"page", "lang", "q"}, RateLimit: 2.5, RateBurst: 30}
+		QueryParams: []string{"page", "lang", "q"}, RateLimit: 2.5, RateBurst: 30,
+		RespectDNT: true, MidnightSplit: "on", CampaignSplit: "off", SessionGap: 2 * time.Hour}
 	s, _, err := sites.GetSite(context.Background(), "blog")
 	if err != nil || !reflect.DeepEqual(s.Settings, want) {
 		t.Fatalf("stored settings %+v (%v), want %+v", s.Settings, err, want)
 	}
 	d = c.mustGet("/sites/blog/settings", http.StatusOK)
-	if got := selectedValues(d); got["cookie-mode"] != "cookieless" || got["same-site"] != "none" || got["bots"] != "drop" {
+	if got := selectedValues(d); got["cookie-mode"] != "cookieless" || got["same-site"] != "none" || got["bots"] != "drop" ||
+		got["respect-dnt"] != "on" || got["midnight-split"] != "on" || got["campaign-split"] != "off" {
 		t.Errorf("stored choices shown: %v", got)
 	}
-	for name, v := range map[string]string{"cookie-domain": "blog.example", "query-params": "page,lang,q", "rate-limit": "2.5", "rate-burst": "30"} {
+	for name, v := range map[string]string{"cookie-domain": "blog.example", "query-params": "page,lang,q", "rate-limit": "2.5", "rate-burst": "30", "session-gap": "2h"} {
 		if got := attr(d.id("setting-"+name), "value"); got != v {
 			t.Errorf("%s shown as %q, want %q", name, got, v)
 		}
@@ -205,6 +222,9 @@ func TestSiteCollectorSettings(t *testing.T) {
 		{"bots", "keep", "bot handling"},
 		{"cookie-domain", "co.uk", "public suffix"},
 		{"query-params", "a=b", "query parameter"},
+		{"respect-dnt", "maybe", "respect-dnt"},
+		{"midnight-split", "sometimes", "midnight split"},
+		{"session-gap", "forever", "session gap"},
 	} {
 		f := url.Values{}
 		for k, v := range form {

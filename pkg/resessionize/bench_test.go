@@ -131,7 +131,7 @@ func writeHistory(b *testing.B, db *store.DB, n int) {
 			r.UTMSource, r.UTMCampaign = "news", "c"+strconv.Itoa(i%3)
 		}
 		offsets[p]++
-		a := states[p].Assign(sessionizer.SessionInput(&r, !seen[v], nil, &facts))
+		a := states[p].Assign(sessionizer.SessionInput(&r, !seen[v], nil, session.SiteOptions{}, &facts))
 		seen[v] = true
 		sessionizer.WithSession(&r, a)
 		rows = append(rows, r)

@@ -245,11 +245,11 @@ func (r *replayer) replayChunk(ctx context.Context, db *store.DB, c chunk, where
 }
 
 func (r *replayer) assign(ctx context.Context, row *store.EventRow, newVisitor bool) error {
-	zone, known := r.zones.Location(row.SiteID)
+	zone, opts, known := r.zones.Session(row.SiteID)
 	if !known {
 		r.unknownSites[row.SiteID] = true
 	}
-	a := r.state.Assign(sessionizer.SessionInput(row, newVisitor, zone, &r.facts))
+	a := r.state.Assign(sessionizer.SessionInput(row, newVisitor, zone, opts, &r.facts))
 	if a.Duplicate {
 		return nil
 	}

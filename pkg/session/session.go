@@ -17,9 +17,10 @@
 // scenario by scenario.
 //
 // Everything a decision needs of an event comes in its Input, including the
-// site's time zone for the midnight rule, which the caller resolves once
-// (pkg/site's Registry does so when it loads the sites). Changing a site's
-// time zone, like changing any of the Rules, is a rule change: it applies to
+// site's time zone for the midnight rule and the split rules the site sets
+// for itself (SiteOptions), which the caller resolves once (pkg/site's
+// Registry does so when it loads the sites). Changing a site's time zone or
+// its options, like changing any of the Rules, is a rule change: it applies to
 // events sessionized from then on, open sessions included, and to history
 // only by re-sessionizing (replaying the topic into a fresh table set). The
 // rules are not part of a checkpoint, so a restart with other rules keeps
@@ -95,6 +96,13 @@ type Rules struct {
 	// session closed (RememberFor); past the bound the oldest are
 	// forgotten first and counted. 0 keeps none; it must not be negative.
 	RememberIDs int
+	// MaxSiteGap is the longest gap a site may set for itself
+	// (SiteOptions.Gap); a longer one is cut to it. Sessions stay in memory
+	// until the clock passes their latest event by the larger of Gap and
+	// MaxSiteGap, plus Disorder, so it bounds memory as Gap does. 0 (the
+	// default) means Gap: a site may only shorten it. It must not be
+	// negative.
+	MaxSiteGap time.Duration
 }
 
 // DefaultRules returns the default rules: no midnight or campaign split.
@@ -106,7 +114,7 @@ func DefaultRules() Rules {
 // RuleError says which of the Rules is impossible.
 type RuleError struct {
 	// Field is the Rules field: "Gap", "MaxLength", "Disorder",
-	// "MaxClockSkew", "MaxOpenSessions" or "RememberIDs".
+	// "MaxClockSkew", "MaxOpenSessions", "RememberIDs" or "MaxSiteGap".
 	Field string
 	// Want is the condition the value fails, e.g. "> 0".
 	Want string
@@ -139,7 +147,47 @@ func (r Rules) Validate() error {
 	if r.RememberIDs < 0 {
 		errs = append(errs, &RuleError{Field: "RememberIDs", Want: ">= 0", Value: r.RememberIDs})
 	}
+	if r.MaxSiteGap < 0 {
+		errs = append(errs, &RuleError{Field: "MaxSiteGap", Want: ">= 0", Value: r.MaxSiteGap})
+	}
 	return errors.Join(errs...)
+}
+
+// Switch is a site's choice for one of the optional split rules.
+type Switch uint8
+
+const (
+	// Inherit follows the partition's Rules (the sessionizer's flag).
+	Inherit Switch = iota
+	// Off never applies the rule to the site's events.
+	Off
+	// On always applies it.
+	On
+)
+
+// Or is the switch's decision, def (the partition's rule) for Inherit.
+func (s Switch) Or(def bool) bool {
+	switch s {
+	case Off:
+		return false
+	case On:
+		return true
+	}
+	return def
+}
+
+// SiteOptions are the rules a site sets for itself, applied per event
+// (Input.Options) over the partition's Rules. They decide whether an event
+// may join a session, never how long a session stays in memory: that is the
+// partition's Gap or MaxSiteGap, whatever each site chooses.
+type SiteOptions struct {
+	// Gap is the site's inactivity gap, 0 for Rules.Gap; one longer than
+	// the larger of Rules.Gap and Rules.MaxSiteGap is cut to it.
+	Gap time.Duration
+	// SplitAtMidnight overrides Rules.SplitAtMidnight for the site.
+	SplitAtMidnight Switch
+	// SplitOnCampaign overrides Rules.SplitOnCampaign for the site.
+	SplitOnCampaign Switch
 }
 
 // Reason says why a session started.
@@ -185,6 +233,10 @@ type Input struct {
 	// Give every event of a site the same zone: a different one is a rule
 	// change (see the package doc).
 	Zone *time.Location
+	// Options are the split rules the event's site sets for itself; the
+	// zero value follows the partition's Rules. Like Zone, a change is a
+	// rule change (see the package doc).
+	Options SiteOptions
 	// Facts are what the session's figures take from the event; nil counts
 	// it as an event of KindOther with empty attributes.
 	Facts *Facts
@@ -336,7 +388,6 @@ func (p *Partition) intern(site string) uint32 {
 // log order; the same sequence always gives the same decisions.
 func (p *Partition) Assign(in Input) Assignment {
 	r := p.rules
-	gap := r.Gap.Milliseconds()
 	// An event dated ahead of the record that carried it would move the
 	// clock for good (closing every open session, flagging what follows as
 	// late): it is kept aside before it touches anything.
@@ -381,7 +432,7 @@ func (p *Partition) Assign(in Input) Assignment {
 		s.firstMs = min(s.firstMs, in.TimeMs)
 		s.lastMs = max(s.lastMs, in.TimeMs)
 		a := Assignment{SessionID: s.id, StartMs: s.startMs, Reason: s.reason, Late: late, Bridging: fits > 1}
-		p.maybeSweep(gap)
+		p.maybeSweep()
 		return a
 	}
 
@@ -413,7 +464,7 @@ func (p *Partition) Assign(in Input) Assignment {
 	p.visitors[key] = pack(list)
 	p.observe(key, &list[pos], fp, &in, late, false)
 	p.nOpen++
-	p.maybeSweep(gap)
+	p.maybeSweep()
 	return Assignment{SessionID: s.id, StartMs: s.startMs, Reason: reason, Opens: true, Late: late}
 }
 
@@ -421,7 +472,7 @@ func (p *Partition) Assign(in Input) Assignment {
 func (p *Partition) refuses(s *open, in Input) Reason {
 	r := &p.rules
 	t := in.TimeMs
-	gap := r.Gap.Milliseconds()
+	gap := p.gap(&in).Milliseconds()
 	// Closed: the clock passed its latest event by more than gap +
 	// disorder, whether or not a sweep has evicted it yet.
 	if t > s.lastMs+gap || t < s.firstMs-gap || p.clock-s.lastMs > gap+r.Disorder.Milliseconds() {
@@ -430,7 +481,7 @@ func (p *Partition) refuses(s *open, in Input) Reason {
 	if max(s.lastMs, t)-min(s.firstMs, t) >= r.MaxLength.Milliseconds() {
 		return MaxLength
 	}
-	if r.SplitAtMidnight {
+	if in.Options.SplitAtMidnight.Or(r.SplitAtMidnight) {
 		loc := in.Zone
 		if loc == nil {
 			loc = time.UTC
@@ -439,7 +490,7 @@ func (p *Partition) refuses(s *open, in Input) Reason {
 			return Midnight
 		}
 	}
-	if r.SplitOnCampaign && in.CampaignKey != 0 && in.CampaignKey != s.campaign {
+	if in.Options.SplitOnCampaign.Or(r.SplitOnCampaign) && in.CampaignKey != 0 && in.CampaignKey != s.campaign {
 		return Campaign
 	}
 	return 0
@@ -475,15 +526,30 @@ func previous(list []open, t int64) int {
 	return -1
 }
 
+// gap is the inactivity gap for the event: its site's, within the
+// partition's longest (longestGap), or the partition's.
+func (p *Partition) gap(in *Input) time.Duration {
+	if g := in.Options.Gap; g > 0 {
+		return min(g, p.longestGap())
+	}
+	return p.rules.Gap
+}
+
+// longestGap is the longest gap any event may be given: the larger of
+// Rules.Gap and Rules.MaxSiteGap. Sessions stay in memory for it.
+func (p *Partition) longestGap() time.Duration { return max(p.rules.Gap, p.rules.MaxSiteGap) }
+
 // maybeSweep evicts sessions no event can join without being late by more
-// than the allowed disorder: last event older than clock - gap - disorder.
-func (p *Partition) maybeSweep(gap int64) {
+// than the allowed disorder, whatever its site's gap: last event older than
+// clock - longest gap - disorder. (A session of a site with a shorter gap
+// is closed earlier by refuses, exactly; it only stays in memory longer.)
+func (p *Partition) maybeSweep() {
 	if p.clock-p.lastSweep < sweepEvery {
 		return
 	}
 	p.lastSweep = p.clock - p.clock%sweepEvery
 	p.recent.expire(p.recent.now(p.clock))
-	p.evict(p.clock - gap - p.rules.Disorder.Milliseconds())
+	p.evict(p.clock - p.longestGap().Milliseconds() - p.rules.Disorder.Milliseconds())
 }
 
 // evict closes every session whose latest event is before horizon: its

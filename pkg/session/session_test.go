@@ -20,6 +20,7 @@ type ev struct {
 	campaign string
 	id       string // event id label, the same label the same id; empty: one of its own
 	record   string // the Kafka record's time, as at; empty: unknown
+	opts     SiteOptions
 }
 
 var day0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -87,7 +88,7 @@ func run(t *testing.T, rules Rules, zone *time.Location, events []ev) ([]string,
 		}
 		a := p.Assign(Input{
 			EventID: id, Site: site, Visitor: visitorID(e.visitor), TimeMs: e.ms(t), RecordMs: recordMs,
-			NewVisitor: !seen[site+e.visitor], CampaignKey: CampaignKey(e.campaign), Zone: zone,
+			NewVisitor: !seen[site+e.visitor], CampaignKey: CampaignKey(e.campaign), Zone: zone, Options: e.opts,
 		})
 		seen[site+e.visitor] = true
 		if _, ok := labels[a.SessionID]; !ok && a.SessionID != (uuid.UUID{}) {
@@ -252,6 +253,96 @@ func TestScenarios(t *testing.T) {
 				{visitor: "v", at: "10:03:00.000"}, {visitor: "v", at: "10:00:00.000", id: "v1"}},
 			want: []string{"s1", "s2", "s3", "s4", ""},
 			dup:  []bool{false, false, false, false, true}},
+		// A site's own split rules override the partition's, per event.
+		{name: "a site switches the midnight split on",
+			events: []ev{{visitor: "v", at: "23:50:00.000", opts: SiteOptions{SplitAtMidnight: On}},
+				{visitor: "v", at: "+1d 00:10:00.000", opts: SiteOptions{SplitAtMidnight: On}}},
+			want:    []string{"s1", "s2"},
+			reasons: []Reason{FirstVisit, Midnight}},
+		{name: "a site switches the midnight split off",
+			rules: func(r *Rules) { r.SplitAtMidnight = true },
+			events: []ev{{visitor: "v", at: "23:50:00.000", opts: SiteOptions{SplitAtMidnight: Off}},
+				{visitor: "v", at: "+1d 00:10:00.000", opts: SiteOptions{SplitAtMidnight: Off}}},
+			want: []string{"s1", "s1"}},
+		{name: "a site's midnight split uses its zone",
+			zone: berlin,
+			events: []ev{{visitor: "v", at: "22:50:00.000", opts: SiteOptions{SplitAtMidnight: On}},
+				{visitor: "v", at: "23:10:00.000", opts: SiteOptions{SplitAtMidnight: On}}},
+			want: []string{"s1", "s2"}},
+		{name: "a site switches the campaign split on",
+			events: []ev{{visitor: "v", at: "10:00:00.000", campaign: "A", opts: SiteOptions{SplitOnCampaign: On}},
+				{visitor: "v", at: "10:05:00.000", campaign: "B", opts: SiteOptions{SplitOnCampaign: On}}},
+			want:    []string{"s1", "s2"},
+			reasons: []Reason{FirstVisit, Campaign}},
+		{name: "a site switches the campaign split off",
+			rules: func(r *Rules) { r.SplitOnCampaign = true },
+			events: []ev{{visitor: "v", at: "10:00:00.000", campaign: "A", opts: SiteOptions{SplitOnCampaign: Off}},
+				{visitor: "v", at: "10:05:00.000", campaign: "B", opts: SiteOptions{SplitOnCampaign: Off}}},
+			want: []string{"s1", "s1"}},
+		{name: "inherit follows the partition's rules",
+			rules: func(r *Rules) { r.SplitOnCampaign = true },
+			events: []ev{{visitor: "v", at: "10:00:00.000", campaign: "A"},
+				{visitor: "v", at: "10:05:00.000", campaign: "B", opts: SiteOptions{SplitAtMidnight: On}}},
+			want:    []string{"s1", "s2"},
+			reasons: []Reason{FirstVisit, Campaign}},
+		{name: "one site's options leave another site's events alone",
+			events: []ev{{visitor: "v", site: "a", at: "23:50:00.000", opts: SiteOptions{SplitAtMidnight: On}},
+				{visitor: "v", site: "b", at: "23:51:00.000"},
+				{visitor: "v", site: "a", at: "+1d 00:10:00.000", opts: SiteOptions{SplitAtMidnight: On}},
+				{visitor: "v", site: "b", at: "+1d 00:11:00.000"}},
+			want: []string{"s1", "s2", "s3", "s2"}},
+		// A change is a rule change: it applies from the next event on,
+		// to the sessions already open too; earlier decisions stand.
+		{name: "a site's option changed mid-session applies from then on",
+			events: []ev{{visitor: "v", at: "23:40:00.000"}, {visitor: "v", at: "+1d 00:05:00.000"},
+				{visitor: "v", at: "+1d 00:10:00.000", opts: SiteOptions{SplitAtMidnight: On}}},
+			want:    []string{"s1", "s1", "s2"},
+			reasons: []Reason{FirstVisit, FirstVisit, Midnight}},
+		// A site's own gap: shorter is honoured as set, longer up to the
+		// partition's MaxSiteGap, beyond it cut to that; closing stays
+		// exact at the site's gap + disorder.
+		{name: "a site's shorter gap",
+			events: []ev{{visitor: "v", at: "10:00:00.000", opts: SiteOptions{Gap: 10 * time.Minute}},
+				{visitor: "v", at: "10:10:00.000", opts: SiteOptions{Gap: 10 * time.Minute}},
+				{visitor: "v", at: "10:20:00.001", opts: SiteOptions{Gap: 10 * time.Minute}}},
+			want:    []string{"s1", "s1", "s2"},
+			reasons: []Reason{FirstVisit, FirstVisit, Inactivity}},
+		{name: "a site's longer gap is cut to the partition's gap without MaxSiteGap",
+			events: []ev{{visitor: "v", at: "10:00:00.000", opts: SiteOptions{Gap: time.Hour}},
+				{visitor: "v", at: "10:30:00.001", opts: SiteOptions{Gap: time.Hour}}},
+			want: []string{"s1", "s2"}},
+		{name: "a site's longer gap within MaxSiteGap",
+			rules: func(r *Rules) { r.MaxSiteGap = 2 * time.Hour },
+			events: []ev{{visitor: "v", at: "10:00:00.000", opts: SiteOptions{Gap: time.Hour}},
+				{visitor: "v", at: "11:00:00.000", opts: SiteOptions{Gap: time.Hour}},
+				{visitor: "v", at: "12:00:00.001", opts: SiteOptions{Gap: time.Hour}}},
+			want:    []string{"s1", "s1", "s2"},
+			reasons: []Reason{FirstVisit, FirstVisit, Inactivity}},
+		{name: "a site's gap beyond MaxSiteGap is cut to it",
+			rules: func(r *Rules) { r.MaxSiteGap = time.Hour },
+			events: []ev{{visitor: "v", at: "10:00:00.000", opts: SiteOptions{Gap: 5 * time.Hour}},
+				{visitor: "v", at: "11:00:00.000", opts: SiteOptions{Gap: 5 * time.Hour}},
+				{visitor: "v", at: "12:00:00.001", opts: SiteOptions{Gap: 5 * time.Hour}}},
+			want: []string{"s1", "s1", "s2"}},
+		{name: "MaxSiteGap leaves the partition's gap for other sites",
+			rules:  func(r *Rules) { r.MaxSiteGap = 2 * time.Hour },
+			events: []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:30:00.001"}},
+			want:   []string{"s1", "s2"}},
+		// With a long site gap in the partition, sessions stay in memory for
+		// it; a late event of a default site still sees exact closing at
+		// 30 min + disorder (here the clock is 32:00.001 past v's last event).
+		{name: "closing stays exact at the site's gap while sessions stay in memory longer",
+			rules: func(r *Rules) { r.MaxSiteGap = 2 * time.Hour },
+			events: []ev{{visitor: "v", at: "10:00:30.000"}, {visitor: "w", at: "10:32:00.000", opts: SiteOptions{Gap: time.Hour}},
+				{visitor: "w", at: "10:32:30.001", opts: SiteOptions{Gap: time.Hour}}, {visitor: "v", at: "10:20:00.000"}},
+			want:    []string{"s1", "s2", "s2", "s3"},
+			reasons: []Reason{FirstVisit, FirstVisit, FirstVisit, Inactivity},
+			late:    []bool{false, false, false, true}},
+		{name: "a site's long gap: a session stays open past the partition's gap + disorder",
+			rules: func(r *Rules) { r.MaxSiteGap = 2 * time.Hour },
+			events: []ev{{visitor: "v", at: "10:00:00.000", opts: SiteOptions{Gap: time.Hour}}, {visitor: "w", at: "10:50:00.000"},
+				{visitor: "v", at: "10:55:00.000", opts: SiteOptions{Gap: time.Hour}}},
+			want: []string{"s1", "s2", "s1"}},
 		{name: "a shorter gap set is honoured",
 			rules:   func(r *Rules) { r.Gap = 10 * time.Minute },
 			events:  []ev{{visitor: "v", at: "10:00:00.000"}, {visitor: "v", at: "10:10:00.000"}, {visitor: "v", at: "10:20:00.001"}},
@@ -386,6 +477,8 @@ func TestRulesValidate(t *testing.T) {
 		{name: "zero skew, no cap, no id record", rules: func(r *Rules) { r.MaxClockSkew, r.MaxOpenSessions, r.RememberIDs = 0, 0, 0 }},
 		{name: "negative protections", rules: func(r *Rules) { r.MaxClockSkew, r.MaxOpenSessions, r.RememberIDs = -1, -1, -1 },
 			bad: []string{"MaxClockSkew", "MaxOpenSessions", "RememberIDs"}},
+		{name: "a longest site gap below the gap", rules: func(r *Rules) { r.MaxSiteGap = time.Minute }},
+		{name: "negative longest site gap", rules: func(r *Rules) { r.MaxSiteGap = -time.Minute }, bad: []string{"MaxSiteGap"}},
 		{name: "zero gap", rules: func(r *Rules) { r.Gap = 0 }, bad: []string{"Gap"}},
 		{name: "negative gap", rules: func(r *Rules) { r.Gap = -time.Minute }, bad: []string{"Gap"}},
 		{name: "zero maximum length", rules: func(r *Rules) { r.MaxLength = 0 }, bad: []string{"MaxLength"}},
@@ -446,5 +539,16 @@ func BenchmarkAssignMidnight(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		p.Assign(Input{EventID: id, Site: "site", Visitor: visitors[i%len(visitors)], TimeMs: int64(i), Zone: zone})
+	}
+}
+
+func TestSwitchOr(t *testing.T) {
+	for _, tt := range []struct {
+		s        Switch
+		def, out bool
+	}{{Inherit, false, false}, {Inherit, true, true}, {Off, true, false}, {Off, false, false}, {On, false, true}, {On, true, true}} {
+		if got := tt.s.Or(tt.def); got != tt.out {
+			t.Errorf("Switch(%d).Or(%v) = %v, want %v", tt.s, tt.def, got, tt.out)
+		}
 	}
 }

@@ -56,6 +56,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative skew", args: []string{"-max-clock-skew=-1s"}, want: []string{"-max-clock-skew must be >= 0, got -1s"}},
 		{name: "negative open-session cap", args: []string{"-max-open-sessions=-1"}, want: []string{"-max-open-sessions must be >= 0, got -1"}},
 		{name: "negative id record", args: []string{"-remember-ids=-5"}, want: []string{"-remember-ids must be >= 0, got -5"}},
+		{name: "a longest site gap", args: []string{"-max-site-session-gap=2h"}},
+		{name: "negative longest site gap", args: []string{"-max-site-session-gap=-1m"}, want: []string{"-max-site-session-gap must be >= 0, got -1m0s"}},
 		{name: "empty group", args: []string{"-kafka-group="}, want: []string{`-kafka-group must be a consumer group name, got ""`}},
 		{name: "zero flush interval", args: []string{"-flush-interval=0"}, want: []string{"-flush-interval must be > 0, got 0s"}},
 		{name: "negative checkpoint interval", args: []string{"-checkpoint-interval=-1m"}, want: []string{"-checkpoint-interval must be > 0, got -1m0s"}},

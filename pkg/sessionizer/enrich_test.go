@@ -26,7 +26,9 @@ func (fixtureSites) Lookup(id string) (site.Site, bool) {
 	return site.Site{ID: id, Domains: []string{"shop.example"}}, true
 }
 
-func (fixtureSites) Location(string) (*time.Location, bool) { return time.UTC, true }
+func (fixtureSites) Session(string) (*time.Location, session.SiteOptions, bool) {
+	return time.UTC, session.SiteOptions{}, true
+}
 
 // fixtureEvents are pkg/enrich's fixture (testdata/events.json there).
 func fixtureEvents(tb testing.TB) []event.Event {

@@ -212,9 +212,10 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	c.next = m.Offset + 1
 	ev, err := event.Unmarshal(m.Value)
 	var zone *time.Location
+	var opts session.SiteOptions
 	if err == nil {
 		var known bool
-		if zone, known = c.s.opts.Sites.Location(ev.Site); !known {
+		if zone, opts, known = c.s.opts.Sites.Session(ev.Site); !known {
 			err = fmt.Errorf("%w: unknown site %q", event.ErrInvalid, ev.Site)
 		}
 	}
@@ -228,7 +229,7 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	row := c.s.enrich.row(ev)
 	var facts session.Facts
 	row.KafkaTimeMs = recordMs(m)
-	a := c.state.Assign(SessionInput(&row, ev.NewVisitor, zone, &facts))
+	a := c.state.Assign(SessionInput(&row, ev.NewVisitor, zone, opts, &facts))
 	if a.Quarantined {
 		// Kept, with its payload, where refused messages go: nothing is
 		// lost, and the clock stays where the log put it.

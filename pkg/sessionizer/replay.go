@@ -15,7 +15,8 @@ import (
 
 // RegisterRuleFlags adds the session rules' flags (-session-gap,
 // -session-max-length, -allowed-disorder, -split-at-midnight,
-// -split-on-campaign, -max-clock-skew, -max-open-sessions, -remember-ids)
+// -split-on-campaign, -max-clock-skew, -max-open-sessions, -remember-ids,
+// -max-site-session-gap)
 // with session.DefaultRules' values. Config.RegisterFlags
 // uses it; so does `teller resessionize`.
 func RegisterRuleFlags(fs *flag.FlagSet, r *session.Rules) {
@@ -28,6 +29,7 @@ func RegisterRuleFlags(fs *flag.FlagSet, r *session.Rules) {
 	fs.DurationVar(&r.MaxClockSkew, flagMaxClockSkew, d.MaxClockSkew, "an event dated further ahead of its Kafka record's timestamp is quarantined in rejected_events")
 	fs.IntVar(&r.MaxOpenSessions, flagMaxOpenSessions, d.MaxOpenSessions, "open sessions per partition; at the cap the least recently active sixteenth is closed early (0: no cap)")
 	fs.IntVar(&r.RememberIDs, flagRememberIDs, d.RememberIDs, "event ids of closed sessions each partition remembers for a day, to count a redelivery once (0: none)")
+	fs.DurationVar(&r.MaxSiteGap, flagMaxSiteGap, d.MaxSiteGap, "longest gap a site may set for itself (site edit -session-gap); sessions stay in memory for the longer of it and -session-gap (0: -session-gap, sites may only shorten it)")
 }
 
 // RuleFlags are the command-line flags that give the sessionizer r, for
@@ -42,6 +44,7 @@ func RuleFlags(r session.Rules) []string {
 		"-" + flagMaxClockSkew + "=" + r.MaxClockSkew.String(),
 		"-" + flagMaxOpenSessions + "=" + strconv.Itoa(r.MaxOpenSessions),
 		"-" + flagRememberIDs + "=" + strconv.Itoa(r.RememberIDs),
+		"-" + flagMaxSiteGap + "=" + r.MaxSiteGap.String(),
 	}
 }
 
@@ -65,11 +68,11 @@ func ValidateRules(r session.Rules) error {
 // the stored attributes, and the record's timestamp is the stored one
 // (kafka_ts_ms), so a replay of the table is a replay of the log. facts
 // receives the figures' view of r and must outlive the call to Assign.
-func SessionInput(r *store.EventRow, newVisitor bool, zone *time.Location, facts *session.Facts) session.Input {
+func SessionInput(r *store.EventRow, newVisitor bool, zone *time.Location, opts session.SiteOptions, facts *session.Facts) session.Input {
 	*facts = factsOf(r)
 	return session.Input{
 		EventID: r.EventID, Site: r.SiteID, Visitor: r.VisitorID, TimeMs: r.TimeMs, RecordMs: r.KafkaTimeMs,
-		NewVisitor: newVisitor, CampaignKey: campaignKey(r), Zone: zone, Facts: facts,
+		NewVisitor: newVisitor, CampaignKey: campaignKey(r), Zone: zone, Options: opts, Facts: facts,
 	}
 }
 

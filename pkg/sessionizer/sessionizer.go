@@ -41,13 +41,14 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
-// Sites finds a site's domains and time zone (*site.Registry).
+// Sites finds a site's domains, time zone and session options
+// (*site.Registry).
 type Sites interface {
 	Lookup(id string) (site.Site, bool)
-	// Location is the site's time zone as resolved when the sites were
-	// loaded, and whether the site exists. It is on every event's path, so
-	// it must not load the zone per call.
-	Location(id string) (*time.Location, bool)
+	// Session is the site's time zone and split options as resolved when
+	// the sites were loaded, and whether the site exists. It is on every
+	// event's path, so it must not load the zone per call.
+	Session(id string) (*time.Location, session.SiteOptions, bool)
 }
 
 // The sessionizer's defaults; the session rules' are session.DefaultGap,
@@ -102,11 +103,13 @@ const (
 	flagKafkaTimeout       = "kafka-timeout"
 	flagStuckTimeout       = "stuck-timeout"
 	flagReadyCheckpointAge = "ready-checkpoint-age"
+	flagMaxSiteGap         = "max-site-session-gap"
 )
 
 // ruleFlags names the flag of each session.RuleError field.
 var ruleFlags = map[string]string{"Gap": flagGap, "MaxLength": flagMaxLength, "Disorder": flagDisorder,
-	"MaxClockSkew": flagMaxClockSkew, "MaxOpenSessions": flagMaxOpenSessions, "RememberIDs": flagRememberIDs}
+	"MaxClockSkew": flagMaxClockSkew, "MaxOpenSessions": flagMaxOpenSessions, "RememberIDs": flagRememberIDs,
+	"MaxSiteGap": flagMaxSiteGap}
 
 // Config holds the sessionizer's own settings (flags). Start from
 // DefaultConfig (RegisterFlags does): every value is honoured as set, so

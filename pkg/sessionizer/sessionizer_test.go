@@ -496,3 +496,75 @@ func TestOpenSessionCap(t *testing.T) {
 		t.Errorf("events, sessions, their events: %q, want every event written, in 9 sessions", got)
 	}
 }
+
+// Each site's own session options, read from the store by the registry,
+// override the sessionizer's rules for that site's events only: the same
+// three events (campaign a, midnight, then campaign b) make one, two or
+// three sessions depending on the site's splits; two events 45 minutes
+// apart make one session under a site's 1 h gap and two under its 10 min
+// gap or the sessionizer's 30 min.
+func TestSiteSessionOptionsOverrideTheRules(t *testing.T) {
+	srv := testenv.ClickHouse(t)
+	brokers := testenv.Kafka(t, topic, 1)
+	db := testenv.OpenStore(t, srv, "siteopts")
+	for _, s := range []site.Site{
+		{ID: "plain", Domains: []string{"plain.example"}}, // the sessionizer's rules: campaign split on
+		{ID: "night", Domains: []string{"night.example"}, Settings: site.Settings{MidnightSplit: site.SplitOn}},
+		{ID: "steady", Domains: []string{"steady.example"}, Settings: site.Settings{CampaignSplit: site.SplitOff}},
+		{ID: "patient", Domains: []string{"patient.example"}, Settings: site.Settings{SessionGap: time.Hour}},
+		{ID: "brief", Domains: []string{"brief.example"}, Settings: site.Settings{SessionGap: 10 * time.Minute}},
+		{ID: "usual", Domains: []string{"usual.example"}},
+	} {
+		if err := db.SaveSite(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sites := site.NewRegistry(db, time.Minute, testenv.Logger(t))
+	if err := sites.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p := bus.NewProducer(bus.Config{Brokers: config.StringList(brokers), Topic: topic}, testenv.Logger(t))
+	defer p.Close()
+	visitor := uuid.New()
+	t0 := time.Date(2026, 4, 2, 23, 50, 0, 0, time.UTC)
+	type step struct {
+		after    time.Duration
+		campaign string
+	}
+	splits := []step{{0, "a"}, {20 * time.Minute, "a"}, {25 * time.Minute, "b"}}
+	gaps := []step{{time.Hour, "a"}, {time.Hour + 45*time.Minute, "a"}} // after the splits': never late
+	steps := map[string][]step{"plain": splits, "night": splits, "steady": splits, "patient": gaps, "brief": gaps, "usual": gaps}
+	n := 0
+	for _, id := range []string{"plain", "night", "steady", "patient", "brief", "usual"} {
+		for i, st := range steps[id] {
+			ev := event.Event{V: 1, ID: uuid.New(), Site: id, Visitor: visitor, NewVisitor: i == 0, ReceivedMs: t0.Add(st.after).UnixMilli(),
+				Kind: event.KindPageview, Name: "pageview", URL: fmt.Sprintf("https://%s.example/%d?utm_source=%s", id, i, st.campaign)}
+			b, _ := event.Marshal(&ev)
+			if err := p.Publish(context.Background(), bus.Message{Key: visitor[:], Value: b}); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	cfg := testConfig("siteopts", 100*time.Millisecond, 300*time.Millisecond, time.Second)
+	cfg.Rules.SplitOnCampaign = true
+	cfg.Rules.MaxSiteGap = 2 * time.Hour
+	s, err := New(Options{Config: cfg, Kafka: bus.Config{Brokers: config.StringList(brokers), Topic: topic},
+		Store: db, Sites: sites, Logger: testenv.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	testenv.Eventually(t, 60*time.Second, "sessionizer to checkpoint every event", func() bool {
+		return testenv.ClientQuery(t, srv, "siteopts", "SELECT argMax(next_offset, written_ms) FROM sessionizer_checkpoints") == fmt.Sprint(n)
+	})
+	cancel()
+	<-done
+	got := testenv.ClientQuery(t, srv, "siteopts",
+		"SELECT site_id, count(), arrayStringConcat(arraySort(groupArray(toString(start_reason))), ',') FROM sessions GROUP BY site_id ORDER BY site_id")
+	if want := "brief\t2\tfirst_visit,inactivity\nnight\t3\tcampaign,first_visit,midnight\npatient\t1\tfirst_visit\nplain\t2\tcampaign,first_visit\nsteady\t1\tfirst_visit\nusual\t2\tfirst_visit,inactivity"; got != want {
+		t.Fatalf("sessions by site:\n%s\nwant:\n%s", got, want)
+	}
+}

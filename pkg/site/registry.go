@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/teller-analytics/teller/pkg/session"
 )
 
 // Lister loads every current site (pkg/store implements it).
@@ -22,9 +24,10 @@ const DefaultReloadInterval = 30 * time.Second
 // at once (at most once per second across all callers; the others see the
 // miss), so a site added a moment ago is found on its first event.
 //
-// Each site's time zone is resolved when the sites load, not per lookup
-// (time.LoadLocation reads the zone database). A zone changed in the store
-// therefore takes effect at the next load, for the events looked up after it.
+// Each site's time zone and session options are resolved when the sites
+// load, not per lookup (time.LoadLocation reads the zone database). A zone
+// or an option changed in the store therefore takes effect at the next load,
+// for the events looked up after it.
 type Registry struct {
 	lister     Lister
 	log        *slog.Logger
@@ -39,10 +42,11 @@ type Registry struct {
 	missLoad time.Time  // last reload caused by a miss; guarded by reload
 }
 
-// entry is one loaded site with its resolved zone.
+// entry is one loaded site with its resolved zone and session options.
 type entry struct {
 	site Site
 	loc  *time.Location
+	opts session.SiteOptions
 }
 
 // NewRegistry makes a registry that reloads every interval
@@ -77,7 +81,7 @@ func (r *Registry) Load(ctx context.Context) error {
 			}
 			zones[s.Timezone] = loc
 		}
-		m[s.ID] = entry{site: s, loc: loc}
+		m[s.ID] = entry{site: s, loc: loc, opts: s.Settings.SessionOptions()}
 	}
 	r.mu.Lock()
 	r.sites, r.loaded, r.lastLoad = m, true, time.Now()
@@ -124,6 +128,19 @@ func (r *Registry) Location(id string) (*time.Location, bool) {
 		return time.UTC, false
 	}
 	return e.loc, true
+}
+
+// Session returns what the sessionizer applies to each of the site's
+// events: its time zone and its split options (Settings.SessionOptions),
+// both as resolved when the sites were loaded, and whether the site exists.
+// A miss reloads as Lookup's does. Like the zone, options changed in the
+// store take effect at the next load, for the events sessionized after it.
+func (r *Registry) Session(id string) (*time.Location, session.SiteOptions, bool) {
+	e, ok := r.get(id)
+	if !ok {
+		return time.UTC, session.SiteOptions{}, false
+	}
+	return e.loc, e.opts, true
 }
 
 func (r *Registry) get(id string) (entry, bool) {

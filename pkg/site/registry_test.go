@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/teller-analytics/teller/pkg/session"
 )
 
 type fakeLister struct {
@@ -110,5 +112,40 @@ func TestRegistryLocationReloadsOnMiss(t *testing.T) {
 	l.mu.Unlock()
 	if loc, ok := r.Location("new"); !ok || loc.String() != "Asia/Tokyo" {
 		t.Fatalf("a site added after the last load: %v, %v", loc, ok)
+	}
+}
+
+// The sessionizer's per-event view of a site: its zone and split options,
+// resolved at a load; a change in the store applies from the next load on.
+func TestRegistrySessionOptionsFollowLoads(t *testing.T) {
+	l := &fakeLister{sites: []Site{
+		{ID: "split", Timezone: "Europe/Berlin", Settings: Settings{MidnightSplit: SplitOn, CampaignSplit: SplitOff, SessionGap: time.Hour}},
+		{ID: "plain"},
+	}}
+	r := NewRegistry(l, time.Hour, nil)
+	if err := r.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	loc, opts, ok := r.Session("split")
+	if !ok || loc.String() != "Europe/Berlin" || opts != (session.SiteOptions{Gap: time.Hour, SplitAtMidnight: session.On, SplitOnCampaign: session.Off}) {
+		t.Fatalf("split: %v %+v %v", loc, opts, ok)
+	}
+	if _, opts, ok := r.Session("plain"); !ok || opts != (session.SiteOptions{}) {
+		t.Fatalf("plain: %+v %v, want the partition's rules (Inherit)", opts, ok)
+	}
+	l.mu.Lock()
+	l.sites[0].Settings.MidnightSplit = SplitDefault
+	l.mu.Unlock()
+	if _, opts, _ := r.Session("split"); opts.SplitAtMidnight != session.On {
+		t.Fatal("a change in the store applied before the registry loaded it")
+	}
+	if err := r.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, opts, _ := r.Session("split"); opts.SplitAtMidnight != session.Inherit {
+		t.Fatalf("after the load: %+v", opts)
+	}
+	if loc, _, ok := r.Session("nowhere"); ok || loc != time.UTC {
+		t.Fatal("unknown site found")
 	}
 }

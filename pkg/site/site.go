@@ -1,8 +1,10 @@
 // Package site owns the site model: what a registered site is, how its id,
-// domains and time zone are validated, and which hosts belong to it
-// (InDomain, for page and referrer hosts alike). Persistence is pkg/store's;
-// Registry is the in-memory copy the collector and the sessionizer look sites
-// up in.
+// domains, time zone and settings are validated (Settings, with Fields, the
+// one list of settings the CLI and the dashboard's form offer), and which
+// hosts belong to it (InDomain, for page and referrer hosts alike).
+// Persistence is pkg/store's; Registry is the in-memory copy the collector
+// and the sessionizer look sites up in, with each site's zone and session
+// options resolved when it loads.
 package site
 
 import (
@@ -15,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/teller-analytics/teller/pkg/session"
 )
 
 // Site is one tracked web site.
@@ -34,9 +38,10 @@ type Site struct {
 	Settings Settings
 }
 
-// Settings are a site's collector options. The zero value is the default:
-// a visitor cookie with SameSite chosen automatically, bots kept and flagged,
-// the standard query allow-list and the collector's default rate.
+// Settings are a site's collector and session options. The zero value is
+// the default: a visitor cookie with SameSite chosen automatically, bots kept
+// and flagged, the standard query allow-list, the collector's default rate,
+// DNT and GPC left to the snippet, and the sessionizer's split rules.
 type Settings struct {
 	// CookieMode is CookieModeCookie (default, "" too) or CookieModeCookieless.
 	CookieMode string
@@ -56,6 +61,24 @@ type Settings struct {
 	// RateBurst is how many events above RateLimit a burst may bring; 0
 	// means the collector's default.
 	RateBurst int
+	// RespectDNT makes the collector store nothing for a request that
+	// carries DNT: 1 or Sec-GPC: 1 (it answers 204): the browser's Do Not
+	// Track or Global Privacy Control decides, not only the snippet's
+	// data-respect-dnt attribute.
+	RespectDNT bool
+	// MidnightSplit is SplitDefault ("" too: the sessionizer's
+	// -split-at-midnight), SplitOn or SplitOff: whether the site's sessions
+	// split at midnight in its time zone.
+	MidnightSplit string
+	// CampaignSplit is SplitDefault ("" too: the sessionizer's
+	// -split-on-campaign), SplitOn or SplitOff: whether a change of
+	// explicit campaign parameters starts a new session.
+	CampaignSplit string
+	// SessionGap is the inactivity that ends the site's sessions, between
+	// MinSessionGap and MaxSessionGap; 0 (the default) is the sessionizer's
+	// -session-gap. The sessionizer cuts one longer than its
+	// -max-site-session-gap to that.
+	SessionGap time.Duration
 }
 
 // Setting values.
@@ -68,6 +91,15 @@ const (
 	SameSiteNone         = "none"
 	BotsFlag             = "flag"
 	BotsDrop             = "drop"
+	SplitDefault         = "default"
+	SplitOn              = "on"
+	SplitOff             = "off"
+)
+
+// The bounds of Settings.SessionGap.
+const (
+	MinSessionGap = time.Minute
+	MaxSessionGap = 24 * time.Hour
 )
 
 // MaxQueryParams bounds a site's allow-list additions.
@@ -130,7 +162,40 @@ func (s *Settings) normalize(siteID string) error {
 	if s.RateBurst < 0 {
 		return fmt.Errorf("%w: site %s: rate burst %d: want 0 or more", ErrInvalid, siteID, s.RateBurst)
 	}
+	for _, sp := range []struct {
+		v    *string
+		what string
+	}{{&s.MidnightSplit, "midnight split"}, {&s.CampaignSplit, "campaign split"}} {
+		*sp.v = strings.ToLower(strings.TrimSpace(*sp.v))
+		switch *sp.v {
+		case "":
+			*sp.v = SplitDefault
+		case SplitDefault, SplitOn, SplitOff:
+		default:
+			return fmt.Errorf("%w: site %s: %s %q: want default (the sessionizer's setting), on or off", ErrInvalid, siteID, sp.what, *sp.v)
+		}
+	}
+	if s.SessionGap != 0 && (s.SessionGap < MinSessionGap || s.SessionGap > MaxSessionGap) {
+		return fmt.Errorf("%w: site %s: session gap %s: want %s to %s, or 0 for the sessionizer's -session-gap",
+			ErrInvalid, siteID, s.SessionGap, MinSessionGap, MaxSessionGap)
+	}
 	return nil
+}
+
+// SessionOptions are the split rules the site sets for itself, as the
+// sessionizer applies them to each of its events (session.Input.Options).
+func (s *Settings) SessionOptions() session.SiteOptions {
+	return session.SiteOptions{Gap: s.SessionGap, SplitAtMidnight: splitSwitch(s.MidnightSplit), SplitOnCampaign: splitSwitch(s.CampaignSplit)}
+}
+
+func splitSwitch(v string) session.Switch {
+	switch v {
+	case SplitOn:
+		return session.On
+	case SplitOff:
+		return session.Off
+	}
+	return session.Inherit
 }
 
 var labelPattern = regexp.MustCompile(`^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$`)

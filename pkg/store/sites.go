@@ -36,7 +36,7 @@ func (db *DB) SaveSite(ctx context.Context, s site.Site) error {
 }
 
 func (db *DB) saveSettings(ctx context.Context, id string, st site.Settings) error {
-	batch, err := db.conn.PrepareBatch(ctx, "INSERT INTO site_settings (site_id, cookie_mode, cookie_domain, same_site, bots, query_params, rate_limit, rate_burst, updated_ms)")
+	batch, err := db.conn.PrepareBatch(ctx, "INSERT INTO site_settings (site_id, cookie_mode, cookie_domain, same_site, bots, query_params, rate_limit, rate_burst, respect_dnt, midnight_split, campaign_split, session_gap_ms, updated_ms)")
 	if err != nil {
 		return fmt.Errorf("store: save settings of site %s: %w", id, err)
 	}
@@ -45,7 +45,8 @@ func (db *DB) saveSettings(ctx context.Context, id string, st site.Settings) err
 		params = []string{}
 	}
 	if err := batch.Append(id, st.CookieMode, st.CookieDomain, st.SameSite, st.Bots, params, st.RateLimit,
-		uint32(st.RateBurst), uint64(time.Now().UnixMilli())); err != nil {
+		uint32(st.RateBurst), b2u(st.RespectDNT), st.MidnightSplit, st.CampaignSplit,
+		uint64(st.SessionGap.Milliseconds()), uint64(time.Now().UnixMilli())); err != nil {
 		return fmt.Errorf("store: save settings of site %s: %w", id, err)
 	}
 	if err := batch.Send(); err != nil {
@@ -55,7 +56,9 @@ func (db *DB) saveSettings(ctx context.Context, id string, st site.Settings) err
 }
 
 const currentSettings = `SELECT site_id, argMax(cookie_mode, updated_ms), argMax(cookie_domain, updated_ms), argMax(same_site, updated_ms),
-       argMax(bots, updated_ms), argMax(query_params, updated_ms), argMax(rate_limit, updated_ms), argMax(rate_burst, updated_ms)
+       argMax(bots, updated_ms), argMax(query_params, updated_ms), argMax(rate_limit, updated_ms), argMax(rate_burst, updated_ms),
+       argMax(respect_dnt, updated_ms), argMax(midnight_split, updated_ms), argMax(campaign_split, updated_ms),
+       argMax(session_gap_ms, updated_ms)
 FROM site_settings %s GROUP BY site_id`
 
 // settings reads the current settings of the sites the where clause selects.
@@ -71,10 +74,20 @@ func (db *DB) settings(ctx context.Context, where string, args ...any) (map[stri
 		var id string
 		var st site.Settings
 		var burst uint32
-		if err := rows.Scan(&id, &st.CookieMode, &st.CookieDomain, &st.SameSite, &st.Bots, &st.QueryParams, &st.RateLimit, &burst); err != nil {
+		var dnt uint8
+		var gapMs uint64
+		if err := rows.Scan(&id, &st.CookieMode, &st.CookieDomain, &st.SameSite, &st.Bots, &st.QueryParams, &st.RateLimit, &burst,
+			&dnt, &st.MidnightSplit, &st.CampaignSplit, &gapMs); err != nil {
 			return nil, fmt.Errorf("store: scan site settings: %w", err)
 		}
-		st.RateBurst = int(burst)
+		st.RateBurst, st.RespectDNT, st.SessionGap = int(burst), dnt == 1, time.Duration(gapMs)*time.Millisecond
+		// A row written before 0065 has '' for the splits: the default.
+		if st.MidnightSplit == "" {
+			st.MidnightSplit = site.SplitDefault
+		}
+		if st.CampaignSplit == "" {
+			st.CampaignSplit = site.SplitDefault
+		}
 		out[id] = st
 	}
 	if err := rows.Err(); err != nil {
@@ -126,7 +139,8 @@ func (db *DB) querySites(ctx context.Context, where string, args ...any) ([]site
 	for i := range out {
 		out[i].Settings = settings[out[i].ID]
 		if out[i].Settings.CookieMode == "" { // no row: the defaults
-			out[i].Settings = site.Settings{CookieMode: site.CookieModeCookie, SameSite: site.SameSiteAuto, Bots: site.BotsFlag, QueryParams: []string{}}
+			out[i].Settings = site.Settings{CookieMode: site.CookieModeCookie, SameSite: site.SameSiteAuto, Bots: site.BotsFlag, QueryParams: []string{},
+				MidnightSplit: site.SplitDefault, CampaignSplit: site.SplitDefault}
 		}
 	}
 	return out, nil

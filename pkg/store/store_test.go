@@ -203,22 +203,33 @@ func TestSiteSettingsRoundTrip(t *testing.T) {
 	db := testenv.OpenStore(t, srv, "rw")
 	ctx := context.Background()
 	want := site.Settings{CookieMode: site.CookieModeCookieless, CookieDomain: "a.example", SameSite: site.SameSiteNone,
-		Bots: site.BotsDrop, QueryParams: []string{"page", "q"}, RateLimit: 12.5, RateBurst: 40}
+		Bots: site.BotsDrop, QueryParams: []string{"page", "q"}, RateLimit: 12.5, RateBurst: 40,
+		RespectDNT: true, MidnightSplit: site.SplitOn, CampaignSplit: site.SplitOff, SessionGap: 45 * time.Minute}
 	if err := db.SaveSite(ctx, site.Site{ID: "a", Domains: []string{"a.example"}, Settings: want}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SaveSite(ctx, site.Site{ID: "b", Domains: []string{"b.example"}}); err != nil {
 		t.Fatal(err)
 	}
+	// A settings row as written before 0065 added the session options
+	// and respect_dnt reads back with their defaults.
+	if err := db.SaveSite(ctx, site.Site{ID: "c", Domains: []string{"c.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.ClientQuery(t, srv, "rw", "INSERT INTO site_settings (site_id, cookie_mode, cookie_domain, same_site, bots, query_params, rate_limit, rate_burst, updated_ms) VALUES ('c', 'cookie', '', 'auto', 'flag', [], 0, 0, 99999999999999)")
 	list, err := db.ListSites(ctx)
-	if err != nil || len(list) != 2 {
+	if err != nil || len(list) != 3 {
 		t.Fatalf("sites: %+v %v", list, err)
 	}
 	if got := list[0].Settings; !reflect.DeepEqual(got, want) {
 		t.Fatalf("settings read back %+v, want %+v", got, want)
 	}
-	def := site.Settings{CookieMode: site.CookieModeCookie, SameSite: site.SameSiteAuto, Bots: site.BotsFlag, QueryParams: []string{}}
+	def := site.Settings{CookieMode: site.CookieModeCookie, SameSite: site.SameSiteAuto, Bots: site.BotsFlag, QueryParams: []string{},
+		MidnightSplit: site.SplitDefault, CampaignSplit: site.SplitDefault}
 	if got := list[1].Settings; !reflect.DeepEqual(got, def) {
 		t.Fatalf("default settings read back %+v, want %+v", got, def)
+	}
+	if got := list[2].Settings; !reflect.DeepEqual(got, def) {
+		t.Fatalf("a row from before 0065 read back %+v, want %+v", got, def)
 	}
 }
