@@ -35,6 +35,7 @@ func run(ctx context.Context) int {
 	fs.IntVar(&cfg.Concurrency, "concurrency", 128, "load generator workers, the most requests in flight")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "requests per second (0: as fast as answers come)")
 	fs.DurationVar(&cfg.SessionGap, "session-gap", 2*time.Second, "compressed session gap of the load generator and the sessionizer")
+	fs.BoolVar(&cfg.Capacity, "capacity", false, "browsers send without pauses (as fast as answers come): the most the box takes; counts verified, sessions not checked")
 	fs.IntVar(&cfg.Partitions, "partitions", 4, "partitions of the events topic")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the simulated traffic")
 	fs.StringVar(&cfg.WorkDir, "work-dir", filepath.Join(os.TempDir(), "teller-pipebench"), "binaries, ClickHouse data and the processes' logs (emptied first)")
