@@ -126,6 +126,9 @@ func (s *Server) HTTPAddr() string { return "127.0.0.1:" + strconv.Itoa(s.opts.H
 // Dir is the server's folder.
 func (s *Server) Dir() string { return s.opts.Dir }
 
+// PID is the server process's id (benchmarks read its memory in /proc).
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Done is closed when the process has exited.
 func (s *Server) Done() <-chan struct{} { return s.done }
 

@@ -13,10 +13,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/teller-analytics/teller/internal/kafkalocal"
 	"github.com/teller-analytics/teller/pkg/app"
 	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/collector"
@@ -55,16 +57,16 @@ type oneSite struct{ site.Site }
 func (s oneSite) Lookup(id string) (site.Site, bool) { return s.Site, id == s.ID }
 func (s oneSite) All() []site.Site                   { return []site.Site{s.Site} }
 
-// Kafka serves kfake (one broker, the benchmark's topic seeded) on
-// 127.0.0.1:port (0: any free port) until ctx ends; ready receives its
-// address.
+// Kafka serves the broker (internal/kafkalocal: one kfake broker, the
+// benchmark's topic seeded) on 127.0.0.1:port (0: any free port) until ctx
+// ends; ready receives its address.
 func Kafka(ctx context.Context, port int, ready func(addr string)) error {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.SeedTopics(Partitions, Topic))
+	addr, stop, err := kafkalocal.Start(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Partitions, Topic)
 	if err != nil {
-		return fmt.Errorf("collectorbench: start kfake: %w", err)
+		return fmt.Errorf("collectorbench: %w", err)
 	}
-	defer cluster.Close()
-	ready(cluster.ListenAddrs()[0])
+	defer stop()
+	ready(addr)
 	<-ctx.Done()
 	return nil
 }

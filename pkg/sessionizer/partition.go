@@ -292,7 +292,12 @@ func (c *partitionConsumer) flush(ctx context.Context, checkpoint bool) error {
 				return fmt.Errorf("flush of partition %d abandoned: %w", c.partition, err)
 			}
 		}
-		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
+		done := time.Now()
+		s.metrics.flushSeconds.Observe(done.Sub(start).Seconds())
+		doneMs := done.UnixMilli()
+		for i := range c.rows {
+			s.metrics.freshness.Observe(float64(doneMs-c.rows[i].TimeMs) / 1e3)
+		}
 		s.metrics.written.Add(float64(len(c.rows)))
 		s.metrics.versions.Add(float64(len(c.versions)))
 		clear(c.versions)
