@@ -101,12 +101,32 @@ func splitStatements(sql string) []string {
 
 // Migrate applies every migration not yet recorded in schema_migrations, in
 // order. Files gated on a newer server are skipped (and retried next start).
-func (db *DB) Migrate(ctx context.Context) error { return Migrate(ctx, db, db.log) }
+func (db *DB) Migrate(ctx context.Context) error {
+	return MigrateOnCluster(ctx, db, db.cfg.Cluster, db.log)
+}
 
 // Migrate applies the embedded migrations to q's database, as (*DB).Migrate
 // does; it reads the server's release from q to decide the version-gated
 // files. log may be nil.
 func Migrate(ctx context.Context, q Querier, log *slog.Logger) error {
+	return MigrateOnCluster(ctx, q, "", log)
+}
+
+// ledgerDDL creates the migrations ledger.
+const ledgerDDL = `CREATE TABLE IF NOT EXISTS schema_migrations
+(
+    version    UInt32   COMMENT 'Migration number (schema/NNNN_*.sql)',
+    name       String   COMMENT 'File name',
+    checksum   String   COMMENT 'SHA-256 of the file as applied',
+    applied_at DateTime COMMENT 'When it was applied (UTC)'
+)
+ENGINE = MergeTree ORDER BY version`
+
+// MigrateOnCluster is Migrate on the ClickHouse cluster named cluster (as in
+// the servers' remote_servers): every statement in its cluster form
+// (cluster.go), the ledger replicated to every server. An empty cluster is
+// Migrate, the single-server statements exactly.
+func MigrateOnCluster(ctx context.Context, q Querier, cluster string, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -118,15 +138,26 @@ func Migrate(ctx context.Context, q Querier, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := q.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations
-(
-    version    UInt32   COMMENT 'Migration number (schema/NNNN_*.sql)',
-    name       String   COMMENT 'File name',
-    checksum   String   COMMENT 'SHA-256 of the file as applied',
-    applied_at DateTime COMMENT 'When it was applied (UTC)'
-)
-ENGINE = MergeTree ORDER BY version`); err != nil {
-		return fmt.Errorf("store: create schema_migrations: %w", err)
+	forms := func(stmt string) ([]string, error) { return []string{stmt}, nil }
+	if cluster != "" {
+		database, err := currentDatabase(ctx, q)
+		if err != nil {
+			return err
+		}
+		// The other servers need the database before any ON CLUSTER table.
+		if err := q.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(database)+" ON CLUSTER "+quoteString(cluster)); err != nil {
+			return fmt.Errorf("store: create database %s on cluster %s: %w", database, cluster, err)
+		}
+		forms = newClusterSchema(cluster, database, migs, ledgerDDL).rewrite
+	}
+	ledger, err := forms(ledgerDDL)
+	if err != nil {
+		return err
+	}
+	for _, stmt := range ledger {
+		if err := q.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("store: create schema_migrations: %w", err)
+		}
 	}
 	applied, err := appliedMigrations(ctx, q)
 	if err != nil {
@@ -146,8 +177,14 @@ ENGINE = MergeTree ORDER BY version`); err != nil {
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := q.Exec(ctx, stmt); err != nil {
+			run, err := forms(stmt)
+			if err != nil {
 				return fmt.Errorf("store: migration %s, statement %d: %w", m.Name, i+1, err)
+			}
+			for _, s := range run {
+				if err := q.Exec(ctx, s); err != nil {
+					return fmt.Errorf("store: migration %s, statement %d: %w", m.Name, i+1, err)
+				}
 			}
 		}
 		// INSERT ... SELECT with named columns: Exec("INSERT ... VALUES")
@@ -159,6 +196,23 @@ ENGINE = MergeTree ORDER BY version`); err != nil {
 		log.Info("applied migration", "migration", m.Name)
 	}
 	return nil
+}
+
+// currentDatabase is the database q's statements run in.
+func currentDatabase(ctx context.Context, q Querier) (string, error) {
+	rows, err := q.Query(ctx, "SELECT currentDatabase()")
+	if err != nil {
+		return "", fmt.Errorf("store: read current database: %w", err)
+	}
+	defer rows.Close()
+	var name string
+	if !rows.Next() {
+		return "", fmt.Errorf("store: read current database: no row (%v)", rows.Err())
+	}
+	if err := rows.Scan(&name); err != nil {
+		return "", fmt.Errorf("store: read current database: %w", err)
+	}
+	return name, nil
 }
 
 // appliedMigrations reads schema_migrations: version -> checksum.

@@ -53,6 +53,10 @@ type Config struct {
 	// MaxConns bounds the open connections; a query waits for a free one
 	// at most DialTimeout (clickhouse-go's rule), then fails.
 	MaxConns int
+	// Cluster names the ClickHouse cluster (the servers' remote_servers
+	// entry) the schema is created on: Replicated tables behind Distributed
+	// ones, ON CLUSTER (cluster.go). Empty: one server.
+	Cluster string
 }
 
 // RegisterFlags adds the ClickHouse flags to fs with their defaults.
@@ -67,6 +71,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		def = DefaultMaxConns
 	}
 	fs.IntVar(&c.MaxConns, "clickhouse-max-conns", def, "most connections open to ClickHouse at once")
+	fs.StringVar(&c.Cluster, "clickhouse-cluster", "", "ClickHouse cluster (remote_servers name) to create the schema on, sharded and replicated; empty for one server")
 }
 
 // Validate reports, naming the flag, what is wrong with the settings. It does
@@ -84,6 +89,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConns < 1 {
 		errs = append(errs, fmt.Errorf("-clickhouse-max-conns %d: must be at least 1", c.MaxConns))
+	}
+	if c.Cluster != "" && !validClusterName(c.Cluster) {
+		errs = append(errs, fmt.Errorf("-clickhouse-cluster %q: want letters, digits, _, - and .", c.Cluster))
 	}
 	return errors.Join(errs...)
 }
@@ -124,7 +132,21 @@ func open(cfg Config, database string) (driver.Conn, error) {
 	if cfg.MaxConns == 0 { // a Config built in Go rather than from flags
 		cfg.MaxConns = DefaultMaxConns
 	}
+	var settings clickhouse.Settings
+	if cfg.Cluster != "" {
+		settings = clickhouse.Settings{
+			// An insert returns once every shard's replica has it, so a
+			// retried insert (to any replica) is the same block and
+			// replicated deduplication drops it; 18.16 and current releases.
+			"insert_distributed_sync": 1,
+			// "session_id IN (SELECT ... FROM events)" inside a query on
+			// another Distributed table reads the shard's own events: a
+			// session's rows are all on one shard (ShardingKey).
+			"distributed_product_mode": "local",
+		}
+	}
 	return clickhouse.Open(&clickhouse.Options{
+		Settings:     settings,
 		Addr:         []string{cfg.Addr},
 		Auth:         clickhouse.Auth{Database: database, Username: cfg.User, Password: cfg.Password},
 		DialTimeout:  cfg.DialTimeout,
@@ -152,7 +174,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
 		}
-		err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(cfg.Database))
+		create := "CREATE DATABASE IF NOT EXISTS " + quoteIdent(cfg.Database)
+		if cfg.Cluster != "" {
+			create += " ON CLUSTER " + quoteString(cfg.Cluster)
+		}
+		err = boot.Exec(ctx, create)
 		boot.Close()
 		if err != nil {
 			return nil, fmt.Errorf("store: create database %s on %s: %w", cfg.Database, cfg.Addr, err)
