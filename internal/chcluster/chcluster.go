@@ -61,6 +61,7 @@ type Node struct {
 	Shard, Replica int // from 1
 	dir            string
 	tcp, http      int
+	interserver    int
 	log            *slog.Logger
 	srv            *chlocal.Server
 }
@@ -86,18 +87,19 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c.ZK = zk
+	// Three ports a server (native, HTTP, interserver), all taken at once so
+	// that none is handed out twice.
+	ports, err := freePorts(3 * opts.Shards * opts.Replicas)
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
 	for s := 1; s <= opts.Shards; s++ {
 		for r := 1; r <= opts.Replicas; r++ {
 			n := &Node{Shard: s, Replica: r, log: opts.Logger,
-				dir: filepath.Join(opts.Dir, fmt.Sprintf("ch-s%d-r%d", s, r))}
-			if n.tcp, err = freePort(); err != nil {
-				c.Stop()
-				return nil, err
-			}
-			if n.http, err = freePort(); err != nil {
-				c.Stop()
-				return nil, err
-			}
+				dir: filepath.Join(opts.Dir, fmt.Sprintf("ch-s%d-r%d", s, r)),
+				tcp: ports[0], http: ports[1], interserver: ports[2]}
+			ports = ports[3:]
 			c.Nodes = append(c.Nodes, n)
 		}
 	}
@@ -161,6 +163,9 @@ func (n *Node) Stop() error {
 // Addr is the node's native-protocol address.
 func (n *Node) Addr() string { return "127.0.0.1:" + strconv.Itoa(n.tcp) }
 
+// Server is the node's running server, nil while it is stopped.
+func (n *Node) Server() *chlocal.Server { return n.srv }
+
 // Query runs a statement over the node's HTTP interface (set-up and checks).
 func (n *Node) Query(ctx context.Context, query string) (string, error) {
 	if n.srv == nil {
@@ -172,10 +177,6 @@ func (n *Node) Query(ctx context.Context, query string) (string, error) {
 // writeClusterConfig writes config.d/cluster.xml into the node's folder,
 // which the server merges into the config.xml chlocal writes.
 func (c *Cluster) writeClusterConfig(n *Node) error {
-	interserver, err := freePort()
-	if err != nil {
-		return err
-	}
 	var shards strings.Builder
 	for s := 1; s <= c.opts.Shards; s++ {
 		// internal_replication: a Distributed insert goes to one replica of
@@ -208,13 +209,31 @@ func (c *Cluster) writeClusterConfig(n *Node) error {
 %s        </%s>
     </remote_servers>
 </yandex>
-`, interserver, n.Shard, n.Shard, n.Replica, c.ZK.Port(), Name, shards.String(), Name)
+`, n.interserver, n.Shard, n.Shard, n.Replica, c.ZK.Port(), Name, shards.String(), Name)
 	dir := filepath.Join(n.dir, "config.d")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("chcluster: create %s: %w", dir, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "cluster.xml"), []byte(cfg), 0o644); err != nil {
 		return fmt.Errorf("chcluster: write cluster config: %w", err)
+	}
+	// Merged into chlocal's users.xml: the profile setting Teller's reports
+	// need on a cluster (see store.CheckCluster).
+	users := `<?xml version="1.0"?>
+<yandex>
+    <profiles>
+        <default>
+            <distributed_product_mode>local</distributed_product_mode>
+        </default>
+    </profiles>
+</yandex>
+`
+	dir = filepath.Join(n.dir, "users.d")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("chcluster: create %s: %w", dir, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cluster.xml"), []byte(users), 0o644); err != nil {
+		return fmt.Errorf("chcluster: write cluster profile: %w", err)
 	}
 	return nil
 }
@@ -346,10 +365,24 @@ func (z *ZooKeeper) Stop() error {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freePorts(1)
 	if err != nil {
-		return 0, fmt.Errorf("chcluster: find a free port: %w", err)
+		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return p[0], nil
+}
+
+// freePorts finds n distinct free loopback ports, holding each open until
+// all are found.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("chcluster: find a free port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }

@@ -51,6 +51,7 @@ package store
 // the statement's own table, not AS, TO or the names in a SELECT.
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -69,7 +70,17 @@ type clusterSchema struct {
 	database string
 	sharded  map[string]bool // tables with a visitor_id column
 	known    map[string]bool // every table and view the migrations create
+	// columnComments keeps the columns' COMMENTs in Replicated tables.
+	// 18.16 cannot create a Replicated table with one ("Table structure in
+	// ZooKeeper is too different from local table structure", even for the
+	// first replica); from 20.1 (minReplicatedCommentsMajor) they are kept.
+	columnComments bool
 }
+
+// minReplicatedCommentsMajor is the first release whose Replicated tables
+// are created with column comments: 18.16 fails on them; 20.1 is the oldest
+// release we trust to have fixed it, not a measured boundary.
+const minReplicatedCommentsMajor = 20
 
 var (
 	reCreateTable = regexp.MustCompile(`(?s)^CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?(\w+)\s*(.*)$`)
@@ -82,13 +93,14 @@ var (
 	reEngine      = regexp.MustCompile(`\bENGINE\s*=\s*(\w+)`)
 	reVisitorCol  = regexp.MustCompile(`(?m)^\s*visitor_id\s+\S`)
 	reComment     = regexp.MustCompile(`^MODIFY\s+COMMENT\s`)
+	reColComment  = regexp.MustCompile(`\s+COMMENT\s+'(?:[^'\\]|\\.|'')*'`)
 	reTableRef    = regexp.MustCompile(`\b(FROM|JOIN)(\s+)(\w+)`)
 )
 
 // newClusterSchema learns the table names from every statement of migs and
 // from extra (the ledger).
 func newClusterSchema(cluster, database string, migs []Migration, extra ...string) *clusterSchema {
-	c := &clusterSchema{cluster: cluster, database: database, sharded: map[string]bool{}, known: map[string]bool{}}
+	c := &clusterSchema{cluster: cluster, database: database, sharded: map[string]bool{}, known: map[string]bool{}, columnComments: true}
 	stmts := append([]string(nil), extra...)
 	for _, m := range migs {
 		stmts = append(stmts, m.Statements...)
@@ -203,8 +215,12 @@ func (c *clusterSchema) createTable(m []string) ([]string, error) {
 	if args != "" {
 		replArgs += ", " + args
 	}
+	columns := rest[:loc[0]]
+	if !c.columnComments {
+		columns = reColComment.ReplaceAllString(columns, "")
+	}
 	create := fmt.Sprintf("CREATE TABLE %s%s %s\n%sENGINE = Replicated%s(%s)%s",
-		ifNot, c.qualified(local), c.onCluster(), rest[:loc[0]], engine, replArgs, after)
+		ifNot, c.qualified(local), c.onCluster(), columns, engine, replArgs, after)
 	if !c.sharded[name] {
 		return []string{create}, nil
 	}
@@ -290,4 +306,39 @@ func validClusterName(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// CheckCluster reports what keeps the server q is connected to from serving
+// Teller on cluster: the cluster missing from its remote_servers, a missing
+// {shard} or {replica} macro, or a profile without distributed_product_mode
+// = 'local', which the reports' "session_id IN (SELECT ... FROM events)"
+// over Distributed tables need (each shard reads its own events; a
+// session's rows are on one shard). The driver cannot send that setting to
+// 18.16 (only numbers), so it is the server profile's (docs/scaling.md).
+func CheckCluster(ctx context.Context, q Querier, cluster string) error {
+	var hosts, macros uint64
+	var mode string
+	rows, err := q.Query(ctx, `SELECT
+    (SELECT count() FROM system.clusters WHERE cluster = ?),
+    (SELECT count() FROM system.macros WHERE macro IN ('shard', 'replica')),
+    (SELECT value FROM system.settings WHERE name = 'distributed_product_mode')`, cluster)
+	if err != nil {
+		return fmt.Errorf("store: check cluster %s: %w", cluster, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return fmt.Errorf("store: check cluster %s: no row (%v)", cluster, rows.Err())
+	}
+	if err := rows.Scan(&hosts, &macros, &mode); err != nil {
+		return fmt.Errorf("store: check cluster %s: %w", cluster, err)
+	}
+	switch {
+	case hosts == 0:
+		return fmt.Errorf("store: -clickhouse-cluster %s: the server has no such cluster in remote_servers (system.clusters)", cluster)
+	case macros < 2:
+		return fmt.Errorf("store: -clickhouse-cluster %s: the server needs the macros shard and replica (replica unique in the whole cluster); see docs/scaling.md", cluster)
+	case mode != "local":
+		return fmt.Errorf("store: -clickhouse-cluster %s: the server's profile has distributed_product_mode = %q; Teller's reports need 'local' (docs/scaling.md)", cluster, mode)
+	}
+	return nil
 }

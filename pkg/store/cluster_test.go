@@ -99,6 +99,7 @@ func TestClusterRewriteRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			c.columnComments = true
 			got, err := c.rewrite(tt.in)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -113,6 +114,22 @@ func TestClusterRewriteRules(t *testing.T) {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, ";\n"), strings.Join(tt.want, ";\n"))
 			}
 		})
+	}
+}
+
+// On 18.16 Replicated tables are created without column comments, which it
+// cannot store in ZooKeeper; everything else stays.
+func TestClusterRewriteWithoutColumnComments(t *testing.T) {
+	in := "CREATE TABLE IF NOT EXISTS s\n(\n    a String COMMENT 'the snippet''s id (x)',\n    b UInt8    COMMENT 'it\\'s',\n    c UInt8\n)\nENGINE = MergeTree\nORDER BY a"
+	c := newClusterSchema("c", "db", []Migration{{Statements: []string{in}}})
+	c.columnComments = false
+	got, err := c.rewrite(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "CREATE TABLE IF NOT EXISTS db.s ON CLUSTER 'c'\n(\n    a String,\n    b UInt8,\n    c UInt8\n)\nENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/s', '{replica}')\nORDER BY a"
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
 }
 

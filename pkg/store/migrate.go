@@ -148,7 +148,9 @@ func MigrateOnCluster(ctx context.Context, q Querier, cluster string, log *slog.
 		if err := q.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(database)+" ON CLUSTER "+quoteString(cluster)); err != nil {
 			return fmt.Errorf("store: create database %s on cluster %s: %w", database, cluster, err)
 		}
-		forms = newClusterSchema(cluster, database, migs, ledgerDDL).rewrite
+		cs := newClusterSchema(cluster, database, migs, ledgerDDL)
+		cs.columnComments = version.AtLeast(minReplicatedCommentsMajor, 0)
+		forms = cs.rewrite
 	}
 	ledger, err := forms(ledgerDDL)
 	if err != nil {

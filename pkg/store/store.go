@@ -134,16 +134,11 @@ func open(cfg Config, database string) (driver.Conn, error) {
 	}
 	var settings clickhouse.Settings
 	if cfg.Cluster != "" {
-		settings = clickhouse.Settings{
-			// An insert returns once every shard's replica has it, so a
-			// retried insert (to any replica) is the same block and
-			// replicated deduplication drops it; 18.16 and current releases.
-			"insert_distributed_sync": 1,
-			// "session_id IN (SELECT ... FROM events)" inside a query on
-			// another Distributed table reads the shard's own events: a
-			// session's rows are all on one shard (ShardingKey).
-			"distributed_product_mode": "local",
-		}
+		// An insert returns once a replica of every shard has it, so a
+		// retried insert (to any replica) is the same block and replicated
+		// deduplication drops it. (distributed_product_mode, a string, is
+		// the server profile's: this driver sends 18.16 only numbers.)
+		settings = clickhouse.Settings{"insert_distributed_sync": 1}
 	}
 	return clickhouse.Open(&clickhouse.Options{
 		Settings:     settings,
@@ -195,6 +190,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	}
 	db := &DB{conn: conn, cfg: cfg, log: log,
 		version: Version{Major: sv.Version.Major, Minor: sv.Version.Minor, Patch: sv.Version.Patch}}
+	if cfg.Cluster != "" {
+		if err := CheckCluster(ctx, db, cfg.Cluster); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
 	log.Debug("connected to ClickHouse", "addr", cfg.Addr, "database", cfg.Database, "version", db.version)
 	return db, nil
 }
