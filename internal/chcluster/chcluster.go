@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -120,11 +121,15 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// Stop stops every server, then ZooKeeper.
+// Stop stops every server, all at once (each may take its 20 s to give
+// up on open connections), then ZooKeeper.
 func (c *Cluster) Stop() {
+	var wg sync.WaitGroup
 	for _, n := range c.Nodes {
-		_ = n.Stop()
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = n.Stop() }()
 	}
+	wg.Wait()
 	if c.ZK != nil {
 		_ = c.ZK.Stop()
 	}
