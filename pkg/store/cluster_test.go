@@ -150,3 +150,32 @@ func TestClusterShardedTables(t *testing.T) {
 		}
 	}
 }
+
+// -clickhouse-cluster is optional and checked before any I/O; the
+// environment fallback is pkg/config's (TELLER_CLICKHOUSE_CLUSTER).
+func TestClusterFlag(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // error substring; empty: valid
+	}{
+		{nil, ""},
+		{[]string{"-clickhouse-cluster", "teller_prod-1.eu"}, ""},
+		{[]string{"-clickhouse-cluster", "a'b"}, "-clickhouse-cluster"},
+		{[]string{"-clickhouse-cluster", "two words"}, "-clickhouse-cluster"},
+	}
+	for _, tt := range tests {
+		var c Config
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		c.RegisterFlags(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		err := c.Validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%v: %v", tt.args, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%v: error %v, want one naming %s", tt.args, err, tt.want)
+		}
+	}
+}
