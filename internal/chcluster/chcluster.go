@@ -152,7 +152,21 @@ func (n *Node) Start(ctx context.Context) error {
 		return fmt.Errorf("chcluster: start shard %d replica %d: %w", n.Shard, n.Replica, err)
 	}
 	n.srv = srv
-	return nil
+	// Ready means connected to ZooKeeper too: an ON CLUSTER statement sent
+	// before that was seen to drop the connection on 18.16.
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		_, err := srv.Query(ctx, "SELECT count() FROM system.zookeeper WHERE path = '/'")
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("chcluster: shard %d replica %d does not reach ZooKeeper: %w", n.Shard, n.Replica, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // Stop stops the node's server; Start brings it back with its data.
