@@ -7,6 +7,11 @@
 // SELECT): on ClickHouse 18.16 a bare INSERT fails and Exec("INSERT ...
 // VALUES") hangs.
 //
+// With Config.Cluster set, the same migrations are applied in their cluster
+// form (cluster.go): sharded by visitor behind Distributed tables,
+// replicated, ON CLUSTER; writes and reads go through the Distributed names,
+// so nothing else here changes.
+//
 // Migrate and pkg/report run through Querier (query.go), not the driver, so
 // that the tests apply the same schema and queries to 18.16 and to a current
 // release in-process (internal/chtest).
