@@ -261,6 +261,30 @@ func compareReports(t *testing.T, cluster, single *store.DB) {
 			add(fmt.Sprint(i, " event props"), props, err)
 			sess, err := r.Sessions(ctx, rq, 1000)
 			add(fmt.Sprint(i, " sessions"), sess, err)
+			cmp, err := r.Compare(ctx, rq)
+			add(fmt.Sprint(i, " compare"), cmp, err)
+			for _, m := range []report.Metric{report.MetricVisitors, report.MetricSessions, report.MetricPageviews,
+				report.MetricBounceRate, report.MetricAvgDuration, report.MetricEvents} {
+				for _, iv := range []report.Interval{report.Hour, report.Day} {
+					pts, err := r.Series(ctx, rq, time.UTC, m, iv)
+					add(fmt.Sprint(i, " series ", m, " ", iv), pts, err)
+				}
+			}
+			goals := []report.Goal{{ID: "g1", Site: "s", Name: "p3", Kind: report.GoalPage, Pattern: "/p3"},
+				{ID: "g2", Site: "s", Name: "signup", Kind: report.GoalEvent, Pattern: "signup"}}
+			gc, err := r.GoalConversions(ctx, rq, goals)
+			add(fmt.Sprint(i, " goals"), gc, err)
+			fn, err := r.Funnel(ctx, rq, []report.FunnelStep{{Kind: report.GoalPage, Pattern: "/p1"}, {Kind: report.GoalPage, Pattern: "/p2"},
+				{Kind: report.GoalEvent, Pattern: "signup"}})
+			add(fmt.Sprint(i, " funnel"), fn, err)
+			bots, err := r.Bots(ctx, rq, 100)
+			add(fmt.Sprint(i, " bots"), bots, err)
+			page, err := r.SessionList(ctx, rq, 50, "")
+			add(fmt.Sprint(i, " session list"), page, err)
+			if len(sess) > 0 {
+				path, found, err := r.SessionPath(ctx, rq, sess[0].ID)
+				add(fmt.Sprint(i, " session path"), fmt.Sprint(path, found), err)
+			}
 		}
 		return out
 	}
