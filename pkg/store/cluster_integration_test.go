@@ -3,11 +3,16 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/teller-analytics/teller/internal/chcluster"
 	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/report"
+	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/store"
 )
 
@@ -129,4 +134,112 @@ func rowsOf(t *testing.T, out string) [][]string {
 		}
 	}
 	return rows
+}
+
+// TestMoveSingleServerToCluster follows docs/scaling.md's move: the
+// cluster schema created empty, every table but the ones materialized views
+// fill copied through the Distributed tables with named columns, from the
+// old server with remote(). The cluster then answers every figure as the
+// old server did, and holds every row of every table.
+func TestMoveSingleServerToCluster(t *testing.T) {
+	ctx := context.Background()
+	old := testenv.ClickHouse(t)
+	src := testenv.OpenStore(t, old, "teller")
+	if err := src.SaveSite(ctx, site.Site{ID: "s", Domains: []string{"s.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < 5; n++ {
+		if err := src.WriteEvents(ctx, benchEvents(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.BackfillSessionVersions(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	cp := store.Checkpoint{Group: "g", Topic: "events", Partition: 3, NextOffset: 5000, ClockMs: 1775203200000, State: []byte("state")}
+	if err := src.SaveCheckpoint(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+
+	cl := startCluster(t)
+	dst, err := store.Open(ctx, store.Config{Addr: cl.Nodes[1].Addr(), Database: "teller", User: "default", Cluster: chcluster.Name}, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if err := dst.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Tables with data, as the old server lists them: not the ledger (the
+	// cluster's own), not what a materialized view fills (sessions_agg, from
+	// the copied events), not views.
+	tables := rowsOf(t, testenv.ClientQuery(t, old, "teller", `SELECT name FROM system.tables WHERE database = 'teller'
+ AND engine LIKE '%MergeTree' AND name != 'schema_migrations'
+ ORDER BY name`))
+	filledByViews := map[string]bool{"sessions_agg": true}
+	copied := 0
+	for _, row := range tables {
+		tbl := row[0]
+		if filledByViews[tbl] {
+			continue
+		}
+		cols := strings.ReplaceAll(testenv.ClientQuery(t, old, "teller",
+			fmt.Sprintf("SELECT arrayStringConcat(groupArray(name), ', ') FROM (SELECT name FROM system.columns WHERE database = 'teller' AND table = '%s')", tbl)), "\n", "")
+		stmt := fmt.Sprintf("INSERT INTO teller.%s (%s) SELECT %s FROM remote('%s', teller.%s)", tbl, cols, cols, old.Addr(), tbl)
+		if err := dst.Exec(ctx, stmt); err != nil {
+			t.Fatalf("copy %s: %v", tbl, err)
+		}
+		copied++
+	}
+	if copied < 10 {
+		t.Fatalf("copied %d tables: %v", copied, tables)
+	}
+	for _, n := range cl.Nodes {
+		for _, tbl := range []string{"events_local", "session_versions_local", "sessions_agg_local", "sites", "sessionizer_checkpoints"} {
+			if _, err := n.Query(ctx, "SYSTEM SYNC REPLICA teller."+tbl); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// Every table holds the same rows (as sets: merges may differ).
+	reader := cl.Nodes[2].Server()
+	hasRows := map[string]bool{"events": true, "session_versions": true, "sessions_agg": true, "sessions": true,
+		"sites": true, "sessionizer_checkpoints": true}
+	sorted := func(out string) string {
+		lines := strings.Split(out, "\n")
+		sort.Strings(lines)
+		return strings.Join(lines, "\n")
+	}
+	for _, row := range append(tables, []string{"sessions"}) {
+		q := "SELECT DISTINCT * FROM " + row[0]
+		if row[0] == "sessions_agg" {
+			q = "SELECT session_id, uniqExactMerge(events), minMerge(first_ms), argMinMerge(entry_pathname) FROM sessions_agg GROUP BY session_id"
+		}
+		got, want := sorted(testenv.ClientQuery(t, reader, "teller", q)), sorted(testenv.ClientQuery(t, old, "teller", q))
+		if got != want || want == "" && hasRows[row[0]] {
+			t.Errorf("%s after the move: %d lines, want %d equal ones", row[0], strings.Count(got, "\n")+1, strings.Count(want, "\n")+1)
+		}
+	}
+	got, ok, err := dst.LoadCheckpoint(ctx, cp.Group, cp.Topic, cp.Partition)
+	if err != nil || !ok || got.NextOffset != cp.NextOffset || string(got.State) != "state" {
+		t.Errorf("checkpoint after the move: %+v, %v, %v; want %+v", got, ok, err, cp)
+	}
+	q := report.Query{Site: "s", From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 8, 0, 0, 0, 0, time.UTC)}
+	for name, run := range map[string]func(*report.Reports) (any, error){
+		"summary": func(r *report.Reports) (any, error) { return r.Summary(ctx, q) },
+		"pages":   func(r *report.Reports) (any, error) { return r.Breakdown(ctx, q, report.Pages, 100) },
+		"browsers": func(r *report.Reports) (any, error) {
+			return r.Breakdown(ctx, q, report.Browsers, 100)
+		},
+	} {
+		want, err := run(report.New(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := run(report.New(dst))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s after the move: %+v, %v; want %+v", name, got, err, want)
+		}
+	}
 }
