@@ -43,6 +43,8 @@ package store
 //     with internal_replication ("Table x isn't replicated, but shard #2 is
 //     replicated"). The Distributed table keeps no table comment.
 //   - DROP: both names, ON CLUSTER.
+//   - OPTIMIZE: refused; 18.16 cannot run it ON CLUSTER on Replicated
+//     tables.
 //   - INSERT and SELECT (the backfills): unchanged, once, on the server
 //     Migrate is connected to, through the Distributed tables.
 //
@@ -166,18 +168,15 @@ func (c *clusterSchema) rewrite(stmt string) ([]string, error) {
 		}
 		return out, nil
 	case reOptimize.MatchString(stmt):
-		m := reOptimize.FindStringSubmatch(stmt)
-		name := m[1]
-		if c.sharded[name] {
-			name += LocalSuffix
-		}
-		return []string{fmt.Sprintf("OPTIMIZE TABLE %s %s%s", c.qualified(name), c.onCluster(), m[2])}, nil
+		// 18.16 fails OPTIMIZE ... ON CLUSTER on a Replicated table ("Unknown
+		// log entry type: 0"), and a migration needs no merge to be correct.
+		return nil, fmt.Errorf("store: cluster: OPTIMIZE has no cluster form (18.16 cannot run it ON CLUSTER on replicated tables); leave merges to the servers: %.80q", stmt)
 	case hasKeyword(stmt, "INSERT"), hasKeyword(stmt, "SELECT"), hasKeyword(stmt, "WITH"):
 		// Data: once, through the Distributed tables, which place each row
 		// on its shard; replication copies it to the shard's replicas.
 		return []string{stmt}, nil
 	}
-	return nil, fmt.Errorf("store: cluster: no cluster form for statement %.80q (CREATE TABLE/VIEW/MATERIALIZED VIEW ... TO, ALTER TABLE, DROP, OPTIMIZE, INSERT are covered; see pkg/store/cluster.go)", stmt)
+	return nil, fmt.Errorf("store: cluster: no cluster form for statement %.80q (CREATE TABLE/VIEW/MATERIALIZED VIEW ... TO, ALTER TABLE, DROP, INSERT are covered; see pkg/store/cluster.go)", stmt)
 }
 
 // createTable: m is reCreateTable's match: IF NOT EXISTS, name, the rest.
