@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -301,7 +302,7 @@ clientPort=%d
 clientPortAddress=127.0.0.1
 maxClientCnxns=0
 admin.enableServer=false
-4lw.commands.whitelist=ruok
+4lw.commands.whitelist=srvr
 `, filepath.Join(z.dir, "data"), z.port)
 	cfgPath := filepath.Join(z.dir, "zoo.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
@@ -331,7 +332,7 @@ admin.enableServer=false
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for {
-		if z.ruok() {
+		if z.serving() {
 			return nil
 		}
 		select {
@@ -345,20 +346,22 @@ admin.enableServer=false
 	}
 }
 
-// ruok asks the four-letter "ruok": imok means it serves clients.
-func (z *ZooKeeper) ruok() bool {
+// serving asks the four-letter "srvr": it names the server's mode once it
+// serves sessions. ("ruok" answers imok earlier, while sessions are still
+// refused; a ClickHouse 18.16 started then keeps a broken DDL worker and
+// crashes on its first ON CLUSTER statement.)
+func (z *ZooKeeper) serving() bool {
 	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(z.port), time.Second)
 	if err != nil {
 		return false
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write([]byte("ruok")); err != nil {
+	if _, err := c.Write([]byte("srvr")); err != nil {
 		return false
 	}
-	buf := make([]byte, 4)
-	n, _ := c.Read(buf)
-	return string(buf[:n]) == "imok"
+	out, _ := io.ReadAll(c)
+	return strings.Contains(string(out), "Mode: ")
 }
 
 // Stop ends ZooKeeper: SIGTERM, then SIGKILL after 20 s.

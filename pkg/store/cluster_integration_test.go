@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +242,53 @@ func TestMoveSingleServerToCluster(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s after the move: %+v, %v; want %+v", name, got, err, want)
 		}
+	}
+}
+
+// TestRetriedInsertDeduplicatedOnAnyReplica: the sessionizer retries a
+// failed insert, and on a cluster the retry may reach another server. The
+// same rows through any server's Distributed table split into the same
+// per-shard blocks, which replicated deduplication drops: no row is written
+// twice, not even until a merge.
+func TestRetriedInsertDeduplicatedOnAnyReplica(t *testing.T) {
+	ctx := context.Background()
+	cl := startCluster(t)
+	var dbs []*store.DB
+	for _, node := range []int{0, 1, 3} {
+		db, err := store.Open(ctx, store.Config{Addr: cl.Nodes[node].Addr(), Database: "teller", User: "default", Cluster: chcluster.Name}, testenv.Logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		dbs = append(dbs, db)
+	}
+	if err := dbs[0].Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	duplicates := func() uint64 {
+		var sum uint64
+		for _, n := range cl.Nodes {
+			out, err := n.Query(ctx, "SELECT sum(value) FROM system.events WHERE event = 'DuplicatedInsertedBlocks'")
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := strconv.ParseUint(strings.TrimSpace(out), 10, 64)
+			sum += v
+		}
+		return sum
+	}
+	before := duplicates()
+	rows := benchEvents(0)
+	for _, db := range dbs { // the first write, then two retries elsewhere
+		if err := db.WriteEvents(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each retry repeats one block per shard.
+	if d := duplicates() - before; d < 4 {
+		t.Errorf("%d inserted blocks deduplicated, want 4 (2 retries x 2 shards)", d)
+	}
+	if got := testenv.ClientQuery(t, cl.Nodes[2].Server(), "teller", "SELECT count(), uniqExact(event_id) FROM events"); got != fmt.Sprintf("%d\t%d", len(rows), len(rows)) {
+		t.Errorf("rows, distinct events after three writes of %d events: %q", len(rows), got)
 	}
 }
