@@ -35,7 +35,8 @@ RUN go build -trimpath -ldflags="-s -w" -o /out/ \
         ./cmd/teller \
         ./cmd/loadgen \
         ./cmd/dashbench \
-        ./cmd/collectorbench
+        ./cmd/collectorbench \
+        ./cmd/pipebench
 
 # The collector's spool directory (docker-compose.yml mounts a named volume
 # there): a new volume takes the ownership of the image's directory, so it

@@ -231,6 +231,12 @@ func (d *deployment) loadCompose(t testing.TB, path string) {
 		d.composeErr = fmt.Errorf("reading %s: %w", filepath.Base(path), err)
 		return
 	}
+	d.loadServices()
+}
+
+// loadServices parses the Teller services of d.compose (named as in
+// tellerServices) into d.services.
+func (d *deployment) loadServices() {
 	for _, ts := range tellerServices {
 		spec, ok := d.compose.Services[ts.name]
 		if !ok {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Teller needs on this machine, only what is missing: the
 # Debian packages ClickHouse (server and client) for running, plus Chromium,
-# docker-compose and npm for the tests; and for the tests a current
+# docker-compose, npm and ZooKeeper (internal/chcluster's test cluster) for
+# the tests; and for the tests a current
 # ClickHouse release as a library (npm chdb, see install_chdb).
 # Usage: scripts/install-deps.sh [run|test]
 set -euo pipefail
@@ -47,6 +48,8 @@ install_chdb() {
 want=(clickhouse-server:clickhouse-server clickhouse-client:clickhouse-client)
 if [ "$mode" = "test" ]; then
   want+=(chromium:chromium docker-compose:docker-compose npm:npm)
+  # Debian's zookeeper has no command on PATH; its server is this jar.
+  if [ ! -f /usr/share/java/zookeeper.jar ]; then missing_zk=1; fi
 fi
 
 missing=()
@@ -54,6 +57,7 @@ for pair in "${want[@]}"; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
+if [ "${missing_zk:-0}" = 1 ]; then missing+=(zookeeper); fi
 if [ ${#missing[@]} -gt 0 ]; then
   install_packages "${missing[@]}"
 fi

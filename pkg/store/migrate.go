@@ -102,22 +102,45 @@ func splitStatements(sql string) []string {
 
 // Migrate applies every migration not yet recorded in schema_migrations, in
 // order. Files gated on a newer server are skipped (and retried next start).
-func (db *DB) Migrate(ctx context.Context) error { return Migrate(ctx, db, db.log) }
+func (db *DB) Migrate(ctx context.Context) error {
+	return MigrateOnCluster(ctx, db, db.cfg.Cluster, db.log)
+}
 
 // Migrate applies the embedded migrations to q's database, as (*DB).Migrate
 // does; it reads the server's release from q to decide the version-gated
 // files. log may be nil.
 func Migrate(ctx context.Context, q Querier, log *slog.Logger) error {
+	return MigrateOnCluster(ctx, q, "", log)
+}
+
+// ledgerDDL creates the migrations ledger.
+const ledgerDDL = `CREATE TABLE IF NOT EXISTS schema_migrations
+(
+    version    UInt32   COMMENT 'Migration number (schema/NNNN_*.sql)',
+    name       String   COMMENT 'File name',
+    checksum   String   COMMENT 'SHA-256 of the file as applied',
+    applied_at DateTime COMMENT 'When it was applied (UTC)'
+)
+ENGINE = MergeTree ORDER BY version`
+
+// MigrateOnCluster is Migrate on the ClickHouse cluster named cluster (as in
+// the servers' remote_servers): every statement in its cluster form
+// (cluster.go), the ledger replicated to every server. An empty cluster is
+// Migrate, the single-server statements exactly.
+func MigrateOnCluster(ctx context.Context, q Querier, cluster string, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	migs, err := Migrations()
 	if err != nil {
 		return err
 	}
-	return migrate(ctx, q, log, migs)
+	return migrate(ctx, q, cluster, log, migs)
 }
 
-// migrate applies migs as Migrate does (tests apply a prefix of them to
-// build an older install).
-func migrate(ctx context.Context, q Querier, log *slog.Logger, migs []Migration) error {
+// migrate applies migs as MigrateOnCluster does (tests apply a prefix of
+// them to build an older install).
+func migrate(ctx context.Context, q Querier, cluster string, log *slog.Logger, migs []Migration) error {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -125,15 +148,28 @@ func migrate(ctx context.Context, q Querier, log *slog.Logger, migs []Migration)
 	if err != nil {
 		return err
 	}
-	if err := q.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations
-(
-    version    UInt32   COMMENT 'Migration number (schema/NNNN_*.sql)',
-    name       String   COMMENT 'File name',
-    checksum   String   COMMENT 'SHA-256 of the file as applied',
-    applied_at DateTime COMMENT 'When it was applied (UTC)'
-)
-ENGINE = MergeTree ORDER BY version`); err != nil {
-		return fmt.Errorf("store: create schema_migrations: %w", err)
+	forms := func(stmt string) ([]string, error) { return []string{stmt}, nil }
+	if cluster != "" {
+		database, err := currentDatabase(ctx, q)
+		if err != nil {
+			return err
+		}
+		// The other servers need the database before any ON CLUSTER table.
+		if err := q.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(database)+" ON CLUSTER "+quoteString(cluster)); err != nil {
+			return fmt.Errorf("store: create database %s on cluster %s: %w", database, cluster, err)
+		}
+		cs := newClusterSchema(cluster, database, migs, ledgerDDL)
+		cs.columnComments = version.AtLeast(minReplicatedCommentsMajor, 0)
+		forms = cs.rewrite
+	}
+	ledger, err := forms(ledgerDDL)
+	if err != nil {
+		return err
+	}
+	for _, stmt := range ledger {
+		if err := q.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("store: create schema_migrations: %w", err)
+		}
 	}
 	applied, err := appliedMigrations(ctx, q)
 	if err != nil {
@@ -153,7 +189,7 @@ ENGINE = MergeTree ORDER BY version`); err != nil {
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := execStatement(ctx, q, stmt); err != nil {
+			if err := execStatement(ctx, q, stmt, forms); err != nil {
 				return fmt.Errorf("store: migration %s, statement %d: %w", m.Name, i+1, err)
 			}
 		}
@@ -183,15 +219,28 @@ var formerChecksums = map[int]map[string]bool{
 // ...": table, column, and the statement without IF NOT EXISTS.
 var addColumnIfNotExists = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+(\w+)\s`)
 
-// execStatement runs one migration statement. ClickHouse 18.16 has no
+// execStatement runs one migration statement in its forms (one on a
+// single server, the cluster forms on a cluster). ClickHouse 18.16 has no
 // ADD COLUMN IF NOT EXISTS, so that form is run as a plain ADD COLUMN
 // where system.columns lacks the column, on every release alike; when two
 // services add it at once the loser's error is dropped once the column is
 // there.
-func execStatement(ctx context.Context, q Querier, stmt string) error {
+func execStatement(ctx context.Context, q Querier, stmt string, forms func(string) ([]string, error)) error {
+	run := func(stmt string) error {
+		all, err := forms(stmt)
+		if err != nil {
+			return err
+		}
+		for _, s := range all {
+			if err := q.Exec(ctx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	m := addColumnIfNotExists.FindStringSubmatchIndex(stmt)
 	if m == nil {
-		return q.Exec(ctx, stmt)
+		return run(stmt)
 	}
 	table, column := stmt[m[2]:m[3]], stmt[m[4]:m[5]]
 	has := func() (bool, error) {
@@ -212,13 +261,30 @@ func execStatement(ctx context.Context, q Querier, stmt string) error {
 		return err
 	}
 	plain := addColumnIfNotExists.ReplaceAllString(stmt[:m[1]], "ALTER TABLE $1 ADD COLUMN $2 ") + stmt[m[1]:]
-	err := q.Exec(ctx, plain)
+	err := run(plain)
 	if err != nil {
 		if ok, _ := has(); ok {
 			return nil
 		}
 	}
 	return err
+}
+
+// currentDatabase is the database q's statements run in.
+func currentDatabase(ctx context.Context, q Querier) (string, error) {
+	rows, err := q.Query(ctx, "SELECT currentDatabase()")
+	if err != nil {
+		return "", fmt.Errorf("store: read current database: %w", err)
+	}
+	defer rows.Close()
+	var name string
+	if !rows.Next() {
+		return "", fmt.Errorf("store: read current database: no row (%v)", rows.Err())
+	}
+	if err := rows.Scan(&name); err != nil {
+		return "", fmt.Errorf("store: read current database: %w", err)
+	}
+	return name, nil
 }
 
 // appliedMigrations reads schema_migrations: version -> checksum.

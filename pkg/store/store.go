@@ -7,6 +7,11 @@
 // SELECT): on ClickHouse 18.16 a bare INSERT fails and Exec("INSERT ...
 // VALUES") hangs.
 //
+// With Config.Cluster set, the same migrations are applied in their cluster
+// form (cluster.go): sharded by visitor behind Distributed tables,
+// replicated, ON CLUSTER; writes and reads go through the Distributed names,
+// so nothing else here changes.
+//
 // Migrate and pkg/report run through Querier (query.go), not the driver, so
 // that the tests apply the same schema and queries to 18.16 and to a current
 // release in-process (internal/chtest).
@@ -53,6 +58,10 @@ type Config struct {
 	// MaxConns bounds the open connections; a query waits for a free one
 	// at most DialTimeout (clickhouse-go's rule), then fails.
 	MaxConns int
+	// Cluster names the ClickHouse cluster (the servers' remote_servers
+	// entry) the schema is created on: Replicated tables behind Distributed
+	// ones, ON CLUSTER (cluster.go). Empty: one server.
+	Cluster string
 }
 
 // RegisterFlags adds the ClickHouse flags to fs with their defaults.
@@ -67,6 +76,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		def = DefaultMaxConns
 	}
 	fs.IntVar(&c.MaxConns, "clickhouse-max-conns", def, "most connections open to ClickHouse at once")
+	fs.StringVar(&c.Cluster, "clickhouse-cluster", "", "ClickHouse cluster (remote_servers name) to create the schema on, sharded and replicated; empty for one server")
 }
 
 // Validate reports, naming the flag, what is wrong with the settings. It does
@@ -84,6 +94,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConns < 1 {
 		errs = append(errs, fmt.Errorf("-clickhouse-max-conns %d: must be at least 1", c.MaxConns))
+	}
+	if c.Cluster != "" && !validClusterName(c.Cluster) {
+		errs = append(errs, fmt.Errorf("-clickhouse-cluster %q: want letters, digits, _, - and .", c.Cluster))
 	}
 	return errors.Join(errs...)
 }
@@ -124,7 +137,16 @@ func open(cfg Config, database string) (driver.Conn, error) {
 	if cfg.MaxConns == 0 { // a Config built in Go rather than from flags
 		cfg.MaxConns = DefaultMaxConns
 	}
+	var settings clickhouse.Settings
+	if cfg.Cluster != "" {
+		// An insert returns once a replica of every shard has it, so a
+		// retried insert (to any replica) is the same block and replicated
+		// deduplication drops it. (distributed_product_mode, a string, is
+		// the server profile's: this driver sends 18.16 only numbers.)
+		settings = clickhouse.Settings{"insert_distributed_sync": 1}
+	}
 	return clickhouse.Open(&clickhouse.Options{
+		Settings:     settings,
 		Addr:         []string{cfg.Addr},
 		Auth:         clickhouse.Auth{Database: database, Username: cfg.User, Password: cfg.Password},
 		DialTimeout:  cfg.DialTimeout,
@@ -152,7 +174,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: connect to ClickHouse at %s: %w", cfg.Addr, err)
 		}
-		err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(cfg.Database))
+		create := "CREATE DATABASE IF NOT EXISTS " + quoteIdent(cfg.Database)
+		if cfg.Cluster != "" {
+			create += " ON CLUSTER " + quoteString(cfg.Cluster)
+		}
+		err = boot.Exec(ctx, create)
 		boot.Close()
 		if err != nil {
 			return nil, fmt.Errorf("store: create database %s on %s: %w", cfg.Database, cfg.Addr, err)
@@ -169,6 +195,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	}
 	db := &DB{conn: conn, cfg: cfg, log: log,
 		version: Version{Major: sv.Version.Major, Minor: sv.Version.Minor, Patch: sv.Version.Patch}}
+	if cfg.Cluster != "" {
+		if err := CheckCluster(ctx, db, cfg.Cluster); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
 	log.Debug("connected to ClickHouse", "addr", cfg.Addr, "database", cfg.Database, "version", db.version)
 	return db, nil
 }

@@ -30,7 +30,7 @@ func TestUpgradeFromTheAggregates(t *testing.T) {
 			old = append(old, m)
 		}
 	}
-	if err := store.MigrateOnly(ctx, db, nil, old); err != nil {
+	if err := store.MigrateOnly(ctx, db, "", nil, old); err != nil {
 		t.Fatal(err)
 	}
 	// What the old sessionizer wrote: session A with two pageviews (its
@@ -89,13 +89,13 @@ func TestAddColumnIfNotExists(t *testing.T) {
 	mig := func(v int, stmt string) []store.Migration {
 		return []store.Migration{{Version: v, Name: "test.sql", Checksum: "x", Statements: []string{stmt}}}
 	}
-	if err := store.MigrateOnly(ctx, db, nil, mig(9001, "ALTER TABLE events ADD COLUMN IF NOT EXISTS country String")); err != nil {
+	if err := store.MigrateOnly(ctx, db, "", nil, mig(9001, "ALTER TABLE events ADD COLUMN IF NOT EXISTS country String")); err != nil {
 		t.Fatalf("an existing column: %v", err)
 	}
 	errs := make(chan error, 2)
 	for range 2 {
 		go func() {
-			errs <- store.MigrateOnly(ctx, db, nil, mig(9002, "ALTER TABLE events ADD COLUMN IF NOT EXISTS test_extra UInt8 DEFAULT 7"))
+			errs <- store.MigrateOnly(ctx, db, "", nil, mig(9002, "ALTER TABLE events ADD COLUMN IF NOT EXISTS test_extra UInt8 DEFAULT 7"))
 		}()
 	}
 	for range 2 {
@@ -106,7 +106,7 @@ func TestAddColumnIfNotExists(t *testing.T) {
 	if got := testenv.ClientQuery(t, srv, "addcol", "SELECT type, default_expression FROM system.columns WHERE database = 'addcol' AND table = 'events' AND name = 'test_extra'"); got != "UInt8\t7" {
 		t.Fatalf("the added column: %q", got)
 	}
-	if err := store.MigrateOnly(ctx, db, nil, mig(9003, "ALTER TABLE nope ADD COLUMN IF NOT EXISTS x UInt8")); err == nil {
+	if err := store.MigrateOnly(ctx, db, "", nil, mig(9003, "ALTER TABLE nope ADD COLUMN IF NOT EXISTS x UInt8")); err == nil {
 		t.Fatal("adding a column to a missing table succeeded")
 	}
 }
