@@ -221,23 +221,18 @@ func (d *Dashboard) series(ctx context.Context, v view, q report.Query) ([]repor
 	return points, metric, interval, err
 }
 
-// overview is the core of the site page's head and of its session
-// breakdown cards: the KPIs (compared with the previous period unless the
-// view turns that off), the chart and the rows of each of dims (session
-// dimensions, at most limit each), from one query.
-func (d *Dashboard) overview(ctx context.Context, v view, q report.Query, dims []report.Dimension, limit int) (report.Overview, report.Metric, report.Interval, error) {
+// overview is the core of the site page's head: the KPIs (compared with
+// the previous period unless the view turns that off) and the chart, from
+// one query.
+func (d *Dashboard) overview(ctx context.Context, v view, q report.Query) (report.Overview, report.Metric, report.Interval, error) {
 	metric, interval, err := chartOf(v, q)
 	if err != nil {
 		return report.Overview{}, "", "", err
 	}
-	key := fmt.Sprintf("overview %t %s %s %q %d %s", v.CompareOff, metric, interval, dims, limit, queryKey(q, v.Range.Loc))
+	key := fmt.Sprintf("overview %t %s %s %s", v.CompareOff, metric, interval, queryKey(q, v.Range.Loc))
 	ov, err := shared(ctx, &d.running, key, func(ctx context.Context) (ov report.Overview, err error) {
-		names := []string{"summary", "timeseries"}
-		for _, dim := range dims {
-			names = append(names, string(dim))
-		}
-		err = d.timedAs(names, func() (err error) {
-			ov, err = d.reports.OverviewWith(ctx, q, v.Range.Loc, metric, interval, !v.CompareOff, dims, limit)
+		err = d.timedAs([]string{"summary", "timeseries"}, func() (err error) {
+			ov, err = d.reports.Overview(ctx, q, v.Range.Loc, metric, interval, !v.CompareOff)
 			return err
 		})
 		return ov, err
@@ -251,6 +246,23 @@ func (d *Dashboard) breakdown(ctx context.Context, q report.Query, dim report.Di
 	return shared(ctx, &d.running, key, func(ctx context.Context) (rows []report.Row, err error) {
 		err = d.timed(string(dim), func() (err error) {
 			rows, err = d.reports.Breakdown(ctx, q, dim, limit)
+			return err
+		})
+		return rows, err
+	})
+}
+
+// breakdowns is the core of the site page's session breakdown cards: the
+// rows of each of dims (session dimensions) from one query.
+func (d *Dashboard) breakdowns(ctx context.Context, q report.Query, dims []report.Dimension, limit int) (map[report.Dimension][]report.Row, error) {
+	key := fmt.Sprintf("breakdowns %q %d %s", dims, limit, queryKey(q, nil))
+	return shared(ctx, &d.running, key, func(ctx context.Context) (rows map[report.Dimension][]report.Row, err error) {
+		names := make([]string, len(dims))
+		for i, dim := range dims {
+			names[i] = string(dim)
+		}
+		err = d.timedAs(names, func() (err error) {
+			rows, err = d.reports.Breakdowns(ctx, q, dims, limit)
 			return err
 		})
 		return rows, err

@@ -193,23 +193,10 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		sql[name] = l
 		return task{name, func(ctx context.Context) error { return run(report.WithSQLLog(ctx, l)) }}
 	}
-	// The cards of event dimensions (pages, events) run a query each; those
-	// of session dimensions come with the KPIs and the chart from one query
-	// (report.OverviewWith).
-	var bySessions []*table
-	var dims []report.Dimension
-	for i := range cards {
-		if t := &cards[i].Table; !report.Dimension(t.Dimension).ReadsEvents() {
-			bySessions = append(bySessions, t)
-			dims = append(dims, report.Dimension(t.Dimension))
-		}
-	}
 	tasks := []task{
+		// The KPIs and the chart: one query (report.Overview).
 		logged("overview", func(ctx context.Context) (err error) {
-			ov, metric, interval, err = d.overview(ctx, v, q, dims, sitePageRows)
-			for _, t := range bySessions {
-				t.Rows = tableRows(v, t.Dimension, ov.Breakdowns[report.Dimension(t.Dimension)])
-			}
+			ov, metric, interval, err = d.overview(ctx, v, q)
 			return err
 		}),
 		logged("realtime", func(ctx context.Context) (err error) { rt, err = d.realtime(ctx, v); return err }),
@@ -219,14 +206,31 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 			return err
 		}),
 	}
+	// The cards of event dimensions (pages, events) run a query each; those
+	// of session dimensions share one (report.Breakdowns).
+	var bySessions []*table
 	for i := range cards {
 		t := &cards[i].Table
 		if !report.Dimension(t.Dimension).ReadsEvents() {
+			bySessions = append(bySessions, t)
 			continue
 		}
 		tasks = append(tasks, logged(t.ID, func(ctx context.Context) error {
 			rows, err := d.breakdown(ctx, q, report.Dimension(t.Dimension), sitePageRows)
 			t.Rows = tableRows(v, t.Dimension, rows)
+			return err
+		}))
+	}
+	if len(bySessions) > 0 {
+		tasks = append(tasks, logged("breakdowns", func(ctx context.Context) error {
+			var dims []report.Dimension
+			for _, t := range bySessions {
+				dims = append(dims, report.Dimension(t.Dimension))
+			}
+			rows, err := d.breakdowns(ctx, q, dims, sitePageRows)
+			for _, t := range bySessions {
+				t.Rows = tableRows(v, t.Dimension, rows[report.Dimension(t.Dimension)])
+			}
 			return err
 		}))
 	}
@@ -239,7 +243,7 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 		if report.Dimension(t.Dimension).ReadsEvents() {
 			t.SQL = sqlText(sql[t.ID])
 		} else {
-			t.SQL = sqlText(sql["overview"])
+			t.SQL = sqlText(sql["breakdowns"])
 		}
 	}
 	page := sitePage{
