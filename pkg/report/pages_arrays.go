@@ -17,14 +17,15 @@ const otherPages = session.OtherPages
 // rows in session_versions counts pageviews under otherPages, and its
 // arguments. It reads every version, without FINAL (a session's pages only
 // grow, and a session counted here that did not overflow is still counted
-// exactly, from events), so it costs a read of the range's page arrays and
-// no merge.
+// exactly, from events), so it needs no merge; and only a session of more
+// pageviews than session.MaxPages can have overflowed, so ClickHouse reads
+// the page arrays of those few alone (the condition goes to PREWHERE).
 func (q Query) overflowedFrom() (string, []any) {
 	return `(SELECT session_id FROM session_versions
   WHERE site_id = ?
     AND session_date BETWEEN toDate(?) - 1 AND toDate(?) + 1
     AND started_at >= toDateTime(?) AND started_at < toDateTime(?)
-    AND has(pages, '` + otherPages + `'))`, []any{q.Site, day(q.From), day(q.To), q.fromSec(), q.toSec()}
+    AND pageviews > ? AND has(pages, '` + otherPages + `'))`, []any{q.Site, day(q.From), day(q.To), q.fromSec(), q.toSec(), session.MaxPages}
 }
 
 // pagesOverflowed reports whether any session of q's range has overflowed
