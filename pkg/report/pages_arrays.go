@@ -53,7 +53,10 @@ func (r *Reports) pagesOverflowed(ctx context.Context, q Query) (bool, error) {
 // (overflowed: pagesOverflowed found some) are read from events instead,
 // each event id once, by session id (an empty set of them reads no event).
 // A (session, page) is one row on either side, so a page's sessions are
-// count(). Page filters also select the rows, as in eventRowsQuery.
+// count(). Page filters also select the rows, as in eventRowsQuery. A row
+// holding otherPages is never read as pages: a session that overflows
+// between the check and this query is left out of this one answer rather
+// than shown with an "(other)" page.
 func pagesQuery(q Query, overflowed bool, limit int) (string, []any) {
 	rows, args := q.sessionsFrom(colVisitor, "pages AS s_pages", "page_views AS s_page_views")
 	inner := `SELECT session_id AS p_session, s_visitor AS p_visitor, p_key, toUInt64(p_n) AS p_views
