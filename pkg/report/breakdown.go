@@ -129,10 +129,9 @@ func ParseDimension(s string) (Dimension, error) {
 	return "", fmt.Errorf("%w: unknown dimension %q (want one of %v)", ErrInvalidQuery, clip(s), Dimensions())
 }
 
-// TopPages ranks the pages of q's sessions by pageviews. It reads the events
-// table (kind = 'pageview'), counting uniqExact(event_id) since rows of the
-// same event may not be merged yet. Bot events (is_bot = 1) are left out
-// unless q.IncludeBots.
+// TopPages ranks the pages of q's sessions by pageviews: the pageviews of
+// the sessions Summary counts (a bot-flagged session is left out unless
+// q.IncludeBots), from their session rows; see pagesQuery.
 func (r *Reports) TopPages(ctx context.Context, q Query, limit int) ([]Row, error) {
 	return r.Breakdown(ctx, q, Pages, limit)
 }
@@ -172,7 +171,17 @@ func (r *Reports) Breakdown(ctx context.Context, q Query, dim Dimension, limit i
 	if err != nil {
 		return nil, err
 	}
-	query, args := breakdownQuery(q, dim, limit)
+	var query string
+	var args []any
+	if dim == Pages {
+		overflowed, err := r.pagesOverflowed(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+		}
+		query, args = pagesQuery(q, overflowed, limit)
+	} else {
+		query, args = breakdownQuery(q, dim, limit)
+	}
 	out := []Row{}
 	err = r.each(ctx, query, args, func(rows store.Rows) error {
 		var row Row
@@ -220,7 +229,8 @@ func (q Query) eventRowsWhere(dim Dimension, cond string, condArgs ...any) (stri
 	return where, args
 }
 
-// breakdownQuery builds Breakdown's query: pure, so that it can be shown.
+// breakdownQuery builds Breakdown's query for the dimensions other than
+// Pages (see pagesQuery): pure, so that it can be shown.
 func breakdownQuery(q Query, dim Dimension, limit int) (string, []any) {
 	def := dimensions[dim]
 	if def.eventColumn != "" {

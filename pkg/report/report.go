@@ -131,11 +131,11 @@ const (
 
 // versionColumns are the columns of session_versions that the column
 // constants and the dimensions read: what the FINAL subquery passes on
-// (ClickHouse reads only those the outer query uses). The page arrays are
-// not among them.
+// (ClickHouse reads only those the outer query uses).
 const versionColumns = `session_id, visitor_id, started_at, start_reason, first_ms, last_ms, events, pageviews,
     custom_events, is_bot, entry_pathname, exit_pathname, referrer_domain, referrer_source, channel,
-    utm_source, utm_medium, utm_campaign, utm_term, utm_content, browser, browser_version, os, device, screen_width, country`
+    utm_source, utm_medium, utm_campaign, utm_term, utm_content, browser, browser_version, os, device, screen_width, country,
+    pages, page_views`
 
 // The engaged-session rule (GA4): a session is engaged with EngagedPageviews
 // or more pageviews, or when it lasts longer than EngagedAfterMs, or with a
