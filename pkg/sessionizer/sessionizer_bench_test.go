@@ -53,7 +53,7 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 	b.Logf("published %d events (%.0f B each on average) in %s", n, float64(bytesPublished)/float64(n), time.Since(start).Round(time.Millisecond))
 
 	var total, afterJoin, join time.Duration
-	var goCPU, chCPU, flushBusy time.Duration
+	var goCPU, chCPU, flushBusy, blocked time.Duration
 	var flushes uint64
 	b.ResetTimer()
 	b.StopTimer()
@@ -110,6 +110,7 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 		flushSum, flushCount := benchHistogram(b, reg, "teller_sessionizer_flush_seconds")
 		flushes += flushCount
 		flushBusy += time.Duration(flushSum * float64(time.Second))
+		blocked += time.Duration(benchCounter(b, reg, "teller_sessionizer_write_wait_seconds_total") * float64(time.Second))
 		total += done.Sub(t0)
 		afterJoin += done.Sub(joined)
 		join += joined.Sub(t0)
@@ -124,9 +125,11 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 	b.ReportMetric(events/afterJoin.Seconds(), "events/s_after_join")
 	b.ReportMetric(join.Seconds()/float64(b.N), "join_s")
 	b.ReportMetric(goCPU.Seconds()/events*1e5, "go_cpu_s/100k")
-	// The share of the time the partition loops spent writing to ClickHouse
-	// (reading pauses meanwhile), and the rows per write.
+	// The share of the time the partitions had a write to ClickHouse in
+	// flight (reading goes on meanwhile), the share they stopped reading
+	// because the next batch was full too, and the rows per write.
 	b.ReportMetric(100*flushBusy.Seconds()/(partitions*total.Seconds()), "pct_partition_time_in_writes")
+	b.ReportMetric(100*blocked.Seconds()/(partitions*total.Seconds()), "pct_partition_time_blocked_on_writes")
 	if flushes > 0 {
 		b.ReportMetric(events/float64(flushes), "rows/write")
 	}
@@ -208,6 +211,25 @@ func benchStartProfile(b *testing.B) func() {
 		b.Fatalf("CPU profile (drop go test's -cpuprofile when TELLER_BENCH_CPUPROFILE is set): %v", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// benchCounter is the value of a counter in reg.
+func benchCounter(b *testing.B, reg *prometheus.Registry, name string) float64 {
+	families, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			var sum float64
+			for _, m := range f.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+			return sum
+		}
+	}
+	b.Fatalf("metric %s not found", name)
+	return 0
 }
 
 // benchHistogram is the sum and count of a histogram in reg.
