@@ -45,7 +45,7 @@ func (c *partitionConsumer) cut(wctx context.Context, checkpoint bool) error {
 		return err
 	}
 	c.inflight = true
-	go func() { c.written <- writeResult{b: b, err: c.write(wctx, b)} }()
+	go c.s.combine.submit(wctx, c, b)
 	return nil
 }
 
@@ -94,42 +94,57 @@ func (c *partitionConsumer) completed(res writeResult) error {
 }
 
 // write writes b's rows, retrying until ClickHouse takes them, then its
-// checkpoint if it has one, and commits that offset to Kafka. It runs
-// beside the loop and touches neither the state nor the buffer being
-// filled.
+// checkpoint if it has one, and commits that offset to Kafka. It touches
+// neither the state nor the buffer being filled.
 func (c *partitionConsumer) write(ctx context.Context, b *batch) error {
-	s := c.s
-	if len(b.rows) > 0 || len(b.rejected) > 0 || len(b.versions) > 0 {
-		start := time.Now()
-		for attempt := 0; ; attempt++ {
-			// Versions first: once a batch's events are visible, so are
-			// their sessions (tests and tools that wait for events rely on it).
-			err := s.opts.Store.WriteSessionVersions(ctx, b.versions)
-			if err == nil {
-				err = s.opts.Store.WriteEvents(ctx, b.rows)
-			}
-			if err == nil {
-				err = s.opts.Store.WriteRejected(ctx, b.rejected)
-			}
-			if err == nil {
-				break
-			}
-			s.metrics.clickhouseErrors.Inc()
-			s.log.Warn("writing to ClickHouse failed; retrying (reading goes on until the next batch is full)",
-				"partition", c.partition, "rows", len(b.rows), "err", err)
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return fmt.Errorf("write of partition %d abandoned: %w", c.partition, err)
-			}
-		}
-		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
-		s.metrics.written.Add(float64(len(b.rows)))
-		s.metrics.versions.Add(float64(len(b.versions)))
+	if err := writeRows(ctx, c.s, b.rows, b.rejected, b.versions); err != nil {
+		return fmt.Errorf("write of partition %d abandoned: %w", c.partition, err)
 	}
-	if b.cp == nil {
+	return c.saveCheckpoint(ctx, b.cp)
+}
+
+// writeRows writes rows, rejected and versions, retrying until ClickHouse
+// takes them; it fails only when ctx ends.
+func writeRows(ctx context.Context, s *Sessionizer, rows []store.EventRow, rejected []store.Rejected, versions []store.SessionVersion) error {
+	if len(rows) == 0 && len(rejected) == 0 && len(versions) == 0 {
 		return nil
 	}
+	start := time.Now()
 	for attempt := 0; ; attempt++ {
-		err := s.opts.Store.SaveCheckpoint(ctx, *b.cp)
+		// Versions first: once a batch's events are visible, so are
+		// their sessions (tests and tools that wait for events rely on it).
+		err := s.opts.Store.WriteSessionVersions(ctx, versions)
+		if err == nil {
+			err = s.opts.Store.WriteEvents(ctx, rows)
+		}
+		if err == nil {
+			err = s.opts.Store.WriteRejected(ctx, rejected)
+		}
+		if err == nil {
+			break
+		}
+		s.metrics.clickhouseErrors.Inc()
+		s.log.Warn("writing to ClickHouse failed; retrying (reading goes on until the next batch is full)",
+			"rows", len(rows), "err", err)
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return err
+		}
+	}
+	s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
+	s.metrics.written.Add(float64(len(rows)))
+	s.metrics.versions.Add(float64(len(versions)))
+	return nil
+}
+
+// saveCheckpoint saves cp (nothing when nil), retrying until ClickHouse
+// takes it, and commits its offset to Kafka.
+func (c *partitionConsumer) saveCheckpoint(ctx context.Context, cp *store.Checkpoint) error {
+	if cp == nil {
+		return nil
+	}
+	s := c.s
+	for attempt := 0; ; attempt++ {
+		err := s.opts.Store.SaveCheckpoint(ctx, *cp)
 		if err == nil {
 			break
 		}
@@ -140,10 +155,10 @@ func (c *partitionConsumer) write(ctx context.Context, b *batch) error {
 		}
 	}
 	s.metrics.checkpoints.Inc()
-	s.metrics.stateBytes.WithLabelValues(strconv.Itoa(c.partition)).Set(float64(len(b.cp.State)))
+	s.metrics.stateBytes.WithLabelValues(strconv.Itoa(c.partition)).Set(float64(len(cp.State)))
 	// The checkpoint is the truth; the Kafka commit only helps tools that
 	// watch consumer lag. It fails after a revoke, which is fine.
-	if err := c.gen.CommitOffsets(map[string]map[int]int64{s.opts.Kafka.Topic: {c.partition: b.cp.NextOffset}}); err != nil {
+	if err := c.gen.CommitOffsets(map[string]map[int]int64{s.opts.Kafka.Topic: {c.partition: cp.NextOffset}}); err != nil {
 		s.log.Debug("committing offset to Kafka failed (the ClickHouse checkpoint stands)", "partition", c.partition, "err", err)
 	}
 	return nil
