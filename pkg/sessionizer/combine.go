@@ -55,8 +55,9 @@ func (k *combiner) submit(ctx context.Context, c *partitionConsumer, b *batch) {
 
 // write writes one group and reports to each of its partitions. The
 // leader's context bounds it: when the leader's partition gives up
-// (revoke, shutdown), the group fails and each partition writes its batch
-// again on its own (finish).
+// (revoke, shutdown, or its own read failing), the group fails and each
+// partition writes its batch again on its own (finish), restarting from
+// its checkpoint if its generation goes on: nothing is lost or reordered.
 func (k *combiner) write(ctx context.Context, group []pending) {
 	if len(group) == 1 {
 		p := group[0]
