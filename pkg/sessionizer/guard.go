@@ -58,12 +58,22 @@ func (g *guardedStore) WriteEvents(ctx context.Context, rows []store.EventRow) e
 	}
 	bridging := 0
 	for i := range rows {
-		g.progress.wrote(rows[i].KafkaPartition, rows[i].KafkaOffset)
 		if rows[i].IsBridging {
 			bridging++
 		}
 	}
 	g.metrics.bridging.Add(float64(bridging))
+	// A batch is one partition's, in offset order: one progress update
+	// per run of rows of one partition instead of a lock per row.
+	for lo := 0; lo < len(rows); {
+		p, last := rows[lo].KafkaPartition, rows[lo].KafkaOffset
+		hi := lo + 1
+		for ; hi < len(rows) && rows[hi].KafkaPartition == p; hi++ {
+			last = max(last, rows[hi].KafkaOffset)
+		}
+		g.progress.wrote(p, last)
+		lo = hi
+	}
 	return nil
 }
 

@@ -6,7 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // documents each one.
 type metrics struct {
 	events, written, versions, duplicates, rejected, late, bridging, clickhouseErrors, checkpoints, offsetResets, restarts prometheus.Counter
-	groupLeaves, kafkaErrors                                                                                               prometheus.Counter
+	groupLeaves, kafkaErrors, writeWaitSeconds                                                                             prometheus.Counter
 	sessions                                                                                                               *prometheus.CounterVec
 	callErrors                                                                                                             *prometheus.CounterVec
 	openSessions, stateBytes, lag, checkpointAge                                                                           *prometheus.GaugeVec
@@ -49,6 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		restarts:         c("partition_restarts_total", "Partition consumers restarted from their checkpoint after a failure."),
 		groupLeaves:      c("group_leaves_total", "Times this member left its consumer group because every ClickHouse call failed for -stuck-timeout."),
 		kafkaErrors:      c("kafka_errors_total", "Failed Kafka requests of the lag measurement."),
+		writeWaitSeconds: c("write_wait_seconds_total", "Time partitions spent not reading because both buffers were full: the next batch waited for the write in flight."),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "teller_sessionizer_sessions_started_total",
 			Help: "Sessions opened, by start reason."}, []string{"reason"}),
 		callErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "teller_sessionizer_clickhouse_call_errors_total",
@@ -81,7 +82,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.quarantined, m.closedEarly, m.forgottenIDs, m.recentIDs, m.recentHorizon)
 		reg.MustRegister(m.events, m.written, m.versions, m.duplicates, m.rejected, m.late, m.bridging, m.clickhouseErrors, m.checkpoints,
-			m.offsetResets, m.restarts, m.groupLeaves, m.kafkaErrors, m.sessions, m.callErrors, m.openSessions,
+			m.offsetResets, m.restarts, m.groupLeaves, m.kafkaErrors, m.writeWaitSeconds, m.sessions, m.callErrors, m.openSessions,
 			m.stateBytes, m.lag, m.checkpointAge, m.assigned, m.member, m.flushSeconds, m.callSeconds, m.freshness)
 	}
 	return m

@@ -14,20 +14,27 @@ import (
 	"github.com/teller-analytics/teller/pkg/store"
 )
 
-// partitionConsumer sessionizes one partition for one generation.
+// partitionConsumer sessionizes one partition for one generation. Its loop
+// reads, assigns and fills one batch while the previous batch is written
+// (write.go): one write in flight, at most two batches in memory.
 type partitionConsumer struct {
 	s         *Sessionizer
 	gen       *kafka.Generation
 	partition int
 
-	state      *session.Partition
-	next       int64 // next offset to read; everything before is in rows or written
-	durable    int64 // next offset covered by the last checkpoint
-	rows       []store.EventRow
-	rejected   []store.Rejected
-	versions   []store.SessionVersion // taken from state, not yet written
-	changed    []session.Figures
-	lastCommit time.Time
+	state *session.Partition
+	next  int64 // next offset to read; everything before is in a batch or written
+	// checkpointed is the next offset of the last checkpoint handed to a
+	// write: saved once that write completes (or the partition ends and
+	// its next owner replays from the one before).
+	checkpointed int64
+	fill         *batch // being filled by the loop
+	spare        *batch // the other buffer, back from its write
+	inflight     bool
+	written      chan writeResult // the write in flight's outcome
+	failed       *batch           // a write that gave up (revoke, shutdown): written again by finish
+	changed      []session.Figures
+	lastCommit   time.Time
 
 	// The state's counters already added to the metrics, and up to which
 	// value and when they were last logged (at most once a minute).
@@ -72,7 +79,8 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.next, c.durable, c.lastCommit = start, start, time.Now()
+	c.next, c.checkpointed, c.lastCommit = start, start, time.Now()
+	c.fill, c.spare, c.written = &batch{}, &batch{}, make(chan writeResult, 1)
 	log.Info("consuming partition", "offset", start, "from_checkpoint", ok, "open_sessions", c.state.OpenSessions())
 
 	r := kafka.NewReader(kafka.ReaderConfig{
@@ -107,42 +115,101 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 		}
 	}()
 
+	// Writes run under their own context so that finish can let the one in
+	// flight complete after the generation ends (or stop it at its timeout).
+	wctx, stopWrites := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWrites()
 	flush := time.NewTicker(s.opts.Config.FlushInterval)
 	defer flush.Stop()
+	// cutDue: a flush tick or a full batch came while a write was in
+	// flight; the batch is cut as soon as that write completes, so writes
+	// follow each other without a gap when ClickHouse is the bottleneck.
+	cutDue := false
+	var blockedSince time.Time
 	for {
+		in := msgs
+		if c.full() && c.inflight {
+			// Both buffers full: reading waits for the write in flight.
+			in = nil
+			if blockedSince.IsZero() {
+				blockedSince = time.Now()
+			}
+		}
 		select {
-		case m := <-msgs:
+		case m := <-in:
 			c.handle(m)
-			if len(c.rows)+len(c.rejected) >= s.opts.Config.MaxBatch {
-				if err := c.flush(ctx, false); err != nil {
-					return c.finish(ctx, err)
-				}
+			if c.full() {
+				cutDue = true
 			}
 		case <-flush.C:
-			due := time.Since(c.lastCommit) >= s.opts.Config.CheckpointInterval
-			if err := c.flush(ctx, due); err != nil {
-				return c.finish(ctx, err)
+			cutDue = true
+		case res := <-c.written:
+			if !blockedSince.IsZero() {
+				s.metrics.writeWaitSeconds.Add(time.Since(blockedSince).Seconds())
+				blockedSince = time.Time{}
+			}
+			if err := c.completed(res); err != nil {
+				return c.finish(ctx, wctx, stopWrites, err)
 			}
 		case err := <-fetchErr:
-			return c.finish(ctx, fmt.Errorf("read partition %d: %w", c.partition, err))
+			return c.finish(ctx, wctx, stopWrites, fmt.Errorf("read partition %d: %w", c.partition, err))
 		case <-ctx.Done():
-			return c.finish(ctx, nil)
+			return c.finish(ctx, wctx, stopWrites, nil)
+		}
+		if cutDue && !c.inflight {
+			cutDue = false
+			if err := c.cut(wctx, time.Since(c.lastCommit) >= s.opts.Config.CheckpointInterval); err != nil {
+				return c.finish(ctx, wctx, stopWrites, err)
+			}
 		}
 	}
 }
 
-// finish flushes and checkpoints on revoke or shutdown, with a fresh
-// deadline because the generation's context has already ended. A cause
-// that is only the generation ending (a flush interrupted by the revoke)
-// is no error once the final flush succeeds.
-func (c *partitionConsumer) finish(gctx context.Context, cause error) error {
+// full tells whether the batch being filled reached -max-batch.
+func (c *partitionConsumer) full() bool {
+	return len(c.fill.rows)+len(c.fill.rejected) >= c.s.opts.Config.MaxBatch
+}
+
+// finish writes what is left and checkpoints on revoke or shutdown, with a
+// fresh deadline because the generation's context has already ended: the
+// write in flight first (given until the deadline to complete, written
+// again if it failed), then the rest. A cause that is only the generation
+// ending (a write interrupted by the revoke) is no error once the final
+// write succeeds.
+func (c *partitionConsumer) finish(gctx, wctx context.Context, stopWrites context.CancelFunc, cause error) error {
 	if gctx.Err() != nil {
 		cause = nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.Config.ShutdownTimeout)
 	defer cancel()
-	if err := c.flush(ctx, true); err != nil {
+	if c.inflight {
+		var res writeResult
+		select {
+		case res = <-c.written:
+		case <-ctx.Done():
+			stopWrites()
+			res = <-c.written
+		}
+		_ = c.completed(res) // a failure leaves the batch in c.failed
+	}
+	if c.failed != nil {
+		// Written again from the start: rows and versions written twice
+		// are harmless, and its checkpoint, if any, still follows all
+		// its rows.
+		if err := c.write(ctx, c.failed); err != nil {
+			return errors.Join(cause, err)
+		}
+		c.failed.reset()
+		c.spare, c.failed = c.failed, nil
+	}
+	b, err := c.take(true)
+	if err != nil {
 		return errors.Join(cause, err)
+	}
+	if b != nil {
+		if err := c.write(ctx, b); err != nil {
+			return errors.Join(cause, err)
+		}
 	}
 	c.s.log.Info("partition released", "partition", c.partition, "offset", c.next, "open_sessions", c.state.OpenSessions())
 	return cause
@@ -222,7 +289,7 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	if err != nil {
 		c.s.metrics.rejected.Inc()
 		c.s.log.Warn("rejecting message", "partition", c.partition, "offset", m.Offset, "err", err)
-		c.rejected = append(c.rejected, store.Rejected{At: time.Now(), Topic: m.Topic, Partition: int32(m.Partition),
+		c.fill.rejected = append(c.fill.rejected, store.Rejected{At: time.Now(), Topic: m.Topic, Partition: int32(m.Partition),
 			Offset: m.Offset, Reason: err.Error(), Payload: m.Value})
 		return
 	}
@@ -237,7 +304,7 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 			time.UnixMilli(ev.ReceivedMs).UTC().Format(time.RFC3339Nano), c.s.rules.MaxClockSkew, m.Time.UTC().Format(time.RFC3339Nano))
 		c.s.metrics.quarantined.Inc()
 		c.s.log.Warn("quarantining event", "partition", c.partition, "offset", m.Offset, "reason", reason)
-		c.rejected = append(c.rejected, store.Rejected{At: time.Now(), Topic: m.Topic, Partition: int32(m.Partition),
+		c.fill.rejected = append(c.fill.rejected, store.Rejected{At: time.Now(), Topic: m.Topic, Partition: int32(m.Partition),
 			Offset: m.Offset, Reason: reason, Payload: m.Value})
 		return
 	}
@@ -249,7 +316,7 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	}
 	withSession(&row, a)
 	row.KafkaPartition, row.KafkaOffset = int32(m.Partition), m.Offset
-	c.rows = append(c.rows, row)
+	c.fill.rows = append(c.fill.rows, row)
 	c.s.metrics.events.Inc()
 	if a.Late {
 		c.s.metrics.late.Inc()
@@ -257,85 +324,6 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	if a.Opens {
 		c.s.metrics.sessions.WithLabelValues(a.Reason.String()).Inc()
 	}
-}
-
-// flush writes buffered rows, retrying until ClickHouse takes them (reading
-// pauses meanwhile), then, if checkpoint, saves the checkpoint and commits.
-func (c *partitionConsumer) flush(ctx context.Context, checkpoint bool) error {
-	s := c.s
-	// The versions of the sessions these rows changed go in the same write
-	// cycle, before the checkpoint; kept until written, so a failed flush
-	// retried later still writes them.
-	c.changed = c.state.Changed(c.changed[:0])
-	for i := range c.changed {
-		c.versions = append(c.versions, versionRow(&c.changed[i]))
-	}
-	clear(c.changed)
-	if len(c.rows) > 0 || len(c.rejected) > 0 || len(c.versions) > 0 {
-		start := time.Now()
-		for attempt := 0; ; attempt++ {
-			// Versions first: once a batch's events are visible, so are
-			// their sessions (tests and tools that wait for events rely on it).
-			err := s.opts.Store.WriteSessionVersions(ctx, c.versions)
-			if err == nil {
-				err = s.opts.Store.WriteEvents(ctx, c.rows)
-			}
-			if err == nil {
-				err = s.opts.Store.WriteRejected(ctx, c.rejected)
-			}
-			if err == nil {
-				break
-			}
-			s.metrics.clickhouseErrors.Inc()
-			s.log.Warn("writing to ClickHouse failed; consumption paused, retrying", "partition", c.partition, "rows", len(c.rows), "err", err)
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return fmt.Errorf("flush of partition %d abandoned: %w", c.partition, err)
-			}
-		}
-		done := time.Now()
-		s.metrics.flushSeconds.Observe(done.Sub(start).Seconds())
-		doneMs := done.UnixMilli()
-		for i := range c.rows {
-			s.metrics.freshness.Observe(float64(doneMs-c.rows[i].TimeMs) / 1e3)
-		}
-		s.metrics.written.Add(float64(len(c.rows)))
-		s.metrics.versions.Add(float64(len(c.versions)))
-		clear(c.versions)
-		c.rows, c.rejected, c.versions = c.rows[:0], c.rejected[:0], c.versions[:0]
-	}
-	c.reportState()
-	if !checkpoint || c.next == c.durable {
-		if checkpoint {
-			c.lastCommit = time.Now()
-		}
-		return nil
-	}
-	state, err := c.state.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("encode state of partition %d: %w", c.partition, err)
-	}
-	cp := store.Checkpoint{Group: s.opts.Config.Group, Topic: s.opts.Kafka.Topic, Partition: int32(c.partition),
-		NextOffset: c.next, ClockMs: c.state.Clock(), OpenSessions: uint32(c.state.OpenSessions()), State: state}
-	for attempt := 0; ; attempt++ {
-		err := s.opts.Store.SaveCheckpoint(ctx, cp)
-		if err == nil {
-			break
-		}
-		s.metrics.clickhouseErrors.Inc()
-		s.log.Warn("writing checkpoint failed; retrying", "partition", c.partition, "err", err)
-		if err := sleep(ctx, backoff(attempt)); err != nil {
-			return fmt.Errorf("checkpoint of partition %d abandoned: %w", c.partition, err)
-		}
-	}
-	c.durable, c.lastCommit = c.next, time.Now()
-	s.metrics.checkpoints.Inc()
-	s.metrics.stateBytes.WithLabelValues(strconv.Itoa(c.partition)).Set(float64(len(state)))
-	// The checkpoint is the truth; the Kafka commit only helps tools that
-	// watch consumer lag. It fails after a revoke, which is fine.
-	if err := c.gen.CommitOffsets(map[string]map[int]int64{s.opts.Kafka.Topic: {c.partition: c.next}}); err != nil {
-		s.log.Debug("committing offset to Kafka failed (the ClickHouse checkpoint stands)", "partition", c.partition, "err", err)
-	}
-	return nil
 }
 
 // recordMs is the message's Kafka timestamp, Unix ms, or 0 when it has

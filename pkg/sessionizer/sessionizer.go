@@ -256,6 +256,7 @@ type Sessionizer struct {
 	enrich   *enricher
 	health   *clickhouseHealth
 	progress *progress
+	combine  combiner // joins the partitions' writes (combine.go)
 
 	mu       sync.Mutex
 	assigned map[int]bool

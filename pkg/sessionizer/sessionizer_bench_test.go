@@ -34,6 +34,7 @@ import (
 // Metrics: events/s over the whole run, events/s after the consumer group
 // was joined, the join time, and CPU seconds per 100k events of this
 // process (sessionizer and kfake broker) and of the ClickHouse server.
+// TELLER_BENCH_SESSIONIZER_FLUSH=3s overrides -flush-interval.
 // TELLER_BENCH_CPUPROFILE=file writes a CPU profile of the timed part only
 // (go test's -cpuprofile would include publishing the events).
 func BenchmarkSessionizerThroughput(b *testing.B) {
@@ -53,8 +54,9 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 	b.Logf("published %d events (%.0f B each on average) in %s", n, float64(bytesPublished)/float64(n), time.Since(start).Round(time.Millisecond))
 
 	var total, afterJoin, join time.Duration
-	var goCPU, chCPU, flushBusy time.Duration
+	var goCPU, chCPU, flushBusy, blocked time.Duration
 	var flushes uint64
+	var versions float64
 	b.ResetTimer()
 	b.StopTimer()
 	for i := 0; i < b.N; i++ {
@@ -72,6 +74,13 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 		var cfg sessionizer.Config
 		cfg.RegisterFlags(flag.NewFlagSet("sessionizer", flag.ContinueOnError))
 		cfg.Group = name
+		if v := os.Getenv("TELLER_BENCH_SESSIONIZER_FLUSH"); v != "" {
+			// Fewer, bigger inserts: what ClickHouse's CPU per event depends on.
+			var err error
+			if cfg.FlushInterval, err = time.ParseDuration(v); err != nil || cfg.FlushInterval <= 0 {
+				b.Fatalf("TELLER_BENCH_SESSIONIZER_FLUSH=%q is not a positive duration", v)
+			}
+		}
 		reg := prometheus.NewRegistry()
 		s, err := sessionizer.New(sessionizer.Options{Config: cfg, Kafka: kafkaCfg,
 			Store: st, Sites: sites, Logger: testenv.Logger(b), Registerer: reg})
@@ -110,6 +119,8 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 		flushSum, flushCount := benchHistogram(b, reg, "teller_sessionizer_flush_seconds")
 		flushes += flushCount
 		flushBusy += time.Duration(flushSum * float64(time.Second))
+		versions += benchCounter(b, reg, "teller_sessionizer_session_versions_written_total")
+		blocked += time.Duration(benchCounter(b, reg, "teller_sessionizer_write_wait_seconds_total") * float64(time.Second))
 		total += done.Sub(t0)
 		afterJoin += done.Sub(joined)
 		join += joined.Sub(t0)
@@ -124,9 +135,14 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 	b.ReportMetric(events/afterJoin.Seconds(), "events/s_after_join")
 	b.ReportMetric(join.Seconds()/float64(b.N), "join_s")
 	b.ReportMetric(goCPU.Seconds()/events*1e5, "go_cpu_s/100k")
-	// The share of the time the partition loops spent writing to ClickHouse
-	// (reading pauses meanwhile), and the rows per write.
+	// The share of the time the partitions had a write to ClickHouse in
+	// flight (reading goes on meanwhile), the share they stopped reading
+	// because the next batch was full too, and the rows per write.
 	b.ReportMetric(100*flushBusy.Seconds()/(partitions*total.Seconds()), "pct_partition_time_in_writes")
+	b.ReportMetric(100*blocked.Seconds()/(partitions*total.Seconds()), "pct_partition_time_blocked_on_writes")
+	// session_versions rows per event: one per session changed in a batch,
+	// so bigger batches write fewer.
+	b.ReportMetric(versions/events, "versions/event")
 	if flushes > 0 {
 		b.ReportMetric(events/float64(flushes), "rows/write")
 	}
@@ -208,6 +224,25 @@ func benchStartProfile(b *testing.B) func() {
 		b.Fatalf("CPU profile (drop go test's -cpuprofile when TELLER_BENCH_CPUPROFILE is set): %v", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// benchCounter is the value of a counter in reg.
+func benchCounter(b *testing.B, reg *prometheus.Registry, name string) float64 {
+	families, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			var sum float64
+			for _, m := range f.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+			return sum
+		}
+	}
+	b.Fatalf("metric %s not found", name)
+	return 0
 }
 
 // benchHistogram is the sum and count of a histogram in reg.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,11 +84,16 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 	// Column by column, as WriteSessionVersions: one Append of a typed
 	// slice per column instead of 41 values boxed into interfaces per row
 	// (batch building was about a quarter of the sessionizer's CPU).
-	str := func(f func(*EventRow) string) []string { return eventColumn(rows, f) }
+	// The columns' slices are reused from one insert to the next (the
+	// driver copies them into its own buffers): they were the largest
+	// allocation per row left.
+	sc := eventScratchPool.Get().(*eventScratch)
+	defer sc.release()
+	str := func(f func(*EventRow) string) []string { return eventColumn(sc, rows, f) }
 	flag := func(f func(*EventRow) bool) []uint8 {
-		return eventColumn(rows, func(r *EventRow) uint8 { return b2u(f(r)) })
+		return eventColumn(sc, rows, func(r *EventRow) uint8 { return b2u(f(r)) })
 	}
-	keys, vals := make([][]string, len(rows)), make([][]string, len(rows))
+	keys, vals := eventColumn(sc, rows, nilProps), eventColumn(sc, rows, nilProps)
 	for i := range rows {
 		keys[i], vals[i] = rows[i].PropsKeys, rows[i].PropsValues
 		if keys[i] == nil {
@@ -96,12 +102,12 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 	}
 	// In insertEvents' order.
 	cols := []any{
-		eventColumn(rows, func(r *EventRow) uuid.UUID { return r.EventID }),
+		eventColumn(sc, rows, func(r *EventRow) uuid.UUID { return r.EventID }),
 		str(func(r *EventRow) string { return r.SiteID }),
-		eventColumn(rows, func(r *EventRow) uuid.UUID { return r.VisitorID }),
-		eventColumn(rows, func(r *EventRow) uuid.UUID { return r.SessionID }),
-		eventColumn(rows, func(r *EventRow) time.Time { return time.UnixMilli(r.TimeMs).UTC() }),
-		eventColumn(rows, func(r *EventRow) uint64 { return uint64(r.TimeMs) }),
+		eventColumn(sc, rows, func(r *EventRow) uuid.UUID { return r.VisitorID }),
+		eventColumn(sc, rows, func(r *EventRow) uuid.UUID { return r.SessionID }),
+		eventColumn(sc, rows, func(r *EventRow) time.Time { return time.UnixMilli(r.TimeMs).UTC() }),
+		eventColumn(sc, rows, func(r *EventRow) uint64 { return uint64(r.TimeMs) }),
 		str(func(r *EventRow) string { return r.Kind }),
 		str(func(r *EventRow) string { return r.Name }),
 		str(func(r *EventRow) string { return r.URL }),
@@ -124,20 +130,20 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 		str(func(r *EventRow) string { return r.Device }),
 		flag(func(r *EventRow) bool { return r.IsBot }),
 		str(func(r *EventRow) string { return r.BotReason }),
-		eventColumn(rows, func(r *EventRow) uint16 { return r.ScreenWidth }),
-		eventColumn(rows, func(r *EventRow) uint16 { return r.ScreenHeight }),
+		eventColumn(sc, rows, func(r *EventRow) uint16 { return r.ScreenWidth }),
+		eventColumn(sc, rows, func(r *EventRow) uint16 { return r.ScreenHeight }),
 		keys, vals,
-		eventColumn(rows, func(r *EventRow) uint32 { return r.EngagedMs }),
-		eventColumn(rows, func(r *EventRow) uint8 { return r.ScrollDepth }),
-		eventColumn(rows, func(r *EventRow) time.Time { return time.UnixMilli(r.SessionStartedMs).UTC() }),
+		eventColumn(sc, rows, func(r *EventRow) uint32 { return r.EngagedMs }),
+		eventColumn(sc, rows, func(r *EventRow) uint8 { return r.ScrollDepth }),
+		eventColumn(sc, rows, func(r *EventRow) time.Time { return time.UnixMilli(r.SessionStartedMs).UTC() }),
 		str(func(r *EventRow) string { return r.SessionStartReason }),
 		flag(func(r *EventRow) bool { return r.IsSessionStart }),
 		flag(func(r *EventRow) bool { return r.IsLate }),
 		flag(func(r *EventRow) bool { return r.IsBridging }),
-		eventColumn(rows, func(r *EventRow) int32 { return r.KafkaPartition }),
-		eventColumn(rows, func(r *EventRow) int64 { return r.KafkaOffset }),
+		eventColumn(sc, rows, func(r *EventRow) int32 { return r.KafkaPartition }),
+		eventColumn(sc, rows, func(r *EventRow) int64 { return r.KafkaOffset }),
 		str(func(r *EventRow) string { return r.Country }),
-		eventColumn(rows, func(r *EventRow) uint64 { return uint64(max(r.KafkaTimeMs, 0)) }),
+		eventColumn(sc, rows, func(r *EventRow) uint64 { return uint64(max(r.KafkaTimeMs, 0)) }),
 	}
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c); err != nil {
@@ -150,12 +156,49 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 	return nil
 }
 
-// eventColumn is one column of rows.
-func eventColumn[T any](rows []EventRow, f func(*EventRow) T) []T {
-	out := make([]T, len(rows))
-	for i := range rows {
-		out[i] = f(&rows[i])
+// eventScratch holds one reusable slice per column of insertEvents, in
+// the order WriteEvents builds them.
+type eventScratch struct {
+	cols []any
+	next int
+}
+
+var eventScratchPool = sync.Pool{New: func() any { return new(eventScratch) }}
+
+// release empties the columns (so they keep no strings alive) and returns
+// sc to the pool.
+func (sc *eventScratch) release() {
+	for _, c := range sc.cols {
+		switch c := c.(type) {
+		case []string:
+			clear(c)
+		case [][]string:
+			clear(c)
+		}
 	}
+	sc.next = 0
+	eventScratchPool.Put(sc)
+}
+
+func nilProps(*EventRow) []string { return nil }
+
+// eventColumn is one column of rows, in sc's next slice when that one has
+// the type and room (always, from the second insert on).
+func eventColumn[T any](sc *eventScratch, rows []EventRow, f func(*EventRow) T) []T {
+	i := sc.next
+	sc.next++
+	if i == len(sc.cols) {
+		sc.cols = append(sc.cols, nil)
+	}
+	out, _ := sc.cols[i].([]T)
+	if cap(out) < len(rows) {
+		out = make([]T, len(rows))
+	}
+	out = out[:len(rows)]
+	for j := range rows {
+		out[j] = f(&rows[j])
+	}
+	sc.cols[i] = out
 	return out
 }
 

@@ -7,15 +7,27 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/store"
 )
 
 // Every field of an EventRow lands in its own column: each value below is
-// distinct, so a column written from the wrong field shows.
+// distinct, so a column written from the wrong field shows. Written in one
+// insert, and in one insert per row (the second insert reuses the first's
+// column slices, whose values must not leak into it).
 func TestWriteEventsStoresEveryColumn(t *testing.T) {
 	srv := testenv.ClickHouse(t)
-	db := testenv.OpenStore(t, srv, "cols")
+	for _, tc := range []struct {
+		name  string
+		split bool
+	}{{"cols", false}, {"cols_per_row", true}} {
+		t.Run(tc.name, func(t *testing.T) { testWriteEventsStoresEveryColumn(t, srv, tc.name, tc.split) })
+	}
+}
+
+func testWriteEventsStoresEveryColumn(t *testing.T, srv *chlocal.Server, name string, split bool) {
+	db := testenv.OpenStore(t, srv, name)
 	rows := []store.EventRow{{
 		EventID: uuid.MustParse("00000000-0000-4000-8000-000000000001"), SiteID: "site",
 		VisitorID: uuid.MustParse("00000000-0000-4000-8000-000000000002"), SessionID: uuid.MustParse("00000000-0000-4000-8000-000000000003"),
@@ -32,10 +44,16 @@ func TestWriteEventsStoresEveryColumn(t *testing.T) {
 		TimeMs: 1_700_000_002_000, Kind: "pageview", Name: "pageview", SessionStartedMs: 1_700_000_002_000,
 		SessionStartReason: "first_visit", IsSessionStart: true,
 	}}
-	if err := db.WriteEvents(context.Background(), rows); err != nil {
-		t.Fatal(err)
+	inserts := [][]store.EventRow{rows}
+	if split {
+		inserts = [][]store.EventRow{rows[:1], rows[1:]}
 	}
-	got := testenv.ClientQuery(t, srv, "cols", `SELECT event_id, site_id, visitor_id, session_id, ts, ts_ms, kind, name, url, hostname,
+	for _, in := range inserts {
+		if err := db.WriteEvents(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := testenv.ClientQuery(t, srv, name, `SELECT event_id, site_id, visitor_id, session_id, ts, ts_ms, kind, name, url, hostname,
  pathname, title, referrer, referrer_domain, referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
  click_id_type, browser, browser_version, os, device, is_bot, bot_reason, screen_width, screen_height, props_keys, props_values,
  engaged_ms, scroll_depth, session_started_at, session_start_reason, is_session_start, is_late, is_bridging, kafka_partition,
