@@ -219,7 +219,7 @@ func (c *Cluster) writeClusterConfig(n *Node) error {
     </macros>
     <zookeeper>
         <node><host>127.0.0.1</host><port>%d</port></node>
-        <session_timeout_ms>10000</session_timeout_ms>
+        <session_timeout_ms>30000</session_timeout_ms>
     </zookeeper>
     <distributed_ddl>
         <path>/clickhouse/task_queue/ddl</path>
