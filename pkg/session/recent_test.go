@@ -28,9 +28,11 @@ func TestRecentRemembersADay(t *testing.T) {
 		after int64 // clock when the redelivery comes, after t0
 		dup   bool
 	}{
-		{name: "just after closing", after: 33 * minute, dup: true},
-		{name: "a day after closing", after: 33*minute + RememberFor.Milliseconds(), dup: true},
-		{name: "a day and two buckets after closing", after: 33*minute + RememberFor.Milliseconds() + 2*bucketSpan + minute, dup: false},
+		// Closed at 32 minutes (gap + disorder), evicted into the record at
+		// the next sweep mark.
+		{name: "just after closing", after: 32*minute + sweepEvery, dup: true},
+		{name: "a day after closing", after: 32*minute + sweepEvery + RememberFor.Milliseconds(), dup: true},
+		{name: "a day and two buckets after closing", after: 32*minute + sweepEvery + RememberFor.Milliseconds() + 2*bucketSpan + minute, dup: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
