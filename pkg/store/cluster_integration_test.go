@@ -206,7 +206,7 @@ func TestMoveSingleServerToCluster(t *testing.T) {
 		q := "SELECT DISTINCT * FROM " + row[0]
 		got, want := sorted(testenv.ClientQuery(t, reader, "teller", q)), sorted(testenv.ClientQuery(t, old, "teller", q))
 		if got != want || want == "" && hasRows[row[0]] {
-			t.Errorf("%s after the move: %d lines, want %d equal ones", row[0], strings.Count(got, "\n")+1, strings.Count(want, "\n")+1)
+			t.Errorf("%s after the move: %d lines, want %d equal ones; first difference:\n%s", row[0], strings.Count(got, "\n")+1, strings.Count(want, "\n")+1, firstDiff(got, want))
 		}
 	}
 	got, ok, err := dst.LoadCheckpoint(ctx, cp.Group, cp.Topic, cp.Partition)
@@ -278,4 +278,15 @@ func TestRetriedInsertDeduplicatedOnAnyReplica(t *testing.T) {
 	if got := testenv.ClientQuery(t, cl.Nodes[2].Server(), "teller", "SELECT count(), uniqExact(event_id) FROM events"); got != fmt.Sprintf("%d\t%d", len(rows), len(rows)) {
 		t.Errorf("rows, distinct events after three writes of %d events: %q", len(rows), got)
 	}
+}
+
+// firstDiff is the first line where got and want differ, both sides.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) && i < len(w); i++ {
+		if g[i] != w[i] {
+			return "got  " + g[i] + "\nwant " + w[i]
+		}
+	}
+	return "(one is a prefix of the other)"
 }
