@@ -39,6 +39,12 @@ package store
 //   - ALTER on a sharded table: on x_local ON CLUSTER, then x is dropped and
 //     created again from x_local (it holds no data: inserts are synchronous)
 //     so that it has the new columns; MODIFY COMMENT on x_local only.
+//     ON CLUSTER runs a replicated ALTER on one replica of each shard; the
+//     others apply it later, from ZooKeeper. So between the ALTER and the
+//     next statement Migrate waits until every active replica has the
+//     table's new columns (awaitReplicas): a Distributed table created on a
+//     replica that is behind would lack them, and so would a backfill
+//     that reads there.
 //     18.16 refuses ALTER ... ON CLUSTER on a Distributed table in a cluster
 //     with internal_replication ("Table x isn't replicated, but shard #2 is
 //     replicated"). The Distributed table keeps no table comment.
@@ -155,14 +161,20 @@ func (c *clusterSchema) rewrite(stmt string) ([]string, error) {
 			// them too), COMMENT COLUMN is refused: there is nothing to run.
 			return nil, nil
 		}
+		noColumns := reComment.MatchString(m[2]) || reColCommentAlter.MatchString(m[2])
 		if !c.sharded[m[1]] {
-			return []string{fmt.Sprintf("ALTER TABLE %s %s %s", c.qualified(m[1]), c.onCluster(), m[2])}, nil
+			alter := fmt.Sprintf("ALTER TABLE %s %s %s", c.qualified(m[1]), c.onCluster(), m[2])
+			if noColumns {
+				return []string{alter}, nil
+			}
+			return []string{alter, awaitReplicasPrefix + c.zooKeeperPath(m[1], c.database)}, nil
 		}
-		if reComment.MatchString(m[2]) || reColCommentAlter.MatchString(m[2]) { // no column changes: the Distributed table stays
+		if noColumns { // no column changes: the Distributed table stays
 			return []string{fmt.Sprintf("ALTER TABLE %s %s %s", c.qualified(m[1]+LocalSuffix), c.onCluster(), m[2])}, nil
 		}
 		return []string{
 			fmt.Sprintf("ALTER TABLE %s %s %s", c.qualified(m[1]+LocalSuffix), c.onCluster(), m[2]),
+			awaitReplicasPrefix + c.zooKeeperPath(m[1], c.database),
 			fmt.Sprintf("DROP TABLE IF EXISTS %s %s", c.qualified(m[1]), c.onCluster()),
 			c.distributed(m[1]),
 		}, nil
@@ -211,12 +223,11 @@ func (c *clusterSchema) createTable(m []string) ([]string, error) {
 	if strings.Contains(args, "(") {
 		return nil, fmt.Errorf("store: cluster: table %s: old-style engine arguments %s(%s); write ORDER BY/PARTITION BY clauses", name, engine, args)
 	}
-	local, path := name, "/clickhouse/tables/all/{database}/"+name
+	local := name
 	if c.sharded[name] {
 		local = name + LocalSuffix
-		path = "/clickhouse/tables/{shard}/{database}/" + local
 	}
-	replArgs := quoteString(path) + ", '{replica}'"
+	replArgs := quoteString(c.zooKeeperPath(name, "{database}")) + ", '{replica}'"
 	if args != "" {
 		replArgs += ", " + args
 	}
@@ -230,6 +241,17 @@ func (c *clusterSchema) createTable(m []string) ([]string, error) {
 		return []string{create}, nil
 	}
 	return []string{create, c.distributed(name)}, nil
+}
+
+// zooKeeperPath is where table name's replicas meet in ZooKeeper, with
+// database as given ("{database}" in a CREATE, the name when waiting):
+// one path per shard for a sharded table ({shard} is each server's macro),
+// one for the whole cluster otherwise.
+func (c *clusterSchema) zooKeeperPath(name, database string) string {
+	if c.sharded[name] {
+		return "/clickhouse/tables/{shard}/" + database + "/" + name + LocalSuffix
+	}
+	return "/clickhouse/tables/all/" + database + "/" + name
 }
 
 // distributed creates the Distributed table name in front of name_local.

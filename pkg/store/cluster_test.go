@@ -88,10 +88,14 @@ func TestClusterRewriteRules(t *testing.T) {
 			want: []string{"CREATE VIEW db.v ON CLUSTER 'prod-1' AS SELECT * FROM db.ev FINAL WHERE x IN (SELECT x FROM other) AND 1 IN (SELECT 1 FROM numbers(1)) AND 2 IN (SELECT 2 FROM db.ev)"}},
 		{name: "alter sharded: local, then the Distributed table again", in: "ALTER TABLE ev ADD COLUMN y UInt8", want: []string{
 			"ALTER TABLE db.ev_local ON CLUSTER 'prod-1' ADD COLUMN y UInt8",
+			"-- wait for every replica to apply the ALTER: /clickhouse/tables/{shard}/db/ev_local",
 			"DROP TABLE IF EXISTS db.ev ON CLUSTER 'prod-1'",
 			"CREATE TABLE IF NOT EXISTS db.ev ON CLUSTER 'prod-1' AS db.ev_local ENGINE = Distributed('prod-1', 'db', 'ev_local', cityHash64(toString(visitor_id)))",
 		}},
 		{name: "alter small", in: "ALTER TABLE small MODIFY COMMENT 'x'", want: []string{"ALTER TABLE db.small ON CLUSTER 'prod-1' MODIFY COMMENT 'x'"}},
+		{name: "alter small columns: waits for its replicas", in: "ALTER TABLE small ADD COLUMN v UInt8", want: []string{
+			"ALTER TABLE db.small ON CLUSTER 'prod-1' ADD COLUMN v UInt8",
+			"-- wait for every replica to apply the ALTER: /clickhouse/tables/all/db/small"}},
 		{name: "drop sharded: both", in: "DROP TABLE IF EXISTS ev", want: []string{
 			"DROP TABLE IF EXISTS db.ev ON CLUSTER 'prod-1'", "DROP TABLE IF EXISTS db.ev_local ON CLUSTER 'prod-1'"}},
 		{name: "drop view", in: "DROP TABLE IF EXISTS vw", want: []string{"DROP TABLE IF EXISTS db.vw ON CLUSTER 'prod-1'"}},
@@ -207,6 +211,12 @@ func TestClusterRulesOnARealCluster(t *testing.T) {
 	}
 	c := newClusterSchema(chcluster.Name, "db", []Migration{{Statements: created}})
 	c.columnComments = false // 18.16, as MigrateOnCluster decides
+	conn, err := Open(ctx, Config{Addr: n.Addr(), Database: "db", User: "default", Cluster: chcluster.Name},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
 	run := func(stmt string) {
 		t.Helper()
 		out, err := c.rewrite(stmt)
@@ -214,6 +224,12 @@ func TestClusterRulesOnARealCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, s := range out {
+			if path, ok := strings.CutPrefix(s, awaitReplicasPrefix); ok {
+				if err := awaitReplicas(ctx, conn, path); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
 			if _, err := n.Query(ctx, s); err != nil {
 				t.Fatalf("%s: %v", s, err)
 			}

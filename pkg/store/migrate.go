@@ -232,6 +232,12 @@ func execStatement(ctx context.Context, q Querier, stmt string, forms func(strin
 			return err
 		}
 		for _, s := range all {
+			if path, ok := strings.CutPrefix(s, awaitReplicasPrefix); ok {
+				if err := awaitReplicas(ctx, q, path); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := q.Exec(ctx, s); err != nil {
 				return err
 			}

@@ -2,6 +2,8 @@
 
 ALTER TABLE teller.events_local ON CLUSTER 'teller' ADD COLUMN IF NOT EXISTS country String;
 
+-- wait for every replica to apply the ALTER: /clickhouse/tables/{shard}/teller/events_local;
+
 DROP TABLE IF EXISTS teller.events ON CLUSTER 'teller';
 
 CREATE TABLE IF NOT EXISTS teller.events ON CLUSTER 'teller' AS teller.events_local ENGINE = Distributed('teller', 'teller', 'events_local', cityHash64(toString(visitor_id)));
@@ -9,6 +11,8 @@ CREATE TABLE IF NOT EXISTS teller.events ON CLUSTER 'teller' AS teller.events_lo
 ALTER TABLE teller.events_local ON CLUSTER 'teller' COMMENT COLUMN country 'Country of the client address, ISO 3166-1 alpha-2 upper-case (DE, US, ...); empty when unknown. Looked up by the collector; the address itself is not stored';
 
 ALTER TABLE teller.session_versions_local ON CLUSTER 'teller' ADD COLUMN IF NOT EXISTS country String;
+
+-- wait for every replica to apply the ALTER: /clickhouse/tables/{shard}/teller/session_versions_local;
 
 DROP TABLE IF EXISTS teller.session_versions ON CLUSTER 'teller';
 
