@@ -211,8 +211,12 @@ func migrate(ctx context.Context, q Querier, cluster string, log *slog.Logger, m
 //   - 0005 (gated on 23.9, so it first runs when an 18.16 install is
 //     upgraded, possibly after 0060) no longer names sessions_agg, which
 //     0060 drops.
+//   - 0030's backfill now spills its GROUP BYs to disk past 1 GB (a large
+//     install exceeded the memory limit); where the former text ran, it
+//     succeeded and made the same table.
 var formerChecksums = map[int]map[string]bool{
-	5: {"83dc9c27f512e63ff56a882ed4b4ee314e39bc6f71f2f67276cfbd7edd5c0aef": true},
+	5:  {"83dc9c27f512e63ff56a882ed4b4ee314e39bc6f71f2f67276cfbd7edd5c0aef": true},
+	30: {"b314eeb8a160412a70f183272c8d07c3c7146bd31469f27446b593d6e51d7d9e": true},
 }
 
 // addColumnIfNotExists matches "ALTER TABLE t ADD COLUMN IF NOT EXISTS c
