@@ -20,6 +20,18 @@
 //     its sorting key: 26.x refuses the table otherwise, and 18.16 knows no
 //     setting to allow it (keep the PRIMARY KEY to what queries filter on).
 //
+// On a cluster (-clickhouse-cluster) the same files are applied in their
+// cluster form (pkg/store/cluster.go): every MergeTree table with a
+// visitor_id column (events, session_versions) becomes a Replicated table
+// x_local on every server with a Distributed table x in front, sharded by
+// cityHash64(toString(visitor_id)). By visitor, not by session or site:
+// a session belongs to one visitor, so all of its events and all of its
+// versions are on one shard, where FINAL and the reports' per-session
+// merges run without moving rows between servers, and a visitor's
+// sessions stay together for per-visitor figures (a site would put a
+// large site on one shard). Every other table is small and replicated to
+// every server. docs/scaling.md says what to add when.
+//
 // The tests apply every file here to ClickHouse 18.16 and to 26.7
 // (pkg/store's TestSchemaOnBothEngines, through internal/chtest), the gated
 // ones included: a new migration is checked without a line of test code.
