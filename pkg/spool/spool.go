@@ -19,8 +19,9 @@
 //   - FsyncNever: the kernel writes back when it chooses (about 30 s on
 //     Linux by default).
 //
-// The ack file is replaced with a rename and never fsynced: losing it to a
-// power loss re-sends records already delivered (duplicates, never losses).
+// The ack file is overwritten in place (one pwrite per Ack, checksummed) and
+// never fsynced: losing or tearing it in a power loss re-sends records
+// already delivered (duplicates, never losses).
 //
 // # Recovery
 //
@@ -152,6 +153,7 @@ type Spool struct {
 
 	rf    *os.File // read handle on segs[read segment]
 	rfSeg uint64
+	af    *os.File // the ack marker, overwritten in place
 }
 
 type segment struct {
@@ -190,6 +192,11 @@ func Open(o Options) (*Spool, error) {
 	if err := s.rotate(); err != nil {
 		return nil, err
 	}
+	af, err := openAck(o.Dir, s.ack)
+	if err != nil {
+		return nil, err
+	}
+	s.af = af
 	if o.Fsync.Always || o.Fsync.Interval > 0 {
 		s.wg.Add(1)
 		go s.syncLoop()
@@ -305,7 +312,7 @@ func readRecord(f *os.File, off, end int64, buf []byte) ([]byte, int64, error) {
 
 func readAck(path string) (Position, bool) {
 	b, err := os.ReadFile(path)
-	if err != nil || len(b) != 20 {
+	if err != nil || len(b) != ackBytes {
 		return Position{}, false
 	}
 	if crc32.Checksum(b[:16], castagnoli) != binary.LittleEndian.Uint32(b[16:]) {
@@ -314,17 +321,39 @@ func readAck(path string) (Position, bool) {
 	return Position{Segment: binary.LittleEndian.Uint64(b[0:8]), Offset: int64(binary.LittleEndian.Uint64(b[8:16]))}, true
 }
 
-func writeAck(dir string, p Position) error {
-	var b [20]byte
+// openAck opens the ack file for writeAck, creating it (holding p) if it is
+// missing or malformed: from then on each Ack is one pwrite.
+func openAck(dir string, p Position) (*os.File, error) {
+	path := filepath.Join(dir, ackName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("spool: open ack marker: %w", err)
+	}
+	if err := writeAck(f, p); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	if err := f.Truncate(ackBytes); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("spool: ack marker: %w", err)
+	}
+	return f, nil
+}
+
+// ackBytes is the ack marker's size: segment, offset, CRC-32C of both.
+const ackBytes = 20
+
+// writeAck overwrites the marker in place. A 20-byte pwrite at offset 0
+// is never half done by a process crash; a power loss may tear it, which
+// its checksum shows, and recovery then reads the first segment from its
+// start (duplicates, never losses, as when the marker itself is lost).
+func writeAck(f *os.File, p Position) error {
+	var b [ackBytes]byte
 	binary.LittleEndian.PutUint64(b[0:8], p.Segment)
 	binary.LittleEndian.PutUint64(b[8:16], uint64(p.Offset))
 	binary.LittleEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
-	tmp := filepath.Join(dir, ackName+".tmp")
-	if err := os.WriteFile(tmp, b[:], 0o640); err != nil {
+	if _, err := f.WriteAt(b[:], 0); err != nil {
 		return fmt.Errorf("spool: write ack marker: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, ackName)); err != nil {
-		return fmt.Errorf("spool: replace ack marker: %w", err)
 	}
 	return nil
 }
@@ -500,6 +529,10 @@ func (s *Spool) Notify() <-chan struct{} { return s.notify }
 // Read returns up to maxRecords records, together at most about maxBytes,
 // from the read cursor on, and the position after them (to pass to Ack). The
 // records are copies. An empty result means the spool is drained.
+//
+// Each segment's part is read with one ReadAt and split into records in
+// memory (the records share that buffer): a drainer batch of a thousand
+// records is one read, not two per record.
 func (s *Spool) Read(maxRecords int, maxBytes int64) ([][]byte, Position, error) {
 	var out [][]byte
 	var total int64
@@ -531,19 +564,73 @@ func (s *Spool) Read(maxRecords int, maxBytes int64) ([][]byte, Position, error)
 		if err != nil {
 			return out, pos, err
 		}
-		rec, n, err := readRecord(f, pos.Offset, end, nil)
-		if err != nil {
-			return out, pos, fmt.Errorf("spool: segment %d offset %d: %w", pos.Segment, pos.Offset, err)
+		// At least one whole record: its header says how long it is.
+		chunk := min(end-pos.Offset, max(maxBytes-total, headerBytes))
+		buf := make([]byte, chunk)
+		if _, err := f.ReadAt(buf, pos.Offset); err != nil && !(errors.Is(err, io.EOF) && len(buf) == int(chunk)) {
+			return out, pos, fmt.Errorf("spool: read segment %d offset %d: %w", pos.Segment, pos.Offset, err)
 		}
-		out = append(out, rec)
-		total += n
+		var off int64
+		for len(out) < maxRecords && total < maxBytes {
+			rec, n, err := splitRecord(buf[off:])
+			if errors.Is(err, errShortRecord) {
+				if off > 0 {
+					break // the rest is the next chunk's
+				}
+				// One record larger than what was left of maxBytes.
+				if rec, n, err = readRecord(f, pos.Offset, end, nil); err == nil {
+					out, total, off = append(out, rec), total+n, n
+				}
+				if err != nil {
+					return out, pos, fmt.Errorf("spool: segment %d offset %d: %w", pos.Segment, pos.Offset, err)
+				}
+				break
+			}
+			if err != nil {
+				s.mu.Lock()
+				s.read.Offset = pos.Offset + off
+				s.mu.Unlock()
+				return out, Position{Segment: pos.Segment, Offset: pos.Offset + off},
+					fmt.Errorf("spool: segment %d offset %d: %w", pos.Segment, pos.Offset+off, err)
+			}
+			out = append(out, rec)
+			total += n
+			off += n
+			if off == int64(len(buf)) {
+				break
+			}
+		}
 		s.mu.Lock()
-		s.read.Offset += n
+		s.read.Offset = pos.Offset + off
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return out, s.read, nil
+}
+
+var errShortRecord = errors.New("spool: record continues past the buffer")
+
+// splitRecord checks the record at the start of b, which holds whole records
+// of a segment's valid part and possibly a partial last one
+// (errShortRecord).
+func splitRecord(b []byte) ([]byte, int64, error) {
+	if len(b) < headerBytes {
+		return nil, 0, errShortRecord
+	}
+	n := int64(binary.LittleEndian.Uint32(b[0:4]))
+	if n == 0 || n > MaxRecordBytes {
+		return nil, 0, errBadRecord
+	}
+	if headerBytes+n > int64(len(b)) {
+		return nil, 0, errShortRecord
+	}
+	rec := b[headerBytes : headerBytes+n : headerBytes+n]
+	sum := crc32.Update(crc32.Checksum(b[0:4], castagnoli), castagnoli, rec)
+	if sum != binary.LittleEndian.Uint32(b[4:8]) {
+		return nil, 0, errBadRecord
+	}
+	return rec, headerBytes + n, nil
 }
 
 // Rewind moves the read cursor back to the ack marker, so records read but
@@ -587,7 +674,7 @@ func (s *Spool) Ack(p Position) error {
 	if s.closed {
 		return ErrClosed
 	}
-	if err := writeAck(s.opts.Dir, p); err != nil {
+	if err := writeAck(s.af, p); err != nil {
 		return err
 	}
 	s.ack = p
@@ -650,6 +737,7 @@ func (s *Spool) Close() error {
 	if s.rf != nil {
 		_ = s.rf.Close()
 	}
+	_ = s.af.Close()
 	close(s.syncDone)
 	return err
 }

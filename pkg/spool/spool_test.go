@@ -296,3 +296,59 @@ func TestConcurrentAppends(t *testing.T) {
 		})
 	}
 }
+
+// Read takes a segment's part in one read and splits it: whatever the byte
+// bound (smaller than one record, cutting records in the middle, larger
+// than everything) every record comes back once, whole, in order, across
+// segment boundaries, and a restart after the last Ack reads nothing again.
+func TestReadByteBounds(t *testing.T) {
+	var want [][]byte
+	for i := range 300 {
+		want = append(want, bytes.Repeat([]byte{byte('a' + i%26)}, 1+i*7%500))
+	}
+	for _, maxBytes := range []int64{1, 8, 9, 100, 517, 4096, 1 << 20} {
+		t.Run(fmt.Sprint(maxBytes), func(t *testing.T) {
+			dir := t.TempDir()
+			s := open(t, dir, 1<<20, 64<<10, FsyncNever)
+			for i := 0; i < len(want); i += 3 {
+				if err := s.Append(context.Background(), want[i:min(i+3, len(want))]...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got [][]byte
+			for {
+				recs, pos, err := s.Read(50, maxBytes)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(recs) == 0 {
+					break
+				}
+				var size int64
+				for _, r := range recs {
+					size += headerBytes + int64(len(r))
+				}
+				if len(recs) > 1 && size-headerBytes-int64(len(recs[len(recs)-1])) >= maxBytes {
+					t.Fatalf("read %d records of %d bytes with a bound of %d", len(recs), size, maxBytes)
+				}
+				got = append(got, recs...)
+				if err := s.Ack(pos); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("read %d records, appended %d", len(got), len(want))
+			}
+			for i := range want {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Fatalf("record %d: %d bytes %.10q, want %d bytes %.10q", i, len(got[i]), got[i], len(want[i]), want[i])
+				}
+			}
+			_ = s.Close()
+			s2 := open(t, dir, 1<<20, 64<<10, FsyncNever)
+			if recs, _, err := s2.Read(50, maxBytes); err != nil || len(recs) != 0 {
+				t.Fatalf("after a restart: %d records again (err %v)", len(recs), err)
+			}
+		})
+	}
+}
