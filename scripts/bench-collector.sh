@@ -17,6 +17,7 @@
 #                     with this tree's benchmark servers, GOGC=$BENCH_BEFORE_GOGC
 #                     (default 100, Go's, which that code ran with): a paired
 #                     before/after
+#   before-spool      the same with -spool-dir: a paired before/after of the spool
 #   bare              the bare handler, the ratio's denominator
 # BENCH_SOAK=SECONDS instead runs the collector alone under the same load for
 # that long, sampling its resident memory (VmRSS) every 10 s.
@@ -73,6 +74,7 @@ for v in $variants; do
 	collector-inproc) start collector_inproc "$cb" collector 127.0.0.1:0 ;;
 	collector-gogc100) GOGC=100 start collector_gogc100 "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
 	before) GOGC="${BENCH_BEFORE_GOGC:-100}" start before "$tmp/collectorbench-before" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
+	before-spool) mkdir -p "$tmp/spool-before"; GOGC="${BENCH_BEFORE_GOGC:-100}" start before_spool "$tmp/collectorbench-before" collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool-before" ;;
 	bare) start bare "$cb" bare 127.0.0.1:0 ;;
 	*) echo "bench-collector: unknown variant $v" >&2; exit 1 ;;
 	esac
