@@ -134,6 +134,11 @@ func (p *SpoolPublisher) Publish(ctx context.Context, msgs ...bus.Message) error
 	return nil
 }
 
+// WaitsOnContext is true when Publish can wait for something ctx bounds: the
+// fsync of fsync always. Otherwise Append writes to the page cache and
+// returns, and ctx is not consulted.
+func (p *SpoolPublisher) WaitsOnContext() bool { return p.spool.WaitsForSync() }
+
 // Ready fails while more than ReadyBytes wait for Kafka, naming the last
 // delivery error.
 func (p *SpoolPublisher) Ready(context.Context) error {

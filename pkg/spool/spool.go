@@ -522,6 +522,10 @@ func (s *Spool) syncOnce() {
 	s.mu.Unlock()
 }
 
+// WaitsForSync is true when Append waits for an fsync (FsyncAlways), the
+// only wait its context bounds.
+func (s *Spool) WaitsForSync() bool { return s.opts.Fsync.Always }
+
 // Notify receives a value after records were appended (coalesced), so the
 // drainer can sleep while the spool is empty.
 func (s *Spool) Notify() <-chan struct{} { return s.notify }

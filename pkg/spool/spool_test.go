@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 func open(t *testing.T, dir string, maxBytes, segBytes int64, fsync Fsync) *Spool {
@@ -350,5 +351,26 @@ func TestReadByteBounds(t *testing.T) {
 				t.Fatalf("after a restart: %d records again (err %v)", len(recs), err)
 			}
 		})
+	}
+}
+
+// The collector skips its publish timeout's timer when WaitsForSync is
+// false, so it must be true exactly when Append waits on its context.
+func TestWaitsForSync(t *testing.T) {
+	for _, tt := range []struct {
+		fsync Fsync
+		waits bool
+	}{{FsyncAlways, true}, {FsyncEvery(100 * time.Millisecond), false}, {FsyncNever, false}} {
+		s := open(t, t.TempDir(), 1<<20, 0, tt.fsync)
+		if got := s.WaitsForSync(); got != tt.waits {
+			t.Errorf("%v: WaitsForSync %v, want %v", tt.fsync, got, tt.waits)
+		}
+		// A context that has ended must not fail an Append that does not
+		// wait (one that waits may or may not see the fsync first).
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.Append(ctx, rec(1)); !tt.waits && err != nil {
+			t.Errorf("%v: Append with an ended context: %v", tt.fsync, err)
+		}
 	}
 }
