@@ -139,12 +139,14 @@ type Spool struct {
 	err      error // sticky fsync failure: the file state is unknown
 	segs     []*segment
 	cur      *os.File // the segment being appended to (last of segs)
+	curMap   []byte   // cur mapped (mmap_linux.go); nil: Append writes
+	released int64    // cur's bytes below this are out of the page tables
 	disk     int64    // bytes of all segments
 	ack      Position
 	read     Position
 	written  int64 // bytes appended by this process, for group commit
 	synced   int64
-	sealed   []*os.File // rotated segments awaiting their last fsync
+	sealed   []sealedSegment // rotated segments awaiting their last fsync
 	syncDone chan struct{}
 	kick     chan struct{}
 	notify   chan struct{}
@@ -159,6 +161,24 @@ type Spool struct {
 type segment struct {
 	id   uint64
 	size int64
+}
+
+// sealedSegment is a rotated segment file, its mapping and its records'
+// size, closed once fsynced (closeSegment).
+type sealedSegment struct {
+	f    *os.File
+	m    []byte
+	size int64
+}
+
+// closeSegment unmaps f and cuts it to its records (a mapped segment is
+// reserved whole up front), then closes it.
+func closeSegment(g sealedSegment) error {
+	var err error
+	if g.m != nil {
+		err = errors.Join(unmapSegment(g.m), g.f.Truncate(g.size))
+	}
+	return errors.Join(err, g.f.Close())
 }
 
 func segName(id uint64) string { return fmt.Sprintf("%020d.seg", id) }
@@ -189,7 +209,7 @@ func Open(o Options) (*Spool, error) {
 	if err := s.recover(); err != nil {
 		return nil, err
 	}
-	if err := s.rotate(); err != nil {
+	if err := s.rotate(0); err != nil {
 		return nil, err
 	}
 	af, err := openAck(o.Dir, s.ack)
@@ -237,8 +257,10 @@ func (s *Spool) recover() error {
 		if err != nil {
 			return err
 		}
-		if good < total {
+		if good < total && !zeroTail(path, good, total) {
 			s.log.Warn("spool: cut a torn or corrupt tail", "segment", path, "kept_bytes", good, "cut_bytes", total-good)
+		}
+		if good < total {
 			if err := os.Truncate(path, good); err != nil {
 				return fmt.Errorf("spool: truncate %s: %w", path, err)
 			}
@@ -279,6 +301,31 @@ func scanSegment(path string) (good, total int64, err error) {
 		good += n
 	}
 	return good, total, nil
+}
+
+// zeroTail reports whether the file holds only zeros from good to total:
+// the unused part of a mapped segment's reservation, left by a process that
+// ended without closing it (kill -9), rather than a torn record.
+func zeroTail(path string, good, total int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for off := good; off < total; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), total-off)], off)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return false
+			}
+		}
+		off += int64(n)
+		if err != nil {
+			return off >= total
+		}
+	}
+	return true
 }
 
 var errBadRecord = errors.New("spool: bad record")
@@ -358,24 +405,35 @@ func writeAck(f *os.File, p Position) error {
 	return nil
 }
 
-// rotate starts a new segment; s.mu is held (or s is not shared yet).
-func (s *Spool) rotate() error {
+// rotate starts a new segment with room for at least need bytes; s.mu is
+// held (or s is not shared yet). The segment is reserved and mapped whole
+// (mmap_linux.go) when the system allows it, else Append writes to it.
+func (s *Spool) rotate(need int64) error {
 	id := uint64(1)
 	if len(s.segs) > 0 {
 		id = s.segs[len(s.segs)-1].id + 1
 	}
-	f, err := os.OpenFile(filepath.Join(s.opts.Dir, segName(id)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := os.OpenFile(filepath.Join(s.opts.Dir, segName(id)), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o640)
 	if err != nil {
 		return fmt.Errorf("spool: create segment: %w", err)
 	}
+	m, merr := mapSegment(f, max(s.opts.SegmentBytes, need))
+	if merr != nil {
+		if !errors.Is(merr, errors.ErrUnsupported) {
+			s.log.Debug("spool: segment not mapped; appending with write()", "err", merr)
+		}
+		_ = f.Truncate(0) // a reservation that could not be mapped
+		m = nil
+	}
 	if s.cur != nil {
+		old := sealedSegment{f: s.cur, m: s.curMap, size: s.segs[len(s.segs)-1].size}
 		if s.opts.Fsync.Always || s.opts.Fsync.Interval > 0 {
-			s.sealed = append(s.sealed, s.cur) // the sync loop fsyncs and closes it
-		} else {
-			_ = s.cur.Close()
+			s.sealed = append(s.sealed, old) // the sync loop fsyncs and closes it
+		} else if err := closeSegment(old); err != nil {
+			s.log.Warn("spool: closing a full segment", "err", err)
 		}
 	}
-	s.cur = f
+	s.cur, s.curMap, s.released = f, m, 0
 	s.segs = append(s.segs, &segment{id: id})
 	if len(s.segs) == 1 {
 		s.read, s.ack = Position{Segment: id}, Position{Segment: id}
@@ -383,9 +441,24 @@ func (s *Spool) rotate() error {
 	return nil
 }
 
-// Append writes records in order, as one write. Under FsyncAlways it returns
-// after they are fsynced. It returns ErrFull, writing nothing, when they do
-// not fit.
+// frame writes recs into dst (exactly their framed size): per record its
+// length and checksum, then its bytes.
+func frame(dst []byte, recs [][]byte) {
+	for _, r := range recs {
+		binary.LittleEndian.PutUint32(dst[0:4], uint32(len(r)))
+		binary.LittleEndian.PutUint32(dst[4:8], crc32.Update(crc32.Checksum(dst[0:4], castagnoli), castagnoli, r))
+		dst = dst[headerBytes+copy(dst[headerBytes:], r):]
+	}
+}
+
+// releaseEvery is how much of a mapped segment is written between
+// releaseMapped calls, which keep the resident memory of a 64 MiB segment
+// small.
+const releaseEvery = 4 << 20
+
+// Append writes records in order, as one write (into the segment's mapping,
+// or one write()). Under FsyncAlways it returns after they are fsynced. It
+// returns ErrFull, writing nothing, when they do not fit.
 func (s *Spool) Append(ctx context.Context, recs ...[]byte) error {
 	size := int64(0)
 	for _, r := range recs {
@@ -393,13 +466,6 @@ func (s *Spool) Append(ctx context.Context, recs ...[]byte) error {
 			return fmt.Errorf("spool: record of %d bytes: must be 1..%d", len(r), MaxRecordBytes)
 		}
 		size += headerBytes + int64(len(r))
-	}
-	buf := make([]byte, 0, size)
-	for _, r := range recs {
-		var h [headerBytes]byte
-		binary.LittleEndian.PutUint32(h[0:4], uint32(len(r)))
-		binary.LittleEndian.PutUint32(h[4:8], crc32.Update(crc32.Checksum(h[0:4], castagnoli), castagnoli, r))
-		buf = append(append(buf, h[:]...), r...)
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -416,24 +482,39 @@ func (s *Spool) Append(ctx context.Context, recs ...[]byte) error {
 		return ErrFull
 	}
 	last := s.segs[len(s.segs)-1]
-	if last.size > 0 && last.size+size > s.opts.SegmentBytes {
-		if err := s.rotate(); err != nil {
+	full := last.size > 0 && last.size+size > s.opts.SegmentBytes
+	if s.curMap != nil {
+		full = last.size+size > int64(len(s.curMap))
+	}
+	if full {
+		if err := s.rotate(size); err != nil {
 			s.mu.Unlock()
 			return err
 		}
 		last = s.segs[len(s.segs)-1]
 	}
-	if _, err := s.cur.Write(buf); err != nil {
-		// A short write leaves a torn tail: start a new segment so the next
-		// records are not appended after garbage (recovery cuts it).
-		s.log.Error("spool: write failed", "err", err)
-		if st, serr := s.cur.Stat(); serr == nil {
-			s.disk += st.Size() - last.size
-			last.size = st.Size()
+	if s.curMap != nil {
+		frame(s.curMap[last.size:last.size+size], recs)
+		if end := last.size + size; end-s.released >= releaseEvery {
+			page := int64(os.Getpagesize())
+			releaseMapped(s.curMap[s.released : end/page*page])
+			s.released = end / page * page
 		}
-		_ = s.rotate()
-		s.mu.Unlock()
-		return fmt.Errorf("spool: append: %w", err)
+	} else {
+		buf := make([]byte, size)
+		frame(buf, recs)
+		if _, err := s.cur.WriteAt(buf, last.size); err != nil {
+			// A short write leaves a torn tail: start a new segment so the
+			// next records are not appended after garbage (recovery cuts it).
+			s.log.Error("spool: write failed", "err", err)
+			if st, serr := s.cur.Stat(); serr == nil {
+				s.disk += st.Size() - last.size
+				last.size = st.Size()
+			}
+			_ = s.rotate(0)
+			s.mu.Unlock()
+			return fmt.Errorf("spool: append: %w", err)
+		}
 	}
 	last.size += size
 	s.disk += size
@@ -503,8 +584,8 @@ func (s *Spool) syncOnce() {
 	}
 	s.mu.Unlock()
 	var err error
-	for _, f := range sealed {
-		err = errors.Join(err, f.Sync(), f.Close())
+	for _, g := range sealed {
+		err = errors.Join(err, g.f.Sync(), closeSegment(g))
 	}
 	if cur != nil {
 		err = errors.Join(err, cur.Sync())
@@ -733,10 +814,11 @@ func (s *Spool) Close() error {
 	s.closed = true
 	var err error
 	if s.cur != nil {
-		err = s.cur.Close()
+		err = closeSegment(sealedSegment{f: s.cur, m: s.curMap, size: s.segs[len(s.segs)-1].size})
+		s.cur, s.curMap = nil, nil
 	}
-	for _, f := range s.sealed {
-		_ = f.Close()
+	for _, g := range s.sealed {
+		_ = closeSegment(g)
 	}
 	if s.rf != nil {
 		_ = s.rf.Close()

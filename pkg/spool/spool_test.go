@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -371,6 +374,60 @@ func TestWaitsForSync(t *testing.T) {
 		cancel()
 		if err := s.Append(ctx, rec(1)); !tt.waits && err != nil {
 			t.Errorf("%v: Append with an ended context: %v", tt.fsync, err)
+		}
+	}
+}
+
+// A process that dies without Close (kill -9) leaves its mapped segment at
+// its reserved size, records then zeros: the next Open keeps every record,
+// cuts the zeros without taking them for a torn record, and reads on.
+func TestUnclosedMappedSegmentRecovers(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, MaxBytes: 1 << 20, SegmentBytes: 64 << 10, Fsync: FsyncNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for i := range 10 {
+		want = append(want, rec(i))
+		if err := s.Append(context.Background(), rec(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// s is left open, as a killed process leaves it: its pages are in the
+	// page cache, which the next Open reads.
+	seg := filepath.Join(dir, segName(1))
+	st, err := os.Stat(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var records int64
+	for _, r := range want {
+		records += headerBytes + int64(len(r))
+	}
+	if runtime.GOOS == "linux" && st.Size() != 64<<10 {
+		t.Errorf("segment of %d bytes before recovery, want the 65536 reserved", st.Size())
+	}
+	var logs bytes.Buffer
+	s2, err := Open(Options{Dir: dir, MaxBytes: 1 << 20, SegmentBytes: 64 << 10, Fsync: FsyncNever,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if st, err := os.Stat(seg); err != nil || st.Size() != records {
+		t.Errorf("segment after recovery: %v, %v; want its %d bytes of records", st.Size(), err, records)
+	}
+	if strings.Contains(logs.String(), "torn") {
+		t.Errorf("the reservation's zeros were taken for a torn record: %s", logs.String())
+	}
+	got := drain(t, s2, 4)
+	if len(got) != len(want) {
+		t.Fatalf("recovered %d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("record %d: %q, want %q", i, got[i], want[i])
 		}
 	}
 }
