@@ -9,8 +9,10 @@
 # section unless BENCH_NO_WRITE=1.
 #   scripts/bench-collector.sh [seconds per run, default 10] [rounds, default 3]
 # BENCH_VARIANTS (default "collector bare"), any of:
-#   collector         the product's default: kafka-go producer, kfake in its own process
-#   collector-spool   the same with -spool-dir (events acknowledged from the on-disk spool)
+#   collector         -spool-dir none: every request waits for the kafka-go
+#                     producer's round, kfake in its own process
+#   collector-spool   the product's default: events acknowledged from the
+#                     on-disk spool (default fsync policy), drained to Kafka
 #   collector-inproc  kfake inside the collector's process (the old set-up)
 #   collector-gogc100 the collector with Go's default GC target (GOGC=100)
 #   before            the collector's product code (pkg/) of commit $BENCH_BEFORE
