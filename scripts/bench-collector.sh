@@ -13,6 +13,8 @@
 #                     producer's round, kfake in its own process
 #   collector-spool   the product's default: events acknowledged from the
 #                     on-disk spool (default fsync policy), drained to Kafka
+#   collector-spool-alt  collector-spool with the extra flags $BENCH_SPOOL_ALT
+#                     (e.g. "-spool-linger 2ms"), to compare a setting paired
 #   collector-inproc  kfake inside the collector's process (the old set-up)
 #   collector-gogc100 the collector with Go's default GC target (GOGC=100)
 #   before            the collector's product code (pkg/) of commit $BENCH_BEFORE
@@ -73,6 +75,7 @@ for v in $variants; do
 	case "$v" in
 	collector) start collector "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" ${BENCH_PPROF:+-pprof 127.0.0.1:0} ;;
 	collector-spool) mkdir -p "$tmp/spool"; start collector_spool "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool" ${BENCH_PPROF:+-pprof 127.0.0.1:0} ;;
+	collector-spool-alt) mkdir -p "$tmp/spool-alt"; start collector_spool_alt "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool-alt" ${BENCH_SPOOL_ALT:-} ;;
 	collector-inproc) start collector_inproc "$cb" collector 127.0.0.1:0 ;;
 	collector-gogc100) GOGC=100 start collector_gogc100 "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
 	before) GOGC="${BENCH_BEFORE_GOGC:-100}" start before "$tmp/collectorbench-before" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
