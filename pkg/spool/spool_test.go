@@ -431,3 +431,36 @@ func TestUnclosedMappedSegmentRecovers(t *testing.T) {
 		}
 	}
 }
+
+// A record larger than a segment gets a segment of its own, mapped at its
+// size, and is read back whole, before and after a restart.
+func TestRecordLargerThanASegment(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, 4<<20, 64<<10, FsyncEvery(10*time.Millisecond))
+	big := bytes.Repeat([]byte("big record "), 20000) // 220 kB
+	want := [][]byte{rec(1), big, rec(2), big, rec(3)}
+	for _, r := range want {
+		if err := s.Append(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(got [][]byte) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%d records, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("record %d: %d bytes, want %d", i, len(got[i]), len(want[i]))
+			}
+		}
+	}
+	recs, _, err := s.Read(10, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(recs)
+	s.Rewind()
+	_ = s.Close()
+	check(drain(t, open(t, dir, 4<<20, 64<<10, FsyncNever), 2))
+}
