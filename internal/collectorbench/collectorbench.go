@@ -83,6 +83,9 @@ type CollectorOptions struct {
 	// SpoolLinger is the drainer's pause after a short batch (0: the
 	// product's default, collector.DefaultSpoolLinger).
 	SpoolLinger time.Duration
+	// SpoolFsync is the spool's fsync policy (empty: the product's
+	// default, app.DefaultSpoolFsync).
+	SpoolFsync string
 }
 
 // Collector serves the collector on l until ctx ends.
@@ -101,7 +104,11 @@ func Collector(ctx context.Context, l net.Listener, o CollectorOptions, log *slo
 	defer p.Close()
 	var pub collector.Publisher = p
 	if o.SpoolDir != "" {
-		fsync, err := spool.ParseFsync(app.DefaultSpoolFsync)
+		policy := app.DefaultSpoolFsync
+		if o.SpoolFsync != "" {
+			policy = o.SpoolFsync
+		}
+		fsync, err := spool.ParseFsync(policy)
 		if err != nil {
 			return err
 		}
