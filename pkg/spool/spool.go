@@ -156,6 +156,7 @@ type Spool struct {
 	rf    *os.File // read handle on segs[read segment]
 	rfSeg uint64
 	af    *os.File // the ack marker, overwritten in place
+	lock  *os.File // holds the directory's lock (lockDir)
 }
 
 type segment struct {
@@ -204,24 +205,47 @@ func Open(o Options) (*Spool, error) {
 	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("spool: create %s: %w", o.Dir, err)
 	}
-	s := &Spool{opts: o, log: o.Logger, syncDone: make(chan struct{}), kick: make(chan struct{}, 1),
-		notify: make(chan struct{}, 1), stop: make(chan struct{})}
-	if err := s.recover(); err != nil {
-		return nil, err
-	}
-	if err := s.rotate(0); err != nil {
-		return nil, err
-	}
-	af, err := openAck(o.Dir, s.ack)
+	lock, err := lockDir(o.Dir)
 	if err != nil {
 		return nil, err
 	}
-	s.af = af
+	s := &Spool{opts: o, log: o.Logger, syncDone: make(chan struct{}), kick: make(chan struct{}, 1),
+		notify: make(chan struct{}, 1), stop: make(chan struct{}), lock: lock}
+	if err := s.open(); err != nil {
+		s.release()
+		return nil, err
+	}
 	if o.Fsync.Always || o.Fsync.Interval > 0 {
 		s.wg.Add(1)
 		go s.syncLoop()
 	}
 	return s, nil
+}
+
+// open recovers the directory and starts a segment and the ack marker.
+func (s *Spool) open() error {
+	if err := s.recover(); err != nil {
+		return err
+	}
+	if err := s.rotate(0); err != nil {
+		return err
+	}
+	af, err := openAck(s.opts.Dir, s.ack)
+	if err != nil {
+		return err
+	}
+	s.af = af
+	return nil
+}
+
+// release closes what a failed Open had opened.
+func (s *Spool) release() {
+	if s.cur != nil {
+		_ = closeSegment(sealedSegment{f: s.cur, m: s.curMap, size: s.segs[len(s.segs)-1].size})
+	}
+	if s.lock != nil {
+		_ = s.lock.Close()
+	}
 }
 
 // recover lists the segments, cuts each at its first bad record, and places
@@ -824,6 +848,9 @@ func (s *Spool) Close() error {
 		_ = s.rf.Close()
 	}
 	_ = s.af.Close()
+	if s.lock != nil {
+		_ = s.lock.Close()
+	}
 	close(s.syncDone)
 	return err
 }

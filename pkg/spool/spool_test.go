@@ -395,7 +395,9 @@ func TestUnclosedMappedSegmentRecovers(t *testing.T) {
 		}
 	}
 	// s is left open, as a killed process leaves it: its pages are in the
-	// page cache, which the next Open reads.
+	// page cache, which the next Open reads. Its directory lock goes with
+	// the process.
+	_ = s.lock.Close()
 	seg := filepath.Join(dir, segName(1))
 	st, err := os.Stat(seg)
 	if err != nil {
@@ -463,4 +465,30 @@ func TestRecordLargerThanASegment(t *testing.T) {
 	s.Rewind()
 	_ = s.Close()
 	check(drain(t, open(t, dir, 4<<20, 64<<10, FsyncNever), 2))
+}
+
+// One spool directory, one process: a second Open fails while the first
+// holds it, and succeeds once it is closed.
+func TestOpenLocksTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(context.Background(), rec(1)); err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := Open(Options{Dir: dir, MaxBytes: 1 << 20}); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		if s2 != nil {
+			_ = s2.Close()
+		}
+		t.Fatalf("second Open of a spool in use: %v, want it refused", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s3 := open(t, dir, 1<<20, 0, FsyncNever)
+	if got := drain(t, s3, 10); len(got) != 1 || !bytes.Equal(got[0], rec(1)) {
+		t.Fatalf("after the first closed: %q, want its record", got)
+	}
 }
