@@ -29,6 +29,9 @@
 // out of bounds, checksum mismatch) ends its segment: the file is truncated
 // there, so garbage is never replayed, and every complete record before it is
 // kept. New records always go to a fresh segment.
+//
+// One process at a time: Open locks the directory (lock_unix.go) until
+// Close or the end of the process.
 package spool
 
 import (
