@@ -8,8 +8,9 @@
 // # Durability (the fsync policy)
 //
 // Append returns once the records are written to the segment file, that is
-// in the operating system's page cache: a crash of the process (kill -9)
-// loses nothing in any policy. What a power loss or kernel crash can lose
+// in the operating system's page cache (copied into the segment's shared
+// mapping on Linux, mmap_linux.go; one write() elsewhere): a crash of the
+// process (kill -9) loses nothing in any policy. What a power loss or kernel crash can lose
 // depends on the policy:
 //   - FsyncAlways: Append returns only after an fsync covering its records
 //     (group commit: one fsync serves every Append waiting at that moment).
