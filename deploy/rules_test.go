@@ -239,8 +239,8 @@ var rules = []rule{
 				return nil
 			}
 			dir, _ := s.value("spool-dir")
-			if dir == "" {
-				return []string{"collector: no -spool-dir (TELLER_SPOOL_DIR): events would wait for Kafka in every request, and a Kafka outage would answer 503"}
+			if dir == "" || dir == "none" {
+				return []string{"collector: no spool (-spool-dir none, TELLER_SPOOL_DIR): events would wait for Kafka in every request, and a Kafka outage would answer 503"}
 			}
 			dir = path.Clean(dir)
 			var p []string
@@ -277,7 +277,7 @@ var rules = []rule{
 			return p
 		},
 		breaks: []breakage{
-			{composeName, "      TELLER_SPOOL_DIR: /var/lib/teller/spool\n", "", "no -spool-dir"},
+			{composeName, "      TELLER_SPOOL_DIR: /var/lib/teller/spool\n", "      TELLER_SPOOL_DIR: none\n", "no spool"},
 			{composeName, "- collector-spool:/var/lib/teller/spool", "- /srv/spool:/var/lib/teller/spool", "spool /var/lib/teller/spool is not on a named volume"},
 			{dockerfileName, "COPY --from=build --chown=65532:65532 /state/ /var/lib/teller/\n", "", "does not create /var/lib/teller/spool owned by its user"},
 			{dockerfileName, "--chown=65532:65532 /state/ /var/lib/teller/", "--chown=65532:65532 /state/ /var/lib/other/", "does not create /var/lib/teller/spool"},

@@ -9,18 +9,24 @@
 # section unless BENCH_NO_WRITE=1.
 #   scripts/bench-collector.sh [seconds per run, default 10] [rounds, default 3]
 # BENCH_VARIANTS (default "collector bare"), any of:
-#   collector         the product's default: kafka-go producer, kfake in its own process
-#   collector-spool   the same with -spool-dir (events acknowledged from the on-disk spool)
+#   collector         -spool-dir none: every request waits for the kafka-go
+#                     producer's round, kfake in its own process
+#   collector-spool   the product's default: events acknowledged from the
+#                     on-disk spool (default fsync policy), drained to Kafka
+#   collector-spool-alt  collector-spool with the extra flags $BENCH_SPOOL_ALT
+#                     (e.g. "-spool-linger 2ms"), to compare a setting paired
 #   collector-inproc  kfake inside the collector's process (the old set-up)
 #   collector-gogc100 the collector with Go's default GC target (GOGC=100)
 #   before            the collector's product code (pkg/) of commit $BENCH_BEFORE
 #                     with this tree's benchmark servers, GOGC=$BENCH_BEFORE_GOGC
 #                     (default 100, Go's, which that code ran with): a paired
 #                     before/after
+#   before-spool      the same with -spool-dir: a paired before/after of the spool
 #   bare              the bare handler, the ratio's denominator
 # BENCH_SOAK=SECONDS instead runs the collector alone under the same load for
 # that long, sampling its resident memory (VmRSS) every 10 s.
-# BENCH_PPROF=FILE also takes a 5 s CPU profile of the collector mid-run.
+# BENCH_PPROF=FILE also takes a 5 s CPU profile of the collector mid-run
+# (after round 1), and of collector-spool into FILE.spool when it runs.
 set -euo pipefail
 secs="${1:-10}"
 rounds="${2:-3}"
@@ -68,10 +74,12 @@ start kafka "$cb" kafka 127.0.0.1:0
 for v in $variants; do
 	case "$v" in
 	collector) start collector "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" ${BENCH_PPROF:+-pprof 127.0.0.1:0} ;;
-	collector-spool) mkdir -p "$tmp/spool"; start collector_spool "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool" ;;
+	collector-spool) mkdir -p "$tmp/spool"; start collector_spool "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool" ${BENCH_PPROF:+-pprof 127.0.0.1:0} ;;
+	collector-spool-alt) mkdir -p "$tmp/spool-alt"; start collector_spool_alt "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool-alt" ${BENCH_SPOOL_ALT:-} ;;
 	collector-inproc) start collector_inproc "$cb" collector 127.0.0.1:0 ;;
 	collector-gogc100) GOGC=100 start collector_gogc100 "$cb" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
 	before) GOGC="${BENCH_BEFORE_GOGC:-100}" start before "$tmp/collectorbench-before" collector 127.0.0.1:0 -brokers "$addr_kafka" ;;
+	before-spool) mkdir -p "$tmp/spool-before"; GOGC="${BENCH_BEFORE_GOGC:-100}" start before_spool "$tmp/collectorbench-before" collector 127.0.0.1:0 -brokers "$addr_kafka" -spool-dir "$tmp/spool-before" ;;
 	bare) start bare "$cb" bare 127.0.0.1:0 ;;
 	*) echo "bench-collector: unknown variant $v" >&2; exit 1 ;;
 	esac
@@ -120,14 +128,18 @@ for r in $(seq "$rounds"); do
 		eval "line_$(var "$v")=\"\$line\""
 		echo "round $r: $v $rate req/s, p99 $p99, $cpu us CPU/req, broker $kcpu us/req"
 	done
-	if [ -n "${BENCH_PPROF:-}" ] && [ "$r" = 1 ] && [ -n "${pid_collector:-}" ]; then
-		paddr="$(awk '/^pprof/ {print $2}' "$tmp/collector.out")"
-		wrk -t1 -c64 -d8s -s "$tmp/req.lua" "http://$addr_collector/api/event" >/dev/null &
-		wrkpid=$!
-		sleep 2
-		curl -s -o "$BENCH_PPROF" "http://$paddr/debug/pprof/profile?seconds=5"
-		wait "$wrkpid"
-		echo "profile written to $BENCH_PPROF"
+	if [ -n "${BENCH_PPROF:-}" ] && [ "$r" = 1 ]; then
+		for pv in collector collector_spool; do
+			[ -n "$(eval echo "\${pid_$pv:-}")" ] || continue
+			pfile="$BENCH_PPROF"; [ "$pv" = collector ] || pfile="$BENCH_PPROF.spool"
+			paddr="$(awk '/^pprof/ {print $2}' "$tmp/$pv.out")"
+			wrk -t1 -c64 -d8s -s "$tmp/req.lua" "http://$(eval echo "\$addr_$pv")/api/event" >/dev/null &
+			wrkpid=$!
+			sleep 2
+			curl -s -o "$pfile" "http://$paddr/debug/pprof/profile?seconds=5"
+			wait "$wrkpid"
+			echo "profile written to $pfile"
+		done
 	fi
 	for v in $variants; do
 		read -r _ rate p99 cpu kcpu <<<"$(eval echo "\$line_$(var "$v")")"

@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
 	brokers := fs.String("brokers", "", "collector: Kafka brokers, comma-separated (empty: kfake in this process)")
 	spoolDir := fs.String("spool-dir", "", "collector: spool events on disk first (the collector's -spool-dir)")
+	spoolLinger := fs.Duration("spool-linger", 0, "collector: the spool drainer's pause after a short batch (0: the product's default)")
+	spoolFsync := fs.String("spool-fsync", "", "collector: the spool's fsync policy (empty: the product's default)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
@@ -89,7 +91,7 @@ func run(ctx context.Context, args []string) error {
 	fmt.Println("listening", l.Addr())
 	switch mode {
 	case "collector":
-		o := collectorbench.CollectorOptions{SpoolDir: *spoolDir}
+		o := collectorbench.CollectorOptions{SpoolDir: *spoolDir, SpoolLinger: *spoolLinger, SpoolFsync: *spoolFsync}
 		if *brokers != "" {
 			o.Brokers = strings.Split(*brokers, ",")
 		}

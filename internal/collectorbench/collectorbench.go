@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -79,6 +80,12 @@ type CollectorOptions struct {
 	// SpoolDir, if set, puts the on-disk spool in front of Kafka (the
 	// collector's -spool-dir, with its default fsync policy).
 	SpoolDir string
+	// SpoolLinger is the drainer's pause after a short batch (0: the
+	// product's default, collector.DefaultSpoolLinger).
+	SpoolLinger time.Duration
+	// SpoolFsync is the spool's fsync policy (empty: the product's
+	// default, app.DefaultSpoolFsync).
+	SpoolFsync string
 }
 
 // Collector serves the collector on l until ctx ends.
@@ -97,7 +104,11 @@ func Collector(ctx context.Context, l net.Listener, o CollectorOptions, log *slo
 	defer p.Close()
 	var pub collector.Publisher = p
 	if o.SpoolDir != "" {
-		fsync, err := spool.ParseFsync(app.DefaultSpoolFsync)
+		policy := app.DefaultSpoolFsync
+		if o.SpoolFsync != "" {
+			policy = o.SpoolFsync
+		}
+		fsync, err := spool.ParseFsync(policy)
 		if err != nil {
 			return err
 		}
@@ -106,7 +117,7 @@ func Collector(ctx context.Context, l net.Listener, o CollectorOptions, log *slo
 			return fmt.Errorf("collectorbench: %w", err)
 		}
 		defer sp.Close()
-		spub := collector.NewSpoolPublisher(sp, p, collector.SpoolOptions{ReadyBytes: app.DefaultSpoolReadyBytes, Logger: log})
+		spub := collector.NewSpoolPublisher(sp, p, collector.SpoolOptions{ReadyBytes: app.DefaultSpoolReadyBytes, Linger: o.SpoolLinger, Logger: log})
 		dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() { spub.Run(dctx); close(done) }()

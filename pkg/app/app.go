@@ -294,7 +294,7 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 	reg := hooks.registry()
 	checks := map[string]service.Check{}
 	var publisher collector.Publisher = producer
-	if cfg.Spool.Dir != "" {
+	if cfg.Spool.Enabled() {
 		pub, stopSpool, err := spooledPublisher(ctx, cfg.Spool, producer, log, reg)
 		if err != nil {
 			return err

@@ -19,14 +19,24 @@ const (
 	DefaultSpoolMaxBytes   = 1 << 30
 	DefaultSpoolReadyBytes = 64 << 20
 	DefaultSpoolFsync      = "100ms"
+	// DefaultSpoolDir is where the collector spools unless told otherwise
+	// (the deployment's volume). Accepting from the spool is the default
+	// because it is the more durable design and, with the spool's mapped
+	// appends and lingering drainer, the cheaper one per request
+	// (docs/benchmarks.md, "Spool first by default").
+	DefaultSpoolDir = "/var/lib/teller/spool"
+	// SpoolNone as -spool-dir makes every request wait for Kafka's
+	// acknowledgement instead (the default before the spool was).
+	SpoolNone = "none"
 	// spoolFlushTimeout bounds the graceful stop's wait for Kafka; what is
 	// left stays in the spool for the next start.
 	spoolFlushTimeout = 10 * time.Second
 )
 
-// SpoolConfig configures the collector's on-disk spool (pkg/spool). Without
-// a directory the collector waits for Kafka's acknowledgement in every
-// request instead.
+// SpoolConfig configures the collector's on-disk spool (pkg/spool). With Dir
+// empty (the zero value) or SpoolNone the collector waits for Kafka's
+// acknowledgement in every request instead; the flag's default is
+// DefaultSpoolDir.
 type SpoolConfig struct {
 	Dir        string
 	MaxBytes   int64
@@ -37,7 +47,7 @@ type SpoolConfig struct {
 // RegisterFlags adds -spool-dir, -spool-max-bytes, -spool-ready-bytes and
 // -spool-fsync.
 func (c *SpoolConfig) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Dir, "spool-dir", "", "directory of the on-disk event spool: events are accepted once spooled and drained to Kafka in order (survives Kafka outages and restarts); empty waits for Kafka in every request")
+	fs.StringVar(&c.Dir, "spool-dir", DefaultSpoolDir, "directory of the on-disk event spool: events are accepted once spooled and drained to Kafka in order (survives Kafka outages and restarts); "+SpoolNone+" waits for Kafka's acknowledgement in every request instead")
 	fs.Int64Var(&c.MaxBytes, "spool-max-bytes", DefaultSpoolMaxBytes, "largest spool on disk; when full the collector answers 503")
 	fs.Int64Var(&c.ReadyBytes, "spool-ready-bytes", DefaultSpoolReadyBytes, "undelivered spool bytes past which /readyz fails (and dead letters are no longer spooled)")
 	fs.StringVar(&c.Fsync, "spool-fsync", DefaultSpoolFsync, "spool fsync policy: always (nothing accepted is lost on power loss), a duration such as 100ms (up to that much can be lost), or never")
@@ -45,7 +55,7 @@ func (c *SpoolConfig) RegisterFlags(fs *flag.FlagSet) {
 
 // Validate reports, naming the flags, what is wrong. It does no I/O.
 func (c *SpoolConfig) Validate() error {
-	if c.Dir == "" {
+	if !c.Enabled() {
 		return nil
 	}
 	var errs []error
@@ -61,6 +71,10 @@ func (c *SpoolConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Enabled is false when requests wait for Kafka instead (Dir empty or
+// SpoolNone).
+func (c *SpoolConfig) Enabled() bool { return c.Dir != "" && c.Dir != SpoolNone }
+
 // spooledPublisher opens the spool and starts draining it to sender. stop
 // ends the drainer, flushes what it can within spoolFlushTimeout and closes
 // the spool: call it after the HTTP server stopped accepting.
@@ -71,7 +85,7 @@ func spooledPublisher(ctx context.Context, c SpoolConfig, sender collector.Sende
 	}
 	sp, err := spool.Open(spool.Options{Dir: c.Dir, MaxBytes: c.MaxBytes, Fsync: fsync, Logger: log})
 	if err != nil {
-		return nil, nil, fmt.Errorf("collector: %w", err)
+		return nil, nil, fmt.Errorf("collector: -spool-dir %s (TELLER_SPOOL_DIR; %s to wait for Kafka in every request instead): %w", c.Dir, SpoolNone, err)
 	}
 	if n := sp.Pending(); n > 0 {
 		log.Info("spool holds events from a previous run; draining them first", "bytes", n, "dir", c.Dir)

@@ -41,6 +41,15 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs ...bus.Message) error
 }
 
+// waiter is an optional Publisher method (SpoolPublisher has it): false when
+// Publish never waits on ctx (a spool append under a policy other than
+// fsync always: a write to the page cache), so the publish timeout would
+// bound nothing and the request skips its timer (5% of the CPU per request
+// in the spool's profile). Publishers without it are bounded.
+type waiter interface {
+	WaitsOnContext() bool
+}
+
 // Countries looks up the country of a client address (pkg/geo).
 type Countries interface {
 	Country(ip string) string
@@ -243,7 +252,7 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(g.Writer, g.Request.Body, c.opts.MaxBodyBytes))
-	g.Set(bodyKey, body) // for refuse's dead letter: what was read, even of a 413
+	g.Request.Body = &readBody{body} // for refuse's dead letter: what was read, even of a 413
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -426,8 +435,12 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		g.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "no event of the batch is valid", "rejected": rejected})
 		return
 	}
-	ctx, cancel := context.WithTimeout(g.Request.Context(), c.opts.PublishTimeout)
-	defer cancel()
+	ctx := g.Request.Context()
+	if w, ok := c.opts.Publisher.(waiter); !ok || w.WaitsOnContext() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.PublishTimeout)
+		defer cancel()
+	}
 	start := time.Now()
 	err := c.opts.Publisher.Publish(ctx, msgs...)
 	c.metrics.publishSeconds.Observe(time.Since(start).Seconds())
@@ -519,8 +532,14 @@ func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload,
 	return ev, page.Hostname(), 0, "", "", ""
 }
 
-// bodyKey holds the request body in the gin context for refuse's dead letter.
-const bodyKey = "teller.body"
+// readBody stands for the request's body once handleEvent has read it, so
+// refusedInput keeps what was read. It replaces the gin context's key map,
+// which cost a map and an interface per request. (The server closes the
+// body it made itself.)
+type readBody struct{ b []byte }
+
+func (*readBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (*readBody) Close() error             { return nil }
 
 // deadLetterTimeout bounds how long a refusal waits to keep its dead letter.
 const deadLetterTimeout = 2 * time.Second
@@ -592,11 +611,57 @@ func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id
 	if st.Settings.CookieDomain != "" {
 		domain = st.Settings.CookieDomain
 	}
-	http.SetCookie(g.Writer, &http.Cookie{
+	ck := http.Cookie{
 		Name: identity.CookieName, Value: signed, Path: "/",
 		Domain: domain, MaxAge: int(c.opts.CookieMaxAge.Seconds()),
 		HttpOnly: true, Secure: secure, SameSite: sameSite,
-	})
+	}
+	h := g.Writer.Header()
+	h["Set-Cookie"] = append(h["Set-Cookie"], visitorCookie(&ck))
+}
+
+// base64URLDotted reports whether v is made of base64url and dots only (the
+// signed visitor id), which a cookie carries as it is.
+func base64URLDotted(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch b := v[i]; {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '-', b == '_', b == '.':
+		default:
+			return false
+		}
+	}
+	return v != ""
+}
+
+// visitorCookie is ck.String() for the visitor cookie, written directly
+// when it needs none of String's checks (no Domain, a value of signed
+// base64url, so nothing to quote or drop): it is on every accepted request,
+// and String sanitizes and validates each field. TestVisitorCookieIsString
+// holds it to String.
+func visitorCookie(ck *http.Cookie) string {
+	if ck.Domain != "" || !base64URLDotted(ck.Value) || ck.MaxAge <= 0 || ck.Path != "/" || !ck.HttpOnly {
+		return ck.String()
+	}
+	var b strings.Builder
+	b.Grow(len(ck.Name) + len(ck.Value) + 80)
+	b.WriteString(ck.Name)
+	b.WriteByte('=')
+	b.WriteString(ck.Value)
+	b.WriteString("; Path=/; Max-Age=")
+	b.WriteString(strconv.Itoa(ck.MaxAge))
+	b.WriteString("; HttpOnly")
+	if ck.Secure {
+		b.WriteString("; Secure")
+	}
+	switch ck.SameSite {
+	case http.SameSiteNoneMode:
+		b.WriteString("; SameSite=None")
+	case http.SameSiteLaxMode:
+		b.WriteString("; SameSite=Lax")
+	case http.SameSiteStrictMode:
+		b.WriteString("; SameSite=Strict")
+	}
+	return b.String()
 }
 
 // SameRegistrableDomain reports whether two hosts share a registrable domain
@@ -627,10 +692,12 @@ func (c *Collector) cors(g *gin.Context, st *site.Site) {
 
 // allowOrigin sets the CORS headers for origin, which the caller checked.
 func allowOrigin(g *gin.Context, origin string) {
+	// The keys are canonical already: the map is written directly rather
+	// than through Set and Add, which canonicalize them on every request.
 	h := g.Writer.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Allow-Credentials", "true")
-	h.Add("Vary", "Origin")
+	h["Access-Control-Allow-Origin"] = []string{origin}
+	h["Access-Control-Allow-Credentials"] = []string{"true"}
+	h["Vary"] = append(h["Vary"], "Origin")
 }
 
 func (c *Collector) handlePreflight(g *gin.Context) {

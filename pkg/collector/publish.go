@@ -72,6 +72,12 @@ type SpoolOptions struct {
 	// Retry is the first pause after a failed delivery, doubled up to 5 s
 	// (default 100 ms).
 	Retry time.Duration
+	// Linger is how long the drainer lets events gather after a batch
+	// smaller than BatchRecords (default 10 ms): requests do not wait for
+	// Kafka here, so a short pause turns many small produce requests into
+	// few large ones, which costs the collector and the broker less per
+	// event. It delays events on their way to Kafka, never a request.
+	Linger time.Duration
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the spool metrics; nil for none.
@@ -91,6 +97,9 @@ func NewSpoolPublisher(sp *spool.Spool, sender Sender, o SpoolOptions) *SpoolPub
 	}
 	if o.Retry <= 0 {
 		o.Retry = 100 * time.Millisecond
+	}
+	if o.Linger <= 0 {
+		o.Linger = DefaultSpoolLinger
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -125,6 +134,11 @@ func (p *SpoolPublisher) Publish(ctx context.Context, msgs ...bus.Message) error
 	return nil
 }
 
+// WaitsOnContext is true when Publish can wait for something ctx bounds: the
+// fsync of fsync always. Otherwise Append writes to the page cache and
+// returns, and ctx is not consulted.
+func (p *SpoolPublisher) WaitsOnContext() bool { return p.spool.WaitsForSync() }
+
 // Ready fails while more than ReadyBytes wait for Kafka, naming the last
 // delivery error.
 func (p *SpoolPublisher) Ready(context.Context) error {
@@ -141,12 +155,24 @@ func (p *SpoolPublisher) Ready(context.Context) error {
 	return fmt.Errorf("spool holds %d bytes undelivered (threshold %d)", pending, p.o.ReadyBytes)
 }
 
+// DefaultSpoolLinger is SpoolOptions.Linger's default.
+const DefaultSpoolLinger = 10 * time.Millisecond
+
 // Run drains the spool to Kafka until ctx ends.
 func (p *SpoolPublisher) Run(ctx context.Context) {
+	linger := time.NewTimer(p.o.Linger)
+	defer linger.Stop()
 	for ctx.Err() == nil {
 		n, err := p.deliverBatch(ctx)
 		if err != nil {
 			continue // deliverBatch waited before returning
+		}
+		if n > 0 && n < p.o.BatchRecords {
+			linger.Reset(p.o.Linger)
+			select {
+			case <-ctx.Done():
+			case <-linger.C:
+			}
 		}
 		if n == 0 {
 			select {

@@ -533,3 +533,75 @@ func TestCollectorKilledMidLoad(t *testing.T) {
 		t.Errorf("%d duplicates", dups)
 	}
 }
+
+// countingSender is the real producer, counting the deliveries it is given.
+type countingSender struct {
+	*bus.Producer
+	calls, msgs atomic.Int64
+}
+
+func (s *countingSender) Publish(ctx context.Context, msgs ...bus.Message) error {
+	s.calls.Add(1)
+	s.msgs.Add(int64(len(msgs)))
+	return s.Producer.Publish(ctx, msgs...)
+}
+
+// After a short batch the drainer lets events gather for Linger before the
+// next one, so events that arrive one by one reach Kafka in few produce
+// requests, and every one of them still arrives, in order.
+func TestDrainerLingersAfterAShortBatch(t *testing.T) {
+	k := newRestartableKafka(t)
+	log := testenv.Logger(t)
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), MaxBytes: 8 << 20, Fsync: spool.FsyncNever, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	producer := bus.NewProducer(bus.Config{Brokers: config.StringList(k.brokers()), Topic: durableTopic}, log)
+	defer producer.Close()
+	sender := &countingSender{Producer: producer}
+	const linger = time.Second
+	pub := collector.NewSpoolPublisher(sp, sender, collector.SpoolOptions{Logger: log, Linger: linger})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { pub.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	visitor := identity.NewVisitorID()
+	publish := func(i int) {
+		t.Helper()
+		if err := pub.Publish(context.Background(), bus.Message{Key: visitor[:], Value: []byte(fmt.Sprintf(`{"n":%d}`, i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first event goes at once; the next 50, published 4 ms apart
+	// (each would have been delivered alone), go together after the linger.
+	publish(0)
+	waitDrained(t, sp)
+	start := time.Now()
+	for i := 1; i <= 50; i++ {
+		publish(i)
+		time.Sleep(4 * time.Millisecond)
+	}
+	if took := time.Since(start); took > linger/2 {
+		t.Skipf("publishing 50 events took %v, too long to test a %v linger on this machine", took, linger)
+	}
+	waitDrained(t, sp)
+	if n := sender.msgs.Load(); n != 51 {
+		t.Fatalf("%d events delivered, want 51", n)
+	}
+	// 0 alone, then at most the first of the 50 before the drainer
+	// lingered, then the rest: without the linger each would go nearly alone.
+	if calls := sender.calls.Load(); calls > 3 {
+		t.Errorf("51 events in %d deliveries, want at most 3", calls)
+	}
+	recs := readTopic(t, k.brokers(), durableTopic, durablePartition)
+	var got []string
+	for _, r := range recs {
+		got = append(got, string(r.value))
+	}
+	for i := range 51 {
+		if i >= len(got) || got[i] != fmt.Sprintf(`{"n":%d}`, i) {
+			t.Fatalf("Kafka holds %q, want n 0..50 in order", got)
+		}
+	}
+}

@@ -67,8 +67,8 @@ func (c *Collector) keepRefused(g *gin.Context, reason string) {
 // refusedInput is the raw input of a refused request, at most one byte more
 // than bus.MaxDeadLetterPayload keeps (so the record says it was cut).
 func refusedInput(g *gin.Context) []byte {
-	if body, ok := g.Get(bodyKey); ok {
-		return body.([]byte)
+	if body, ok := g.Request.Body.(*readBody); ok {
+		return body.b
 	}
 	r := g.Request
 	if r.Method == http.MethodGet {

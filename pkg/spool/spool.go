@@ -8,8 +8,9 @@
 // # Durability (the fsync policy)
 //
 // Append returns once the records are written to the segment file, that is
-// in the operating system's page cache: a crash of the process (kill -9)
-// loses nothing in any policy. What a power loss or kernel crash can lose
+// in the operating system's page cache (copied into the segment's shared
+// mapping on Linux, mmap_linux.go; one write() elsewhere): a crash of the
+// process (kill -9) loses nothing in any policy. What a power loss or kernel crash can lose
 // depends on the policy:
 //   - FsyncAlways: Append returns only after an fsync covering its records
 //     (group commit: one fsync serves every Append waiting at that moment).
@@ -19,8 +20,9 @@
 //   - FsyncNever: the kernel writes back when it chooses (about 30 s on
 //     Linux by default).
 //
-// The ack file is replaced with a rename and never fsynced: losing it to a
-// power loss re-sends records already delivered (duplicates, never losses).
+// The ack file is overwritten in place (one pwrite per Ack, checksummed) and
+// never fsynced: losing or tearing it in a power loss re-sends records
+// already delivered (duplicates, never losses).
 //
 // # Recovery
 //
@@ -28,6 +30,9 @@
 // out of bounds, checksum mismatch) ends its segment: the file is truncated
 // there, so garbage is never replayed, and every complete record before it is
 // kept. New records always go to a fresh segment.
+//
+// One process at a time: Open locks the directory (lock_unix.go) until
+// Close or the end of the process.
 package spool
 
 import (
@@ -138,12 +143,14 @@ type Spool struct {
 	err      error // sticky fsync failure: the file state is unknown
 	segs     []*segment
 	cur      *os.File // the segment being appended to (last of segs)
+	curMap   []byte   // cur mapped (mmap_linux.go); nil: Append writes
+	released int64    // cur's bytes below this are out of the page tables
 	disk     int64    // bytes of all segments
 	ack      Position
 	read     Position
 	written  int64 // bytes appended by this process, for group commit
 	synced   int64
-	sealed   []*os.File // rotated segments awaiting their last fsync
+	sealed   []sealedSegment // rotated segments awaiting their last fsync
 	syncDone chan struct{}
 	kick     chan struct{}
 	notify   chan struct{}
@@ -152,11 +159,31 @@ type Spool struct {
 
 	rf    *os.File // read handle on segs[read segment]
 	rfSeg uint64
+	af    *os.File // the ack marker, overwritten in place
+	lock  *os.File // holds the directory's lock (lockDir)
 }
 
 type segment struct {
 	id   uint64
 	size int64
+}
+
+// sealedSegment is a rotated segment file, its mapping and its records'
+// size, closed once fsynced (closeSegment).
+type sealedSegment struct {
+	f    *os.File
+	m    []byte
+	size int64
+}
+
+// closeSegment unmaps f and cuts it to its records (a mapped segment is
+// reserved whole up front), then closes it.
+func closeSegment(g sealedSegment) error {
+	var err error
+	if g.m != nil {
+		err = errors.Join(unmapSegment(g.m), g.f.Truncate(g.size))
+	}
+	return errors.Join(err, g.f.Close())
 }
 
 func segName(id uint64) string { return fmt.Sprintf("%020d.seg", id) }
@@ -182,12 +209,14 @@ func Open(o Options) (*Spool, error) {
 	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("spool: create %s: %w", o.Dir, err)
 	}
-	s := &Spool{opts: o, log: o.Logger, syncDone: make(chan struct{}), kick: make(chan struct{}, 1),
-		notify: make(chan struct{}, 1), stop: make(chan struct{})}
-	if err := s.recover(); err != nil {
+	lock, err := lockDir(o.Dir)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.rotate(); err != nil {
+	s := &Spool{opts: o, log: o.Logger, syncDone: make(chan struct{}), kick: make(chan struct{}, 1),
+		notify: make(chan struct{}, 1), stop: make(chan struct{}), lock: lock}
+	if err := s.open(); err != nil {
+		s.release()
 		return nil, err
 	}
 	if o.Fsync.Always || o.Fsync.Interval > 0 {
@@ -195,6 +224,32 @@ func Open(o Options) (*Spool, error) {
 		go s.syncLoop()
 	}
 	return s, nil
+}
+
+// open recovers the directory and starts a segment and the ack marker.
+func (s *Spool) open() error {
+	if err := s.recover(); err != nil {
+		return err
+	}
+	if err := s.rotate(0); err != nil {
+		return err
+	}
+	af, err := openAck(s.opts.Dir, s.ack)
+	if err != nil {
+		return err
+	}
+	s.af = af
+	return nil
+}
+
+// release closes what a failed Open had opened.
+func (s *Spool) release() {
+	if s.cur != nil {
+		_ = closeSegment(sealedSegment{f: s.cur, m: s.curMap, size: s.segs[len(s.segs)-1].size})
+	}
+	if s.lock != nil {
+		_ = s.lock.Close()
+	}
 }
 
 // recover lists the segments, cuts each at its first bad record, and places
@@ -230,8 +285,10 @@ func (s *Spool) recover() error {
 		if err != nil {
 			return err
 		}
-		if good < total {
+		if good < total && !zeroTail(path, good, total) {
 			s.log.Warn("spool: cut a torn or corrupt tail", "segment", path, "kept_bytes", good, "cut_bytes", total-good)
+		}
+		if good < total {
 			if err := os.Truncate(path, good); err != nil {
 				return fmt.Errorf("spool: truncate %s: %w", path, err)
 			}
@@ -274,6 +331,31 @@ func scanSegment(path string) (good, total int64, err error) {
 	return good, total, nil
 }
 
+// zeroTail reports whether the file holds only zeros from good to total:
+// the unused part of a mapped segment's reservation, left by a process that
+// ended without closing it (kill -9), rather than a torn record.
+func zeroTail(path string, good, total int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for off := good; off < total; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), total-off)], off)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return false
+			}
+		}
+		off += int64(n)
+		if err != nil {
+			return off >= total
+		}
+	}
+	return true
+}
+
 var errBadRecord = errors.New("spool: bad record")
 
 // readRecord reads the record at off (the segment ends at end) into buf.
@@ -305,7 +387,7 @@ func readRecord(f *os.File, off, end int64, buf []byte) ([]byte, int64, error) {
 
 func readAck(path string) (Position, bool) {
 	b, err := os.ReadFile(path)
-	if err != nil || len(b) != 20 {
+	if err != nil || len(b) != ackBytes {
 		return Position{}, false
 	}
 	if crc32.Checksum(b[:16], castagnoli) != binary.LittleEndian.Uint32(b[16:]) {
@@ -314,39 +396,72 @@ func readAck(path string) (Position, bool) {
 	return Position{Segment: binary.LittleEndian.Uint64(b[0:8]), Offset: int64(binary.LittleEndian.Uint64(b[8:16]))}, true
 }
 
-func writeAck(dir string, p Position) error {
-	var b [20]byte
+// openAck opens the ack file for writeAck, creating it (holding p) if it is
+// missing or malformed: from then on each Ack is one pwrite.
+func openAck(dir string, p Position) (*os.File, error) {
+	path := filepath.Join(dir, ackName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("spool: open ack marker: %w", err)
+	}
+	if err := writeAck(f, p); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	if err := f.Truncate(ackBytes); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("spool: ack marker: %w", err)
+	}
+	return f, nil
+}
+
+// ackBytes is the ack marker's size: segment, offset, CRC-32C of both.
+const ackBytes = 20
+
+// writeAck overwrites the marker in place. A 20-byte pwrite at offset 0
+// is never half done by a process crash; a power loss may tear it, which
+// its checksum shows, and recovery then reads the first segment from its
+// start (duplicates, never losses, as when the marker itself is lost).
+func writeAck(f *os.File, p Position) error {
+	var b [ackBytes]byte
 	binary.LittleEndian.PutUint64(b[0:8], p.Segment)
 	binary.LittleEndian.PutUint64(b[8:16], uint64(p.Offset))
 	binary.LittleEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
-	tmp := filepath.Join(dir, ackName+".tmp")
-	if err := os.WriteFile(tmp, b[:], 0o640); err != nil {
+	if _, err := f.WriteAt(b[:], 0); err != nil {
 		return fmt.Errorf("spool: write ack marker: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, ackName)); err != nil {
-		return fmt.Errorf("spool: replace ack marker: %w", err)
 	}
 	return nil
 }
 
-// rotate starts a new segment; s.mu is held (or s is not shared yet).
-func (s *Spool) rotate() error {
+// rotate starts a new segment with room for at least need bytes; s.mu is
+// held (or s is not shared yet). The segment is reserved and mapped whole
+// (mmap_linux.go) when the system allows it, else Append writes to it.
+func (s *Spool) rotate(need int64) error {
 	id := uint64(1)
 	if len(s.segs) > 0 {
 		id = s.segs[len(s.segs)-1].id + 1
 	}
-	f, err := os.OpenFile(filepath.Join(s.opts.Dir, segName(id)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := os.OpenFile(filepath.Join(s.opts.Dir, segName(id)), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o640)
 	if err != nil {
 		return fmt.Errorf("spool: create segment: %w", err)
 	}
+	m, merr := mapSegment(f, max(s.opts.SegmentBytes, need))
+	if merr != nil {
+		if !errors.Is(merr, errors.ErrUnsupported) {
+			s.log.Debug("spool: segment not mapped; appending with write()", "err", merr)
+		}
+		_ = f.Truncate(0) // a reservation that could not be mapped
+		m = nil
+	}
 	if s.cur != nil {
+		old := sealedSegment{f: s.cur, m: s.curMap, size: s.segs[len(s.segs)-1].size}
 		if s.opts.Fsync.Always || s.opts.Fsync.Interval > 0 {
-			s.sealed = append(s.sealed, s.cur) // the sync loop fsyncs and closes it
-		} else {
-			_ = s.cur.Close()
+			s.sealed = append(s.sealed, old) // the sync loop fsyncs and closes it
+		} else if err := closeSegment(old); err != nil {
+			s.log.Warn("spool: closing a full segment", "err", err)
 		}
 	}
-	s.cur = f
+	s.cur, s.curMap, s.released = f, m, 0
 	s.segs = append(s.segs, &segment{id: id})
 	if len(s.segs) == 1 {
 		s.read, s.ack = Position{Segment: id}, Position{Segment: id}
@@ -354,9 +469,24 @@ func (s *Spool) rotate() error {
 	return nil
 }
 
-// Append writes records in order, as one write. Under FsyncAlways it returns
-// after they are fsynced. It returns ErrFull, writing nothing, when they do
-// not fit.
+// frame writes recs into dst (exactly their framed size): per record its
+// length and checksum, then its bytes.
+func frame(dst []byte, recs [][]byte) {
+	for _, r := range recs {
+		binary.LittleEndian.PutUint32(dst[0:4], uint32(len(r)))
+		binary.LittleEndian.PutUint32(dst[4:8], crc32.Update(crc32.Checksum(dst[0:4], castagnoli), castagnoli, r))
+		dst = dst[headerBytes+copy(dst[headerBytes:], r):]
+	}
+}
+
+// releaseEvery is how much of a mapped segment is written between
+// releaseMapped calls, which keep the resident memory of a 64 MiB segment
+// small.
+const releaseEvery = 4 << 20
+
+// Append writes records in order, as one write (into the segment's mapping,
+// or one write()). Under FsyncAlways it returns after they are fsynced. It
+// returns ErrFull, writing nothing, when they do not fit.
 func (s *Spool) Append(ctx context.Context, recs ...[]byte) error {
 	size := int64(0)
 	for _, r := range recs {
@@ -364,13 +494,6 @@ func (s *Spool) Append(ctx context.Context, recs ...[]byte) error {
 			return fmt.Errorf("spool: record of %d bytes: must be 1..%d", len(r), MaxRecordBytes)
 		}
 		size += headerBytes + int64(len(r))
-	}
-	buf := make([]byte, 0, size)
-	for _, r := range recs {
-		var h [headerBytes]byte
-		binary.LittleEndian.PutUint32(h[0:4], uint32(len(r)))
-		binary.LittleEndian.PutUint32(h[4:8], crc32.Update(crc32.Checksum(h[0:4], castagnoli), castagnoli, r))
-		buf = append(append(buf, h[:]...), r...)
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -387,24 +510,39 @@ func (s *Spool) Append(ctx context.Context, recs ...[]byte) error {
 		return ErrFull
 	}
 	last := s.segs[len(s.segs)-1]
-	if last.size > 0 && last.size+size > s.opts.SegmentBytes {
-		if err := s.rotate(); err != nil {
+	full := last.size > 0 && last.size+size > s.opts.SegmentBytes
+	if s.curMap != nil {
+		full = last.size+size > int64(len(s.curMap))
+	}
+	if full {
+		if err := s.rotate(size); err != nil {
 			s.mu.Unlock()
 			return err
 		}
 		last = s.segs[len(s.segs)-1]
 	}
-	if _, err := s.cur.Write(buf); err != nil {
-		// A short write leaves a torn tail: start a new segment so the next
-		// records are not appended after garbage (recovery cuts it).
-		s.log.Error("spool: write failed", "err", err)
-		if st, serr := s.cur.Stat(); serr == nil {
-			s.disk += st.Size() - last.size
-			last.size = st.Size()
+	if s.curMap != nil {
+		frame(s.curMap[last.size:last.size+size], recs)
+		if end := last.size + size; end-s.released >= releaseEvery {
+			page := int64(os.Getpagesize())
+			releaseMapped(s.curMap[s.released : end/page*page])
+			s.released = end / page * page
 		}
-		_ = s.rotate()
-		s.mu.Unlock()
-		return fmt.Errorf("spool: append: %w", err)
+	} else {
+		buf := make([]byte, size)
+		frame(buf, recs)
+		if _, err := s.cur.WriteAt(buf, last.size); err != nil {
+			// A short write leaves a torn tail: start a new segment so the
+			// next records are not appended after garbage (recovery cuts it).
+			s.log.Error("spool: write failed", "err", err)
+			if st, serr := s.cur.Stat(); serr == nil {
+				s.disk += st.Size() - last.size
+				last.size = st.Size()
+			}
+			_ = s.rotate(0)
+			s.mu.Unlock()
+			return fmt.Errorf("spool: append: %w", err)
+		}
 	}
 	last.size += size
 	s.disk += size
@@ -474,8 +612,8 @@ func (s *Spool) syncOnce() {
 	}
 	s.mu.Unlock()
 	var err error
-	for _, f := range sealed {
-		err = errors.Join(err, f.Sync(), f.Close())
+	for _, g := range sealed {
+		err = errors.Join(err, g.f.Sync(), closeSegment(g))
 	}
 	if cur != nil {
 		err = errors.Join(err, cur.Sync())
@@ -493,6 +631,10 @@ func (s *Spool) syncOnce() {
 	s.mu.Unlock()
 }
 
+// WaitsForSync is true when Append waits for an fsync (FsyncAlways), the
+// only wait its context bounds.
+func (s *Spool) WaitsForSync() bool { return s.opts.Fsync.Always }
+
 // Notify receives a value after records were appended (coalesced), so the
 // drainer can sleep while the spool is empty.
 func (s *Spool) Notify() <-chan struct{} { return s.notify }
@@ -500,6 +642,10 @@ func (s *Spool) Notify() <-chan struct{} { return s.notify }
 // Read returns up to maxRecords records, together at most about maxBytes,
 // from the read cursor on, and the position after them (to pass to Ack). The
 // records are copies. An empty result means the spool is drained.
+//
+// Each segment's part is read with one ReadAt and split into records in
+// memory (the records share that buffer): a drainer batch of a thousand
+// records is one read, not two per record.
 func (s *Spool) Read(maxRecords int, maxBytes int64) ([][]byte, Position, error) {
 	var out [][]byte
 	var total int64
@@ -531,19 +677,73 @@ func (s *Spool) Read(maxRecords int, maxBytes int64) ([][]byte, Position, error)
 		if err != nil {
 			return out, pos, err
 		}
-		rec, n, err := readRecord(f, pos.Offset, end, nil)
-		if err != nil {
-			return out, pos, fmt.Errorf("spool: segment %d offset %d: %w", pos.Segment, pos.Offset, err)
+		// At least one whole record: its header says how long it is.
+		chunk := min(end-pos.Offset, max(maxBytes-total, headerBytes))
+		buf := make([]byte, chunk)
+		if _, err := f.ReadAt(buf, pos.Offset); err != nil && !(errors.Is(err, io.EOF) && len(buf) == int(chunk)) {
+			return out, pos, fmt.Errorf("spool: read segment %d offset %d: %w", pos.Segment, pos.Offset, err)
 		}
-		out = append(out, rec)
-		total += n
+		var off int64
+		for len(out) < maxRecords && total < maxBytes {
+			rec, n, err := splitRecord(buf[off:])
+			if errors.Is(err, errShortRecord) {
+				if off > 0 {
+					break // the rest is the next chunk's
+				}
+				// One record larger than what was left of maxBytes.
+				if rec, n, err = readRecord(f, pos.Offset, end, nil); err == nil {
+					out, total, off = append(out, rec), total+n, n
+				}
+				if err != nil {
+					return out, pos, fmt.Errorf("spool: segment %d offset %d: %w", pos.Segment, pos.Offset, err)
+				}
+				break
+			}
+			if err != nil {
+				s.mu.Lock()
+				s.read.Offset = pos.Offset + off
+				s.mu.Unlock()
+				return out, Position{Segment: pos.Segment, Offset: pos.Offset + off},
+					fmt.Errorf("spool: segment %d offset %d: %w", pos.Segment, pos.Offset+off, err)
+			}
+			out = append(out, rec)
+			total += n
+			off += n
+			if off == int64(len(buf)) {
+				break
+			}
+		}
 		s.mu.Lock()
-		s.read.Offset += n
+		s.read.Offset = pos.Offset + off
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return out, s.read, nil
+}
+
+var errShortRecord = errors.New("spool: record continues past the buffer")
+
+// splitRecord checks the record at the start of b, which holds whole records
+// of a segment's valid part and possibly a partial last one
+// (errShortRecord).
+func splitRecord(b []byte) ([]byte, int64, error) {
+	if len(b) < headerBytes {
+		return nil, 0, errShortRecord
+	}
+	n := int64(binary.LittleEndian.Uint32(b[0:4]))
+	if n == 0 || n > MaxRecordBytes {
+		return nil, 0, errBadRecord
+	}
+	if headerBytes+n > int64(len(b)) {
+		return nil, 0, errShortRecord
+	}
+	rec := b[headerBytes : headerBytes+n : headerBytes+n]
+	sum := crc32.Update(crc32.Checksum(b[0:4], castagnoli), castagnoli, rec)
+	if sum != binary.LittleEndian.Uint32(b[4:8]) {
+		return nil, 0, errBadRecord
+	}
+	return rec, headerBytes + n, nil
 }
 
 // Rewind moves the read cursor back to the ack marker, so records read but
@@ -587,7 +787,7 @@ func (s *Spool) Ack(p Position) error {
 	if s.closed {
 		return ErrClosed
 	}
-	if err := writeAck(s.opts.Dir, p); err != nil {
+	if err := writeAck(s.af, p); err != nil {
 		return err
 	}
 	s.ack = p
@@ -642,13 +842,18 @@ func (s *Spool) Close() error {
 	s.closed = true
 	var err error
 	if s.cur != nil {
-		err = s.cur.Close()
+		err = closeSegment(sealedSegment{f: s.cur, m: s.curMap, size: s.segs[len(s.segs)-1].size})
+		s.cur, s.curMap = nil, nil
 	}
-	for _, f := range s.sealed {
-		_ = f.Close()
+	for _, g := range s.sealed {
+		_ = closeSegment(g)
 	}
 	if s.rf != nil {
 		_ = s.rf.Close()
+	}
+	_ = s.af.Close()
+	if s.lock != nil {
+		_ = s.lock.Close()
 	}
 	close(s.syncDone)
 	return err

@@ -5,10 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func open(t *testing.T, dir string, maxBytes, segBytes int64, fsync Fsync) *Spool {
@@ -294,5 +298,197 @@ func TestConcurrentAppends(t *testing.T) {
 				t.Fatalf("%d records, want %d", len(got), writers*each)
 			}
 		})
+	}
+}
+
+// Read takes a segment's part in one read and splits it: whatever the byte
+// bound (smaller than one record, cutting records in the middle, larger
+// than everything) every record comes back once, whole, in order, across
+// segment boundaries, and a restart after the last Ack reads nothing again.
+func TestReadByteBounds(t *testing.T) {
+	var want [][]byte
+	for i := range 300 {
+		want = append(want, bytes.Repeat([]byte{byte('a' + i%26)}, 1+i*7%500))
+	}
+	for _, maxBytes := range []int64{1, 8, 9, 100, 517, 4096, 1 << 20} {
+		t.Run(fmt.Sprint(maxBytes), func(t *testing.T) {
+			dir := t.TempDir()
+			s := open(t, dir, 1<<20, 64<<10, FsyncNever)
+			for i := 0; i < len(want); i += 3 {
+				if err := s.Append(context.Background(), want[i:min(i+3, len(want))]...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got [][]byte
+			for {
+				recs, pos, err := s.Read(50, maxBytes)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(recs) == 0 {
+					break
+				}
+				var size int64
+				for _, r := range recs {
+					size += headerBytes + int64(len(r))
+				}
+				if len(recs) > 1 && size-headerBytes-int64(len(recs[len(recs)-1])) >= maxBytes {
+					t.Fatalf("read %d records of %d bytes with a bound of %d", len(recs), size, maxBytes)
+				}
+				got = append(got, recs...)
+				if err := s.Ack(pos); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("read %d records, appended %d", len(got), len(want))
+			}
+			for i := range want {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Fatalf("record %d: %d bytes %.10q, want %d bytes %.10q", i, len(got[i]), got[i], len(want[i]), want[i])
+				}
+			}
+			_ = s.Close()
+			s2 := open(t, dir, 1<<20, 64<<10, FsyncNever)
+			if recs, _, err := s2.Read(50, maxBytes); err != nil || len(recs) != 0 {
+				t.Fatalf("after a restart: %d records again (err %v)", len(recs), err)
+			}
+		})
+	}
+}
+
+// The collector skips its publish timeout's timer when WaitsForSync is
+// false, so it must be true exactly when Append waits on its context.
+func TestWaitsForSync(t *testing.T) {
+	for _, tt := range []struct {
+		fsync Fsync
+		waits bool
+	}{{FsyncAlways, true}, {FsyncEvery(100 * time.Millisecond), false}, {FsyncNever, false}} {
+		s := open(t, t.TempDir(), 1<<20, 0, tt.fsync)
+		if got := s.WaitsForSync(); got != tt.waits {
+			t.Errorf("%v: WaitsForSync %v, want %v", tt.fsync, got, tt.waits)
+		}
+		// A context that has ended must not fail an Append that does not
+		// wait (one that waits may or may not see the fsync first).
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.Append(ctx, rec(1)); !tt.waits && err != nil {
+			t.Errorf("%v: Append with an ended context: %v", tt.fsync, err)
+		}
+	}
+}
+
+// A process that dies without Close (kill -9) leaves its mapped segment at
+// its reserved size, records then zeros: the next Open keeps every record,
+// cuts the zeros without taking them for a torn record, and reads on.
+func TestUnclosedMappedSegmentRecovers(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, MaxBytes: 1 << 20, SegmentBytes: 64 << 10, Fsync: FsyncNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for i := range 10 {
+		want = append(want, rec(i))
+		if err := s.Append(context.Background(), rec(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// s is left open, as a killed process leaves it: its pages are in the
+	// page cache, which the next Open reads. Its directory lock goes with
+	// the process.
+	_ = s.lock.Close()
+	seg := filepath.Join(dir, segName(1))
+	st, err := os.Stat(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var records int64
+	for _, r := range want {
+		records += headerBytes + int64(len(r))
+	}
+	if runtime.GOOS == "linux" && st.Size() != 64<<10 {
+		t.Errorf("segment of %d bytes before recovery, want the 65536 reserved", st.Size())
+	}
+	var logs bytes.Buffer
+	s2, err := Open(Options{Dir: dir, MaxBytes: 1 << 20, SegmentBytes: 64 << 10, Fsync: FsyncNever,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if st, err := os.Stat(seg); err != nil || st.Size() != records {
+		t.Errorf("segment after recovery: %v, %v; want its %d bytes of records", st.Size(), err, records)
+	}
+	if strings.Contains(logs.String(), "torn") {
+		t.Errorf("the reservation's zeros were taken for a torn record: %s", logs.String())
+	}
+	got := drain(t, s2, 4)
+	if len(got) != len(want) {
+		t.Fatalf("recovered %d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("record %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// A record larger than a segment gets a segment of its own, mapped at its
+// size, and is read back whole, before and after a restart.
+func TestRecordLargerThanASegment(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, 4<<20, 64<<10, FsyncEvery(10*time.Millisecond))
+	big := bytes.Repeat([]byte("big record "), 20000) // 220 kB
+	want := [][]byte{rec(1), big, rec(2), big, rec(3)}
+	for _, r := range want {
+		if err := s.Append(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(got [][]byte) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%d records, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("record %d: %d bytes, want %d", i, len(got[i]), len(want[i]))
+			}
+		}
+	}
+	recs, _, err := s.Read(10, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(recs)
+	s.Rewind()
+	_ = s.Close()
+	check(drain(t, open(t, dir, 4<<20, 64<<10, FsyncNever), 2))
+}
+
+// One spool directory, one process: a second Open fails while the first
+// holds it, and succeeds once it is closed.
+func TestOpenLocksTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(context.Background(), rec(1)); err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := Open(Options{Dir: dir, MaxBytes: 1 << 20}); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		if s2 != nil {
+			_ = s2.Close()
+		}
+		t.Fatalf("second Open of a spool in use: %v, want it refused", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s3 := open(t, dir, 1<<20, 0, FsyncNever)
+	if got := drain(t, s3, 10); len(got) != 1 || !bytes.Equal(got[0], rec(1)) {
+		t.Fatalf("after the first closed: %q, want its record", got)
 	}
 }
