@@ -285,8 +285,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	common := []string{"-clickhouse-addr", ch.Addr(), "-clickhouse-database", database, "-kafka-brokers", brokerAddr, "-log-level", "warn"}
 	// Production flags, except the per-address rate limits: every simulated
 	// browser comes from 127.0.0.1, which the defaults would throttle as one
-	// office behind a NAT.
+	// office behind a NAT, and the spool, which is the default's but in the
+	// run's own directory (another collector may hold /var/lib/teller/spool).
 	col, err := start(dir, "collector", nil, append([]string{"-listen", collectorAddr, "-admin-listen", collectorAdmin,
+		"-spool-dir", filepath.Join(dir, "spool"),
 		"-cookie-secret", "pipebench-cookie-secret-0123456789", "-rate-client", "0", "-rate-browser", "0",
 		"-kafka-partitions", strconv.Itoa(cfg.Partitions)}, common...)...)
 	if err != nil {
