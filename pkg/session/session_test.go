@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 )
@@ -618,5 +619,13 @@ func TestEvictClosesExactlyWhatIsPastTheHorizon(t *testing.T) {
 				t.Errorf("OpenSessions() = %d, %d in memory", p.OpenSessions(), n)
 			}
 		})
+	}
+}
+
+// The sweep's bound lives in what was the map value's padding: the value
+// stays 16 bytes, so a map slot (key and value) does not grow.
+func TestSessionsValueStaysSixteenBytes(t *testing.T) {
+	if got := unsafe.Sizeof(sessions{}); got != 16 {
+		t.Errorf("sessions is %d bytes, want 16 (the heap per open session counts each map slot)", got)
 	}
 }
