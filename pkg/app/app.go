@@ -24,6 +24,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/collector"
 	"github.com/teller-analytics/teller/pkg/config"
+	"github.com/teller-analytics/teller/pkg/gctune"
 	"github.com/teller-analytics/teller/pkg/geo"
 	"github.com/teller-analytics/teller/pkg/identity"
 	"github.com/teller-analytics/teller/pkg/service"
@@ -399,6 +400,7 @@ func (c *SessionizerConfig) Validate() error {
 
 // RunSessionizer consumes events until ctx ends, serving health and metrics.
 func RunSessionizer(ctx context.Context, cfg SessionizerConfig, log *slog.Logger, hooks Hooks) error {
+	gctune.Apply(cfg.Sessionizer.GC, log)
 	db, err := openStore(ctx, cfg.Store, cfg.Migrate, log)
 	if err != nil {
 		return err

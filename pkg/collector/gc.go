@@ -1,9 +1,6 @@
 package collector
 
-import (
-	"os"
-	"runtime/debug"
-)
+import "github.com/teller-analytics/teller/pkg/gctune"
 
 // GCPercent is the garbage collector's target the collector runs with unless
 // GOGC says otherwise. Its live heap is small (a few MiB of buckets, caches
@@ -16,8 +13,4 @@ const GCPercent = 400
 // TuneGC sets GCPercent for the process, unless GOGC is set (the operator's
 // choice wins). The collector's process calls it at start; it is process
 // wide, so it also applies to whatever shares the process (the dev mode).
-func TuneGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(GCPercent)
-	}
-}
+func TuneGC() { gctune.SetPercent(GCPercent) }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 )
@@ -550,5 +553,79 @@ func TestSwitchOr(t *testing.T) {
 		if got := tt.s.Or(tt.def); got != tt.out {
 			t.Errorf("Switch(%d).Or(%v) = %v, want %v", tt.s, tt.def, got, tt.out)
 		}
+	}
+}
+
+// A sweep passes visitors by a lower bound of their sessions' latest
+// events (sessions.latestFloorS), which goes stale as their events arrive:
+// it must still close exactly the sessions whose latest event is before
+// the horizon, and leave every bound a lower bound.
+func TestEvictClosesExactlyWhatIsPastTheHorizon(t *testing.T) {
+	const minute = int64(time.Minute / time.Millisecond)
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+	// Each visitor's events, minutes after base, in log order: a session
+	// extended after its bound was set, one never extended, a visitor with
+	// two sessions (the second opened before the first's latest event, so
+	// the list's bound is the first's), and one that starts late.
+	traffic := map[string][]int64{
+		"extended": {0, 10, 20, 25},
+		"single":   {5},
+		"two":      {1, 3, 0 - 90, 28},
+		"late":     {27},
+	}
+	order := []string{"extended", "single", "two", "late"}
+	for _, horizonMin := range []int64{-100, -89, 0, 1, 4, 5, 6, 21, 25, 26, 28, 29} {
+		t.Run(fmt.Sprint(horizonMin), func(t *testing.T) {
+			p := newPartition(t, DefaultRules())
+			want := map[string][]int64{} // visitor -> latest events of its sessions
+			for i := 0; i < 4; i++ {
+				for _, name := range order {
+					if i >= len(traffic[name]) {
+						continue
+					}
+					ms := base + traffic[name][i]*minute
+					a := p.Assign(Input{EventID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprint(name, i))), Site: "s",
+						Visitor: visitorID(name), TimeMs: ms})
+					if a.Duplicate || a.Quarantined {
+						t.Fatalf("%s %d: %+v", name, i, a)
+					}
+				}
+			}
+			horizon := base + horizonMin*minute
+			for k, v := range p.visitors {
+				for _, s := range v.list() {
+					if s.lastMs >= horizon {
+						want[fmt.Sprint(k.visitor)] = append(want[fmt.Sprint(k.visitor)], s.lastMs)
+					}
+				}
+			}
+			p.evict(horizon)
+			got, n := map[string][]int64{}, 0
+			for k, v := range p.visitors {
+				earliest := int64(math.MaxInt64)
+				for _, s := range v.list() {
+					got[fmt.Sprint(k.visitor)] = append(got[fmt.Sprint(k.visitor)], s.lastMs)
+					earliest = min(earliest, s.lastMs)
+					n++
+				}
+				if int64(v.latestFloorS)*1000 > earliest {
+					t.Errorf("visitor %v: bound %d s is after its earliest latest event %d ms", k.visitor, v.latestFloorS, earliest)
+				}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("kept %v, want %v", got, want)
+			}
+			if n != p.OpenSessions() {
+				t.Errorf("OpenSessions() = %d, %d in memory", p.OpenSessions(), n)
+			}
+		})
+	}
+}
+
+// The sweep's bound lives in what was the map value's padding: the value
+// stays 16 bytes, so a map slot (key and value) does not grow.
+func TestSessionsValueStaysSixteenBytes(t *testing.T) {
+	if got := unsafe.Sizeof(sessions{}); got != 16 {
+		t.Errorf("sessions is %d bytes, want 16 (the heap per open session counts each map slot)", got)
 	}
 }

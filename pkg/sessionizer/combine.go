@@ -2,6 +2,7 @@ package sessionizer
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/teller-analytics/teller/pkg/store"
@@ -65,6 +66,13 @@ func (k *combiner) write(ctx context.Context, group []pending) {
 		return
 	}
 	k.rows, k.rejected, k.versions = k.rows[:0], k.rejected[:0], k.versions[:0]
+	// Sized once: appending hundreds of thousands of rows to a slice that
+	// grows by a quarter at a time copied them several times over.
+	var rows, rejected, versions int
+	for _, p := range group {
+		rows, rejected, versions = rows+len(p.b.rows), rejected+len(p.b.rejected), versions+len(p.b.versions)
+	}
+	k.rows, k.rejected, k.versions = slices.Grow(k.rows, rows), slices.Grow(k.rejected, rejected), slices.Grow(k.versions, versions)
 	for _, p := range group {
 		k.rows = append(k.rows, p.b.rows...)
 		k.rejected = append(k.rejected, p.b.rejected...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -316,7 +317,7 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	}
 	withSession(&row, a)
 	row.KafkaPartition, row.KafkaOffset = int32(m.Partition), m.Offset
-	c.fill.rows = append(c.fill.rows, row)
+	c.fill.rows = append(growDoubling(c.fill.rows), row)
 	c.s.metrics.events.Inc()
 	if a.Late {
 		c.s.metrics.late.Inc()
@@ -324,6 +325,17 @@ func (c *partitionConsumer) handle(m kafka.Message) {
 	if a.Opens {
 		c.s.metrics.sessions.WithLabelValues(a.Reason.String()).Inc()
 	}
+}
+
+// growDoubling makes room for one more element by doubling a full slice:
+// append grows a large one by a quarter at a time, so a batch of rows
+// (about 560 B each) filled to tens of thousands was copied several times
+// over, its buffers kept from one batch to the next or not.
+func growDoubling[T any](s []T) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	return slices.Grow(s, max(len(s), 256))
 }
 
 // recordMs is the message's Kafka timestamp, Unix ms, or 0 when it has

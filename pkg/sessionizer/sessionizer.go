@@ -25,6 +25,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/teller-analytics/teller/pkg/bus"
+	"github.com/teller-analytics/teller/pkg/gctune"
 	"github.com/teller-analytics/teller/pkg/session"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/store"
@@ -74,6 +75,13 @@ const (
 	// DefaultReadyCheckpointAge is the checkpoint age beyond which the
 	// member reports not ready: several checkpoint intervals missed.
 	DefaultReadyCheckpointAge = 5 * time.Minute
+	// GCPercent is the garbage collector's target (-gc-percent). The heap
+	// is mostly open sessions, which live for the session gap, so at Go's
+	// default of 100 every collection marks them all again for little
+	// garbage (10% of the CPU on a backlog, docs/benchmarks.md); the soft
+	// memory limit beside it (-memory-limit-mib) bounds what the raised
+	// target allows.
+	GCPercent = 400
 )
 
 // rejoinBackoffMax caps the wait between ClickHouse probes after the member
@@ -143,6 +151,9 @@ type Config struct {
 	// ReadyCheckpointAge is the checkpoint age (see docs/sessionizer.md)
 	// beyond which the member is not ready.
 	ReadyCheckpointAge time.Duration
+	// GC is the process's garbage-collector target and soft memory limit;
+	// the service applies it (gctune.Apply), never New.
+	GC gctune.Config
 }
 
 // DefaultConfig returns the defaults: the constants above and
@@ -159,6 +170,7 @@ func DefaultConfig() Config {
 		KafkaTimeout:       DefaultKafkaTimeout,
 		StuckTimeout:       DefaultStuckTimeout,
 		ReadyCheckpointAge: DefaultReadyCheckpointAge,
+		GC:                 gctune.Config{Percent: GCPercent},
 	}
 }
 
@@ -176,6 +188,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.KafkaTimeout, flagKafkaTimeout, d.KafkaTimeout, "bound on each Kafka request of the consumer group and the lag measurement")
 	fs.DurationVar(&c.StuckTimeout, flagStuckTimeout, d.StuckTimeout, "how long every ClickHouse call may fail before this member leaves the consumer group (its partitions go to other members); it rejoins once ClickHouse answers")
 	fs.DurationVar(&c.ReadyCheckpointAge, flagReadyCheckpointAge, d.ReadyCheckpointAge, "not ready while a partition has had messages no checkpoint covers for longer than this")
+	c.GC.RegisterFlags(fs, d.GC.Percent)
 }
 
 // Validate checks every setting without any I/O and names the flag of each
@@ -213,6 +226,9 @@ func (c Config) Validate() error {
 	// A healthy partition's checkpoint age reaches the checkpoint interval.
 	if c.ReadyCheckpointAge <= c.CheckpointInterval {
 		refuse(flagReadyCheckpointAge, fmt.Sprintf("longer than -%s (%s)", flagCheckpointInterval, c.CheckpointInterval), c.ReadyCheckpointAge)
+	}
+	if err := c.GC.Validate(); err != nil {
+		errs = append(errs, unjoin(err)...)
 	}
 	// The rules' limits are pkg/session's; only the flag names are ours.
 	if err := c.Rules.Validate(); err != nil {

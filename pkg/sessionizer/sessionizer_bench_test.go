@@ -18,6 +18,7 @@ import (
 	"github.com/teller-analytics/teller/pkg/bus"
 	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/event"
+	"github.com/teller-analytics/teller/pkg/gctune"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
 	"github.com/teller-analytics/teller/pkg/store"
@@ -81,6 +82,7 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 				b.Fatalf("TELLER_BENCH_SESSIONIZER_FLUSH=%q is not a positive duration", v)
 			}
 		}
+		gctune.Apply(cfg.GC, nil) // as app.RunSessionizer does
 		reg := prometheus.NewRegistry()
 		s, err := sessionizer.New(sessionizer.Options{Config: cfg, Kafka: kafkaCfg,
 			Store: st, Sites: sites, Logger: testenv.Logger(b), Registerer: reg})

@@ -57,7 +57,7 @@ func (c *partitionConsumer) take(checkpoint bool) (*batch, error) {
 	s, b := c.s, c.fill
 	c.changed = c.state.Changed(c.changed[:0])
 	for i := range c.changed {
-		b.versions = append(b.versions, versionRow(&c.changed[i]))
+		b.versions = append(growDoubling(b.versions), versionRow(&c.changed[i]))
 	}
 	clear(c.changed)
 	c.reportState()

@@ -3,9 +3,13 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 )
 
@@ -62,6 +66,9 @@ const insertEvents = `INSERT INTO events (event_id, site_id, visitor_id, session
  props_values, engaged_ms, scroll_depth, session_started_at, session_start_reason, is_session_start, is_late, is_bridging,
  kafka_partition, kafka_offset, country, kafka_ts_ms)`
 
+// eventColumns are insertEvents' columns, in its order.
+var eventColumns = insertColumns(insertEvents)
+
 func b2u(b bool) uint8 {
 	if b {
 		return 1
@@ -76,11 +83,6 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	batch, err := db.conn.PrepareBatch(ctx, insertEvents)
-	if err != nil {
-		return fmt.Errorf("store: prepare events insert: %w", err)
-	}
-	defer batch.Abort()
 	// Column by column, as WriteSessionVersions: one Append of a typed
 	// slice per column instead of 41 values boxed into interfaces per row
 	// (batch building was about a quarter of the sessionizer's CPU).
@@ -145,6 +147,11 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 		str(func(r *EventRow) string { return r.Country }),
 		eventColumn(sc, rows, func(r *EventRow) uint64 { return uint64(max(r.KafkaTimeMs, 0)) }),
 	}
+	batch, err := prepareSized(ctx, db, insertEvents, eventColumns, cols)
+	if err != nil {
+		return fmt.Errorf("store: prepare events insert: %w", err)
+	}
+	defer batch.Abort()
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c); err != nil {
 			return fmt.Errorf("store: append column %d of %d events: %w", i, len(rows), err)
@@ -200,6 +207,64 @@ func eventColumn[T any](sc *eventScratch, rows []EventRow, f func(*EventRow) T) 
 	}
 	sc.cols[i] = out
 	return out
+}
+
+// insertColumns are the column names of an "INSERT INTO t (a, b, c)".
+func insertColumns(insert string) []string {
+	list := insert[strings.IndexByte(insert, '(')+1 : strings.LastIndexByte(insert, ')')]
+	names := strings.Split(list, ",")
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	return names
+}
+
+// stringSizes holds, by column name, the size of the String columns an
+// insert is about to fill (set by prepareSized for the length of its
+// PrepareBatch), so the driver allocates each column's buffers once at
+// their final size: it starts them empty, and growing a buffer of several
+// MiB by appends copied it about four times over, into fresh memory (6% of
+// the sessionizer's CPU with its page faults, docs/benchmarks.md). The
+// driver's hook (column.WithColStrProvider) is process wide and also makes
+// the String columns of query results: without a size set it makes them as
+// the driver does.
+var stringSizes sync.Map // column name -> stringSize
+
+type stringSize struct{ bytes, rows int }
+
+func init() {
+	column.WithColStrProvider(func(name string) proto.ColStr {
+		v, ok := stringSizes.Load(name)
+		if !ok {
+			return proto.ColStr{}
+		}
+		sz := v.(stringSize)
+		return proto.ColStr{Buf: make([]byte, 0, sz.bytes), Pos: make([]proto.Position, 0, sz.rows)}
+	})
+}
+
+// prepareSized prepares insert with its String columns' buffers sized for
+// cols (in names' order), so that appending cols copies each string once.
+// Another insert at the same time may take the sizes for columns of the
+// same names: that only sizes its buffers.
+func prepareSized(ctx context.Context, db *DB, insert string, names []string, cols []any) (driver.Batch, error) {
+	for i, c := range cols {
+		if strs, ok := c.([]string); ok && i < len(names) {
+			n := 0
+			for _, s := range strs {
+				n += len(s)
+			}
+			stringSizes.Store(names[i], stringSize{bytes: n, rows: len(strs)})
+		}
+	}
+	defer func() {
+		for i, c := range cols {
+			if _, ok := c.([]string); ok && i < len(names) {
+				stringSizes.Delete(names[i])
+			}
+		}
+	}()
+	return db.conn.PrepareBatch(ctx, insert)
 }
 
 // Rejected is a Kafka message the sessionizer could not use.

@@ -70,11 +70,6 @@ func (db *DB) WriteSessionVersions(ctx context.Context, rows []SessionVersion) e
 	if len(rows) == 0 {
 		return nil
 	}
-	batch, err := db.conn.PrepareBatch(ctx, insertSessionVersions)
-	if err != nil {
-		return fmt.Errorf("store: prepare session versions insert: %w", err)
-	}
-	defer batch.Abort()
 	// Column by column: one Append per column instead of one reflective
 	// AppendRow of 38 values per row (the sessionizer writes about as many
 	// versions as events).
@@ -120,6 +115,11 @@ func (db *DB) WriteSessionVersions(ctx context.Context, rows []SessionVersion) e
 		cols = append(cols, c)
 	}
 	cols = append(cols, widths, heights, exits, pages, views, countries)
+	batch, err := prepareSized(ctx, db, insertSessionVersions, SessionVersionColumns, cols)
+	if err != nil {
+		return fmt.Errorf("store: prepare session versions insert: %w", err)
+	}
+	defer batch.Abort()
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c); err != nil {
 			return fmt.Errorf("store: append column %d of %d session versions: %w", i, n, err)
