@@ -35,7 +35,8 @@ import (
 // Metrics: events/s over the whole run, events/s after the consumer group
 // was joined, the join time, and CPU seconds per 100k events of this
 // process (sessionizer and kfake broker) and of the ClickHouse server.
-// TELLER_BENCH_SESSIONIZER_FLUSH=3s overrides -flush-interval.
+// TELLER_BENCH_SESSIONIZER_FLUSH=3s overrides -flush-interval;
+// TELLER_BENCH_CLICKHOUSE_COMPRESSION=none -clickhouse-compression.
 // TELLER_BENCH_CPUPROFILE=file writes a CPU profile of the timed part only
 // (go test's -cpuprofile would include publishing the events).
 func BenchmarkSessionizerThroughput(b *testing.B) {
@@ -62,7 +63,19 @@ func BenchmarkSessionizerThroughput(b *testing.B) {
 	b.StopTimer()
 	for i := 0; i < b.N; i++ {
 		name := fmt.Sprintf("bench_sessionizer_%d", i)
-		db := testenv.OpenStore(b, ch, name)
+		storeCfg := testenv.StoreConfig(ch, name)
+		storeCfg.Compression = os.Getenv("TELLER_BENCH_CLICKHOUSE_COMPRESSION")
+		if c := storeCfg.Compression; c != "" && c != store.CompressionLZ4 && c != store.CompressionNone {
+			b.Fatalf("TELLER_BENCH_CLICKHOUSE_COMPRESSION=%q: want %s or %s", c, store.CompressionLZ4, store.CompressionNone)
+		}
+		db, err := store.Open(context.Background(), storeCfg, testenv.Logger(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		if err := db.Migrate(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 		if err := db.SaveSite(context.Background(), site.Site{ID: "bench", Domains: []string{"bench.example"}}); err != nil {
 			b.Fatal(err)
 		}
