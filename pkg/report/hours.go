@@ -145,6 +145,8 @@ func buildHours(ctx context.Context, db store.Querier, site string, build uint64
 		cols = append(cols, "toString("+dimensions[d].session+") AS "+alias)
 		names[i], keys[i] = "'"+string(d)+"'", alias
 	}
+	// The total: every session once, under dim '' (Overview).
+	names, keys = append(names, "''"), append(keys, "''")
 	from, args := q.sessionsFrom(cols...)
 	list := hourList(hours)
 	insert := `INSERT INTO session_hours (site_id, hour, build, dim, key, sessions, pageviews, custom_events, bounces, duration_ms, visitors)
@@ -180,6 +182,63 @@ func hourList(hours []uint32) string {
 	return strings.Join(s, ", ")
 }
 
+// hourPlan says how to read q's hours: the hours to read from the session
+// rows (changed since their build, or never built), and those whose rollup
+// rows must not be read (those, and built hours whose session rows are
+// gone). ok is false when no hour of q is built: then the caller reads the
+// session rows alone, as before rollups.
+type hourPlan struct {
+	read, skip []uint32
+}
+
+func (r *Reports) planHours(ctx context.Context, q Query) (hourPlan, bool, error) {
+	stored, err := r.storedMarks(ctx, q)
+	if err != nil || len(stored) == 0 {
+		return hourPlan{}, false, err
+	}
+	live, err := r.liveMarks(ctx, q)
+	if err != nil {
+		return hourPlan{}, false, err
+	}
+	var p hourPlan
+	for h, m := range live {
+		if b, ok := stored[h]; !ok || b.mark != m {
+			p.read = append(p.read, h)
+		}
+	}
+	sort.Slice(p.read, func(i, j int) bool { return p.read[i] < p.read[j] })
+	p.skip = append(p.skip, p.read...)
+	for h := range stored {
+		if _, ok := live[h]; !ok {
+			p.skip = append(p.skip, h)
+		}
+	}
+	return p, true, nil
+}
+
+// rolledWhere is the WHERE of q's rollup rows of the dimensions dimList (a
+// SQL list) under plan p, and its arguments.
+func (p hourPlan) rolledWhere(q Query, dimList string) (string, []any) {
+	where := `site_id = ? AND dim IN (` + dimList + `) AND hour >= toDateTime(?) AND hour < toDateTime(?)
+    AND (hour, build) IN (SELECT hour, build FROM session_hour_marks FINAL WHERE site_id = ? AND hour >= toDateTime(?) AND hour < toDateTime(?))`
+	if len(p.skip) > 0 {
+		where += "\n    AND toUInt32(hour) NOT IN (" + hourList(p.skip) + ")"
+	}
+	return where, []any{q.Site, q.fromSec(), q.toSec(), q.Site, q.fromSec(), q.toSec()}
+}
+
+// liveQuery is q narrowed to the hours p reads from the session rows (the
+// exact condition is liveCond on s_started).
+func (p hourPlan) liveQuery(q Query) Query {
+	lq := q
+	lq.From, lq.To = time.Unix(int64(p.read[0]), 0), time.Unix(int64(p.read[len(p.read)-1])+3600, 0)
+	return lq
+}
+
+func (p hourPlan) liveCond() string {
+	return "toUInt32(toStartOfHour(s_started)) IN (" + hourList(p.read) + ")"
+}
+
 // breakdownsFromHours is Breakdowns' query for the session dimensions dims
 // over session_hours: the hours whose stored mark equals the live one from
 // their rollup rows, the others (changed, never built) from the session
@@ -187,45 +246,23 @@ func hourList(hours []uint32) string {
 // returns "" when no hour of q is built (then the caller reads the session
 // rows alone).
 func (r *Reports) breakdownsFromHours(ctx context.Context, q Query, dims []Dimension, limit int) (string, []any, error) {
-	stored, err := r.storedMarks(ctx, q)
-	if err != nil || len(stored) == 0 {
+	p, ok, err := r.planHours(ctx, q)
+	if err != nil || !ok {
 		return "", nil, err
 	}
-	live, err := r.liveMarks(ctx, q)
-	if err != nil {
-		return "", nil, err
-	}
-	var read []uint32 // hours to read from the session rows
-	for h, m := range live {
-		if b, ok := stored[h]; !ok || b.mark != m {
-			read = append(read, h)
-		}
-	}
-	var gone []uint32 // built hours whose rows are no longer there
-	for h := range stored {
-		if _, ok := live[h]; !ok {
-			gone = append(gone, h)
-		}
-	}
-	sort.Slice(read, func(i, j int) bool { return read[i] < read[j] })
 	names := make([]string, len(dims))
 	for i, d := range dims {
 		names[i] = "'" + string(d) + "'"
 	}
 	dimList := strings.Join(names, ", ")
+	where, args := p.rolledWhere(q, dimList)
 	rolled := `SELECT toUInt8(indexOf([` + dimList + `], dim) - 1) AS b_dim, key AS b_key, visitors AS v, sessions AS n, pageviews AS pv,
          custom_events AS cu, bounces AS bo, duration_ms AS du
   FROM session_hours
-  WHERE site_id = ? AND hour >= toDateTime(?) AND hour < toDateTime(?) AND dim IN (` + dimList + `)
-    AND (hour, build) IN (SELECT hour, build FROM session_hour_marks FINAL WHERE site_id = ? AND hour >= toDateTime(?) AND hour < toDateTime(?))`
-	args := []any{q.Site, q.fromSec(), q.toSec(), q.Site, q.fromSec(), q.toSec()}
-	if skip := append(append([]uint32(nil), read...), gone...); len(skip) > 0 {
-		rolled += "\n    AND toUInt32(hour) NOT IN (" + hourList(skip) + ")"
-	}
+  WHERE ` + where
 	parts := []string{rolled}
-	if len(read) > 0 {
-		lq := q
-		lq.From, lq.To = time.Unix(int64(read[0]), 0), time.Unix(int64(read[len(read)-1])+3600, 0)
+	if len(p.read) > 0 {
+		lq := p.liveQuery(q)
 		cols := []string{colStarted, colVisitor, colPageviews, colCustom, colDuration}
 		index, keys := make([]string, len(dims)), make([]string, len(dims))
 		for i, d := range dims {
@@ -238,7 +275,7 @@ func (r *Reports) breakdownsFromHours(ctx context.Context, q Query, dims []Dimen
          countIf(`+bounceCond+`) AS bo, sum(s_duration) AS du
   FROM `+from+`
   ARRAY JOIN arrayMap(i -> toUInt8(i), [`+strings.Join(index, ", ")+`]) AS b_dim, [`+strings.Join(keys, ", ")+`] AS b_key
-  WHERE toUInt32(toStartOfHour(s_started)) IN (`+hourList(read)+`)
+  WHERE `+p.liveCond()+`
   GROUP BY b_dim, b_key`)
 		args = append(args, fromArgs...)
 	}
@@ -248,4 +285,52 @@ FROM (
 GROUP BY b_dim, b_key
 ORDER BY b_dim, sessions DESC, pageviews DESC, b_key
 LIMIT ` + strconv.Itoa(limit) + ` BY b_dim`, args, nil
+}
+
+// bucketsOnHours reports whether every bucket starts on a whole UTC hour:
+// then each UTC hour lies in one bucket, and an hour's rollup row counts
+// where each of its sessions would (zones with whole-hour offsets).
+func bucketsOnHours(bs []bucket) bool {
+	for _, b := range bs {
+		if b.start.Unix()%3600 != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// overviewFromHours is Overview's query over session_hours' totals (the
+// rows of the empty dimension): read is the range read (with the previous period when compare),
+// keys the ARRAY JOIN keys of Overview over a time column (the column's
+// name is replaced) with their arguments. The hours whose stored mark
+// equals the live one come from their rollup row, the others from the
+// session rows as Overview reads them; "" when no hour of read is built.
+func (r *Reports) overviewFromHours(ctx context.Context, read Query, keys func(col string) (string, []any)) (string, []any, error) {
+	p, ok, err := r.planHours(ctx, read)
+	if err != nil || !ok {
+		return "", nil, err
+	}
+	hourKeys, args := keys("hour")
+	where, whereArgs := p.rolledWhere(read, "''")
+	parts := []string{`SELECT bucket, visitors AS v, sessions AS n, pageviews AS pv, bounces AS bo, duration_ms AS du, custom_events AS cu
+  FROM session_hours
+  ARRAY JOIN ` + hourKeys + ` AS bucket
+  WHERE ` + where}
+	args = append(args, whereArgs...)
+	if len(p.read) > 0 {
+		from, fromArgs := p.liveQuery(read).sessionsFrom(append([]string{colStarted}, summaryCols...)...)
+		liveKeys, keyArgs := keys("s_started")
+		parts = append(parts, `SELECT bucket, uniqExactState(s_visitor) AS v, count() AS n, sum(s_pageviews) AS pv,
+         countIf(`+bounceCond+`) AS bo, sum(s_duration) AS du, sum(s_custom) AS cu
+  FROM `+from+`
+  ARRAY JOIN `+liveKeys+` AS bucket
+  WHERE `+p.liveCond()+`
+  GROUP BY bucket`)
+		args = append(append(args, fromArgs...), keyArgs...)
+	}
+	return `SELECT bucket, uniqExactMerge(v), sum(n), sum(pv), sum(bo), sum(du), sum(cu)
+FROM (
+  ` + strings.Join(parts, "\n  UNION ALL\n  ") + `)
+GROUP BY bucket
+ORDER BY bucket`, args, nil
 }

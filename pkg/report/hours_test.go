@@ -13,9 +13,10 @@ import (
 	"github.com/teller-analytics/teller/pkg/report"
 )
 
-// TestBreakdownsFromHours: with hourly rollups built, Breakdowns reads them
-// (the statement says so) and returns what Breakdown returns from the
-// session rows for every session dimension, on both engines; after a
+// TestBreakdownsFromHours: with hourly rollups built, Breakdowns and
+// Overview read them (the statements say so) and return what Breakdown,
+// Compare and Series return from the session rows, for every session
+// dimension, interval and zone, on both engines; after a
 // session of a built hour gets a new version (another channel, more
 // pageviews, a bot flag), before and after that hour is built again, and
 // with a visitor whose sessions span built and unbuilt hours.
@@ -74,6 +75,46 @@ func TestBreakdownsFromHours(t *testing.T) {
 				}
 				if !reflect.DeepEqual(got[d], want) {
 					t.Errorf("limit %d, %s:\n got %+v\nwant %+v", limit, d, got[d], want)
+				}
+			}
+		}
+		// Overview against Compare and Series (session rows alone); in a
+		// zone of half-hour offsets it cannot use the hours.
+		for _, zone := range []string{"UTC", "Europe/Berlin", "Asia/Kolkata"} {
+			loc, err := time.LoadLocation(zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmp, err := r.Compare(ctx(t), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, iv := range report.Intervals() {
+				points, err := r.Series(ctx(t), q, loc, report.MetricVisitors, iv)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, compare := range []bool{true, false} {
+					l := &report.SQLLog{}
+					got, err := r.Overview(report.WithSQLLog(ctx(t), l), q, loc, report.MetricVisitors, iv, compare)
+					if err != nil {
+						t.Fatalf("%s %s: %v", zone, iv, err)
+					}
+					used := strings.Contains(strings.Join(l.Statements(), "\n"), "FROM session_hours")
+					if want := wantHours && zone != "Asia/Kolkata"; used != want {
+						t.Errorf("%s %s compare=%t: Overview read session_hours %v, want %v", zone, iv, compare, used, want)
+					}
+					want := cmp
+					if !compare {
+						want = report.Comparison{Current: cmp.Current}
+					}
+					if !summaryEqual(got.Current, want.Current) || !summaryEqual(got.Previous, want.Previous) ||
+						!reflect.DeepEqual(got.Change, want.Change) {
+						t.Errorf("%s %s compare=%t: Overview = %+v, Compare = %+v", zone, iv, compare, got.Comparison, want)
+					}
+					if !reflect.DeepEqual(got.Points, points) {
+						t.Errorf("%s %s compare=%t: Overview points = %+v, Series = %+v", zone, iv, compare, got.Points, points)
+					}
 				}
 			}
 		}
