@@ -1,11 +1,12 @@
--- Hourly rollups of the session breakdowns (issue 8, docs/dashboard-speed.md
--- section 12): per site, UTC hour of the session start, dimension and key,
--- the figures of the sessions not flagged as bots, built from
--- session_versions FINAL by pkg/report's BuildHours. A breakdown over a
--- range of whole hours merges these rows (visitors as uniqExact states,
--- exact over any range) instead of reading every session row through
--- FINAL, and reads only the hours whose rows changed since their build, or
--- were never built, from session_versions as before.
+-- Hourly rollups of the session breakdowns and the totals (issue 8,
+-- docs/dashboard-speed.md section 12): per site, UTC hour of the session
+-- start, dimension and key, the figures of the sessions not flagged as
+-- bots, built from session_versions FINAL by pkg/report's BuildHours. A
+-- breakdown over a range of whole hours (and the report page's head, in a
+-- zone of whole-hour offsets) merges these rows (visitors as uniqExact
+-- states, exact over any range) instead of reading every session row
+-- through FINAL, and reads only the hours whose rows changed since their
+-- build, or were never built, from session_versions as before.
 --
 -- Why it stays exact under redelivery and late events: an hour's build
 -- records a change mark of the hour's session_versions rows read without
@@ -22,7 +23,7 @@ CREATE TABLE IF NOT EXISTS session_hours
     site_id       String   COMMENT 'Site id (sites.site_id)',
     hour          DateTime('UTC') COMMENT 'UTC hour of the sessions'' start (session_versions.started_at)',
     build         UInt64   COMMENT 'Build that wrote the row; readers take the build session_hour_marks names',
-    dim           String   COMMENT 'Dimension (the JSON API''s name: channel, browser, ...)',
+    dim           String   COMMENT 'Dimension (the JSON API''s name: channel, browser, ...); empty for the hour''s totals (every session once, key empty)',
     key           String   COMMENT 'The dimension''s value, as the breakdown reports it',
     sessions      UInt64   COMMENT 'Sessions (not flagged as bots) that started in the hour with this key',
     pageviews     UInt64   COMMENT 'Their distinct pageviews',

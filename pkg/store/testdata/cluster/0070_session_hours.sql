@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS teller.session_hours ON CLUSTER 'teller'
     site_id       String   COMMENT 'Site id (sites.site_id)',
     hour          DateTime('UTC') COMMENT 'UTC hour of the sessions'' start (session_versions.started_at)',
     build         UInt64   COMMENT 'Build that wrote the row; readers take the build session_hour_marks names',
-    dim           String   COMMENT 'Dimension (the JSON API''s name: channel, browser, ...)',
+    dim           String   COMMENT 'Dimension (the JSON API''s name: channel, browser, ...); empty for the hour''s totals (every session once, key empty)',
     key           String   COMMENT 'The dimension''s value, as the breakdown reports it',
     sessions      UInt64   COMMENT 'Sessions (not flagged as bots) that started in the hour with this key',
     pageviews     UInt64   COMMENT 'Their distinct pageviews',
