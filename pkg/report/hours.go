@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/teller-analytics/teller/pkg/store"
@@ -192,12 +193,8 @@ type hourPlan struct {
 }
 
 func (r *Reports) planHours(ctx context.Context, q Query) (hourPlan, bool, error) {
-	stored, err := r.storedMarks(ctx, q)
+	stored, live, err := r.marks(ctx, q)
 	if err != nil || len(stored) == 0 {
-		return hourPlan{}, false, err
-	}
-	live, err := r.liveMarks(ctx, q)
-	if err != nil {
 		return hourPlan{}, false, err
 	}
 	var p hourPlan
@@ -285,6 +282,60 @@ FROM (
 GROUP BY b_dim, b_key
 ORDER BY b_dim, sessions DESC, pageviews DESC, b_key
 LIMIT ` + strconv.Itoa(limit) + ` BY b_dim`, args, nil
+}
+
+// marks reads the stored and the live marks of q's hours; the live ones
+// only when some hour is built. Under WithHourMarks covering q they are
+// read once for every report of the context and cut to q's hours.
+func (r *Reports) marks(ctx context.Context, q Query) (map[uint32]builtHour, map[uint32]hourMark, error) {
+	m, _ := ctx.Value(hourMarksKey{}).(*hourMarks)
+	if m == nil || m.q.Site != q.Site || q.From.Before(m.q.From) || q.To.After(m.q.To) {
+		return r.readMarks(ctx, q)
+	}
+	m.once.Do(func() { m.stored, m.live, m.err = r.readMarks(ctx, m.q) })
+	if m.err != nil {
+		return nil, nil, m.err
+	}
+	lo, hi := uint32(q.From.Unix()), uint32(q.To.Unix())
+	stored, live := map[uint32]builtHour{}, map[uint32]hourMark{}
+	for h, b := range m.stored {
+		if h >= lo && h < hi {
+			stored[h] = b
+		}
+	}
+	for h, l := range m.live {
+		if h >= lo && h < hi {
+			live[h] = l
+		}
+	}
+	return stored, live, nil
+}
+
+func (r *Reports) readMarks(ctx context.Context, q Query) (map[uint32]builtHour, map[uint32]hourMark, error) {
+	stored, err := r.storedMarks(ctx, q)
+	if err != nil || len(stored) == 0 {
+		return stored, nil, err
+	}
+	live, err := r.liveMarks(ctx, q)
+	return stored, live, err
+}
+
+type hourMarksKey struct{}
+
+type hourMarks struct {
+	q      Query
+	once   sync.Once
+	stored map[uint32]builtHour
+	live   map[uint32]hourMark
+	err    error
+}
+
+// WithHourMarks returns ctx with which the reports of site over instants
+// within [from, to) read the hourly rollups' marks once between them (a
+// page's Overview and Breakdowns): one snapshot of which hours are current,
+// read by the first report that needs it.
+func WithHourMarks(ctx context.Context, site string, from, to time.Time) context.Context {
+	return context.WithValue(ctx, hourMarksKey{}, &hourMarks{q: Query{Site: site, From: from, To: to}})
 }
 
 // bucketsOnHours reports whether every bucket starts on a whole UTC hour:

@@ -119,6 +119,44 @@ func TestBreakdownsFromHours(t *testing.T) {
 			}
 		}
 	}
+	// shared: under WithHourMarks (the site page's), Overview and
+	// Breakdowns read the marks once between them and return what they
+	// return without.
+	shared := func(t *testing.T, r *report.Reports, built bool) {
+		t.Helper()
+		loc, _ := time.LoadLocation("Europe/Berlin")
+		dims := []report.Dimension{report.Channels, report.Browsers}
+		wantOv, err := r.Overview(ctx(t), q, loc, report.MetricVisitors, report.Hour, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBd, err := r.Breakdowns(ctx(t), q, dims, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := &report.SQLLog{}
+		c := report.WithSQLLog(report.WithHourMarks(ctx(t), site, q.Previous().From, q.To), l)
+		gotOv, err := r.Overview(c, q, loc, report.MetricVisitors, report.Hour, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotBd, err := r.Breakdowns(c, q, dims, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gotOv, wantOv) || !reflect.DeepEqual(gotBd, wantBd) {
+			t.Errorf("under WithHourMarks:\n%+v\n%+v\nwithout:\n%+v\n%+v", gotOv, gotBd, wantOv, wantBd)
+		}
+		all := strings.Join(l.Statements(), "\n")
+		stored, live := strings.Count(all, "FROM session_hour_marks FINAL\nWHERE"), strings.Count(all, "FROM session_versions\nWHERE")
+		want := 0
+		if built {
+			want = 1
+		}
+		if stored != 1 || live != want {
+			t.Errorf("marks read %d and %d times, want 1 and %d:\n%s", stored, live, want, all)
+		}
+	}
 	each(t, func(t *testing.T, r *report.Reports, e *chtest.Engine) {
 		c := context.Background()
 		t.Cleanup(func() {
@@ -139,6 +177,7 @@ func TestBreakdownsFromHours(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, r, false) // nothing built: the session rows alone
+		shared(t, r, false)
 
 		// The first four hours built; hours 4 and 5 read live.
 		n, err := report.BuildHours(c, e, site, start, start.Add(4*time.Hour))
@@ -149,6 +188,7 @@ func TestBreakdownsFromHours(t *testing.T) {
 			t.Errorf("built %d hours, want 3", n)
 		}
 		check(t, r, true)
+		shared(t, r, true)
 		if n, err := report.BuildHours(c, e, site, start, start.Add(4*time.Hour)); err != nil || n != 0 {
 			t.Errorf("a second build wrote %d hours (%v), want 0", n, err)
 		}
@@ -163,6 +203,7 @@ func TestBreakdownsFromHours(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, r, true)
+		shared(t, r, true)
 		if n, err := report.BuildHours(c, e, site, start, start.Add(4*time.Hour)); err != nil || n != 1 {
 			t.Errorf("the rebuild wrote %d hours (%v), want 1", n, err)
 		}
