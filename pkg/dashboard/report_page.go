@@ -234,7 +234,14 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 			return err
 		}))
 	}
-	if err := d.runAll(c.Request.Context(), tasks); err != nil {
+	// Overview and Breakdowns read which rollup hours are current once
+	// between them (report.WithHourMarks), over the widest range they read.
+	from := q.From
+	if !v.CompareOff {
+		from = q.Previous().From
+	}
+	ctx := report.WithHourMarks(c.Request.Context(), q.Site, from, q.To)
+	if err := d.runAll(ctx, tasks); err != nil {
 		d.fail(c, false, fmt.Errorf("reports of %s: %w", s.ID, err))
 		return
 	}

@@ -150,34 +150,22 @@ func (r *Reports) sessionPage(ctx context.Context, q Query, limit int, after *se
 }
 
 // sessionListQuery builds the session list: q's sessions after the cursor
-// (if any), each matching where (a condition on the subquery's WHERE, e.g.
-// one visitor), latest first.
+// (if any), each matching where (a condition on columns every version of a
+// session shares, e.g. one visitor), latest first, at most limit.
 //
-// It runs in two steps within one statement: the page's session ids are
-// chosen first, merging only what choosing needs (the bot flag and the
-// filtered columns; started_at is a plain column), and only those sessions
-// have all their states merged (issue 8 found merging every session's
-// states to show 50 of them dominating). On this shared 2-core machine the
-// two forms measured alike within its noise (0.4-1.8 s either way for 200k
-// sessions; BenchmarkReports): re-measure on a quiet one.
+// One read of the sessions through FINAL, sorted and cut by LIMIT. Session
+// rows are plain columns, so reading all of a row costs about what reading
+// its start and bot flag did; the two-step form of the aggregate-state days
+// (choose the page's ids, then read only those rows) read FINAL twice and
+// cost twice the server CPU (docs/dashboard-speed.md, section 12).
 func sessionListQuery(q Query, limit int, after *sessionCursor, where string, whereArgs ...any) (string, []any) {
-	ids, args := q.sessionsWhere(where, whereArgs, colStarted)
-	page := "session_id IN (SELECT session_id FROM " + ids
+	from, args := q.sessionsWhere(where, whereArgs, sessionCols...)
+	query := "SELECT " + sessionSelect + "\nFROM " + from
 	if after != nil {
-		page += "\n  WHERE s_started < toDateTime(?) OR (s_started = toDateTime(?) AND session_id > toUUID(?))"
+		query += "\nWHERE s_started < toDateTime(?) OR (s_started = toDateTime(?) AND session_id > toUUID(?))"
 		args = append(args, after.started, after.started, after.id.String())
 	}
-	page += "\n  ORDER BY s_started DESC, session_id\n  LIMIT " + strconv.Itoa(limit) + ")"
-	if where != "" {
-		page = where + " AND " + page
-		args = append(append([]any(nil), whereArgs...), args...)
-	}
-	// The ids already passed the filters and the bot rule: the second
-	// step only merges their states.
-	all := q
-	all.Filters, all.IncludeBots = nil, true
-	from, fromArgs := all.sessionsWhere(page, args, sessionCols...)
-	return "SELECT " + sessionSelect + "\nFROM " + from + "\nORDER BY s_started DESC, session_id", fromArgs
+	return query + "\nORDER BY s_started DESC, session_id\nLIMIT " + strconv.Itoa(limit), args
 }
 
 // sessionCursor is where a page of the session list ends: the last row's
