@@ -6,7 +6,6 @@
 //	dashbench serve -data-dir /work/wt/.dashbench-data          # ClickHouse for clickhouse-client
 //	dashbench bench -data-dir /work/wt/.dashbench-data -days 30,90 -concurrency 1,4
 //	dashbench sql   -data-dir /work/wt/.dashbench-data -queries docs/dashboard-speed/current.sql
-//	dashbench hours -data-dir /work/wt/.dashbench-data -site site00   # hourly rollups (report.BuildHours)
 //
 // fill and bench start a ClickHouse of their own on the data folder unless
 // -clickhouse-addr names a running one; bench builds and starts cmd/dashboard
@@ -32,7 +31,6 @@ import (
 	"github.com/teller-analytics/teller/internal/chlocal"
 	"github.com/teller-analytics/teller/internal/dashbench"
 	"github.com/teller-analytics/teller/pkg/config"
-	"github.com/teller-analytics/teller/pkg/report"
 	"github.com/teller-analytics/teller/pkg/store"
 )
 
@@ -51,7 +49,7 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage: dashbench fill|serve|bench|sql|hours [flags] (-help for each)")
+var errUsage = errors.New("usage: dashbench fill|serve|bench|sql [flags] (-help for each)")
 
 // common are the flags every subcommand has.
 type common struct {
@@ -142,41 +140,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "filled %s: %d events (%d messages with duplicates), published in %s, all written after %s: %.0f events/s (sessionizer defaults, %d partitions)\n",
 			cfg.Database, res.Events, res.Messages, res.Published.Round(time.Millisecond), res.Elapsed.Round(time.Millisecond),
 			res.EventsPerSecond(), partitions)
-		return nil
-	case "hours":
-		var site, end string
-		var days int
-		var open time.Duration
-		fs.StringVar(&site, "site", dashbench.LargestSite, "site whose hourly rollups to build")
-		fs.IntVar(&days, "days", 180, "days before -end to build (a 90-day page compares with the 90 before)")
-		fs.StringVar(&end, "end", dashbench.DefaultEnd.Format(time.DateOnly), "day after the last day of data (UTC): the data set's now")
-		fs.DurationVar(&open, "open", 48*time.Hour, "hours before -end left to the session rows (sessions that can still change)")
-		if err := parse(); err != nil {
-			return err
-		}
-		to, err := time.Parse(time.DateOnly, end)
-		if err != nil {
-			return fmt.Errorf("%w: -end: %w", errUsage, err)
-		}
-		if days < 1 || open < 0 {
-			return fmt.Errorf("%w: -days must be positive and -open not negative", errUsage)
-		}
-		cfg, stop, err := c.clickhouse(ctx, log)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		db, err := store.Open(ctx, cfg, log)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		began := time.Now()
-		n, err := report.BuildHours(ctx, db, site, to.AddDate(0, 0, -days), to.Add(-open))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "built %d hours of %s in %s\n", n, site, time.Since(began).Round(time.Millisecond))
 		return nil
 	case "serve":
 		if err := parse(); err != nil {

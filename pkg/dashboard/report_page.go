@@ -234,14 +234,7 @@ func (d *Dashboard) sitePage(c *gin.Context) {
 			return err
 		}))
 	}
-	// Overview and Breakdowns read which rollup hours are current once
-	// between them (report.WithHourMarks), over the widest range they read.
-	from := q.From
-	if !v.CompareOff {
-		from = q.Previous().From
-	}
-	ctx := report.WithHourMarks(c.Request.Context(), q.Site, from, q.To)
-	if err := d.runAll(ctx, tasks); err != nil {
+	if err := d.runAll(c.Request.Context(), tasks); err != nil {
 		d.fail(c, false, fmt.Errorf("reports of %s: %w", s.ID, err))
 		return
 	}

@@ -275,11 +275,6 @@ LIMIT ` + strconv.Itoa(limit), args
 // through ARRAY JOIN, then the first limit rows of each by LIMIT BY), so a
 // page with several session breakdowns reads session_versions FINAL once
 // for all of them; Pages and Events read the events table, one query each.
-//
-// Without filters or bots, over whole UTC hours, the session dimensions
-// are read from the hourly rollups (BuildHours) where an hour's change
-// mark still matches, and from session_versions for the other hours: the
-// same rows, the visitors merged from uniqExact states (hours.go).
 func (r *Reports) Breakdowns(ctx context.Context, q Query, dims []Dimension, limit int) (map[Dimension][]Row, error) {
 	if err := q.validate(); err != nil {
 		return nil, err
@@ -311,17 +306,7 @@ func (r *Reports) Breakdowns(ctx context.Context, q Query, dims []Dimension, lim
 	if len(session) == 0 {
 		return out, nil
 	}
-	var query string
-	var args []any
-	if hoursEligible(q) {
-		var err error
-		if query, args, err = r.breakdownsFromHours(ctx, q, session, limit); err != nil {
-			return nil, fmt.Errorf("report: breakdowns %v of %s: %w", session, q.Site, err)
-		}
-	}
-	if query == "" {
-		query, args = breakdownsQuery(q, session, limit)
-	}
+	query, args := breakdownsQuery(q, session, limit)
 	err := r.each(ctx, query, args, func(rows store.Rows) error {
 		var i uint8
 		var row Row

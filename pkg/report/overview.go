@@ -44,38 +44,22 @@ func (r *Reports) Overview(ctx context.Context, q Query, loc *time.Location, m M
 	if err != nil {
 		return Overview{}, err
 	}
+	key, n := bucketKey(iv, "s_started")
 	read := q
 	if compare {
 		read = q.Previous()
 		read.To = q.To
 	}
-	// keys are the ARRAY JOIN keys of a row whose start is col: its bucket
-	// and the total, or, before From, the previous period.
-	keys := func(col string) (string, []any) {
-		key, n := bucketKey(iv, col)
-		keys := "[" + key + ", '" + overviewTotal + "']"
-		var args []any
-		if compare {
-			// Previous().To is q.From: the sessions before From's second are
-			// the previous period's, as in Compare.
-			keys = "if(" + col + " >= toDateTime(?), " + keys + ", ['" + overviewPrevious + "'])"
-			args = append(args, q.fromSec())
-		}
-		return keys, append(args, zoneArgs(tz, n)...)
+	from, args := read.sessionsFrom(append([]string{colStarted}, summaryCols...)...)
+	keys := "[" + key + ", '" + overviewTotal + "']"
+	if compare {
+		// Previous().To is q.From: the sessions before From's second are the
+		// previous period's, as in Compare.
+		keys = "if(s_started >= toDateTime(?), " + keys + ", ['" + overviewPrevious + "'])"
+		args = append(args, q.fromSec())
 	}
-	var query string
-	var args []any
-	if hoursEligible(read) && bucketsOnHours(bs) {
-		if query, args, err = r.overviewFromHours(ctx, read, keys); err != nil {
-			return Overview{}, fmt.Errorf("report: overview of %s: %w", q.Site, err)
-		}
-	}
-	if query == "" {
-		from, fromArgs := read.sessionsFrom(append([]string{colStarted}, summaryCols...)...)
-		k, keyArgs := keys("s_started")
-		query = "SELECT bucket, " + summaryAggs + "\nFROM " + from + "\nARRAY JOIN " + k + " AS bucket\nGROUP BY bucket\nORDER BY bucket"
-		args = append(fromArgs, keyArgs...)
-	}
+	args = append(args, zoneArgs(tz, n)...)
+	query := "SELECT bucket, " + summaryAggs + "\nFROM " + from + "\nARRAY JOIN " + keys + " AS bucket\nGROUP BY bucket\nORDER BY bucket"
 	var out Overview
 	ps := newPointSet(bs)
 	err = r.each(ctx, query, args, func(rows store.Rows) error {
