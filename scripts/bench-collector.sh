@@ -8,7 +8,8 @@
 # Writes the figures with this command into docs/benchmarks.md's collector
 # section unless BENCH_NO_WRITE=1.
 #   scripts/bench-collector.sh [seconds per run, default 10] [rounds, default 3]
-# BENCH_VARIANTS (default "collector bare"), any of:
+# BENCH_VARIANTS (default "collector-spool collector bare": the product's default,
+# the wait for Kafka, the baseline), any of:
 #   collector         -spool-dir none: every request waits for the kafka-go
 #                     producer's round, kfake in its own process
 #   collector-spool   the product's default: events acknowledged from the
@@ -30,7 +31,7 @@
 set -euo pipefail
 secs="${1:-10}"
 rounds="${2:-3}"
-variants="${BENCH_VARIANTS:-collector bare}"
+variants="${BENCH_VARIANTS:-collector-spool collector bare}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 command -v wrk >/dev/null || { echo "bench-collector: wrk missing (apt-get install wrk)" >&2; exit 1; }
 tmp="$(mktemp -d)"
