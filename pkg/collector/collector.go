@@ -246,12 +246,12 @@ func (c *Collector) clientIP(r *http.Request) string {
 }
 
 func (c *Collector) handleEvent(g *gin.Context) {
-	g.Header("Cache-Control", "no-store")
+	g.Writer.Header()["Cache-Control"] = noStore
 	in, ok := c.admit(g)
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(g.Writer, g.Request.Body, c.opts.MaxBodyBytes))
+	body, err := readRequestBody(g.Writer, g.Request, c.opts.MaxBodyBytes)
 	g.Request.Body = &readBody{body} // for refuse's dead letter: what was read, even of a 413
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -270,12 +270,27 @@ func (c *Collector) handleEvent(g *gin.Context) {
 	c.accept(g, in, payloads, false)
 }
 
+// readRequestBody reads r's body, at most limit bytes. A body that declares
+// its length within the limit (the snippet's always does) is read into a
+// buffer of that length, one allocation; net/http's reader already stops at
+// the declared length. Any other (chunked, or declared too long) is read
+// through MaxBytesReader as before, so a 413's dead letter keeps what was
+// read. On a failure the bytes read are returned with the error.
+func readRequestBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		b := make([]byte, n)
+		got, err := io.ReadFull(r.Body, b)
+		return b[:got], err
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+}
+
 // pixelGIF is a transparent 1x1 GIF.
 var pixelGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 
 // handlePixel is GET /p.gif, for pages without JavaScript and e-mails.
 func (c *Collector) handlePixel(g *gin.Context) {
-	g.Header("Cache-Control", "no-store")
+	g.Writer.Header()["Cache-Control"] = noStore
 	in, ok := c.admit(g)
 	if !ok {
 		return
@@ -465,13 +480,48 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 	}
 	switch {
 	case pixel:
-		g.Data(http.StatusOK, "image/gif", pixelGIF)
+		writeFixed(g, http.StatusOK, imageGIF, pixelGIF)
 	case len(payloads) == 1:
 		// The fixed answer without a JSON encoder: it is on every request.
-		g.Data(http.StatusAccepted, "application/json; charset=utf-8", []byte(`{"id":"`+ids[0].String()+`"}`))
+		writeFixed(g, http.StatusAccepted, jsonUTF8, idAnswer(ids[0]))
 	default:
 		g.JSON(http.StatusAccepted, gin.H{"ids": ids, "rejected": rejected})
 	}
+}
+
+// Header values every answer of a kind carries, shared rather than made per
+// request. Each has length and capacity 1, so an Add after ours appends to a
+// copy; nothing in net/http or gin writes a value slice in place.
+var (
+	noStore  = []string{"no-store"}
+	jsonUTF8 = []string{"application/json; charset=utf-8"}
+	imageGIF = []string{"image/gif"}
+	yes      = []string{"true"}
+	vary     = []string{"Origin"}
+)
+
+// writeFixed is gin's Data for an answer with a body (200, 202) and a
+// shared Content-Type value: Data makes the value's slice on every call.
+func writeFixed(g *gin.Context, status int, contentType []string, body []byte) {
+	g.Writer.Header()["Content-Type"] = contentType
+	g.Status(status)
+	_, _ = g.Writer.Write(body)
+}
+
+// idAnswer is {"id":"<id>"} in one allocation (id.String and the
+// concatenation made three).
+func idAnswer(id uuid.UUID) []byte {
+	const hexDigits = "0123456789abcdef"
+	b := make([]byte, 0, len(`{"id":""}`)+36)
+	b = append(b, `{"id":"`...)
+	for i, x := range id {
+		switch i {
+		case 4, 6, 8, 10:
+			b = append(b, '-')
+		}
+		b = append(b, hexDigits[x>>4], hexDigits[x&0x0f])
+	}
+	return append(b, `"}`...)
 }
 
 // build turns one payload into an event, or says why not: status 0 is an
@@ -696,8 +746,12 @@ func allowOrigin(g *gin.Context, origin string) {
 	// than through Set and Add, which canonicalize them on every request.
 	h := g.Writer.Header()
 	h["Access-Control-Allow-Origin"] = []string{origin}
-	h["Access-Control-Allow-Credentials"] = []string{"true"}
-	h["Vary"] = append(h["Vary"], "Origin")
+	h["Access-Control-Allow-Credentials"] = yes
+	if v := h["Vary"]; len(v) > 0 {
+		h["Vary"] = append(v, "Origin")
+	} else {
+		h["Vary"] = vary
+	}
 }
 
 func (c *Collector) handlePreflight(g *gin.Context) {
