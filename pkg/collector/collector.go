@@ -406,11 +406,15 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 	} else {
 		visitor, isNew, signed = c.visitor(g)
 	}
+	// One allocation holds what a single event needs (the key and the
+	// slices' first elements); a batch grows past it as append does.
+	sc := new(acceptScratch)
+	sc.key = visitor
 	var (
-		msgs     []bus.Message
-		kinds    []event.Kind
-		ids      []uuid.UUID
-		times    []int64 // ReceivedMs, for Options.Accepted
+		msgs     = sc.msgs[:0]
+		kinds    = sc.kinds[:0]
+		ids      = sc.ids[:0]
+		times    = sc.times[:0] // ReceivedMs, for Options.Accepted
 		rejected []rejection
 		pageHost string
 		dropped  int
@@ -439,7 +443,7 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 			continue
 		}
 		pageHost = host
-		msgs = append(msgs, bus.Message{Key: visitor[:], Value: value})
+		msgs = append(msgs, bus.Message{Key: sc.key[:], Value: value})
 		kinds, ids, times = append(kinds, ev.Kind), append(ids, ev.ID), append(times, ev.ReceivedMs)
 	}
 	if len(msgs) == 0 {
@@ -522,6 +526,15 @@ func idAnswer(id uuid.UUID) []byte {
 		b = append(b, hexDigits[x>>4], hexDigits[x&0x0f])
 	}
 	return append(b, `"}`...)
+}
+
+// acceptScratch is accept's per-request storage for one event.
+type acceptScratch struct {
+	key   uuid.UUID // the messages' key, the visitor
+	msgs  [1]bus.Message
+	kinds [1]event.Kind
+	ids   [1]uuid.UUID
+	times [1]int64
 }
 
 // build turns one payload into an event, or says why not: status 0 is an
@@ -649,11 +662,7 @@ func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id
 		sameSite, secure = http.SameSiteNoneMode, true
 	case site.SameSiteLax:
 	default:
-		collectorHost, _, err := net.SplitHostPort(g.Request.Host)
-		if err != nil {
-			collectorHost = g.Request.Host
-		}
-		if !c.sameSite.same(collectorHost, pageHost) {
+		if !c.sameSite.same(hostWithoutPort(g.Request.Host), pageHost) {
 			sameSite, secure = http.SameSiteNoneMode, true
 		}
 	}
@@ -668,6 +677,20 @@ func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id
 	}
 	h := g.Writer.Header()
 	h["Set-Cookie"] = append(h["Set-Cookie"], visitorCookie(&ck))
+}
+
+// hostWithoutPort is a Host header's host: without its port when it has
+// one, else the whole value, as when net.SplitHostPort fails (whose error,
+// made on every port-less Host behind a proxy, is skipped).
+func hostWithoutPort(hostport string) string {
+	i := strings.LastIndexByte(hostport, ':')
+	if i < 0 || strings.IndexByte(hostport[i:], ']') >= 0 {
+		return hostport // no port: "example.com", "[::1]"
+	}
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		return host
+	}
+	return hostport
 }
 
 // base64URLDotted reports whether v is made of base64url and dots only (the
@@ -698,7 +721,8 @@ func visitorCookie(ck *http.Cookie) string {
 	b.WriteByte('=')
 	b.WriteString(ck.Value)
 	b.WriteString("; Path=/; Max-Age=")
-	b.WriteString(strconv.Itoa(ck.MaxAge))
+	var digits [20]byte
+	b.Write(strconv.AppendInt(digits[:0], int64(ck.MaxAge), 10))
 	b.WriteString("; HttpOnly")
 	if ck.Secure {
 		b.WriteString("; Secure")
