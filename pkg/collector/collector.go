@@ -515,16 +515,8 @@ func writeFixed(g *gin.Context, status int, contentType []string, body []byte) {
 // idAnswer is {"id":"<id>"} in one allocation (id.String and the
 // concatenation made three).
 func idAnswer(id uuid.UUID) []byte {
-	const hexDigits = "0123456789abcdef"
 	b := make([]byte, 0, len(`{"id":""}`)+36)
-	b = append(b, `{"id":"`...)
-	for i, x := range id {
-		switch i {
-		case 4, 6, 8, 10:
-			b = append(b, '-')
-		}
-		b = append(b, hexDigits[x>>4], hexDigits[x&0x0f])
-	}
+	b = event.AppendUUID(append(b, `{"id":"`...), id)
 	return append(b, `"}`...)
 }
 
