@@ -371,12 +371,17 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		c.refuse(g, http.StatusForbidden, "unknown_site", "site", fmt.Sprintf("unknown site %.80q: register it first (teller site add)", first.Site+first.Domain))
 		return
 	}
+	// One allocation holds what a single event's request needs (the event,
+	// its message's key, the header values made per request, the slices'
+	// first elements); a batch grows past it as append does.
+	sc := new(acceptScratch)
 	// Origin is parsed once, for the source check and CORS alike: the page
 	// may read the answer (a refusal too) when its origin is the site's.
 	origin := g.GetHeader("Origin")
 	header, msg := checkSource(&st, origin, g.GetHeader("Referer"))
 	if origin != "" && header != "Origin" {
-		allowOrigin(g, origin)
+		sc.origin[0] = origin
+		allowOrigin(g, sc.origin[:1:1])
 	}
 	if header != "" {
 		c.refuse(g, http.StatusForbidden, strings.ToLower(header), "", msg)
@@ -406,9 +411,6 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 	} else {
 		visitor, isNew, signed = c.visitor(g)
 	}
-	// One allocation holds what a single event needs (the key and the
-	// slices' first elements); a batch grows past it as append does.
-	sc := new(acceptScratch)
 	sc.key = visitor
 	var (
 		msgs     = sc.msgs[:0]
@@ -420,7 +422,11 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		dropped  int
 	)
 	for i := range payloads {
-		ev, host, status, reason, field, msg := c.build(g, in, &st, &payloads[i], visitor, isNew)
+		into := &sc.ev
+		if i > 0 {
+			into = new(event.Event)
+		}
+		ev, host, status, reason, field, msg := c.build(g, in, &st, &payloads[i], visitor, isNew, into)
 		if status == http.StatusNoContent {
 			dropped++
 			continue
@@ -471,7 +477,7 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		return
 	}
 	if !st.Settings.Cookieless() {
-		c.setCookie(g, &st, pageHost, visitor, signed)
+		c.setCookie(g, &st, pageHost, visitor, signed, &sc.cookie)
 	}
 	for i, k := range kinds {
 		c.metrics.acceptedKind(k).Inc()
@@ -522,16 +528,20 @@ func idAnswer(id uuid.UUID) []byte {
 
 // acceptScratch is accept's per-request storage for one event.
 type acceptScratch struct {
-	key   uuid.UUID // the messages' key, the visitor
-	msgs  [1]bus.Message
-	kinds [1]event.Kind
-	ids   [1]uuid.UUID
-	times [1]int64
+	ev     event.Event
+	origin [1]string // Access-Control-Allow-Origin's value
+	cookie [1]string // Set-Cookie's value
+	key    uuid.UUID // the messages' key, the visitor
+	msgs   [1]bus.Message
+	kinds  [1]event.Kind
+	ids    [1]uuid.UUID
+	times  [1]int64
 }
 
-// build turns one payload into an event, or says why not: status 0 is an
-// event to publish, 204 a bot the site drops, anything else a refusal.
-func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload, visitor uuid.UUID, isNew bool) (
+// build turns one payload into an event, written into into, or says why
+// not: status 0 is an event to publish, 204 a bot the site drops, anything
+// else a refusal.
+func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload, visitor uuid.UUID, isNew bool, into *event.Event) (
 	ev *event.Event, host string, status int, reason, field, msg string) {
 	page, err := event.ParsePageURL(p.URL)
 	if err != nil {
@@ -550,7 +560,8 @@ func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload,
 			p.Name = string(p.Kind)
 		}
 	}
-	ev = &event.Event{
+	ev = into
+	*ev = event.Event{
 		V: event.Version, ID: uuid.New(), Site: st.ID, Visitor: visitor, NewVisitor: isNew,
 		ReceivedMs: in.now.UnixMilli() - p.AgeMs,
 		Kind:       p.Kind, Name: p.Name,
@@ -640,8 +651,9 @@ func (c *Collector) visitor(g *gin.Context) (id uuid.UUID, isNew bool, signed st
 // setCookie sets (or renews) the visitor cookie. SameSite follows the
 // site's setting; "auto" is Lax when the collector and the page share a
 // registrable domain (a first-party cookie) and None otherwise, which
-// browsers accept only with Secure.
-func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id uuid.UUID, signed string) {
+// browsers accept only with Secure. into holds the header's value when it is
+// the answer's only cookie.
+func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id uuid.UUID, signed string, into *[1]string) {
 	if signed == "" {
 		signed = c.opts.Signer.Sign(id)
 	}
@@ -668,7 +680,12 @@ func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id
 		HttpOnly: true, Secure: secure, SameSite: sameSite,
 	}
 	h := g.Writer.Header()
-	h["Set-Cookie"] = append(h["Set-Cookie"], visitorCookie(&ck))
+	if v := h["Set-Cookie"]; len(v) > 0 {
+		h["Set-Cookie"] = append(v, visitorCookie(&ck))
+		return
+	}
+	into[0] = visitorCookie(&ck)
+	h["Set-Cookie"] = into[:1:1]
 }
 
 // hostWithoutPort is a Host header's host: without its port when it has
@@ -753,15 +770,16 @@ func (c *Collector) cors(g *gin.Context, st *site.Site) {
 	if origin == "" || fromSite(st, origin) != nil {
 		return
 	}
-	allowOrigin(g, origin)
+	allowOrigin(g, []string{origin})
 }
 
-// allowOrigin sets the CORS headers for origin, which the caller checked.
-func allowOrigin(g *gin.Context, origin string) {
+// allowOrigin sets the CORS headers for origin (the header's value: one
+// element, no spare capacity), which the caller checked.
+func allowOrigin(g *gin.Context, origin []string) {
 	// The keys are canonical already: the map is written directly rather
 	// than through Set and Add, which canonicalize them on every request.
 	h := g.Writer.Header()
-	h["Access-Control-Allow-Origin"] = []string{origin}
+	h["Access-Control-Allow-Origin"] = origin
 	h["Access-Control-Allow-Credentials"] = yes
 	if v := h["Vary"]; len(v) > 0 {
 		h["Vary"] = append(v, "Origin")
