@@ -18,6 +18,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -632,8 +634,11 @@ func (c *Collector) DeadLetter(ctx context.Context, reason string, payload []byt
 // signed is the cookie value to send back: the browser's own when the
 // current key signed it (no second HMAC per answer), else "" (sign anew).
 func (c *Collector) visitor(g *gin.Context) (id uuid.UUID, isNew bool, signed string) {
-	v, err := g.Cookie(identity.CookieName)
-	if err != nil || v == "" {
+	v, ok := cookieValue(g.Request.Header, identity.CookieName)
+	if !ok {
+		v, _ = g.Cookie(identity.CookieName)
+	}
+	if v == "" {
 		return identity.NewVisitorID(), true, ""
 	}
 	id, stale, err := c.opts.Signer.Verify(v)
@@ -646,6 +651,58 @@ func (c *Collector) visitor(g *gin.Context) (id uuid.UUID, isNew bool, signed st
 		return id, false, ""
 	}
 	return id, false, v
+}
+
+// fastCookies is the most cookies cookieValue reads itself; a header with
+// more goes to net/http, which applies its own limit (GODEBUG
+// httpcookiemaxnum, 3,000 by default).
+const fastCookies = 64
+
+// cookieValue is gin's Context.Cookie(name) (net/http's Request.Cookie,
+// then url.QueryUnescape) for a name that is a token, without the two
+// allocations per request: the first cookie of that name whose value,
+// without its double quotes, is made of valid cookie bytes. ok is false when
+// the header has more than fastCookies cookies (the caller asks gin then).
+// TestCookieValueIsGins and FuzzCookieValueIsGins hold it to gin.
+func cookieValue(h http.Header, name string) (value string, ok bool) {
+	lines := h["Cookie"]
+	n := 0
+	for _, line := range lines {
+		if n += strings.Count(line, ";") + 1; n > fastCookies {
+			return "", false
+		}
+	}
+	for _, line := range lines {
+		line = textproto.TrimString(line)
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = textproto.TrimString(part)
+			k, v, _ := strings.Cut(part, "=")
+			if part == "" || textproto.TrimString(k) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if !validCookieValue(v) {
+				continue
+			}
+			u, _ := url.QueryUnescape(v) // "" when it does not unescape, as gin's
+			return u, true
+		}
+	}
+	return "", true
+}
+
+// validCookieValue is net/http's rule for the bytes of a cookie value.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // setCookie sets (or renews) the visitor cookie. SameSite follows the
