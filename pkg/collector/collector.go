@@ -18,6 +18,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -246,12 +248,12 @@ func (c *Collector) clientIP(r *http.Request) string {
 }
 
 func (c *Collector) handleEvent(g *gin.Context) {
-	g.Header("Cache-Control", "no-store")
+	g.Writer.Header()["Cache-Control"] = noStore
 	in, ok := c.admit(g)
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(g.Writer, g.Request.Body, c.opts.MaxBodyBytes))
+	body, err := readRequestBody(g.Writer, g.Request, c.opts.MaxBodyBytes)
 	g.Request.Body = &readBody{body} // for refuse's dead letter: what was read, even of a 413
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -270,12 +272,27 @@ func (c *Collector) handleEvent(g *gin.Context) {
 	c.accept(g, in, payloads, false)
 }
 
+// readRequestBody reads r's body, at most limit bytes. A body that declares
+// its length within the limit (the snippet's always does) is read into a
+// buffer of that length, one allocation; net/http's reader already stops at
+// the declared length. Any other (chunked, or declared too long) is read
+// through MaxBytesReader as before, so a 413's dead letter keeps what was
+// read. On a failure the bytes read are returned with the error.
+func readRequestBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		b := make([]byte, n)
+		got, err := io.ReadFull(r.Body, b)
+		return b[:got], err
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+}
+
 // pixelGIF is a transparent 1x1 GIF.
 var pixelGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 
 // handlePixel is GET /p.gif, for pages without JavaScript and e-mails.
 func (c *Collector) handlePixel(g *gin.Context) {
-	g.Header("Cache-Control", "no-store")
+	g.Writer.Header()["Cache-Control"] = noStore
 	in, ok := c.admit(g)
 	if !ok {
 		return
@@ -356,12 +373,17 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		c.refuse(g, http.StatusForbidden, "unknown_site", "site", fmt.Sprintf("unknown site %.80q: register it first (teller site add)", first.Site+first.Domain))
 		return
 	}
+	// One allocation holds what a single event's request needs (the event,
+	// its message's key, the header values made per request, the slices'
+	// first elements); a batch grows past it as append does.
+	sc := new(acceptScratch)
 	// Origin is parsed once, for the source check and CORS alike: the page
 	// may read the answer (a refusal too) when its origin is the site's.
 	origin := g.GetHeader("Origin")
 	header, msg := checkSource(&st, origin, g.GetHeader("Referer"))
 	if origin != "" && header != "Origin" {
-		allowOrigin(g, origin)
+		sc.origin[0] = origin
+		allowOrigin(g, sc.origin[:1:1])
 	}
 	if header != "" {
 		c.refuse(g, http.StatusForbidden, strings.ToLower(header), "", msg)
@@ -391,17 +413,22 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 	} else {
 		visitor, isNew, signed = c.visitor(g)
 	}
+	sc.key = visitor
 	var (
-		msgs     []bus.Message
-		kinds    []event.Kind
-		ids      []uuid.UUID
-		times    []int64 // ReceivedMs, for Options.Accepted
+		msgs     = sc.msgs[:0]
+		kinds    = sc.kinds[:0]
+		ids      = sc.ids[:0]
+		times    = sc.times[:0] // ReceivedMs, for Options.Accepted
 		rejected []rejection
 		pageHost string
 		dropped  int
 	)
 	for i := range payloads {
-		ev, host, status, reason, field, msg := c.build(g, in, &st, &payloads[i], visitor, isNew)
+		into := &sc.ev
+		if i > 0 {
+			into = new(event.Event)
+		}
+		ev, host, status, reason, field, msg := c.build(g, in, &st, &payloads[i], visitor, isNew, into)
 		if status == http.StatusNoContent {
 			dropped++
 			continue
@@ -424,7 +451,7 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 			continue
 		}
 		pageHost = host
-		msgs = append(msgs, bus.Message{Key: visitor[:], Value: value})
+		msgs = append(msgs, bus.Message{Key: sc.key[:], Value: value})
 		kinds, ids, times = append(kinds, ev.Kind), append(ids, ev.ID), append(times, ev.ReceivedMs)
 	}
 	if len(msgs) == 0 {
@@ -452,7 +479,7 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		return
 	}
 	if !st.Settings.Cookieless() {
-		c.setCookie(g, &st, pageHost, visitor, signed)
+		c.setCookie(g, &st, pageHost, visitor, signed, &sc.cookie)
 	}
 	for i, k := range kinds {
 		c.metrics.acceptedKind(k).Inc()
@@ -465,18 +492,58 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 	}
 	switch {
 	case pixel:
-		g.Data(http.StatusOK, "image/gif", pixelGIF)
+		writeFixed(g, http.StatusOK, imageGIF, pixelGIF)
 	case len(payloads) == 1:
 		// The fixed answer without a JSON encoder: it is on every request.
-		g.Data(http.StatusAccepted, "application/json; charset=utf-8", []byte(`{"id":"`+ids[0].String()+`"}`))
+		writeFixed(g, http.StatusAccepted, jsonUTF8, idAnswer(ids[0]))
 	default:
 		g.JSON(http.StatusAccepted, gin.H{"ids": ids, "rejected": rejected})
 	}
 }
 
-// build turns one payload into an event, or says why not: status 0 is an
-// event to publish, 204 a bot the site drops, anything else a refusal.
-func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload, visitor uuid.UUID, isNew bool) (
+// Header values every answer of a kind carries, shared rather than made per
+// request. Each has length and capacity 1, so an Add after ours appends to a
+// copy; nothing in net/http or gin writes a value slice in place.
+var (
+	noStore  = []string{"no-store"}
+	jsonUTF8 = []string{"application/json; charset=utf-8"}
+	imageGIF = []string{"image/gif"}
+	yes      = []string{"true"}
+	vary     = []string{"Origin"}
+)
+
+// writeFixed is gin's Data for an answer with a body (200, 202) and a
+// shared Content-Type value: Data makes the value's slice on every call.
+func writeFixed(g *gin.Context, status int, contentType []string, body []byte) {
+	g.Writer.Header()["Content-Type"] = contentType
+	g.Status(status)
+	_, _ = g.Writer.Write(body)
+}
+
+// idAnswer is {"id":"<id>"} in one allocation (id.String and the
+// concatenation made three).
+func idAnswer(id uuid.UUID) []byte {
+	b := make([]byte, 0, len(`{"id":""}`)+36)
+	b = event.AppendUUID(append(b, `{"id":"`...), id)
+	return append(b, `"}`...)
+}
+
+// acceptScratch is accept's per-request storage for one event.
+type acceptScratch struct {
+	ev     event.Event
+	origin [1]string // Access-Control-Allow-Origin's value
+	cookie [1]string // Set-Cookie's value
+	key    uuid.UUID // the messages' key, the visitor
+	msgs   [1]bus.Message
+	kinds  [1]event.Kind
+	ids    [1]uuid.UUID
+	times  [1]int64
+}
+
+// build turns one payload into an event, written into into, or says why
+// not: status 0 is an event to publish, 204 a bot the site drops, anything
+// else a refusal.
+func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload, visitor uuid.UUID, isNew bool, into *event.Event) (
 	ev *event.Event, host string, status int, reason, field, msg string) {
 	page, err := event.ParsePageURL(p.URL)
 	if err != nil {
@@ -495,7 +562,8 @@ func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload,
 			p.Name = string(p.Kind)
 		}
 	}
-	ev = &event.Event{
+	ev = into
+	*ev = event.Event{
 		V: event.Version, ID: uuid.New(), Site: st.ID, Visitor: visitor, NewVisitor: isNew,
 		ReceivedMs: in.now.UnixMilli() - p.AgeMs,
 		Kind:       p.Kind, Name: p.Name,
@@ -566,8 +634,11 @@ func (c *Collector) DeadLetter(ctx context.Context, reason string, payload []byt
 // signed is the cookie value to send back: the browser's own when the
 // current key signed it (no second HMAC per answer), else "" (sign anew).
 func (c *Collector) visitor(g *gin.Context) (id uuid.UUID, isNew bool, signed string) {
-	v, err := g.Cookie(identity.CookieName)
-	if err != nil || v == "" {
+	v, ok := cookieValue(g.Request.Header, identity.CookieName)
+	if !ok {
+		v, _ = g.Cookie(identity.CookieName)
+	}
+	if v == "" {
 		return identity.NewVisitorID(), true, ""
 	}
 	id, stale, err := c.opts.Signer.Verify(v)
@@ -582,11 +653,64 @@ func (c *Collector) visitor(g *gin.Context) (id uuid.UUID, isNew bool, signed st
 	return id, false, v
 }
 
+// fastCookies is the most cookies cookieValue reads itself; a header with
+// more goes to net/http, which applies its own limit (GODEBUG
+// httpcookiemaxnum, 3,000 by default).
+const fastCookies = 64
+
+// cookieValue is gin's Context.Cookie(name) (net/http's Request.Cookie,
+// then url.QueryUnescape) for a name that is a token, without the two
+// allocations per request: the first cookie of that name whose value,
+// without its double quotes, is made of valid cookie bytes. ok is false when
+// the header has more than fastCookies cookies (the caller asks gin then).
+// TestCookieValueIsGins and FuzzCookieValueIsGins hold it to gin.
+func cookieValue(h http.Header, name string) (value string, ok bool) {
+	lines := h["Cookie"]
+	n := 0
+	for _, line := range lines {
+		if n += strings.Count(line, ";") + 1; n > fastCookies {
+			return "", false
+		}
+	}
+	for _, line := range lines {
+		line = textproto.TrimString(line)
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = textproto.TrimString(part)
+			k, v, _ := strings.Cut(part, "=")
+			if part == "" || textproto.TrimString(k) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if !validCookieValue(v) {
+				continue
+			}
+			u, _ := url.QueryUnescape(v) // "" when it does not unescape, as gin's
+			return u, true
+		}
+	}
+	return "", true
+}
+
+// validCookieValue is net/http's rule for the bytes of a cookie value.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 // setCookie sets (or renews) the visitor cookie. SameSite follows the
 // site's setting; "auto" is Lax when the collector and the page share a
 // registrable domain (a first-party cookie) and None otherwise, which
-// browsers accept only with Secure.
-func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id uuid.UUID, signed string) {
+// browsers accept only with Secure. into holds the header's value when it is
+// the answer's only cookie.
+func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id uuid.UUID, signed string, into *[1]string) {
 	if signed == "" {
 		signed = c.opts.Signer.Sign(id)
 	}
@@ -599,11 +723,7 @@ func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id
 		sameSite, secure = http.SameSiteNoneMode, true
 	case site.SameSiteLax:
 	default:
-		collectorHost, _, err := net.SplitHostPort(g.Request.Host)
-		if err != nil {
-			collectorHost = g.Request.Host
-		}
-		if !c.sameSite.same(collectorHost, pageHost) {
+		if !c.sameSite.same(hostWithoutPort(g.Request.Host), pageHost) {
 			sameSite, secure = http.SameSiteNoneMode, true
 		}
 	}
@@ -617,7 +737,26 @@ func (c *Collector) setCookie(g *gin.Context, st *site.Site, pageHost string, id
 		HttpOnly: true, Secure: secure, SameSite: sameSite,
 	}
 	h := g.Writer.Header()
-	h["Set-Cookie"] = append(h["Set-Cookie"], visitorCookie(&ck))
+	if v := h["Set-Cookie"]; len(v) > 0 {
+		h["Set-Cookie"] = append(v, visitorCookie(&ck))
+		return
+	}
+	into[0] = visitorCookie(&ck)
+	h["Set-Cookie"] = into[:1:1]
+}
+
+// hostWithoutPort is a Host header's host: without its port when it has
+// one, else the whole value, as when net.SplitHostPort fails (whose error,
+// made on every port-less Host behind a proxy, is skipped).
+func hostWithoutPort(hostport string) string {
+	i := strings.LastIndexByte(hostport, ':')
+	if i < 0 || strings.IndexByte(hostport[i:], ']') >= 0 {
+		return hostport // no port: "example.com", "[::1]"
+	}
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		return host
+	}
+	return hostport
 }
 
 // base64URLDotted reports whether v is made of base64url and dots only (the
@@ -648,7 +787,8 @@ func visitorCookie(ck *http.Cookie) string {
 	b.WriteByte('=')
 	b.WriteString(ck.Value)
 	b.WriteString("; Path=/; Max-Age=")
-	b.WriteString(strconv.Itoa(ck.MaxAge))
+	var digits [20]byte
+	b.Write(strconv.AppendInt(digits[:0], int64(ck.MaxAge), 10))
 	b.WriteString("; HttpOnly")
 	if ck.Secure {
 		b.WriteString("; Secure")
@@ -687,17 +827,22 @@ func (c *Collector) cors(g *gin.Context, st *site.Site) {
 	if origin == "" || fromSite(st, origin) != nil {
 		return
 	}
-	allowOrigin(g, origin)
+	allowOrigin(g, []string{origin})
 }
 
-// allowOrigin sets the CORS headers for origin, which the caller checked.
-func allowOrigin(g *gin.Context, origin string) {
+// allowOrigin sets the CORS headers for origin (the header's value: one
+// element, no spare capacity), which the caller checked.
+func allowOrigin(g *gin.Context, origin []string) {
 	// The keys are canonical already: the map is written directly rather
 	// than through Set and Add, which canonicalize them on every request.
 	h := g.Writer.Header()
-	h["Access-Control-Allow-Origin"] = []string{origin}
-	h["Access-Control-Allow-Credentials"] = []string{"true"}
-	h["Vary"] = append(h["Vary"], "Origin")
+	h["Access-Control-Allow-Origin"] = origin
+	h["Access-Control-Allow-Credentials"] = yes
+	if v := h["Vary"]; len(v) > 0 {
+		h["Vary"] = append(v, "Origin")
+	} else {
+		h["Vary"] = vary
+	}
 }
 
 func (c *Collector) handlePreflight(g *gin.Context) {

@@ -23,6 +23,40 @@ const clickIDPlaceholder = "redacted"
 // equals campaign.FromURL(u) for the utm_* and ref values and the click-id
 // type.
 func StripURL(rawURL string, extra []string) string {
+	if keepsAll(rawURL, extra) {
+		return rawURL // most page URLs and referrers: no copy to make
+	}
+	return rebuildURL(rawURL, extra)
+}
+
+// keepsAll reports whether rebuildURL would return rawURL unchanged: every
+// query pair kept as it is, no empty pair or empty query, and no fragment or
+// one that stays. TestStripURLShortcut holds it to rebuildURL.
+func keepsAll(rawURL string, extra []string) bool {
+	rest, frag, hasFrag := strings.Cut(rawURL, "#")
+	if hasFrag && (frag == "" || strings.ContainsAny(frag, "=")) {
+		return false
+	}
+	_, query, hasQuery := strings.Cut(rest, "?")
+	if !hasQuery {
+		return true
+	}
+	if query == "" {
+		return false
+	}
+	for query != "" {
+		var pair string
+		var more bool
+		pair, query, more = strings.Cut(query, "&")
+		if kept, ok := keepParam(pair, extra); !ok || kept != pair || (more && query == "") {
+			return false
+		}
+	}
+	return true
+}
+
+// rebuildURL is StripURL writing the kept parts into a new string.
+func rebuildURL(rawURL string, extra []string) string {
 	rest, frag, hasFrag := strings.Cut(rawURL, "#")
 	base, query, hasQuery := strings.Cut(rest, "?")
 	var b strings.Builder

@@ -112,14 +112,20 @@ func NewSpoolPublisher(sp *spool.Spool, sender Sender, o SpoolOptions) *SpoolPub
 // Publish appends msgs to the spool. Dead letters (messages with a Topic)
 // are skipped, and counted, while the spool is past ReadyBytes.
 func (p *SpoolPublisher) Publish(ctx context.Context, msgs ...bus.Message) error {
-	recs := make([][]byte, 0, len(msgs))
+	// The records are encoded into a reused buffer: Append copies them
+	// into the segment and keeps none (two allocations less per request).
+	sc := scratchPool.Get().(*publishScratch)
+	defer sc.put()
 	for _, m := range msgs {
 		if m.Topic != "" && p.spool.Pending() > p.o.ReadyBytes {
 			p.m.deadLettersDropped.Inc()
 			continue
 		}
-		recs = append(recs, encodeMessage(m))
+		start := len(sc.buf)
+		sc.buf = appendMessage(sc.buf, m)
+		sc.recs = append(sc.recs, sc.buf[start:len(sc.buf):len(sc.buf)])
 	}
+	recs := sc.recs
 	if len(recs) == 0 {
 		return nil
 	}
@@ -319,10 +325,30 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// A spooled message: uvarint topic length, topic, uvarint key length, key,
-// value.
-func encodeMessage(m bus.Message) []byte {
-	b := make([]byte, 0, 2*binary.MaxVarintLen32+len(m.Topic)+len(m.Key)+len(m.Value))
+// publishScratch is what one Publish encodes its records into.
+type publishScratch struct {
+	buf  []byte
+	recs [][]byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return &publishScratch{buf: make([]byte, 0, 1024), recs: make([][]byte, 0, 1)} }}
+
+// maxScratch bounds the buffer a scratch keeps for the next request: a rare
+// large batch does not pin its memory in the pool.
+const maxScratch = 64 << 10
+
+func (sc *publishScratch) put() {
+	if cap(sc.buf) > maxScratch || cap(sc.recs) > MaxBatch {
+		return
+	}
+	clear(sc.recs) // no reference to this request's bytes stays reachable
+	sc.buf, sc.recs = sc.buf[:0], sc.recs[:0]
+	scratchPool.Put(sc)
+}
+
+// appendMessage appends a spooled message to b: uvarint topic length,
+// topic, uvarint key length, key, value.
+func appendMessage(b []byte, m bus.Message) []byte {
 	b = binary.AppendUvarint(b, uint64(len(m.Topic)))
 	b = append(b, m.Topic...)
 	b = binary.AppendUvarint(b, uint64(len(m.Key)))

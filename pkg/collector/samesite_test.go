@@ -1,6 +1,9 @@
 package collector
 
-import "testing"
+import (
+	"net"
+	"testing"
+)
 
 // The cache answers what SameRegistrableDomain answers, the first time and
 // from the cache, and holds no more pairs than its size.
@@ -24,5 +27,21 @@ func TestSameSiteCache(t *testing.T) {
 	}
 	if n := c.c.Len(); n > 2 {
 		t.Fatalf("%d pairs cached, bound 2", n)
+	}
+}
+
+// hostWithoutPort answers what the SplitHostPort-or-the-whole-value it
+// replaces answered, for every shape of Host header.
+func TestHostWithoutPortIsSplitHostPort(t *testing.T) {
+	hosts := []string{"", "example.com", "example.com:8080", "stats.example.com:443", "127.0.0.1", "127.0.0.1:80",
+		"[::1]", "[::1]:8080", "::1", "a:b:c", "example.com:", ":80", "[::1", "::1]", "[fe80::1%25en0]:443", "x]:1", "[a]b:1"}
+	for _, h := range hosts {
+		want, _, err := net.SplitHostPort(h)
+		if err != nil {
+			want = h
+		}
+		if got := hostWithoutPort(h); got != want {
+			t.Errorf("hostWithoutPort(%q) = %q, want %q", h, got, want)
+		}
 	}
 }

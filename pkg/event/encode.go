@@ -17,11 +17,11 @@ func appendJSON(b []byte, e *Event) []byte {
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, int64(e.V), 10)
 	b = append(b, `,"id":"`...)
-	b = appendUUID(b, e.ID)
+	b = AppendUUID(b, e.ID)
 	b = append(b, `","site":`...)
 	b = appendString(b, e.Site)
 	b = append(b, `,"visitor":"`...)
-	b = appendUUID(b, e.Visitor)
+	b = AppendUUID(b, e.Visitor)
 	b = append(b, '"')
 	if e.NewVisitor {
 		b = append(b, `,"new_visitor":true`...)
@@ -87,7 +87,10 @@ func appendIntMember(b []byte, name string, n int64) []byte {
 	return strconv.AppendInt(append(b, name...), n, 10)
 }
 
-func appendUUID(b []byte, id [16]byte) []byte {
+// AppendUUID appends id as uuid.UUID.String writes it (lower-case hex,
+// 8-4-4-4-12), without String's allocation: the collector's answer and every
+// encoded event carry one.
+func AppendUUID(b []byte, id [16]byte) []byte {
 	const hex = "0123456789abcdef"
 	for i, x := range id {
 		switch i {

@@ -76,3 +76,15 @@ func BenchmarkMarshal(b *testing.B) {
 		}
 	})
 }
+
+func TestAppendUUIDIsString(t *testing.T) {
+	ids := []uuid.UUID{uuid.Nil, uuid.Max, uuid.MustParse("0123abcd-4567-89ef-fedc-ba9876543210")}
+	for range 100 {
+		ids = append(ids, uuid.New())
+	}
+	for _, id := range ids {
+		if got := string(AppendUUID([]byte("x"), id)); got != "x"+id.String() {
+			t.Errorf("AppendUUID(%s) = %s", id, got)
+		}
+	}
+}

@@ -486,7 +486,8 @@ const releaseEvery = 4 << 20
 
 // Append writes records in order, as one write (into the segment's mapping,
 // or one write()). Under FsyncAlways it returns after they are fsynced. It
-// returns ErrFull, writing nothing, when they do not fit.
+// returns ErrFull, writing nothing, when they do not fit. It keeps no
+// reference to recs once it returns (callers reuse their buffers).
 func (s *Spool) Append(ctx context.Context, recs ...[]byte) error {
 	size := int64(0)
 	for _, r := range recs {

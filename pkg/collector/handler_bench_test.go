@@ -1,0 +1,62 @@
+package collector_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/teller-analytics/teller/internal/collectorbench"
+	"github.com/teller-analytics/teller/internal/testenv"
+	"github.com/teller-analytics/teller/pkg/collector"
+	"github.com/teller-analytics/teller/pkg/identity"
+	"github.com/teller-analytics/teller/pkg/service"
+	"github.com/teller-analytics/teller/pkg/site"
+	"github.com/teller-analytics/teller/pkg/spool"
+)
+
+// BenchmarkHandleEventSpool is the collector's own work per request in the
+// product's default set-up (the spool, fsync every 100 ms), without the
+// network: scripts/bench-collector.sh's request (collectorbench's body,
+// cookie, origin and a Chrome user agent) served by the production engine
+// into a recorder. Its allocs/op and B/op are the figures to watch; the
+// drainer does not run (nothing is sent to Kafka here).
+func BenchmarkHandleEventSpool(b *testing.B) {
+	sp, err := spool.Open(spool.Options{Dir: b.TempDir(), MaxBytes: 8 << 30, Fsync: spool.FsyncEvery(100e6), Logger: testenv.Logger(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sp.Close() })
+	signer, err := identity.NewSigner(collectorbench.Key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := site.Site{ID: collectorbench.SiteID, Domains: []string{"bench.example"}}
+	if err := st.Normalize(); err != nil {
+		b.Fatal(err)
+	}
+	unlimited := collector.Rate{PerSecond: 1e9, Burst: 1e9}
+	col, err := collector.New(collector.Options{Publisher: collector.NewSpoolPublisher(sp, nil, collector.SpoolOptions{}),
+		Sites: benchCollectorSites{st}, Signer: signer, Logger: testenv.Logger(b), Registerer: service.NewRegistry(),
+		Limits: collector.Limits{Client: unlimited, ClientAgent: unlimited}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := service.NewEngine(testenv.Logger(b))
+	col.Mount(r)
+	cookie := collectorbench.Cookie()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(collectorbench.Body))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Cookie", cookie)
+		req.Header.Set("Origin", collectorbench.Origin)
+		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != http.StatusAccepted {
+			b.Fatalf("answered %d: %s", w.Code, w.Body)
+		}
+	}
+}
