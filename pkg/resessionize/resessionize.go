@@ -97,7 +97,7 @@ func (o *Options) Validate() error {
 	if o.Topic == "" {
 		errs = append(errs, errors.New("-kafka-topic must be a topic name"))
 	}
-	if o.Staging != "" && !validIdent(o.Staging) {
+	if o.Staging != "" && !store.ValidDatabaseName(o.Staging) {
 		errs = append(errs, fmt.Errorf("-staging-database %q: want letters, digits and _, not starting with a digit", o.Staging))
 	}
 	if o.ChunkOffsets < 0 {
@@ -107,15 +107,6 @@ func (o *Options) Validate() error {
 		errs = append(errs, fmt.Errorf("resessionize: MaxBatch must be >= 0 (0: the default), got %d", o.MaxBatch))
 	}
 	return errors.Join(errs...)
-}
-
-func validIdent(s string) bool {
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // Result is what a run did.

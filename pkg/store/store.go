@@ -98,7 +98,7 @@ func (c *Config) Validate() error {
 	if err := config.CheckHostPort("clickhouse-addr", c.Addr, false); err != nil {
 		errs = append(errs, err)
 	}
-	if !validIdent(c.Database) {
+	if !ValidDatabaseName(c.Database) {
 		errs = append(errs, fmt.Errorf("-clickhouse-database %q: want letters, digits and _, not starting with a digit", c.Database))
 	}
 	if c.DialTimeout <= 0 {
@@ -116,9 +116,9 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validIdent is a database name that needs no quoting anywhere (SQL,
-// clickhouse-client --database, the README's examples).
-func validIdent(s string) bool {
+// ValidDatabaseName is a database name that needs no quoting anywhere
+// (SQL, clickhouse-client --database, the README's examples).
+func ValidDatabaseName(s string) bool {
 	for i, r := range s {
 		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
 			return false
