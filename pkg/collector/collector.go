@@ -580,6 +580,9 @@ func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload,
 		Props:     p.Props,
 		EngagedMs: p.EngagedMs, ScrollDepth: p.ScrollDepth,
 	}
+	if ev.URL == p.URL { // no parameter stripped: page is its parse
+		ev.UsePageURL(page)
+	}
 	if err := ev.Validate(); err != nil {
 		return nil, "", http.StatusBadRequest, "invalid", fieldOf(err), err.Error()
 	}

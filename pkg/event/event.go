@@ -187,7 +187,7 @@ func (e *Event) Validate() error {
 	case len(e.Bot) > MaxBotLength:
 		return invalid("bot reason is longer than %d bytes", MaxBotLength)
 	}
-	page, err := ParsePageURL(e.URL)
+	page, err := e.PageURL()
 	if err != nil {
 		return err
 	}
@@ -232,6 +232,11 @@ func (e *Event) PageURL() (*url.URL, error) {
 	}
 	return ParsePageURL(e.URL)
 }
+
+// UsePageURL records u, ParsePageURL's result for e.URL, so that Validate
+// and PageURL do not parse the URL again (the collector parses a page's URL
+// before it builds the event). A later change of e.URL is parsed anew.
+func (e *Event) UsePageURL(u *url.URL) { e.page, e.pageOf = u, e.URL }
 
 // Marshal encodes e as the Kafka message value: the JSON of the struct's
 // tags, written without reflection (encode.go).

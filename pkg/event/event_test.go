@@ -154,3 +154,24 @@ func TestPageURLParsedOnce(t *testing.T) {
 		t.Errorf("without Validate: %v, %v", u, err)
 	}
 }
+
+// TestUsePageURL: a URL parsed before the event was built is what Validate
+// and PageURL use; once URL changes, Validate parses and checks it again.
+func TestUsePageURL(t *testing.T) {
+	e := valid()
+	parsed, err := ParsePageURL(e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.UsePageURL(parsed)
+	if err := e.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.PageURL(); got != parsed {
+		t.Error("Validate parsed the URL again instead of using the one given")
+	}
+	e.URL = "ftp://shop.example/"
+	if err := e.Validate(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a URL changed after UsePageURL is checked again: %v", err)
+	}
+}
