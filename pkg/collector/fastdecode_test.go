@@ -78,3 +78,17 @@ func checkSameAsJSON(t *testing.T, b []byte, fp Payload) {
 		t.Fatalf("%q: decodeFast %+v, encoding/json %+v", b, fp, jp)
 	}
 }
+
+// BenchmarkDecodeFast is decodeFast alone on the snippet's page view (the
+// body collectorbench sends): the decoder's share of
+// BenchmarkHandleEventSpool, without the rest of the request.
+func BenchmarkDecodeFast(b *testing.B) {
+	body := []byte(fastDecodeCases[0].body)
+	b.ReportAllocs()
+	for b.Loop() {
+		var p Payload
+		if !decodeFast(body, &p) {
+			b.Fatal("decodeFast refused the snippet's page view")
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -158,6 +159,44 @@ func (d *Dashboard) apiView(c *gin.Context) (view, report.Query, apiRange, bool)
 	return v, q, head, true
 }
 
+// apiRequest is what apiView read of a JSON API request: the view, its
+// query and the range every answer repeats.
+type apiRequest struct {
+	view  view
+	query report.Query
+	head  apiRange
+}
+
+// apiReport serves one JSON API route, so that each route states only its
+// own parameters and report. paramErr is the error of reading the route's
+// own parameters (limit, steps...), answered before anything else, as the
+// routes always did: a malformed parameter is a 400 on any site. Then
+// apiView checks access and reads the view, and only then does run query,
+// with the request's context.
+// A failure answers through fail; run's answer goes through apiRows if it
+// is apiFields, else as it is. Where run returns an error its answer is
+// not used, so a route may return both from its report's call.
+func (d *Dashboard) apiReport(c *gin.Context, paramErr error, run func(ctx context.Context, r apiRequest) (any, error)) {
+	if paramErr != nil {
+		d.fail(c, true, paramErr)
+		return
+	}
+	v, q, head, ok := d.apiView(c)
+	if !ok {
+		return
+	}
+	out, err := run(c.Request.Context(), apiRequest{view: v, query: q, head: head})
+	if err != nil {
+		d.fail(c, true, err)
+		return
+	}
+	if fields, ok := out.(apiFields); ok {
+		d.apiRows(c, head, fields)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
 // timedAs runs reports that one query answers together and records its
 // duration under each of their names: for each, the time it took to answer.
 func (d *Dashboard) timedAs(names []string, f func() error) error {
@@ -310,115 +349,89 @@ func (d *Dashboard) completeness(ctx context.Context, v view, q report.Query) ([
 
 // apiSummary serves GET /api/sites/:id/summary.
 func (d *Dashboard) apiSummary(c *gin.Context) {
-	v, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	cmp, err := d.summary(c.Request.Context(), v, q)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	out := apiSummary{apiRange: head, apiFigures: figures(cmp.Current)}
-	if !v.CompareOff {
-		p, ch := figures(cmp.Previous), cmp.Change
-		out.Previous = &p
-		out.Change = &apiChange{Visitors: ch.Visitors, Sessions: ch.Sessions, Pageviews: ch.Pageviews, Events: ch.Events,
-			BounceRate: ch.BounceRate, AvgDurationSec: ch.AvgDurationSec, PageviewsPerSession: ch.PageviewsPerSession}
-	}
-	c.JSON(http.StatusOK, out)
+	d.apiReport(c, nil, func(ctx context.Context, r apiRequest) (any, error) {
+		comparison, err := d.summary(ctx, r.view, r.query)
+		if err != nil {
+			return nil, err
+		}
+		out := apiSummary{apiRange: r.head, apiFigures: figures(comparison.Current)}
+		if !r.view.CompareOff {
+			p, ch := figures(comparison.Previous), comparison.Change
+			out.Previous = &p
+			out.Change = &apiChange{Visitors: ch.Visitors, Sessions: ch.Sessions, Pageviews: ch.Pageviews, Events: ch.Events,
+				BounceRate: ch.BounceRate, AvgDurationSec: ch.AvgDurationSec, PageviewsPerSession: ch.PageviewsPerSession}
+		}
+		return out, nil
+	})
 }
 
 // apiBreakdown serves GET /api/sites/:id/breakdown/:dim?limit=.
 func (d *Dashboard) apiBreakdown(c *gin.Context) {
-	dim, err := report.ParseDimension(c.Param("dim"))
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	limit, err := parseLimit(c.Query("limit"), apiBreakdownLimit)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	_, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	rows, err := d.breakdown(c.Request.Context(), q, dim, limit)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	out := apiBreakdown{apiRange: head, Dimension: string(dim), Rows: make([]apiRow, 0, len(rows))}
-	for _, r := range rows {
-		out.Rows = append(out.Rows, apiRow{Key: r.Key, Label: rowLabel(dim, r.Key), Visitors: r.Visitors, Sessions: r.Sessions,
-			Pageviews: r.Pageviews, Events: r.Events, BounceRate: r.BounceRate, AvgDurationSec: r.AvgDurationSec})
-	}
-	c.JSON(http.StatusOK, out)
+	dim, dimErr := report.ParseDimension(c.Param("dim"))
+	limit, limitErr := parseLimit(c.Query("limit"), apiBreakdownLimit)
+	// The dimension's error first, as before.
+	d.apiReport(c, cmp.Or(dimErr, limitErr), func(ctx context.Context, r apiRequest) (any, error) {
+		rows, err := d.breakdown(ctx, r.query, dim, limit)
+		if err != nil {
+			return nil, err
+		}
+		out := apiBreakdown{apiRange: r.head, Dimension: string(dim), Rows: make([]apiRow, 0, len(rows))}
+		for _, row := range rows {
+			out.Rows = append(out.Rows, apiRow{Key: row.Key, Label: rowLabel(dim, row.Key), Visitors: row.Visitors, Sessions: row.Sessions,
+				Pageviews: row.Pageviews, Events: row.Events, BounceRate: row.BounceRate, AvgDurationSec: row.AvgDurationSec})
+		}
+		return out, nil
+	})
 }
 
 // apiTimeseries serves GET /api/sites/:id/timeseries: sessions, visitors
 // and pageviews per day (kept for existing clients; /series is the general
 // form).
 func (d *Dashboard) apiTimeseries(c *gin.Context) {
-	v, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	var days []report.DayPoint
-	if err := d.timed("timeseries", func() (err error) {
-		days, err = d.reports.Timeseries(c.Request.Context(), q, v.Range.Loc)
-		return err
-	}); err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	out := apiTimeseries{apiRange: head, Days: make([]apiDay, 0, len(days))}
-	for _, p := range days {
-		out.Days = append(out.Days, apiDay{Day: p.Day, Visitors: p.Visitors, Sessions: p.Sessions, Pageviews: p.Pageviews})
-	}
-	c.JSON(http.StatusOK, out)
+	d.apiReport(c, nil, func(ctx context.Context, r apiRequest) (any, error) {
+		var days []report.DayPoint
+		if err := d.timed("timeseries", func() (err error) {
+			days, err = d.reports.Timeseries(ctx, r.query, r.view.Range.Loc)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		out := apiTimeseries{apiRange: r.head, Days: make([]apiDay, 0, len(days))}
+		for _, p := range days {
+			out.Days = append(out.Days, apiDay{Day: p.Day, Visitors: p.Visitors, Sessions: p.Sessions, Pageviews: p.Pageviews})
+		}
+		return out, nil
+	})
 }
 
 // apiSeries serves GET /api/sites/:id/series?metric=&interval=.
 func (d *Dashboard) apiSeries(c *gin.Context) {
-	v, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	points, metric, interval, err := d.series(c.Request.Context(), v, q)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	out := apiSeries{apiRange: head, Metric: string(metric), Interval: string(interval), Points: make([]apiPoint, 0, len(points))}
-	for _, p := range points {
-		out.Points = append(out.Points, apiPoint{Start: p.Start.UTC(), Label: p.Label, Value: p.Value, Visitors: p.Visitors,
-			Sessions: p.Sessions, Pageviews: p.Pageviews, Events: p.Events, BounceRate: p.BounceRate, AvgDurationSec: p.AvgDurationSec})
-	}
-	c.JSON(http.StatusOK, out)
+	d.apiReport(c, nil, func(ctx context.Context, r apiRequest) (any, error) {
+		points, metric, interval, err := d.series(ctx, r.view, r.query)
+		if err != nil {
+			return nil, err
+		}
+		out := apiSeries{apiRange: r.head, Metric: string(metric), Interval: string(interval), Points: make([]apiPoint, 0, len(points))}
+		for _, p := range points {
+			out.Points = append(out.Points, apiPoint{Start: p.Start.UTC(), Label: p.Label, Value: p.Value, Visitors: p.Visitors,
+				Sessions: p.Sessions, Pageviews: p.Pageviews, Events: p.Events, BounceRate: p.BounceRate, AvgDurationSec: p.AvgDurationSec})
+		}
+		return out, nil
+	})
 }
 
 // apiSessions serves GET /api/sites/:id/sessions?limit=.
 func (d *Dashboard) apiSessions(c *gin.Context) {
 	limit, err := parseLimit(c.Query("limit"), apiSessionsLimit)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	_, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	rows, err := d.sessions(c.Request.Context(), q, limit)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	out := apiSessions{apiRange: head, Sessions: make([]apiSession, 0, len(rows))}
-	for _, s := range rows {
-		out.Sessions = append(out.Sessions, apiSessionOf(s))
-	}
-	c.JSON(http.StatusOK, out)
+	d.apiReport(c, err, func(ctx context.Context, r apiRequest) (any, error) {
+		rows, err := d.sessions(ctx, r.query, limit)
+		if err != nil {
+			return nil, err
+		}
+		out := apiSessions{apiRange: r.head, Sessions: make([]apiSession, 0, len(rows))}
+		for _, s := range rows {
+			out.Sessions = append(out.Sessions, apiSessionOf(s))
+		}
+		return out, nil
+	})
 }

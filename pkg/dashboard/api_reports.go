@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -15,10 +16,15 @@ import (
 // funnels, bots, engagement and event properties. Each answers the rows of
 // the report as pkg/report returns them, field names in snake_case
 // (report.Row.AvgDurationSec is "avg_duration_sec"), beside the request's
-// range (apiRange).
+// range (apiRange); each route is apiReport given its own parameters and
+// report.
+
+// apiFields is a report's answer as named values, which apiRows sends
+// with their keys in snake_case beside the range.
+type apiFields map[string]any
 
 // apiRows answers head plus key: rows, the report's values in snake_case.
-func (d *Dashboard) apiRows(c *gin.Context, head apiRange, fields gin.H) {
+func (d *Dashboard) apiRows(c *gin.Context, head apiRange, fields apiFields) {
 	out := gin.H{"site": head.Site, "from": head.From, "to": head.To, "timezone": head.Timezone,
 		"include_bots": head.IncludeBots, "filters": head.Filters}
 	for k, v := range fields {
@@ -86,166 +92,90 @@ func snakeCase(s string) string {
 // one page of the session list, with the cursor of the next.
 func (d *Dashboard) apiSessionList(c *gin.Context) {
 	limit, err := parseLimit(c.Query("limit"), apiSessionsLimit)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	_, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	p, err := d.sessionList(c.Request.Context(), q, limit, c.Query("cursor"))
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	d.apiRows(c, head, gin.H{"sessions": p.Rows, "next": p.Next})
+	d.apiReport(c, err, func(ctx context.Context, r apiRequest) (any, error) {
+		p, err := d.sessionList(ctx, r.query, limit, c.Query("cursor"))
+		return apiFields{"sessions": p.Rows, "next": p.Next}, err
+	})
 }
 
 // apiSessionPath serves GET /api/sites/:id/sessions/:sid.
 func (d *Dashboard) apiSessionPath(c *gin.Context) {
-	_, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	det, err := d.sessionPath(c.Request.Context(), q, c.Param("sid"))
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	d.apiRows(c, head, gin.H{"session": det.Session, "events": det.Events})
+	d.apiReport(c, nil, func(ctx context.Context, r apiRequest) (any, error) {
+		det, err := d.sessionPath(ctx, r.query, c.Param("sid"))
+		return apiFields{"session": det.Session, "events": det.Events}, err
+	})
 }
 
 // apiVisitor serves GET /api/sites/:id/visitors/:vid.
 func (d *Dashboard) apiVisitor(c *gin.Context) {
-	_, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	rows, err := d.visitorSessions(c.Request.Context(), q, c.Param("vid"))
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	d.apiRows(c, head, gin.H{"sessions": rows})
+	d.apiReport(c, nil, func(ctx context.Context, r apiRequest) (any, error) {
+		rows, err := d.visitorSessions(ctx, r.query, c.Param("vid"))
+		return apiFields{"sessions": rows}, err
+	})
 }
 
 // apiRealtime serves GET /api/sites/:id/realtime.
 func (d *Dashboard) apiRealtime(c *gin.Context) {
-	v, _, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	rt, err := d.realtime(c.Request.Context(), v)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	d.apiRows(c, head, gin.H{"window_sec": report.RealtimeWindow.Seconds(), "visitors": rt.Visitors, "pages": rt.Pages})
+	d.apiReport(c, nil, func(ctx context.Context, r apiRequest) (any, error) {
+		rt, err := d.realtime(ctx, r.view)
+		return apiFields{"window_sec": report.RealtimeWindow.Seconds(), "visitors": rt.Visitors, "pages": rt.Pages}, err
+	})
 }
 
 // apiCompleteness serves GET /api/sites/:id/completeness.
 func (d *Dashboard) apiCompleteness(c *gin.Context) {
-	v, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	days, err := d.completeness(c.Request.Context(), v, q)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	d.apiRows(c, head, gin.H{"days": days})
+	d.apiReport(c, nil, func(ctx context.Context, r apiRequest) (any, error) {
+		days, err := d.completeness(ctx, r.view, r.query)
+		return apiFields{"days": days}, err
+	})
 }
 
 // apiGoals serves GET /api/sites/:id/goals.
 func (d *Dashboard) apiGoals(c *gin.Context) {
-	_, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	rows, err := d.goalsReport(c.Request.Context(), q)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	d.apiRows(c, head, gin.H{"goals": rows})
+	d.apiReport(c, nil, func(ctx context.Context, r apiRequest) (any, error) {
+		rows, err := d.goalsReport(ctx, r.query)
+		return apiFields{"goals": rows}, err
+	})
 }
 
 // apiFunnel serves GET /api/sites/:id/funnel?step=kind:pattern&step=...
 func (d *Dashboard) apiFunnel(c *gin.Context) {
 	steps, err := parseSteps(stepValues(c))
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	_, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	rows, err := d.funnel(c.Request.Context(), q, steps)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	d.apiRows(c, head, gin.H{"steps": rows})
+	d.apiReport(c, err, func(ctx context.Context, r apiRequest) (any, error) {
+		rows, err := d.funnel(ctx, r.query, steps)
+		return apiFields{"steps": rows}, err
+	})
 }
 
 // apiBots serves GET /api/sites/:id/bots: reasons and their series; the
 // refused messages (the whole installation's) for Teller admins only.
 func (d *Dashboard) apiBots(c *gin.Context) {
-	v, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	a := c.MustGet(ctxAuth).(*auth)
-	admin := a.token == nil && a.user.Admin
-	rows, points, rejected, err := d.bots(c.Request.Context(), v, q, admin)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	out := gin.H{"reasons": rows, "series": points}
-	if admin {
-		out["rejected"] = rejected
-	}
-	d.apiRows(c, head, out)
+	d.apiReport(c, nil, func(ctx context.Context, r apiRequest) (any, error) {
+		a := c.MustGet(ctxAuth).(*auth)
+		admin := a.token == nil && a.user.Admin
+		rows, points, rejected, err := d.bots(ctx, r.view, r.query, admin)
+		out := apiFields{"reasons": rows, "series": points}
+		if admin {
+			out["rejected"] = rejected
+		}
+		return out, err
+	})
 }
 
 // apiEngagement serves GET /api/sites/:id/engagement?limit=.
 func (d *Dashboard) apiEngagement(c *gin.Context) {
 	limit, err := parseLimit(c.Query("limit"), apiBreakdownLimit)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	_, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	rows, err := d.engagement(c.Request.Context(), q, limit)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	d.apiRows(c, head, gin.H{"pages": rows})
+	d.apiReport(c, err, func(ctx context.Context, r apiRequest) (any, error) {
+		rows, err := d.engagement(ctx, r.query, limit)
+		return apiFields{"pages": rows}, err
+	})
 }
 
 // apiEventProps serves GET /api/sites/:id/event_props?event=&limit=.
 func (d *Dashboard) apiEventProps(c *gin.Context) {
 	limit, err := parseLimit(c.Query("limit"), apiBreakdownLimit)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	_, q, head, ok := d.apiView(c)
-	if !ok {
-		return
-	}
-	rows, err := d.eventProps(c.Request.Context(), q, c.Query("event"), limit)
-	if err != nil {
-		d.fail(c, true, err)
-		return
-	}
-	d.apiRows(c, head, gin.H{"event": c.Query("event"), "props": rows})
+	d.apiReport(c, err, func(ctx context.Context, r apiRequest) (any, error) {
+		rows, err := d.eventProps(ctx, r.query, c.Query("event"), limit)
+		return apiFields{"event": c.Query("event"), "props": rows}, err
+	})
 }

@@ -1,9 +1,9 @@
 package event
 
 import (
-	"unicode/utf8"
-
 	"github.com/google/uuid"
+
+	"github.com/teller-analytics/teller/pkg/event/jsonscan"
 )
 
 // decodeFast decodes b into e without reflection when b has the shape
@@ -19,7 +19,7 @@ import (
 // It exists for the sessionizer, where decoding with encoding/json was
 // about a third of the CPU (docs/benchmarks.md).
 func decodeFast(b []byte, e *Event) bool {
-	d := decoder{b: b}
+	d := decoder{Scanner: jsonscan.New(b)}
 	ok := d.object(false, func(key []byte) bool {
 		switch string(key) { // no allocation: the compiler compares in place
 		case "v":
@@ -68,37 +68,14 @@ func decodeFast(b []byte, e *Event) bool {
 		}
 		return false // unknown here: encoding/json decides (case-insensitive match or ignore)
 	})
-	d.space()
-	return ok && d.i == len(d.b)
+	return ok && d.End()
 }
 
-// decoder reads JSON from b at i. Every method reports false at anything
-// it does not decode exactly as encoding/json would.
+// decoder reads an event's JSON with jsonscan's rules. Every method reports
+// false at anything it does not decode exactly as encoding/json would.
 type decoder struct {
-	b       []byte
-	i       int
+	jsonscan.Scanner[[]byte]
 	scratch []byte // unescaped strings
-}
-
-func (d *decoder) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
-
-// consume skips space and then c, if c is next.
-func (d *decoder) consume(c byte) bool {
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == c {
-		d.i++
-		return true
-	}
-	return false
 }
 
 // object reads {"key": value, ...}, calling member for each key with the
@@ -108,67 +85,36 @@ func (d *decoder) consume(c byte) bool {
 // may unescape to a field's name in another case, which is encoding/json's
 // to match. An unescaped key aliases the scratch buffer.
 func (d *decoder) object(unescape bool, member func(key []byte) bool) bool {
-	if !d.consume('{') {
+	if !d.Consume('{') {
 		return false
 	}
-	if d.consume('}') {
+	if d.Consume('}') {
 		return true
 	}
 	for {
-		d.space()
-		key, escaped, ok := d.raw()
+		d.Space()
+		key, escaped, ok := d.Raw()
 		if ok && escaped {
 			key, ok = d.unescape(key, unescape)
 		}
-		if !ok || !d.consume(':') {
+		if !ok || !d.Consume(':') {
 			return false
 		}
-		d.space()
+		d.Space()
 		if !member(key) {
 			return false
 		}
-		if d.consume(',') {
+		if d.Consume(',') {
 			continue
 		}
-		return d.consume('}')
+		return d.Consume('}')
 	}
-}
-
-// raw reads a string and returns its bytes as written (escaped: it holds
-// escapes), without allocating. It refuses control characters and invalid
-// UTF-8, which encoding/json refuses or replaces.
-func (d *decoder) raw() (s []byte, escaped, ok bool) {
-	if d.i >= len(d.b) || d.b[d.i] != '"' {
-		return nil, false, false
-	}
-	start := d.i + 1
-	ascii := true
-	for i := start; i < len(d.b); i++ {
-		c := d.b[i]
-		switch {
-		case c == '"':
-			d.i = i + 1
-			s = d.b[start:i]
-			if !ascii && !utf8.Valid(s) {
-				return nil, false, false
-			}
-			return s, escaped, true
-		case c == '\\':
-			escaped = true
-			i++ // the escaped byte cannot end the string
-		case c < 0x20:
-			return nil, false, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-	return nil, false, false
 }
 
 // text reads a string value, unescaped. The result aliases b or the
 // scratch buffer: copy it before the next read.
 func (d *decoder) text() ([]byte, bool) {
-	s, escaped, ok := d.raw()
+	s, escaped, ok := d.Raw()
 	if !ok || !escaped {
 		return s, ok
 	}
@@ -181,59 +127,9 @@ func (d *decoder) unescape(s []byte, allowed bool) ([]byte, bool) {
 	if !allowed {
 		return nil, false
 	}
-	out := d.scratch[:0]
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i >= len(s) {
-			return nil, false
-		}
-		switch s[i] {
-		case '"', '\\', '/':
-			out = append(out, s[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			if i+4 >= len(s) {
-				return nil, false
-			}
-			var r rune
-			for _, h := range s[i+1 : i+5] {
-				switch {
-				case '0' <= h && h <= '9':
-					h -= '0'
-				case 'a' <= h && h <= 'f':
-					h -= 'a' - 10
-				case 'A' <= h && h <= 'F':
-					h -= 'A' - 10
-				default:
-					return nil, false
-				}
-				r = r<<4 | rune(h)
-			}
-			if 0xD800 <= r && r < 0xE000 {
-				return nil, false // surrogates: pairs and strays are encoding/json's to resolve
-			}
-			out = utf8.AppendRune(out, r)
-			i += 4
-		default:
-			return nil, false
-		}
-	}
+	out, ok := jsonscan.Unescape(d.scratch[:0], s)
 	d.scratch = out
-	return out, true
+	return out, ok
 }
 
 func (d *decoder) string(dst *string) bool {
@@ -279,9 +175,9 @@ func (d *decoder) uuid(dst *uuid.UUID) bool {
 
 func (d *decoder) bool(dst *bool) bool {
 	switch {
-	case d.literal("true"):
+	case d.Literal("true"):
 		*dst = true
-	case d.literal("false"):
+	case d.Literal("false"):
 		*dst = false
 	default:
 		return false
@@ -289,50 +185,20 @@ func (d *decoder) bool(dst *bool) bool {
 	return true
 }
 
-func (d *decoder) literal(word string) bool {
-	if len(d.b)-d.i >= len(word) && string(d.b[d.i:d.i+len(word)]) == word {
-		d.i += len(word)
-		return true
-	}
-	return false
-}
-
-// int64 reads an integer as JSON writes one (-?(0|[1-9][0-9]*)) of at most
-// 18 digits, so it cannot overflow; longer ones, fractions and exponents
-// are encoding/json's.
 func (d *decoder) int64(dst *int64) bool {
-	i, neg := d.i, false
-	if i < len(d.b) && d.b[i] == '-' {
-		neg = true
-		i++
+	n, ok := d.Int64()
+	if ok {
+		*dst = n
 	}
-	start := i
-	var n int64
-	for i < len(d.b) && '0' <= d.b[i] && d.b[i] <= '9' {
-		n = n*10 + int64(d.b[i]-'0')
-		i++
-	}
-	digits := i - start
-	if digits == 0 || digits > 18 || (digits > 1 && d.b[start] == '0') {
-		return false
-	}
-	if i < len(d.b) && (d.b[i] == '.' || d.b[i] == 'e' || d.b[i] == 'E') {
-		return false
-	}
-	if neg {
-		n = -n
-	}
-	d.i, *dst = i, n
-	return true
+	return ok
 }
 
 func (d *decoder) int(dst *int) bool {
-	var n int64
-	if !d.int64(&n) || int64(int(n)) != n {
-		return false
+	n, ok := d.Int()
+	if ok {
+		*dst = n
 	}
-	*dst = int(n)
-	return true
+	return ok
 }
 
 func (d *decoder) campaign(c *Campaign) bool {
@@ -358,8 +224,8 @@ func (d *decoder) campaign(c *Campaign) bool {
 // props reads a string-to-string object into *m, allocating it if nil and
 // adding to it otherwise, as encoding/json does.
 func (d *decoder) props(m *map[string]string) bool {
-	d.space()
-	if d.i >= len(d.b) || d.b[d.i] != '{' {
+	d.Space()
+	if c, ok := d.Peek(); !ok || c != '{' {
 		return false // null and anything else: encoding/json's
 	}
 	if *m == nil {

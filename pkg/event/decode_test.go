@@ -158,11 +158,9 @@ func FuzzDecodeFast(f *testing.F) {
 	})
 }
 
-// BenchmarkUnmarshal decodes the sessionizer's typical messages (a
-// pageview with a campaign, a custom event with props, an engagement) with
-// Unmarshal (the fast path) and with encoding/json, the decoder it replaced;
-// both validate. Sub-benchmarks alternate, so -count pairs them.
-func BenchmarkUnmarshal(b *testing.B) {
+// benchMessages are the sessionizer's typical messages: a pageview with a
+// campaign, a custom event with props, an engagement.
+func benchMessages(b *testing.B) [][]byte {
 	pv := valid()
 	pv.UserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36"
 	pv.URL = "https://bench.example/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=monthly-digest"
@@ -179,6 +177,15 @@ func BenchmarkUnmarshal(b *testing.B) {
 		}
 		msgs = append(msgs, m)
 	}
+	return msgs
+}
+
+// BenchmarkUnmarshal decodes the sessionizer's typical messages
+// (benchMessages) with Unmarshal (the fast path) and with encoding/json, the
+// decoder it replaced; both validate. Sub-benchmarks alternate, so -count
+// pairs them.
+func BenchmarkUnmarshal(b *testing.B) {
+	msgs := benchMessages(b)
 	decoders := []struct {
 		name   string
 		decode func([]byte) (*Event, error)
@@ -201,5 +208,20 @@ func BenchmarkUnmarshal(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkDecodeFast is the fast path alone on benchMessages, without
+// Unmarshal's validation (url.Parse and the rest): the scanner's share.
+func BenchmarkDecodeFast(b *testing.B) {
+	msgs := benchMessages(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		var e Event
+		if !decodeFast(msgs[i%len(msgs)], &e) {
+			b.Fatalf("the fast path refused %s", msgs[i%len(msgs)])
+		}
+		i++
 	}
 }
