@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/teller-analytics/teller/pkg/account"
 	"github.com/teller-analytics/teller/pkg/config"
 	"github.com/teller-analytics/teller/pkg/dashboard"
@@ -198,7 +200,21 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 	reg := hooks.registry()
 	// Site pages queue for three quarters of the pool; the rest serves
 	// sign-ins and single API reports.
-	opts := dashboard.Options{Reports: report.New(db), Sites: db, Activity: db, Accounts: accounts, CollectorURL: cfg.CollectorURL,
+	reports := report.New(db)
+	if cfg.Store.Cluster == "" {
+		// Previous periods' figures kept while their rows are unchanged; not
+		// on a cluster, whose replicas may lag each other (pkg/report/previous.go).
+		kept := report.NewPreviousCache(0)
+		reports.WithPreviousCache(kept)
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "teller_dashboard_previous_period_kept_total",
+				Help: "Comparisons that used the previous period's kept figures (its rows unchanged)"},
+				func() float64 { h, _ := kept.Stats(); return float64(h) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "teller_dashboard_previous_period_computed_total",
+				Help: "Comparisons that computed the previous period's figures (first view, or its rows changed)"},
+				func() float64 { _, m := kept.Stats(); return float64(m) }))
+	}
+	opts := dashboard.Options{Reports: reports, Sites: db, Activity: db, Accounts: accounts, CollectorURL: cfg.CollectorURL,
 		MaxQueries: max(1, cfg.Store.MaxConns*3/4),
 		TrustProxy: len(cfg.TrustedProxies) > 0, Logger: log, Registerer: reg}
 	opts.Goals = report.NewGoalStore(db) // read-only: goals are listed, not changed

@@ -56,6 +56,23 @@ var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, 
 		}
 		return all, nil
 	},
+	"WithPreviousCache": func(ctx context.Context, r *report.Reports) (any, error) {
+		// The second of each pair is answered from the kept figures.
+		r.WithPreviousCache(report.NewPreviousCache(0))
+		var all []any
+		for range 2 {
+			c, err := r.Compare(ctx, withBots(mainQuery()))
+			if err != nil {
+				return nil, err
+			}
+			o, err := r.Overview(ctx, withBots(mainQuery()), reporttest.Location(), report.MetricSessions, report.Day, true)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, c, o)
+		}
+		return all, nil
+	},
 	"Overview": func(ctx context.Context, r *report.Reports) (any, error) {
 		var all []report.Overview
 		for _, compare := range []bool{true, false} {

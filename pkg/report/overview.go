@@ -44,6 +44,21 @@ func (r *Reports) Overview(ctx context.Context, q Query, loc *time.Location, m M
 	if err != nil {
 		return Overview{}, err
 	}
+	var out Overview
+	var keep *previousLookup // compare: where to keep the previous period's figures
+	kept := false            // the previous period's figures were kept ones
+	if compare {
+		prev, l, ok, err := r.lookupPrevious(ctx, q.Previous())
+		if err != nil {
+			return Overview{}, err
+		}
+		if ok {
+			// Kept figures: read only the range itself.
+			out.Previous, kept, compare = prev, true, false
+		} else {
+			keep = l
+		}
+	}
 	key, n := bucketKey(iv, "s_started")
 	read := q
 	if compare {
@@ -60,7 +75,6 @@ func (r *Reports) Overview(ctx context.Context, q Query, loc *time.Location, m M
 	}
 	args = append(args, zoneArgs(tz, n)...)
 	query := "SELECT bucket, " + summaryAggs + "\nFROM " + from + "\nARRAY JOIN " + keys + " AS bucket\nGROUP BY bucket\nORDER BY bucket"
-	var out Overview
 	ps := newPointSet(bs)
 	err = r.each(ctx, query, args, func(rows store.Rows) error {
 		k, s, err := scanBucket(rows)
@@ -80,6 +94,9 @@ func (r *Reports) Overview(ctx context.Context, q Query, loc *time.Location, m M
 		return Overview{}, fmt.Errorf("report: overview of %s: %w", q.Site, err)
 	}
 	if compare {
+		r.keepPrevious(keep, out.Previous)
+	}
+	if compare || kept {
 		out.Change = changeOf(out.Current, out.Previous)
 	}
 	out.Points = ps.series(m)

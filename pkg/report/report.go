@@ -100,7 +100,8 @@ type Querier interface {
 // Reports runs report queries through a Querier. It is safe for concurrent
 // use when the Querier is.
 type Reports struct {
-	q Querier
+	q        Querier
+	previous *PreviousCache // nil: previous periods are always read (previous.go)
 }
 
 // New returns Reports reading through q (a *store.DB).

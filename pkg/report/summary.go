@@ -135,6 +135,17 @@ func (r *Reports) Compare(ctx context.Context, q Query) (Comparison, error) {
 	if err := q.validate(); err != nil {
 		return Comparison{}, err
 	}
+	kept, keep, ok, err := r.lookupPrevious(ctx, q.Previous())
+	if err != nil {
+		return Comparison{}, err
+	}
+	if ok {
+		cur, err := r.Summary(ctx, q)
+		if err != nil {
+			return Comparison{}, err
+		}
+		return Comparison{Current: cur, Previous: kept, Change: changeOf(cur, kept)}, nil
+	}
 	both := q.Previous()
 	both.To = q.To
 	from, fromArgs := both.sessionsFrom(append([]string{colStarted}, summaryCols...)...)
@@ -148,7 +159,7 @@ func (r *Reports) Compare(ctx context.Context, q Query) (Comparison, error) {
 	query := sel + "\nFROM " + from
 	var cur, prev Summary
 	n := 0
-	err := r.each(ctx, query, args, func(rows store.Rows) error {
+	err = r.each(ctx, query, args, func(rows store.Rows) error {
 		n++
 		return scanComparison(rows, &cur, &prev)
 	})
@@ -158,6 +169,7 @@ func (r *Reports) Compare(ctx context.Context, q Query) (Comparison, error) {
 	if err != nil {
 		return Comparison{}, fmt.Errorf("report: comparison of %s with the previous period: %w", q.Site, err)
 	}
+	r.keepPrevious(keep, prev)
 	return Comparison{Current: cur, Previous: prev, Change: changeOf(cur, prev)}, nil
 }
 
