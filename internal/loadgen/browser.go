@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
-	"net/http"
-	"net/http/cookiejar"
 	"strconv"
 	"strings"
 )
@@ -99,24 +97,33 @@ var customEvents = []struct {
 	}},
 }
 
+// minEngagedMs is the snippet's MIN_ENGAGED_MS: shorter visible time sends
+// no engagement event.
+const minEngagedMs = 1000
+
 // customShare is the share of human visits with one custom event.
 const customShare = 0.25
 
-// browser is one simulated visitor: a browser profile with its own cookie
-// jar. Only one worker uses a browser at a time, so its requests are
-// sequential, as a person's are, and the cookie from the first answer comes
-// back with every later request.
+// spaShare is the share of human visits' page changes made by a
+// single-page app's router (history.pushState, the snippet's route())
+// rather than by loading the next page.
+const spaShare = 0.3
+
+// browser is one simulated visitor: a browser profile with its own visitor
+// cookie (cookie.go). Only one worker uses a browser at a time, so its
+// requests are sequential, as a person's are, and the cookie from the first
+// answer comes back with every later request.
 type browser struct {
 	index  int
 	rand   *rand.Rand
-	client *http.Client
 	ua     string
 	bot    bool
 	screen [2]int
 
 	// Filled as answers come (by the worker holding the browser).
-	accepted int    // events the collector accepted for this browser
-	cookie   string // the visitor cookie value last set
+	jar      visitorCookie // what the browser holds of the collector's cookie
+	accepted int           // events the collector accepted for this browser
+	cookie   string        // the visitor cookie value held after the last accepted event
 	changes  int    // times the collector set a different visitor cookie
 
 	// The visit under way (by the worker holding the browser).
@@ -125,15 +132,14 @@ type browser struct {
 	visit *liveVisit // its ground truth, when sessions are checked
 }
 
-func newBrowser(index int, seed uint64, botShare float64, transport http.RoundTripper) *browser {
+func newBrowser(index int, seed uint64, botShare float64) *browser {
 	r := rand.New(rand.NewPCG(seed, uint64(index)))
 	a := Pick(r, humans, func(a agent) int { return a.weight })
 	bot := r.Float64() < botShare
 	if bot {
 		a = Pick(r, bots, func(a agent) int { return a.weight })
 	}
-	jar, _ := cookiejar.New(nil) // never fails without options
-	b := &browser{index: index, rand: r, client: &http.Client{Jar: jar, Transport: transport}, ua: a.ua, bot: bot}
+	b := &browser{index: index, rand: r, ua: a.ua, bot: bot}
 	if len(a.screens) > 0 {
 		b.screen = a.screens[r.IntN(len(a.screens))]
 	}
@@ -143,13 +149,31 @@ func newBrowser(index int, seed uint64, botShare float64, transport http.RoundTr
 // step is one request of a visit.
 type step struct {
 	kind string // pageview, event, engagement
-	page string // the page's URL
+	page string // the URL of the page the event is about
 	path string // its path, as the sessions table's entry and exit pages hold it
 	body []byte
+	// doc is the document's URL when it differs from page: an app
+	// navigation's engagement event is sent after the URL changed.
+	doc string
+	// then: the next step is sent at once, without a think time.
+	then bool
+}
+
+// location is the document's URL when the step is sent (the Referer).
+func (s *step) location() string {
+	if s.doc != "" {
+		return s.doc
+	}
+	return s.page
 }
 
 // planVisit draws one visit: 1-8 page views, sometimes a custom event, and an
-// engagement event when the last page is left (humans only).
+// engagement event when the last page is left (humans only). A human's page
+// changes are sometimes app navigations (spaShare), sent as the snippet's
+// route() sends them: the engagement event of the page left (when it was
+// visible for at least a second, as flush() does), then at once the page
+// view of the new URL with the page left as its referrer; a navigation to
+// the same path and query sends nothing.
 func (b *browser) planVisit(site, origin string, paths []string) []step {
 	r := b.rand
 	pages := 1 + Pick(r, Indices(len(pagesPerVisit)), func(i int) int { return pagesPerVisit[i] })
@@ -167,27 +191,41 @@ func (b *browser) planVisit(site, origin string, paths []string) []step {
 		custom = r.IntN(pages)
 	}
 	var steps []step
-	var pageURL, title, pathname string
+	var pageURL, title, pathname, key string
 	for i := 0; i < pages; i++ {
 		path := paths[r.IntN(len(paths))]
-		pathname = pathOnly(path)
 		if i == 0 && query != "" {
 			path += "?" + query
 		}
+		if i > 0 && !b.bot && r.Float64() < spaShare {
+			if path == key {
+				continue // route(): the key (path and query) did not change
+			}
+			engaged := r.Int64N(60_000)
+			depth := 10 + r.IntN(91)
+			if engaged >= minEngagedMs {
+				steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, doc: origin + path, then: true,
+					body: b.body(site, "engagement", "engagement", pageURL, title,
+						field{"url", pageURL}, field{"engaged_ms", engaged}, field{"scroll_depth", depth})})
+			}
+		}
+		key, pathname = path, pathOnly(path)
 		pageURL, title = origin+path, TitleOf(path)
-		steps = append(steps, step{"pageview", pageURL, pathname, b.body(site, "pageview", "pageview", pageURL, title, field{"referrer", referrer})})
+		steps = append(steps, step{kind: "pageview", page: pageURL, path: pathname,
+			body: b.body(site, "pageview", "pageview", pageURL, title, field{"referrer", referrer})})
 		// The next page is reached by a link: document.referrer is this page
 		// (same origin, so the full URL under the default referrer policy).
 		referrer = pageURL
 		if i == custom {
 			ev := customEvents[r.IntN(len(customEvents))]
-			steps = append(steps, step{"event", pageURL, pathname, b.body(site, "event", ev.name, pageURL, title, field{"props", ev.props(r, origin)})})
+			steps = append(steps, step{kind: "event", page: pageURL, path: pathname,
+				body: b.body(site, "event", ev.name, pageURL, title, field{"props", ev.props(r, origin)})})
 		}
 	}
 	if !b.bot {
-		engaged := 1000 + r.Int64N(120_000) // the snippet sends only after >= 1 s visible
+		engaged := minEngagedMs + r.Int64N(120_000) // the snippet sends only after >= 1 s visible
 		depth := 10 + r.IntN(91)
-		steps = append(steps, step{"engagement", pageURL, pathname, b.body(site, "engagement", "engagement", pageURL, title,
+		steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, body: b.body(site, "engagement", "engagement", pageURL, title,
 			field{"url", pageURL}, field{"engaged_ms", engaged}, field{"scroll_depth", depth})})
 	}
 	return steps

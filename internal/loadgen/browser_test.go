@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,9 +19,9 @@ import (
 func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 	const origin = "http://localhost"
 	kinds := map[string]int{}
-	var newsletter, searchOrSocial, bounces int
+	var newsletter, searchOrSocial, bounces, spa int
 	for i := 0; i < 300; i++ {
-		b := newBrowser(i, 7, 0.1, http.DefaultTransport)
+		b := newBrowser(i, 7, 0.1)
 		steps := b.planVisit("demo", origin, DefaultPaths)
 		pageviews := 0
 		var prevURL string
@@ -71,9 +70,28 @@ func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 					t.Fatalf("custom event %s: no props, or from a bot", s.body)
 				}
 			case "engagement":
-				if j != len(steps)-1 || p.EngagedMs < 1000 || p.ScrollDepth < 1 || p.ScrollDepth > 100 || b.bot {
-					t.Fatalf("engagement %s: not last, too short, or from a bot", s.body)
+				if p.EngagedMs < 1000 || p.ScrollDepth < 1 || p.ScrollDepth > 100 || b.bot {
+					t.Fatalf("engagement %s: too short, or from a bot", s.body)
 				}
+				if j == len(steps)-1 {
+					if s.then || s.doc != "" {
+						t.Fatalf("the last engagement %s is sent as an app navigation's", s.body)
+					}
+					break
+				}
+				// Not last: an app navigation (the snippet's route()): the page
+				// left's engagement, then at once the new URL's page view with
+				// the page left as its referrer, sent from the new URL.
+				spa++
+				next := steps[j+1]
+				var pv collector.Payload
+				_ = json.Unmarshal(next.body, &pv)
+				if !s.then || next.kind != "pageview" || pv.Referrer != p.URL || pv.URL == p.URL || s.doc != pv.URL || s.location() != pv.URL {
+					t.Fatalf("engagement %s is not last, and not followed at once by an app navigation's page view (%s)", s.body, next.body)
+				}
+			}
+			if s.kind != "engagement" && s.then {
+				t.Fatalf("%s %s: only an app navigation's engagement is followed at once", s.kind, s.body)
 			}
 		}
 		if pageviews < 1 || pageviews > 8 {
@@ -83,15 +101,16 @@ func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 			bounces++
 		}
 	}
-	if kinds["event"] == 0 || kinds["engagement"] == 0 || newsletter == 0 || searchOrSocial == 0 || bounces == 0 {
-		t.Fatalf("the mix lacks something: kinds %v, %d newsletter, %d search/social entries, %d bounces", kinds, newsletter, searchOrSocial, bounces)
+	if kinds["event"] == 0 || kinds["engagement"] == 0 || newsletter == 0 || searchOrSocial == 0 || bounces == 0 || spa == 0 {
+		t.Fatalf("the mix lacks something: kinds %v, %d newsletter, %d search/social entries, %d bounces, %d app navigations",
+			kinds, newsletter, searchOrSocial, bounces, spa)
 	}
 }
 
 func TestBrowsersMixBotsAndDevices(t *testing.T) {
 	var bots, mobile int
 	for i := 0; i < 1000; i++ {
-		b := newBrowser(i, 1, 0.03, http.DefaultTransport)
+		b := newBrowser(i, 1, 0.03)
 		if b.bot {
 			bots++
 		}
@@ -105,7 +124,7 @@ func TestBrowsersMixBotsAndDevices(t *testing.T) {
 	if mobile < 250 || mobile > 600 {
 		t.Fatalf("%d mobile browsers in 1000", mobile)
 	}
-	if newBrowser(3, 9, 0.03, nil).ua != newBrowser(3, 9, 0.03, nil).ua {
+	if newBrowser(3, 9, 0.03).ua != newBrowser(3, 9, 0.03).ua {
 		t.Fatal("the same seed gave a different browser")
 	}
 }

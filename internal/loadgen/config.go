@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -61,6 +62,10 @@ type Config struct {
 	Verify VerifyConfig
 	// Log selects the log level and format of progress lines (stderr).
 	Log service.LogConfig
+
+	// tlsConfig replaces the default TLS configuration of an https
+	// collector (tests: their server's certificate).
+	tlsConfig *tls.Config
 }
 
 // VerifyConfig is how to reach the ClickHouse the sessionizer writes to.

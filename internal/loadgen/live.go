@@ -40,7 +40,7 @@ func (t *liveTruth) begin() *liveVisit {
 }
 
 // accepted records that the collector accepted event id of visit v.
-func (t *liveTruth) accepted(v *liveVisit, id uuid.UUID, s step) {
+func (t *liveTruth) accepted(v *liveVisit, id uuid.UUID, s *step) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if v.events == 0 {

@@ -33,6 +33,10 @@ type Report struct {
 	Status2xx, Status4xx, Status5xx, StatusOther int64
 	// TransportErrors are requests without an answer (refused, timed out).
 	TransportErrors int64
+	// Connections counts the connections opened to the collector (one per
+	// worker, and one more after each failed or closed one); Reconnects are
+	// those after a worker's first.
+	Connections, Reconnects int64
 	// Latency covers every answered request.
 	Latency Latency
 	// Errors counts failed requests by message ("400 Bad Request: unknown site ...").
@@ -130,7 +134,8 @@ func (r *Report) Print(w io.Writer) {
 	}
 	p("Teller load generator: site %q at %s, pages on %s (seed %d)", r.Site, r.Collector, r.PageOrigin, r.Seed)
 	p("  run        %s, %d workers, target rate %s, achieved %.1f requests/s", r.Elapsed.Round(time.Millisecond), r.Concurrency, target, r.AchievedRate())
-	p("  requests   %d sent: 2xx %d, 4xx %d, 5xx %d, other %d, no answer %d", r.Sent, r.Status2xx, r.Status4xx, r.Status5xx, r.StatusOther, r.TransportErrors)
+	p("  requests   %d sent: 2xx %d, 4xx %d, 5xx %d, other %d, no answer %d; %d connections (%d reconnects)",
+		r.Sent, r.Status2xx, r.Status4xx, r.Status5xx, r.StatusOther, r.TransportErrors, r.Connections, r.Reconnects)
 	if l := r.Latency; l.N > 0 {
 		p("  latency    p50 %s  p95 %s  p99 %s  max %s  (%d answers)", fmtDur(l.P50), fmtDur(l.P95), fmtDur(l.P99), fmtDur(l.Max), l.N)
 	} else {
