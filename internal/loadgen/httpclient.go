@@ -56,8 +56,8 @@ type conn struct {
 	r      *bufio.Reader
 	reused bool // c has served a request already
 
-	req        []byte // the request being written
-	body       []byte // the answer's body
+	req        []byte   // the request being written
+	body       []byte   // the answer's body
 	setCookies [][]byte // slices of cookieBuf
 	cookieBuf  []byte
 	cookieEnds []int
