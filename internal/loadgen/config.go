@@ -109,6 +109,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Log.RegisterFlags(fs)
 }
 
+// Validate reports what is wrong with the configuration (wrapping
+// ErrUsage), as Run would before sending anything.
+func (c Config) Validate() error {
+	if _, err := c.withDefaults(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	return nil
+}
+
 // withDefaults fills zero fields and reports what is wrong with the rest.
 func (c Config) withDefaults() (Config, error) {
 	if c.Collector == "" {
@@ -153,6 +162,10 @@ func (c Config) withDefaults() (Config, error) {
 	for _, p := range c.Paths {
 		if !strings.HasPrefix(p, "/") {
 			errs = append(errs, fmt.Errorf("-paths: %q does not start with /", p))
+		}
+		// Page URLs go into request headers (Referer) as they are.
+		if strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			errs = append(errs, fmt.Errorf("-paths: %q holds a space or a control character", p))
 		}
 	}
 	if c.Duration <= 0 && c.Requests <= 0 {

@@ -114,6 +114,15 @@ func ParseCount(s string) (int64, error) {
 	return int64(f * float64(mult)), nil
 }
 
+// Validate reports what is wrong with the configuration (wrapping
+// ErrUsage), as RunHistory would before sending anything.
+func (h HistoryConfig) Validate() error {
+	if _, err := h.withDefaults(time.Now()); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	return nil
+}
+
 func (h HistoryConfig) withDefaults(now time.Time) (HistoryConfig, error) {
 	live, err := Config{Collector: h.Collector, Site: h.Site, PageOrigin: h.PageOrigin, Paths: h.Paths, BotShare: h.BotShare,
 		Requests: 1, Verify: h.Verify}.withDefaults()

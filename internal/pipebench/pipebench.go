@@ -329,7 +329,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Config: cfg, LoadBefore: loadAverage(), Started: time.Now()}
+	res := &Result{Config: cfg, LoadBefore: LoadAverage(), Started: time.Now()}
 
 	genGap := cfg.SessionGap
 	if cfg.Capacity {
@@ -362,7 +362,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.LoadAfter = loadAverage()
+	res.LoadAfter = LoadAverage()
 	_ = os.WriteFile(filepath.Join(dir, "loadgen.json"), []byte(out.String()), 0o644) // kept for a closer look
 	if err := json.Unmarshal([]byte(out.String()), &res.Report); err != nil {
 		return nil, fmt.Errorf("loadgen (%v) report: %w\n%s\n(log: %s)", genErr, err, out.String(), gen.log.Name())
