@@ -1,5 +1,5 @@
 // Command loadgen sends realistic traffic to a Teller collector: simulated
-// browsers, each with its own cookie jar and user agent, making visits of
+// browsers, each with its own visitor cookie and user agent, making visits of
 // 1-8 page views with custom and engagement events, exactly as the tracking
 // snippet sends them, at a bounded rate. It prints what happened and, with
 // -clickhouse-addr, checks that ClickHouse holds exactly what the collector

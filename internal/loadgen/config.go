@@ -29,7 +29,7 @@ type Config struct {
 	// Paths are the site's pages that visits walk through.
 	Paths config.StringList
 	// Visitors is how many simulated browsers there are, each with its own
-	// cookie jar and user agent; they come back for more visits while the
+	// visitor cookie and user agent; they come back for more visits while the
 	// run lasts.
 	Visitors int
 	// Duration stops the run after this long (0: no time limit).
@@ -90,7 +90,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PageOrigin, "page-origin", "http://localhost", "origin of the simulated pages: the Origin header and the events' URL origin; its host must be one of the site's domains")
 	c.Paths = append(config.StringList{}, DefaultPaths...)
 	fs.Var(&c.Paths, "paths", "comma-separated page paths that visits walk through")
-	fs.IntVar(&c.Visitors, "visitors", 200, "simulated browsers, each with its own cookie jar and user agent; they return for more visits while the run lasts")
+	fs.IntVar(&c.Visitors, "visitors", 200, "simulated browsers, each with its own visitor cookie and user agent; they return for more visits while the run lasts")
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "stop after this long (0: no time limit; then -requests must be set)")
 	fs.Int64Var(&c.Requests, "requests", 0, "stop after this many requests (0: no count limit)")
 	fs.Float64Var(&c.Rate, "rate", 500, "requests per second across all workers (0: as fast as answers come)")

@@ -61,8 +61,8 @@ type conn struct {
 	setCookies [][]byte // slices of cookieBuf
 	cookieBuf  []byte
 	cookieEnds []int
-	// dials counts connections made after the first (the previous one
-	// failed or was closed by the server).
+	// dials counts the connections made, redials those after the first
+	// (the previous one failed or was closed by the server).
 	dials, redials int64
 }
 
@@ -98,10 +98,6 @@ func hostPort(u *url.URL) string {
 
 // dial opens the connection, with the TLS handshake for https.
 func (c *conn) dial(deadline time.Time) error {
-	if c.dials > 0 {
-		c.redials++
-	}
-	c.dials++
 	d := net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}
 	nc, err := d.Dial("tcp", c.addr)
 	if err != nil {
@@ -116,6 +112,10 @@ func (c *conn) dial(deadline time.Time) error {
 		}
 		nc = tc
 	}
+	if c.dials > 0 {
+		c.redials++
+	}
+	c.dials++
 	c.c, c.reused = nc, false
 	if c.r == nil {
 		c.r = bufio.NewReaderSize(nc, 4096)
@@ -158,6 +158,20 @@ func (c *conn) do(req []byte) (answer, error) {
 		}
 		return a, err
 	}
+}
+
+// transportError is the message of a request without an answer, without
+// the local address (a new port per connection would make every message
+// new: failures are counted by message).
+func transportError(err error) string {
+	if op, ok := err.(*net.OpError); ok {
+		msg := op.Op + " " + op.Net
+		if op.Addr != nil {
+			msg += " " + op.Addr.String()
+		}
+		return msg + ": " + op.Err.Error()
+	}
+	return err.Error()
 }
 
 // closedBeforeAnswer tells an idle connection the server closed from a

@@ -218,3 +218,36 @@ func TestConnAgainstNetHTTP(t *testing.T) {
 		t.Fatalf("an untrusted certificate: %v", err)
 	}
 }
+
+// Failures are counted by message: a transport error's names the collector's
+// address, not the connection's own port, so they stay few.
+func TestTransportErrorsNameNoLocalPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { time.Sleep(time.Second); c.Close() }() // never answers
+		}
+	}()
+	defer l.Close()
+	u, _ := url.Parse("http://" + l.Addr().String())
+	msgs := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		c := newConn(u, 50*time.Millisecond, nil)
+		_, err := c.do(testRequest(u.Host))
+		if err == nil {
+			t.Fatal("an answer from a server that never answers")
+		}
+		msgs[transportError(err)] = true
+	}
+	want := "read tcp " + l.Addr().String() + ": i/o timeout"
+	if len(msgs) != 1 || !msgs[want] {
+		t.Fatalf("messages %v, want only %q", msgs, want)
+	}
+}

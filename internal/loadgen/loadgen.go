@@ -201,7 +201,7 @@ func (g *generator) send(w *worker, b *browser, s *step) {
 			g.stats.record(s.kind, a.status, took, fmt.Sprintf("%d: %v", a.status, err), uuid.Nil)
 			return
 		}
-		g.stats.record(s.kind, 0, 0, err.Error(), uuid.Nil)
+		g.stats.record(s.kind, 0, 0, transportError(err), uuid.Nil)
 		return
 	}
 	for _, line := range a.setCookies {
