@@ -69,6 +69,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		"visitors", cfg.Visitors, "rate", cfg.Rate, "concurrency", cfg.Concurrency, "duration", cfg.Duration,
 		"requests", cfg.Requests, "seed", seed)
 
+	cpuBefore := processCPU()
 	stopProgress := g.progress(rep.Started)
 	var wg sync.WaitGroup
 	conns := make([]*conn, cfg.Concurrency)
@@ -86,6 +87,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	wg.Wait()
 	stopProgress()
 	rep.Elapsed = time.Since(rep.Started)
+	if cpu := processCPU(); cpuBefore > 0 {
+		rep.SendCPU = cpu - cpuBefore
+	}
 	g.stats.fill(rep)
 	for _, c := range conns {
 		rep.Connections += c.dials

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -89,25 +90,38 @@ func startCollectorLike(tb testing.TB) string {
 }
 
 // BenchmarkSendPath measures the load generator's own CPU per request (user
-// plus system time of this process over the requests sent): b.N requests
-// by 2,000 browsers and 16 workers, as fast as answers come, to a bare
-// net/http server in another process that answers as the collector does.
-// Every request must be accepted, with the visitor cookie kept.
+// plus system time of this process over the requests sent) to a bare
+// net/http server in another process that answers as the collector does:
+// b.N requests as fast as answers come, by 2,000 browsers without pauses
+// and 16 workers, and by 20,000 browsers with time compressed to a 2 s
+// session gap and 128 workers (pipebench's load generator). Every request
+// must be accepted, with the visitor cookie kept.
 func BenchmarkSendPath(b *testing.B) {
 	collector := startCollectorLike(b)
-	log := testenv.Logger(b)
-	b.ResetTimer()
-	before := testenv.SelfCPU()
-	rep, err := loadgen.Run(b.Context(), loadgen.Config{Collector: collector, Site: "bench", PageOrigin: "http://localhost",
-		Visitors: 2000, Requests: int64(b.N), Concurrency: 16, Seed: 1}, log)
-	cpu := testenv.SelfCPU() - before
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
+	for _, bc := range []struct {
+		name                  string
+		visitors, concurrency int
+		gap                   time.Duration
+	}{
+		{"no pauses", 2000, 16, 0},
+		{"session gap 2s", 20000, 128, 2 * time.Second},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			log := testenv.Logger(b)
+			b.ResetTimer()
+			before := testenv.SelfCPU()
+			rep, err := loadgen.Run(b.Context(), loadgen.Config{Collector: collector, Site: "bench", PageOrigin: "http://localhost",
+				Visitors: bc.visitors, Requests: int64(b.N), Concurrency: bc.concurrency, SessionGap: bc.gap, Seed: 1}, log)
+			cpu := testenv.SelfCPU() - before
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := rep.Failure(false); err != nil || rep.Accepted != int64(b.N) || rep.CookieChanges != 0 || len(rep.Notes) != 0 {
+				b.Fatalf("%d of %d accepted, %d cookie changes, notes %v: %v", rep.Accepted, b.N, rep.CookieChanges, rep.Notes, err)
+			}
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu_us/request")
+			b.ReportMetric(float64(rep.Latency.P99.Microseconds()), "p99_us")
+		})
 	}
-	if err := rep.Failure(false); err != nil || rep.Accepted != int64(b.N) || rep.CookieChanges != 0 || len(rep.Notes) != 0 {
-		b.Fatalf("%d of %d accepted, %d cookie changes, notes %v: %v", rep.Accepted, b.N, rep.CookieChanges, rep.Notes, err)
-	}
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu_us/request")
-	b.ReportMetric(float64(rep.Latency.P99.Microseconds()), "p99_us")
 }
