@@ -83,6 +83,9 @@ var sources = []source{
 // pagesPerVisit weighs visits of 1..8 page views: many bounces, a long tail.
 var pagesPerVisit = []int{35, 20, 15, 10, 8, 5, 4, 3}
 
+// visitLengths are pagesPerVisit's indices, to Pick from.
+var visitLengths = Indices(len(pagesPerVisit))
+
 // customEvents are what the site's code and the snippet's click tracking send.
 var customEvents = []struct {
 	name  string
@@ -178,7 +181,7 @@ func (s *step) location() string {
 // the same path and query sends nothing.
 func (b *browser) planVisit(site, origin string, paths []string) []step {
 	r := b.rand
-	pages := 1 + Pick(r, Indices(len(pagesPerVisit)), func(i int) int { return pagesPerVisit[i] })
+	pages := 1 + Pick(r, visitLengths, func(i int) int { return pagesPerVisit[i] })
 	if b.bot {
 		pages = 1 + r.IntN(3)
 	}
@@ -208,27 +211,27 @@ func (b *browser) planVisit(site, origin string, paths []string) []step {
 			if engaged >= minEngagedMs {
 				steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, doc: origin + path, then: true,
 					body: b.body(site, "engagement", "engagement", pageURL, title,
-						field{"url", pageURL}, field{"engaged_ms", engaged}, field{"scroll_depth", depth})})
+						str("url", pageURL), num("engaged_ms", engaged), num("scroll_depth", int64(depth)))})
 			}
 		}
 		key, pathname = path, pathOnly(path)
 		pageURL, title = origin+path, TitleOf(path)
 		steps = append(steps, step{kind: "pageview", page: pageURL, path: pathname,
-			body: b.body(site, "pageview", "pageview", pageURL, title, field{"referrer", referrer})})
+			body: b.body(site, "pageview", "pageview", pageURL, title, str("referrer", referrer))})
 		// The next page is reached by a link: document.referrer is this page
 		// (same origin, so the full URL under the default referrer policy).
 		referrer = pageURL
 		if i == custom {
 			ev := customEvents[r.IntN(len(customEvents))]
 			steps = append(steps, step{kind: "event", page: pageURL, path: pathname,
-				body: b.body(site, "event", ev.name, pageURL, title, field{"props", ev.props(r, origin)})})
+				body: b.body(site, "event", ev.name, pageURL, title, props("props", ev.props(r, origin)))})
 		}
 	}
 	if !b.bot {
 		engaged := minEngagedMs + r.Int64N(120_000) // the snippet sends only after >= 1 s visible
 		depth := 10 + r.IntN(91)
 		steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, body: b.body(site, "engagement", "engagement", pageURL, title,
-			field{"url", pageURL}, field{"engaged_ms", engaged}, field{"scroll_depth", depth})})
+			str("url", pageURL), num("engaged_ms", engaged), num("scroll_depth", int64(depth)))})
 	}
 	return steps
 }
@@ -261,10 +264,38 @@ func TitleOf(path string) string {
 	return t
 }
 
-// field is a member the snippet adds to (or overrides in) the default event.
+// field is a member the snippet adds to (or overrides in) the default
+// event: a string, a number or the props object (typed rather than an
+// interface: boxing every value cost an allocation each).
 type field struct {
 	key   string
-	value any
+	kind  fieldKind
+	str   string
+	num   int64
+	props map[string]string
+}
+
+type fieldKind uint8
+
+const (
+	stringField fieldKind = iota
+	numberField
+	propsField
+)
+
+func str(key, v string) field                     { return field{key: key, kind: stringField, str: v} }
+func num(key string, v int64) field               { return field{key: key, kind: numberField, num: v} }
+func props(key string, m map[string]string) field { return field{key: key, kind: propsField, props: m} }
+
+// empty is JavaScript's falsiness for the values the snippet sends.
+func (f *field) empty() bool {
+	switch f.kind {
+	case numberField:
+		return f.num == 0
+	case propsField:
+		return f.props == nil // an object is truthy even when empty
+	}
+	return f.str == ""
 }
 
 // body is the JSON the snippet's send() posts: the defaults {site, kind,
@@ -272,13 +303,14 @@ type field struct {
 // fields by Object.assign (an override keeps its place, a new key goes at
 // the end), with every empty value left out.
 func (b *browser) body(site, kind, name, pageURL, title string, extra ...field) []byte {
-	fields := []field{{"site", site}, {"kind", kind}, {"name", name}, {"url", pageURL}, {"title", title},
-		{"screen_width", b.screen[0]}, {"screen_height", b.screen[1]}}
+	var stack [10]field
+	fields := append(stack[:0], str("site", site), str("kind", kind), str("name", name), str("url", pageURL), str("title", title),
+		num("screen_width", int64(b.screen[0])), num("screen_height", int64(b.screen[1])))
 next:
 	for _, e := range extra {
 		for i := range fields {
 			if fields[i].key == e.key {
-				fields[i].value = e.value
+				fields[i] = e
 				continue next
 			}
 		}
@@ -287,8 +319,9 @@ next:
 	buf := make([]byte, 0, 256)
 	buf = append(buf, '{')
 	first := true
-	for _, f := range fields {
-		if empty(f.value) {
+	for i := range fields {
+		f := &fields[i]
+		if f.empty() {
 			continue // the snippet: for (k in event) if (!event[k]) delete event[k]
 		}
 		if !first {
@@ -297,41 +330,40 @@ next:
 		first = false
 		buf = appendJSONString(buf, f.key)
 		buf = append(buf, ':')
-		buf = appendJSON(buf, f.value)
+		switch f.kind {
+		case stringField:
+			buf = appendJSONString(buf, f.str)
+		case numberField:
+			buf = strconv.AppendInt(buf, f.num, 10)
+		case propsField:
+			buf = appendProps(buf, f.props)
+		}
 	}
 	return append(buf, '}')
 }
 
-// appendJSON appends v as JSON.stringify writes it (encoding/json's output
-// without its HTML escaping: "&", "<" and ">" stay as they are). Strings,
-// ints and string maps, the values the snippet sends, are written
-// directly: a visit's bodies were a sixth of the load generator's CPU
-// through an Encoder per value.
-func appendJSON(buf []byte, v any) []byte {
-	switch v := v.(type) {
-	case string:
-		return appendJSONString(buf, v)
-	case int:
-		return strconv.AppendInt(buf, int64(v), 10)
-	case int64:
-		return strconv.AppendInt(buf, v, 10)
-	case map[string]string:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys) // as encoding/json orders a map
-		buf = append(buf, '{')
-		for i, k := range keys {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(appendJSONString(buf, k), ':')
-			buf = appendJSONString(buf, v[k])
-		}
-		return append(buf, '}')
+// The bodies' JSON is what JSON.stringify writes: encoding/json's output
+// without its HTML escaping ("&", "<" and ">" stay as they are), written
+// directly (a visit's bodies were a sixth of the load generator's CPU
+// through an Encoder per value).
+
+// appendProps writes a string map as encoding/json does (keys sorted).
+func appendProps(buf []byte, m map[string]string) []byte {
+	var stack [4]string
+	keys := stack[:0]
+	for k := range m {
+		keys = append(keys, k)
 	}
-	return appendEncoded(buf, v)
+	slices.Sort(keys)
+	buf = append(buf, '{')
+	for i, k := range keys {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(appendJSONString(buf, k), ':')
+		buf = appendJSONString(buf, m[k])
+	}
+	return append(buf, '}')
 }
 
 // appendJSONString writes s as a JSON string: as it is between quotes when
@@ -357,27 +389,12 @@ func appendJSONString(buf []byte, s string) []byte {
 	return append(buf, '"')
 }
 
-// appendEncoded is encoding/json's encoding of v without HTML escaping.
-func appendEncoded(buf []byte, v any) []byte {
+// appendEncoded is encoding/json's encoding of s without HTML escaping.
+func appendEncoded(buf []byte, s string) []byte {
 	w := bytes.NewBuffer(buf)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // strings, ints, map[string]string: never fails
+	_ = enc.Encode(s) // a string: never fails
 	out := w.Bytes()
 	return out[:len(out)-1] // Encode's newline
-}
-
-// empty is JavaScript's falsiness for the values the snippet sends.
-func empty(v any) bool {
-	switch v := v.(type) {
-	case string:
-		return v == ""
-	case int:
-		return v == 0
-	case int64:
-		return v == 0
-	case map[string]string:
-		return v == nil // an object is truthy even when empty
-	}
-	return v == nil
 }

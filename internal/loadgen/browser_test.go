@@ -171,22 +171,28 @@ func TestConfigNeedsAnEndAndAnOrigin(t *testing.T) {
 }
 
 // The bodies' JSON is encoding/json's without HTML escaping (what
-// JSON.stringify writes), for every kind of value and string.
+// JSON.stringify writes), for every string and props object.
 func TestAppendJSONIsEncodingJSONs(t *testing.T) {
-	for _, v := range []any{
-		"", "plain", "Getting started – Docs", "a&b<c>", `quote " and \ backslash`, "tab\tnew\nline\x01",
-		"line\u2028sep\u2029", "bad \xff utf-8", "emoji 🎉", "https://www.example.com/?utm_source=a&b=c",
-		0, 1920, -3, int64(120_000),
-		map[string]string{}, map[string]string{"url": "https://x/&"}, map[string]string{"plan": "pro", "a": "1", "Z": "\n"},
-	} {
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
+	encode := func(v any) string {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(v); err != nil {
 			t.Fatal(err)
 		}
-		if got := string(appendJSON([]byte("x"), v)); got != "x"+strings.TrimSuffix(want.String(), "\n") {
-			t.Errorf("%#v: %s, encoding/json %s", v, got, want.String())
+		return "x" + strings.TrimSuffix(b.String(), "\n")
+	}
+	for _, v := range []string{
+		"", "plain", "Getting started – Docs", "a&b<c>", `quote " and \ backslash`, "tab\tnew\nline\x01",
+		"line\u2028sep\u2029", "bad \xff utf-8", "emoji 🎉", "https://www.example.com/?utm_source=a&b=c",
+	} {
+		if got, want := string(appendJSONString([]byte("x"), v)), encode(v); got != want {
+			t.Errorf("%q: %s, encoding/json %s", v, got, want)
+		}
+	}
+	for _, m := range []map[string]string{{}, {"url": "https://x/&"}, {"plan": "pro", "a": "1", "Z": "\n", "é": "<"}} {
+		if got, want := string(appendProps([]byte("x"), m)), encode(m); got != want {
+			t.Errorf("%v: %s, encoding/json %s", m, got, want)
 		}
 	}
 }

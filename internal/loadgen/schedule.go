@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -49,17 +48,46 @@ type dueBrowser struct {
 	at int64 // UnixNano
 }
 
+// dueHeap is a min-heap by due time (typed: container/heap's interface
+// boxed every browser put and taken).
 type dueHeap []dueBrowser
 
-func (h dueHeap) Len() int           { return len(h) }
-func (h dueHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)        { *h = append(*h, x.(dueBrowser)) }
-func (h *dueHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func (h *dueHeap) push(d dueBrowser) {
+	*h = append(*h, d)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if q[parent].at <= q[i].at {
+			break
+		}
+		q[parent], q[i] = q[i], q[parent]
+		i = parent
+	}
+}
+
+func (h *dueHeap) pop() dueBrowser {
+	q := *h
+	top := q[0]
+	n := len(q) - 1
+	q[0] = q[n]
+	q[n] = dueBrowser{}
+	q = q[:n]
+	for i := 0; ; {
+		least := i
+		if l := 2*i + 1; l < n && q[l].at < q[least].at {
+			least = l
+		}
+		if r := 2*i + 2; r < n && q[r].at < q[least].at {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		q[i], q[least] = q[least], q[i]
+		i = least
+	}
+	*h = q
+	return top
 }
 
 // newSchedule returns a schedule that stops handing out browsers when ctx ends.
@@ -88,7 +116,7 @@ func (s *schedule) fired() {
 // put makes b due at at.
 func (s *schedule) put(b *browser, at time.Time) {
 	s.mu.Lock()
-	heap.Push(&s.due, dueBrowser{b, at.UnixNano()})
+	s.due.push(dueBrowser{b, at.UnixNano()})
 	first := s.due[0].b == b
 	s.mu.Unlock()
 	if first {
@@ -105,7 +133,7 @@ func (s *schedule) next() (*browser, bool) {
 		if len(s.due) > 0 {
 			now := time.Now().UnixNano()
 			if s.due[0].at <= now {
-				b := heap.Pop(&s.due).(dueBrowser).b
+				b := s.due.pop().b
 				if len(s.due) > 0 {
 					if s.due[0].at <= now {
 						s.wake.Signal() // another is due: a waiting worker takes it
