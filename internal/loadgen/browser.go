@@ -195,7 +195,7 @@ func (b *browser) planVisit(site, origin string, paths []string) []step {
 	if !b.bot && r.Float64() < customShare {
 		custom = r.IntN(pages)
 	}
-	var steps []step
+	steps := make([]step, 0, 2*pages+1)
 	var pageURL, title, pathname, key string
 	for i := 0; i < pages; i++ {
 		path := paths[r.IntN(len(paths))]

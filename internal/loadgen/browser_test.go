@@ -196,3 +196,17 @@ func TestAppendJSONIsEncodingJSONs(t *testing.T) {
 		}
 	}
 }
+
+// pathOnly is url.Parse's path, with or without its shortcut.
+func TestPathOnlyIsURLParses(t *testing.T) {
+	for _, p := range []string{"/", "/pricing", "/docs/getting-started", "/a?utm_source=x", "/a#top", "/caf%C3%A9", "//host/path", "/a;b", "/a+b", "/é"} {
+		u, err := url.Parse(p)
+		want := p
+		if err == nil {
+			want = u.Path
+		}
+		if got := pathOnly(p); got != want {
+			t.Errorf("%q: %q, url.Parse %q", p, got, want)
+		}
+	}
+}

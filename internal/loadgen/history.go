@@ -607,7 +607,12 @@ FROM sessions WHERE site_id = ? AND session_date >= toDate(%d) - 1 AND session_d
 	return c
 }
 
+// pathOnly is a page's path without its query and fragment, decoded as
+// url.Parse decodes it: what the sessions table's entry and exit pages hold.
 func pathOnly(p string) string {
+	if !strings.ContainsAny(p, "?#%") && !strings.HasPrefix(p, "//") {
+		return p // url.Parse gives a plain path back as it is (and it allocated, per request)
+	}
 	u, err := url.Parse(p)
 	if err != nil {
 		return p
