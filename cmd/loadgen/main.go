@@ -1,5 +1,5 @@
 // Command loadgen sends realistic traffic to a Teller collector: simulated
-// browsers, each with its own cookie jar and user agent, making visits of
+// browsers, each with its own visitor cookie and user agent, making visits of
 // 1-8 page views with custom and engagement events, exactly as the tracking
 // snippet sends them, at a bounded rate. It prints what happened and, with
 // -clickhouse-addr, checks that ClickHouse holds exactly what the collector
@@ -16,6 +16,9 @@
 //
 //	go run ./cmd/loadgen -history 90d -events 10M -site loadtest -import-token teller_import_... -clickhouse-addr 127.0.0.1:9000
 //
+// -cpuprofile FILE writes the run's CPU profile (go tool pprof FILE), to see
+// where the load generator's own CPU goes (docs/benchmarks.md).
+//
 // Exit status: 0 when every request was accepted (or -allow-errors) and the
 // verification, if asked for, matched; 1 otherwise; 2 for bad flags.
 package main
@@ -30,6 +33,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/teller-analytics/teller/internal/loadgen"
@@ -57,11 +61,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var cfg loadgen.Config
 	var hist loadgen.HistoryConfig
 	var asJSON bool
+	var cpuProfile string
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.RegisterFlags(fs)
 	hist.RegisterFlags(fs)
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON (for scripts) instead of the text summary")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the run's CPU profile to this file (go tool pprof)")
 	if err := config.ParseEnv(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -75,8 +81,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("%w: %w", loadgen.ErrUsage, err)
 	}
-	if hist.Span > 0 || hist.Events > 0 {
-		return runHistory(ctx, cfg, hist, asJSON, log, stdout)
+	history := hist.Span > 0 || hist.Events > 0
+	if history {
+		hist.Collector, hist.Site, hist.PageOrigin, hist.Paths = cfg.Collector, cfg.Site, cfg.PageOrigin, cfg.Paths
+		hist.BotShare, hist.Seed, hist.Progress, hist.Verify = cfg.BotShare, cfg.Seed, cfg.Progress, cfg.Verify
+		err = hist.Validate()
+	} else {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		return err
+	}
+	if cpuProfile != "" {
+		stopProfile, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile(stderr)
+	}
+	if history {
+		return runHistory(ctx, hist, asJSON, log, stdout)
 	}
 	rep, err := loadgen.Run(ctx, cfg, log)
 	if err != nil {
@@ -94,12 +118,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return rep.Failure(cfg.AllowErrors)
 }
 
+// startCPUProfile starts writing the process's CPU profile to path; the
+// returned func ends it (reporting a failure to write it on stderr).
+func startCPUProfile(path string) (func(io.Writer), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile %s: %w", path, err)
+	}
+	return func(stderr io.Writer) {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(stderr, "loadgen: -cpuprofile:", err)
+		}
+	}, nil
+}
+
 // runHistory sends -history through the import endpoint instead of live
 // traffic; the shared flags (-collector, -site, -page-origin, -paths, -bots,
-// -seed, -progress, -clickhouse-*) mean the same.
-func runHistory(ctx context.Context, cfg loadgen.Config, hist loadgen.HistoryConfig, asJSON bool, log *slog.Logger, stdout io.Writer) error {
-	hist.Collector, hist.Site, hist.PageOrigin, hist.Paths = cfg.Collector, cfg.Site, cfg.PageOrigin, cfg.Paths
-	hist.BotShare, hist.Seed, hist.Progress, hist.Verify = cfg.BotShare, cfg.Seed, cfg.Progress, cfg.Verify
+// -seed, -progress, -clickhouse-*) mean the same (copied into hist by run).
+func runHistory(ctx context.Context, hist loadgen.HistoryConfig, asJSON bool, log *slog.Logger, stdout io.Writer) error {
 	rep, err := loadgen.RunHistory(ctx, hist, log)
 	if err != nil {
 		return err

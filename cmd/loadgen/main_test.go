@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -71,5 +73,30 @@ func TestHistoryFlags(t *testing.T) {
 		if code := exitCode(&errOut, err); code != 2 || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: exit %d, %v; want 2 naming %q", tc.args, code, err, tc.want)
 		}
+	}
+}
+
+// -cpuprofile (or TELLER_LOADGEN_CPUPROFILE) writes a profile of the run;
+// bad flags are reported before the file is made.
+func TestCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.prof")
+	var errOut strings.Builder
+	err := run(context.Background(), []string{"-collector", "http://127.0.0.1:1", "-requests", "2", "-duration", "0", "-progress", "0", "-rate", "-1"},
+		func(k string) string { return map[string]string{"TELLER_LOADGEN_CPUPROFILE": prof}[k] }, &strings.Builder{}, &errOut)
+	if code := exitCode(&errOut, err); code != 2 {
+		t.Fatalf("a negative -rate: exit %d, %v", code, err)
+	}
+	if _, err := os.Stat(prof); !os.IsNotExist(err) {
+		t.Fatalf("a run refused for its flags made the profile file: %v", err)
+	}
+	err = run(context.Background(), []string{"-collector", "http://127.0.0.1:1", "-requests", "2", "-duration", "0", "-progress", "0"},
+		func(k string) string { return map[string]string{"TELLER_LOADGEN_CPUPROFILE": prof}[k] }, &strings.Builder{}, &errOut)
+	if code := exitCode(&errOut, err); code != 1 {
+		t.Fatalf("no collector: exit %d, %v", code, err)
+	}
+	// A pprof profile is a gzipped protocol buffer.
+	if b, err := os.ReadFile(prof); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("the profile: %d bytes, %v", len(b), err)
 	}
 }

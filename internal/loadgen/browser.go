@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
-	"net/http"
-	"net/http/cookiejar"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The traffic model: who the browsers are, where visits come from, what they
@@ -83,6 +83,9 @@ var sources = []source{
 // pagesPerVisit weighs visits of 1..8 page views: many bounces, a long tail.
 var pagesPerVisit = []int{35, 20, 15, 10, 8, 5, 4, 3}
 
+// visitLengths are pagesPerVisit's indices, to Pick from.
+var visitLengths = Indices(len(pagesPerVisit))
+
 // customEvents are what the site's code and the snippet's click tracking send.
 var customEvents = []struct {
 	name  string
@@ -99,25 +102,34 @@ var customEvents = []struct {
 	}},
 }
 
+// minEngagedMs is the snippet's MIN_ENGAGED_MS: shorter visible time sends
+// no engagement event.
+const minEngagedMs = 1000
+
 // customShare is the share of human visits with one custom event.
 const customShare = 0.25
 
-// browser is one simulated visitor: a browser profile with its own cookie
-// jar. Only one worker uses a browser at a time, so its requests are
-// sequential, as a person's are, and the cookie from the first answer comes
-// back with every later request.
+// spaShare is the share of human visits' page changes made by a
+// single-page app's router (history.pushState, the snippet's route())
+// rather than by loading the next page.
+const spaShare = 0.3
+
+// browser is one simulated visitor: a browser profile with its own visitor
+// cookie (cookie.go). Only one worker uses a browser at a time, so its
+// requests are sequential, as a person's are, and the cookie from the first
+// answer comes back with every later request.
 type browser struct {
 	index  int
 	rand   *rand.Rand
-	client *http.Client
 	ua     string
 	bot    bool
 	screen [2]int
 
 	// Filled as answers come (by the worker holding the browser).
-	accepted int    // events the collector accepted for this browser
-	cookie   string // the visitor cookie value last set
-	changes  int    // times the collector set a different visitor cookie
+	jar      visitorCookie // what the browser holds of the collector's cookie
+	accepted int           // events the collector accepted for this browser
+	cookie   string        // the visitor cookie value held after the last accepted event
+	changes  int           // times the collector set a different visitor cookie
 
 	// The visit under way (by the worker holding the browser).
 	plan  []step
@@ -125,15 +137,14 @@ type browser struct {
 	visit *liveVisit // its ground truth, when sessions are checked
 }
 
-func newBrowser(index int, seed uint64, botShare float64, transport http.RoundTripper) *browser {
+func newBrowser(index int, seed uint64, botShare float64) *browser {
 	r := rand.New(rand.NewPCG(seed, uint64(index)))
 	a := Pick(r, humans, func(a agent) int { return a.weight })
 	bot := r.Float64() < botShare
 	if bot {
 		a = Pick(r, bots, func(a agent) int { return a.weight })
 	}
-	jar, _ := cookiejar.New(nil) // never fails without options
-	b := &browser{index: index, rand: r, client: &http.Client{Jar: jar, Transport: transport}, ua: a.ua, bot: bot}
+	b := &browser{index: index, rand: r, ua: a.ua, bot: bot}
 	if len(a.screens) > 0 {
 		b.screen = a.screens[r.IntN(len(a.screens))]
 	}
@@ -143,16 +154,34 @@ func newBrowser(index int, seed uint64, botShare float64, transport http.RoundTr
 // step is one request of a visit.
 type step struct {
 	kind string // pageview, event, engagement
-	page string // the page's URL
+	page string // the URL of the page the event is about
 	path string // its path, as the sessions table's entry and exit pages hold it
 	body []byte
+	// doc is the document's URL when it differs from page: an app
+	// navigation's engagement event is sent after the URL changed.
+	doc string
+	// then: the next step is sent at once, without a think time.
+	then bool
+}
+
+// location is the document's URL when the step is sent (the Referer).
+func (s *step) location() string {
+	if s.doc != "" {
+		return s.doc
+	}
+	return s.page
 }
 
 // planVisit draws one visit: 1-8 page views, sometimes a custom event, and an
-// engagement event when the last page is left (humans only).
+// engagement event when the last page is left (humans only). A human's page
+// changes are sometimes app navigations (spaShare), sent as the snippet's
+// route() sends them: the engagement event of the page left (when it was
+// visible for at least a second, as flush() does), then at once the page
+// view of the new URL with the page left as its referrer; a navigation to
+// the same path and query sends nothing.
 func (b *browser) planVisit(site, origin string, paths []string) []step {
 	r := b.rand
-	pages := 1 + Pick(r, Indices(len(pagesPerVisit)), func(i int) int { return pagesPerVisit[i] })
+	pages := 1 + Pick(r, visitLengths, func(i int) int { return pagesPerVisit[i] })
 	if b.bot {
 		pages = 1 + r.IntN(3)
 	}
@@ -166,29 +195,43 @@ func (b *browser) planVisit(site, origin string, paths []string) []step {
 	if !b.bot && r.Float64() < customShare {
 		custom = r.IntN(pages)
 	}
-	var steps []step
-	var pageURL, title, pathname string
+	steps := make([]step, 0, 2*pages+1)
+	var pageURL, title, pathname, key string
 	for i := 0; i < pages; i++ {
 		path := paths[r.IntN(len(paths))]
-		pathname = pathOnly(path)
 		if i == 0 && query != "" {
 			path += "?" + query
 		}
+		if i > 0 && !b.bot && r.Float64() < spaShare {
+			if path == key {
+				continue // route(): the key (path and query) did not change
+			}
+			engaged := r.Int64N(60_000)
+			depth := 10 + r.IntN(91)
+			if engaged >= minEngagedMs {
+				steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, doc: origin + path, then: true,
+					body: b.body(site, "engagement", "engagement", pageURL, title,
+						str("url", pageURL), num("engaged_ms", engaged), num("scroll_depth", int64(depth)))})
+			}
+		}
+		key, pathname = path, pathOnly(path)
 		pageURL, title = origin+path, TitleOf(path)
-		steps = append(steps, step{"pageview", pageURL, pathname, b.body(site, "pageview", "pageview", pageURL, title, field{"referrer", referrer})})
+		steps = append(steps, step{kind: "pageview", page: pageURL, path: pathname,
+			body: b.body(site, "pageview", "pageview", pageURL, title, str("referrer", referrer))})
 		// The next page is reached by a link: document.referrer is this page
 		// (same origin, so the full URL under the default referrer policy).
 		referrer = pageURL
 		if i == custom {
 			ev := customEvents[r.IntN(len(customEvents))]
-			steps = append(steps, step{"event", pageURL, pathname, b.body(site, "event", ev.name, pageURL, title, field{"props", ev.props(r, origin)})})
+			steps = append(steps, step{kind: "event", page: pageURL, path: pathname,
+				body: b.body(site, "event", ev.name, pageURL, title, props("props", ev.props(r, origin)))})
 		}
 	}
 	if !b.bot {
-		engaged := 1000 + r.Int64N(120_000) // the snippet sends only after >= 1 s visible
+		engaged := minEngagedMs + r.Int64N(120_000) // the snippet sends only after >= 1 s visible
 		depth := 10 + r.IntN(91)
-		steps = append(steps, step{"engagement", pageURL, pathname, b.body(site, "engagement", "engagement", pageURL, title,
-			field{"url", pageURL}, field{"engaged_ms", engaged}, field{"scroll_depth", depth})})
+		steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, body: b.body(site, "engagement", "engagement", pageURL, title,
+			str("url", pageURL), num("engaged_ms", engaged), num("scroll_depth", int64(depth)))})
 	}
 	return steps
 }
@@ -221,10 +264,38 @@ func TitleOf(path string) string {
 	return t
 }
 
-// field is a member the snippet adds to (or overrides in) the default event.
+// field is a member the snippet adds to (or overrides in) the default
+// event: a string, a number or the props object (typed rather than an
+// interface: boxing every value cost an allocation each).
 type field struct {
 	key   string
-	value any
+	kind  fieldKind
+	str   string
+	num   int64
+	props map[string]string
+}
+
+type fieldKind uint8
+
+const (
+	stringField fieldKind = iota
+	numberField
+	propsField
+)
+
+func str(key, v string) field                     { return field{key: key, kind: stringField, str: v} }
+func num(key string, v int64) field               { return field{key: key, kind: numberField, num: v} }
+func props(key string, m map[string]string) field { return field{key: key, kind: propsField, props: m} }
+
+// empty is JavaScript's falsiness for the values the snippet sends.
+func (f *field) empty() bool {
+	switch f.kind {
+	case numberField:
+		return f.num == 0
+	case propsField:
+		return f.props == nil // an object is truthy even when empty
+	}
+	return f.str == ""
 }
 
 // body is the JSON the snippet's send() posts: the defaults {site, kind,
@@ -232,52 +303,98 @@ type field struct {
 // fields by Object.assign (an override keeps its place, a new key goes at
 // the end), with every empty value left out.
 func (b *browser) body(site, kind, name, pageURL, title string, extra ...field) []byte {
-	fields := []field{{"site", site}, {"kind", kind}, {"name", name}, {"url", pageURL}, {"title", title},
-		{"screen_width", b.screen[0]}, {"screen_height", b.screen[1]}}
+	var stack [10]field
+	fields := append(stack[:0], str("site", site), str("kind", kind), str("name", name), str("url", pageURL), str("title", title),
+		num("screen_width", int64(b.screen[0])), num("screen_height", int64(b.screen[1])))
 next:
 	for _, e := range extra {
 		for i := range fields {
 			if fields[i].key == e.key {
-				fields[i].value = e.value
+				fields[i] = e
 				continue next
 			}
 		}
 		fields = append(fields, e)
 	}
-	var buf bytes.Buffer
-	buf.WriteByte('{')
+	buf := make([]byte, 0, 256)
+	buf = append(buf, '{')
 	first := true
-	for _, f := range fields {
-		if empty(f.value) {
+	for i := range fields {
+		f := &fields[i]
+		if f.empty() {
 			continue // the snippet: for (k in event) if (!event[k]) delete event[k]
 		}
 		if !first {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
 		first = false
-		buf.WriteString(strconv.Quote(f.key)) // keys are plain ASCII
-		buf.WriteByte(':')
-		// Like JSON.stringify: "&", "<" and ">" stay as they are.
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(f.value)     // strings, ints, map[string]string: never fails
-		buf.Truncate(buf.Len() - 1) // Encode's newline
+		buf = appendJSONString(buf, f.key)
+		buf = append(buf, ':')
+		switch f.kind {
+		case stringField:
+			buf = appendJSONString(buf, f.str)
+		case numberField:
+			buf = strconv.AppendInt(buf, f.num, 10)
+		case propsField:
+			buf = appendProps(buf, f.props)
+		}
 	}
-	buf.WriteByte('}')
-	return buf.Bytes()
+	return append(buf, '}')
 }
 
-// empty is JavaScript's falsiness for the values the snippet sends.
-func empty(v any) bool {
-	switch v := v.(type) {
-	case string:
-		return v == ""
-	case int:
-		return v == 0
-	case int64:
-		return v == 0
-	case map[string]string:
-		return v == nil // an object is truthy even when empty
+// The bodies' JSON is what JSON.stringify writes: encoding/json's output
+// without its HTML escaping ("&", "<" and ">" stay as they are), written
+// directly (a visit's bodies were a sixth of the load generator's CPU
+// through an Encoder per value).
+
+// appendProps writes a string map as encoding/json does (keys sorted).
+func appendProps(buf []byte, m map[string]string) []byte {
+	var stack [4]string
+	keys := stack[:0]
+	for k := range m {
+		keys = append(keys, k)
 	}
-	return v == nil
+	slices.Sort(keys)
+	buf = append(buf, '{')
+	for i, k := range keys {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(appendJSONString(buf, k), ':')
+		buf = appendJSONString(buf, m[k])
+	}
+	return append(buf, '}')
+}
+
+// appendJSONString writes s as a JSON string: as it is between quotes when
+// nothing in it needs escaping, else through encoding/json.
+func appendJSONString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' {
+				return appendEncoded(buf, s)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+			return appendEncoded(buf, s) // encoding/json escapes these
+		}
+		i += size
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
+}
+
+// appendEncoded is encoding/json's encoding of s without HTML escaping.
+func appendEncoded(buf []byte, s string) []byte {
+	w := bytes.NewBuffer(buf)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string: never fails
+	out := w.Bytes()
+	return out[:len(out)-1] // Encode's newline
 }

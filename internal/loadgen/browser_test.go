@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,9 +19,9 @@ import (
 func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 	const origin = "http://localhost"
 	kinds := map[string]int{}
-	var newsletter, searchOrSocial, bounces int
+	var newsletter, searchOrSocial, bounces, spa int
 	for i := 0; i < 300; i++ {
-		b := newBrowser(i, 7, 0.1, http.DefaultTransport)
+		b := newBrowser(i, 7, 0.1)
 		steps := b.planVisit("demo", origin, DefaultPaths)
 		pageviews := 0
 		var prevURL string
@@ -71,9 +70,28 @@ func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 					t.Fatalf("custom event %s: no props, or from a bot", s.body)
 				}
 			case "engagement":
-				if j != len(steps)-1 || p.EngagedMs < 1000 || p.ScrollDepth < 1 || p.ScrollDepth > 100 || b.bot {
-					t.Fatalf("engagement %s: not last, too short, or from a bot", s.body)
+				if p.EngagedMs < 1000 || p.ScrollDepth < 1 || p.ScrollDepth > 100 || b.bot {
+					t.Fatalf("engagement %s: too short, or from a bot", s.body)
 				}
+				if j == len(steps)-1 {
+					if s.then || s.doc != "" {
+						t.Fatalf("the last engagement %s is sent as an app navigation's", s.body)
+					}
+					break
+				}
+				// Not last: an app navigation (the snippet's route()): the page
+				// left's engagement, then at once the new URL's page view with
+				// the page left as its referrer, sent from the new URL.
+				spa++
+				next := steps[j+1]
+				var pv collector.Payload
+				_ = json.Unmarshal(next.body, &pv)
+				if !s.then || next.kind != "pageview" || pv.Referrer != p.URL || pv.URL == p.URL || s.doc != pv.URL || s.location() != pv.URL {
+					t.Fatalf("engagement %s is not last, and not followed at once by an app navigation's page view (%s)", s.body, next.body)
+				}
+			}
+			if s.kind != "engagement" && s.then {
+				t.Fatalf("%s %s: only an app navigation's engagement is followed at once", s.kind, s.body)
 			}
 		}
 		if pageviews < 1 || pageviews > 8 {
@@ -83,15 +101,16 @@ func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 			bounces++
 		}
 	}
-	if kinds["event"] == 0 || kinds["engagement"] == 0 || newsletter == 0 || searchOrSocial == 0 || bounces == 0 {
-		t.Fatalf("the mix lacks something: kinds %v, %d newsletter, %d search/social entries, %d bounces", kinds, newsletter, searchOrSocial, bounces)
+	if kinds["event"] == 0 || kinds["engagement"] == 0 || newsletter == 0 || searchOrSocial == 0 || bounces == 0 || spa == 0 {
+		t.Fatalf("the mix lacks something: kinds %v, %d newsletter, %d search/social entries, %d bounces, %d app navigations",
+			kinds, newsletter, searchOrSocial, bounces, spa)
 	}
 }
 
 func TestBrowsersMixBotsAndDevices(t *testing.T) {
 	var bots, mobile int
 	for i := 0; i < 1000; i++ {
-		b := newBrowser(i, 1, 0.03, http.DefaultTransport)
+		b := newBrowser(i, 1, 0.03)
 		if b.bot {
 			bots++
 		}
@@ -105,7 +124,7 @@ func TestBrowsersMixBotsAndDevices(t *testing.T) {
 	if mobile < 250 || mobile > 600 {
 		t.Fatalf("%d mobile browsers in 1000", mobile)
 	}
-	if newBrowser(3, 9, 0.03, nil).ua != newBrowser(3, 9, 0.03, nil).ua {
+	if newBrowser(3, 9, 0.03).ua != newBrowser(3, 9, 0.03).ua {
 		t.Fatal("the same seed gave a different browser")
 	}
 }
@@ -148,5 +167,46 @@ func TestConfigNeedsAnEndAndAnOrigin(t *testing.T) {
 	}
 	if _, err := (Config{Site: "s", Duration: time.Second}).withDefaults(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The bodies' JSON is encoding/json's without HTML escaping (what
+// JSON.stringify writes), for every string and props object.
+func TestAppendJSONIsEncodingJSONs(t *testing.T) {
+	encode := func(v any) string {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		return "x" + strings.TrimSuffix(b.String(), "\n")
+	}
+	for _, v := range []string{
+		"", "plain", "Getting started – Docs", "a&b<c>", `quote " and \ backslash`, "tab\tnew\nline\x01",
+		"line\u2028sep\u2029", "bad \xff utf-8", "emoji 🎉", "https://www.example.com/?utm_source=a&b=c",
+	} {
+		if got, want := string(appendJSONString([]byte("x"), v)), encode(v); got != want {
+			t.Errorf("%q: %s, encoding/json %s", v, got, want)
+		}
+	}
+	for _, m := range []map[string]string{{}, {"url": "https://x/&"}, {"plan": "pro", "a": "1", "Z": "\n", "é": "<"}} {
+		if got, want := string(appendProps([]byte("x"), m)), encode(m); got != want {
+			t.Errorf("%v: %s, encoding/json %s", m, got, want)
+		}
+	}
+}
+
+// pathOnly is url.Parse's path, with or without its shortcut.
+func TestPathOnlyIsURLParses(t *testing.T) {
+	for _, p := range []string{"/", "/pricing", "/docs/getting-started", "/a?utm_source=x", "/a#top", "/caf%C3%A9", "//host/path", "/a;b", "/a+b", "/é"} {
+		u, err := url.Parse(p)
+		want := p
+		if err == nil {
+			want = u.Path
+		}
+		if got := pathOnly(p); got != want {
+			t.Errorf("%q: %q, url.Parse %q", p, got, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,7 +29,7 @@ type Config struct {
 	// Paths are the site's pages that visits walk through.
 	Paths config.StringList
 	// Visitors is how many simulated browsers there are, each with its own
-	// cookie jar and user agent; they come back for more visits while the
+	// visitor cookie and user agent; they come back for more visits while the
 	// run lasts.
 	Visitors int
 	// Duration stops the run after this long (0: no time limit).
@@ -61,6 +62,10 @@ type Config struct {
 	Verify VerifyConfig
 	// Log selects the log level and format of progress lines (stderr).
 	Log service.LogConfig
+
+	// tlsConfig replaces the default TLS configuration of an https
+	// collector (tests: their server's certificate).
+	tlsConfig *tls.Config
 }
 
 // VerifyConfig is how to reach the ClickHouse the sessionizer writes to.
@@ -85,7 +90,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PageOrigin, "page-origin", "http://localhost", "origin of the simulated pages: the Origin header and the events' URL origin; its host must be one of the site's domains")
 	c.Paths = append(config.StringList{}, DefaultPaths...)
 	fs.Var(&c.Paths, "paths", "comma-separated page paths that visits walk through")
-	fs.IntVar(&c.Visitors, "visitors", 200, "simulated browsers, each with its own cookie jar and user agent; they return for more visits while the run lasts")
+	fs.IntVar(&c.Visitors, "visitors", 200, "simulated browsers, each with its own visitor cookie and user agent; they return for more visits while the run lasts")
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "stop after this long (0: no time limit; then -requests must be set)")
 	fs.Int64Var(&c.Requests, "requests", 0, "stop after this many requests (0: no count limit)")
 	fs.Float64Var(&c.Rate, "rate", 500, "requests per second across all workers (0: as fast as answers come)")
@@ -102,6 +107,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Verify.Password, "clickhouse-password", "", "ClickHouse password")
 	fs.DurationVar(&c.Verify.Timeout, "verify-timeout", time.Minute, "how long to wait for ClickHouse to hold every accepted event")
 	c.Log.RegisterFlags(fs)
+}
+
+// Validate reports what is wrong with the configuration (wrapping
+// ErrUsage), as Run would before sending anything.
+func (c Config) Validate() error {
+	if _, err := c.withDefaults(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	return nil
 }
 
 // withDefaults fills zero fields and reports what is wrong with the rest.
@@ -148,6 +162,10 @@ func (c Config) withDefaults() (Config, error) {
 	for _, p := range c.Paths {
 		if !strings.HasPrefix(p, "/") {
 			errs = append(errs, fmt.Errorf("-paths: %q does not start with /", p))
+		}
+		// Page URLs go into request headers (Referer) as they are.
+		if strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			errs = append(errs, fmt.Errorf("-paths: %q holds a space or a control character", p))
 		}
 	}
 	if c.Duration <= 0 && c.Requests <= 0 {

@@ -114,6 +114,15 @@ func ParseCount(s string) (int64, error) {
 	return int64(f * float64(mult)), nil
 }
 
+// Validate reports what is wrong with the configuration (wrapping
+// ErrUsage), as RunHistory would before sending anything.
+func (h HistoryConfig) Validate() error {
+	if _, err := h.withDefaults(time.Now()); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	return nil
+}
+
 func (h HistoryConfig) withDefaults(now time.Time) (HistoryConfig, error) {
 	live, err := Config{Collector: h.Collector, Site: h.Site, PageOrigin: h.PageOrigin, Paths: h.Paths, BotShare: h.BotShare,
 		Requests: 1, Verify: h.Verify}.withDefaults()
@@ -598,7 +607,12 @@ FROM sessions WHERE site_id = ? AND session_date >= toDate(%d) - 1 AND session_d
 	return c
 }
 
+// pathOnly is a page's path without its query and fragment, decoded as
+// url.Parse decodes it: what the sessions table's entry and exit pages hold.
 func pathOnly(p string) string {
+	if !strings.ContainsAny(p, "?#%") && !strings.HasPrefix(p, "//") {
+		return p // url.Parse gives a plain path back as it is (and it allocated, per request)
+	}
 	u, err := url.Parse(p)
 	if err != nil {
 		return p

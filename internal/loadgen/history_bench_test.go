@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/teller-analytics/teller/internal/loadgen"
+	"github.com/teller-analytics/teller/internal/pipebench"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 )
@@ -35,7 +36,7 @@ func BenchmarkHistoryImport(b *testing.B) {
 	var scfg sessionizer.Config
 	scfg.RegisterFlags(flag.NewFlagSet("sessionizer", flag.ContinueOnError))
 	p := startImportPipeline(b, scfg)
-	loadBefore := loadAverage()
+	loadBefore := pipebench.LoadAverage()
 	var accepted int64
 	var sending, fresh, p50, p99 time.Duration
 	var goCPU, chCPU time.Duration
@@ -74,5 +75,5 @@ func BenchmarkHistoryImport(b *testing.B) {
 		b.ReportMetric(float64(statusKB(pid, "VmHWM"))/1024, "clickhouse_peak_rss_MiB")
 	}
 	b.ReportMetric(loadBefore, "load_avg_before")
-	b.ReportMetric(loadAverage(), "load_avg_after")
+	b.ReportMetric(pipebench.LoadAverage(), "load_avg_after")
 }

@@ -40,7 +40,7 @@ func (t *liveTruth) begin() *liveVisit {
 }
 
 // accepted records that the collector accepted event id of visit v.
-func (t *liveTruth) accepted(v *liveVisit, id uuid.UUID, s step) {
+func (t *liveTruth) accepted(v *liveVisit, id uuid.UUID, s *step) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if v.events == 0 {
@@ -71,7 +71,12 @@ func (t *liveTruth) sessions() int {
 // visits: each visit's events must share one session, no session may hold
 // two visits, and each session's page views, events, entry and exit page
 // must be the visit's. Sessions rows are written in the same cycle as their
-// events, so the check repeats until they agree or the timeout passes.
+// events, so the check repeats until they agree or the timeout passes, or
+// until the difference is final: every event there and every visit's
+// session found, with the same figures for settleTime (waiting longer
+// cannot change them, and each look reads every event of the run: a
+// mismatch cost the load generator more CPU in two minutes of looks than
+// sending the run's events).
 func checkLiveSessions(ctx context.Context, vc VerifyConfig, site string, rep *Report, truth *liveTruth) *SessionCheck {
 	c := &SessionCheck{WantSessions: truth.sessions(), WantEvents: uint64(rep.Accepted)}
 	conn, err := clickhouse.Open(&clickhouse.Options{
@@ -85,13 +90,35 @@ func checkLiveSessions(ctx context.Context, vc VerifyConfig, site string, rep *R
 	}
 	defer conn.Close()
 	deadline := time.Now().Add(vc.Timeout)
+	var first *SessionCheck // the first look of the figures seen since
+	var since time.Time
 	for {
 		got := compareLiveSessions(ctx, conn, site, rep, truth)
 		if got.Match || got.Error != "" || time.Now().After(deadline) || ctx.Err() != nil {
 			return got
 		}
-		time.Sleep(250 * time.Millisecond)
+		if !got.complete() || first == nil || !got.sameFigures(first) {
+			first, since = got, time.Now()
+		} else if time.Since(since) >= settleTime {
+			return got
+		}
+		pause := 250 * time.Millisecond
+		if got.complete() {
+			pause = time.Second // settling: fewer looks
+		}
+		time.Sleep(pause)
 	}
+}
+
+// settleTime is how long a complete mismatch must stay the same to be final:
+// several of the sessionizer's flush cycles.
+const settleTime = 5 * time.Second
+
+// complete: every accepted event is in ClickHouse, and every visit's session.
+func (c *SessionCheck) complete() bool { return c.GotEvents >= c.WantEvents && c.Missing == 0 }
+
+func (c *SessionCheck) sameFigures(o *SessionCheck) bool {
+	return c.GotEvents == o.GotEvents && c.GotSessions == o.GotSessions && c.Wrong == o.Wrong && c.Extra == o.Extra
 }
 
 func compareLiveSessions(ctx context.Context, conn clickhouse.Conn, site string, rep *Report, truth *liveTruth) *SessionCheck {

@@ -1,17 +1,15 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,20 +41,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	collectorURL, _ := url.Parse(cfg.Collector) // checked in withDefaults
-	g := &generator{cfg: cfg, log: log, endpoint: cfg.Collector + "/api/event", collectorURL: collectorURL,
-		keepIDs: cfg.Verify.Addr != "", stats: newStats()}
-	// One keep-alive connection pool for all browsers: the collector sees
-	// as many connections as there are workers, not one per browser.
-	transport := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        2 * cfg.Concurrency,
-		MaxIdleConnsPerHost: 2 * cfg.Concurrency,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second,
-		ForceAttemptHTTP2:   true,
-	}
-	defer transport.CloseIdleConnections()
+	g := newGenerator(cfg, log)
 	runCtx, cancelRun := context.WithCancel(ctx) // ends sending; the request budget is the pacer's
 	defer cancelRun()
 	if cfg.Duration > 0 {
@@ -69,7 +54,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	sched := newSchedule(runCtx)
 	now := time.Now()
 	for i := 0; i < cfg.Visitors; i++ {
-		b := newBrowser(i, seed, cfg.BotShare, transport)
+		b := newBrowser(i, seed, cfg.BotShare)
 		at := now
 		if cfg.SessionGap > 0 {
 			// First visits spread over one return pause, so the load starts level.
@@ -84,19 +69,32 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		"visitors", cfg.Visitors, "rate", cfg.Rate, "concurrency", cfg.Concurrency, "duration", cfg.Duration,
 		"requests", cfg.Requests, "seed", seed)
 
+	cpuBefore := processCPU()
 	stopProgress := g.progress(rep.Started)
 	var wg sync.WaitGroup
-	for w := 0; w < cfg.Concurrency; w++ {
+	conns := make([]*conn, cfg.Concurrency)
+	for w := range conns {
+		// One keep-alive connection per worker: the collector sees as many
+		// connections as there are workers, not one per browser.
+		conns[w] = newConn(g.collectorURL, cfg.Timeout, cfg.tlsConfig)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g.work(runCtx, ctx, sched, p)
+			defer conns[w].close()
+			g.work(runCtx, sched, p, &worker{conn: conns[w]})
 		}()
 	}
 	wg.Wait()
 	stopProgress()
 	rep.Elapsed = time.Since(rep.Started)
+	if cpu := processCPU(); cpuBefore > 0 {
+		rep.SendCPU = cpu - cpuBefore
+	}
 	g.stats.fill(rep)
+	for _, c := range conns {
+		rep.Connections += c.dials
+		rep.Reconnects += c.redials
+	}
 	cancelRun() // every worker has given its browser back; end the schedule
 	for _, b := range sched.drain() {
 		if b.accepted > 0 {
@@ -121,19 +119,42 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 type generator struct {
 	cfg          Config
 	log          *slog.Logger
-	endpoint     string
 	collectorURL *url.URL
-	keepIDs      bool
-	stats        *stats
-	truth        *liveTruth // the planned sessions, when they are checked
+	// head is the start of every request, the same for all: request line,
+	// Host and the headers the snippet's fetch sends from any page.
+	head []byte
+	// sameOrigin: the pages are on the collector's origin, so the Referer
+	// is the whole page URL (else only the page's origin).
+	sameOrigin bool
+	cookies    cookieRules
+	keepIDs    bool
+	stats      *stats
+	truth      *liveTruth // the planned sessions, when they are checked
+}
+
+func newGenerator(cfg Config, log *slog.Logger) *generator {
+	u, _ := url.Parse(cfg.Collector) // checked in withDefaults
+	path := strings.TrimRight(u.EscapedPath(), "/") + "/api/event"
+	g := &generator{cfg: cfg, log: log, collectorURL: u, keepIDs: cfg.Verify.Addr != "", stats: newStats(),
+		sameOrigin: strings.EqualFold(u.Scheme+"://"+u.Host, cfg.PageOrigin), cookies: newCookieRules(u, path)}
+	// fetch(api, {method: 'POST', body, credentials: 'include', keepalive:
+	// true, headers: {'Content-Type': 'text/plain'}}) from the page.
+	g.head = fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nOrigin: %s\r\nAccept: */*\r\nAccept-Language: en-US,en;q=0.9\r\n",
+		path, u.Host, cfg.PageOrigin)
+	return g
+}
+
+// worker is what one worker owns: its connection and request buffer.
+type worker struct {
+	conn *conn
+	req  []byte
 }
 
 // work takes the browser due first, sends its next request, and gives it
 // back due after a think time (or, at the end of its visit, a return
-// pause: see schedule.go), until the run is over. reqCtx is the parent of
-// request contexts: the end of the run stops new requests, not those in
-// flight.
-func (g *generator) work(runCtx, reqCtx context.Context, sched *schedule, p *pacer) {
+// pause: see schedule.go), until the run is over. The end of the run stops
+// new requests, not the one in flight (bounded by cfg.Timeout).
+func (g *generator) work(runCtx context.Context, sched *schedule, p *pacer, w *worker) {
 	gap := g.cfg.SessionGap
 	for {
 		b, ok := sched.next()
@@ -154,11 +175,15 @@ func (g *generator) work(runCtx, reqCtx context.Context, sched *schedule, p *pac
 				b.visit = g.truth.begin()
 			}
 		}
-		g.send(reqCtx, b, b.plan[b.next])
+		s := &b.plan[b.next]
+		g.send(w, b, s)
 		b.next++
 		at := time.Now()
 		switch {
 		case gap <= 0:
+		case s.then:
+			// The next request follows at once (an app navigation's
+			// engagement event, then its page view).
 		case b.next < len(b.plan):
 			at = at.Add(b.between(gap, thinkMin, thinkMax))
 		default:
@@ -169,79 +194,89 @@ func (g *generator) work(runCtx, reqCtx context.Context, sched *schedule, p *pac
 }
 
 // send posts one event as the snippet does and records the outcome.
-func (g *generator) send(parent context.Context, b *browser, s step) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), g.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.endpoint, bytes.NewReader(s.body))
-	if err != nil {
-		g.stats.record(s.kind, 0, 0, "build request: "+err.Error(), uuid.Nil)
-		return
-	}
-	h := req.Header
-	// fetch(api, {method: 'POST', body, credentials: 'include', keepalive:
-	// true, headers: {'Content-Type': 'text/plain'}}) from the page.
-	h.Set("Content-Type", "text/plain")
-	h.Set("Origin", g.cfg.PageOrigin)
-	h.Set("Referer", g.referer(s.page))
-	h.Set("User-Agent", b.ua)
-	h.Set("Accept", "*/*")
-	h.Set("Accept-Language", "en-US,en;q=0.9")
+func (g *generator) send(w *worker, b *browser, s *step) {
 	start := time.Now()
-	resp, err := b.client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		g.stats.record(s.kind, 0, 0, err.Error(), uuid.Nil)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	_, _ = io.Copy(io.Discard, resp.Body) // keep the connection reusable
-	resp.Body.Close()
+	w.req = g.request(w.req[:0], b, s, start)
+	a, err := w.conn.do(w.req)
 	took := time.Since(start)
 	if err != nil {
-		g.stats.record(s.kind, resp.StatusCode, took, fmt.Sprintf("%d: reading the answer: %v", resp.StatusCode, err), uuid.Nil)
+		var ae *errAnswer
+		if errors.As(err, &ae) {
+			g.stats.record(s.kind, a.status, took, fmt.Sprintf("%d: %v", a.status, err), uuid.Nil)
+			return
+		}
+		g.stats.record(s.kind, 0, 0, transportError(err), uuid.Nil)
 		return
 	}
-	if resp.StatusCode != http.StatusAccepted {
-		g.stats.record(s.kind, resp.StatusCode, took, answerError(resp.StatusCode, body), uuid.Nil)
+	for _, line := range a.setCookies {
+		g.cookies.apply(&b.jar, line, start)
+	}
+	if a.status != http.StatusAccepted {
+		g.stats.record(s.kind, a.status, took, answerError(a.status, a.body), uuid.Nil)
 		return
 	}
-	var answer struct {
-		ID uuid.UUID `json:"id"`
-	}
+	var id uuid.UUID
 	if g.keepIDs {
-		_ = json.Unmarshal(body, &answer) // only used to explain a mismatch
+		id = answerID(a.body)
 	}
 	b.accepted++
 	cookie := ""
-	for _, c := range b.client.Jar.Cookies(g.collectorURL) {
-		if c.Name == identity.CookieName {
-			cookie = c.Value
-		}
+	if b.jar.held(start) {
+		cookie = b.jar.value
 	}
 	switch {
 	case cookie == "":
-		g.stats.note("the collector's answer left no visitor cookie in the browser's jar (cookie Domain not matching the collector URL?)")
+		g.stats.note("the collector's answer left no visitor cookie in the browser (cookie Domain not matching the collector URL, or Secure over http?)")
 	case b.cookie != "" && cookie != b.cookie:
 		b.changes++
 	}
 	b.cookie = cookie
-	g.stats.record(s.kind, resp.StatusCode, took, "", answer.ID)
-	if g.truth != nil && answer.ID != uuid.Nil {
-		g.truth.accepted(b.visit, answer.ID, s)
+	g.stats.record(s.kind, a.status, took, "", id)
+	if g.truth != nil && id != uuid.Nil {
+		g.truth.accepted(b.visit, id, s)
 	}
 }
 
-// referer is what a browser sends with the snippet's fetch under the default
-// policy (strict-origin-when-cross-origin): the page URL to the same origin,
-// only the origin elsewhere.
-func (g *generator) referer(page string) string {
-	if strings.EqualFold(g.collectorURL.Scheme+"://"+g.collectorURL.Host, g.cfg.PageOrigin) {
-		return page
+// request appends the HTTP request of step s of browser b to buf: what a
+// browser sends with the snippet's fetch.
+func (g *generator) request(buf []byte, b *browser, s *step, now time.Time) []byte {
+	buf = append(buf, g.head...)
+	// The Referer under the default policy (strict-origin-when-cross-origin):
+	// the document's URL to the same origin, only its origin elsewhere.
+	buf = append(buf, "Referer: "...)
+	if g.sameOrigin {
+		buf = append(buf, s.location()...)
+	} else {
+		buf = append(buf, g.cfg.PageOrigin...)
+		buf = append(buf, '/')
 	}
-	return g.cfg.PageOrigin + "/"
+	buf = append(buf, "\r\nUser-Agent: "...)
+	buf = append(buf, b.ua...)
+	if b.jar.held(now) {
+		buf = append(buf, "\r\nCookie: "+identity.CookieName+"="...)
+		buf = append(buf, b.jar.value...)
+	}
+	buf = append(buf, "\r\nContent-Length: "...)
+	buf = strconv.AppendInt(buf, int64(len(s.body)), 10)
+	buf = append(buf, "\r\n\r\n"...)
+	return append(buf, s.body...)
+}
+
+// answerID is the event id of an accepted answer, {"id":"<uuid>"} (nil if
+// there is none). The collector's exact form is read directly; any other
+// goes through encoding/json, so the result is always json.Unmarshal's.
+func answerID(body []byte) uuid.UUID {
+	const prefix, suffix = `{"id":"`, `"}`
+	if len(body) == len(prefix)+36+len(suffix) && string(body[:len(prefix)]) == prefix && string(body[len(body)-len(suffix):]) == suffix {
+		if id, err := uuid.ParseBytes(body[len(prefix) : len(prefix)+36]); err == nil {
+			return id
+		}
+	}
+	var answer struct {
+		ID uuid.UUID `json:"id"`
+	}
+	_ = json.Unmarshal(body, &answer)
+	return answer.ID
 }
 
 // answerError is the message of a refusal: the collector's JSON error, or

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/teller-analytics/teller/internal/loadgen"
+	"github.com/teller-analytics/teller/internal/pipebench"
 	"github.com/teller-analytics/teller/internal/testenv"
 	"github.com/teller-analytics/teller/pkg/sessionizer"
 	"github.com/teller-analytics/teller/pkg/site"
@@ -53,7 +54,7 @@ func BenchmarkPipelineWithLoadgen(b *testing.B) {
 	var elapsed, lag, p50, p99 time.Duration
 	var goCPU, chCPU, genCPU time.Duration
 	var genRSSKB int64
-	loadBefore := loadAverage()
+	loadBefore := pipebench.LoadAverage()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		goBefore, chBefore := testenv.SelfCPU(), p.ch.CPUTime()
@@ -105,5 +106,5 @@ func BenchmarkPipelineWithLoadgen(b *testing.B) {
 	}
 	b.ReportMetric(float64(genRSSKB)/1024, "loadgen_peak_rss_MiB")
 	b.ReportMetric(loadBefore, "load_avg_before")
-	b.ReportMetric(loadAverage(), "load_avg_after")
+	b.ReportMetric(pipebench.LoadAverage(), "load_avg_after")
 }

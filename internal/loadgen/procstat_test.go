@@ -38,16 +38,3 @@ func clickhousePID(dir string) string {
 	}
 	return ""
 }
-
-// loadAverage is the 1-minute load average, -1 if unknown.
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return -1
-	}
-	f, err := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
-	if err != nil {
-		return -1
-	}
-	return f
-}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +24,10 @@ type Report struct {
 	Seed     uint64
 	Started  time.Time
 	Elapsed  time.Duration
+	// SendCPU is the load generator's own CPU time (user plus system, the
+	// whole process) while it sent: its cost, without setting up and
+	// verifying (0 where the system does not tell).
+	SendCPU time.Duration
 	// Interrupted is true when the run was stopped from outside (Ctrl-C)
 	// before its duration or request budget ran out; nothing is verified then.
 	Interrupted bool
@@ -33,6 +38,10 @@ type Report struct {
 	Status2xx, Status4xx, Status5xx, StatusOther int64
 	// TransportErrors are requests without an answer (refused, timed out).
 	TransportErrors int64
+	// Connections counts the connections opened to the collector (one per
+	// worker, and one more after each failed or closed one); Reconnects are
+	// those after a worker's first.
+	Connections, Reconnects int64
 	// Latency covers every answered request.
 	Latency Latency
 	// Errors counts failed requests by message ("400 Bad Request: unknown site ...").
@@ -130,7 +139,11 @@ func (r *Report) Print(w io.Writer) {
 	}
 	p("Teller load generator: site %q at %s, pages on %s (seed %d)", r.Site, r.Collector, r.PageOrigin, r.Seed)
 	p("  run        %s, %d workers, target rate %s, achieved %.1f requests/s", r.Elapsed.Round(time.Millisecond), r.Concurrency, target, r.AchievedRate())
-	p("  requests   %d sent: 2xx %d, 4xx %d, 5xx %d, other %d, no answer %d", r.Sent, r.Status2xx, r.Status4xx, r.Status5xx, r.StatusOther, r.TransportErrors)
+	if r.SendCPU > 0 && r.Sent > 0 {
+		p("  cost       %.2f s of CPU while sending: %.1f us per request", r.SendCPU.Seconds(), float64(r.SendCPU.Microseconds())/float64(r.Sent))
+	}
+	p("  requests   %d sent: 2xx %d, 4xx %d, 5xx %d, other %d, no answer %d; %d connections (%d reconnects)",
+		r.Sent, r.Status2xx, r.Status4xx, r.Status5xx, r.StatusOther, r.TransportErrors, r.Connections, r.Reconnects)
 	if l := r.Latency; l.N > 0 {
 		p("  latency    p50 %s  p95 %s  p99 %s  max %s  (%d answers)", fmtDur(l.P50), fmtDur(l.P95), fmtDur(l.P99), fmtDur(l.Max), l.N)
 	} else {
@@ -177,6 +190,15 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
 	}
 	return d.Round(time.Microsecond).String()
+}
+
+// processCPU is this process's user plus system CPU time so far, 0 if unknown.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // stats collects outcomes from all workers.

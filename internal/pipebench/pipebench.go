@@ -329,7 +329,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Config: cfg, LoadBefore: loadAverage(), Started: time.Now()}
+	res := &Result{Config: cfg, LoadBefore: LoadAverage(), Started: time.Now()}
 
 	genGap := cfg.SessionGap
 	if cfg.Capacity {
@@ -362,7 +362,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.LoadAfter = loadAverage()
+	res.LoadAfter = LoadAverage()
 	_ = os.WriteFile(filepath.Join(dir, "loadgen.json"), []byte(out.String()), 0o644) // kept for a closer look
 	if err := json.Unmarshal([]byte(out.String()), &res.Report); err != nil {
 		return nil, fmt.Errorf("loadgen (%v) report: %w\n%s\n(log: %s)", genErr, err, out.String(), gen.log.Name())
@@ -503,6 +503,9 @@ func (r *Result) BenchLine() string {
 			m(float64(p.EndRSSKB)/1024, key+"_end_rss_MiB")
 		}
 	}
+	if r.Report.SendCPU > 0 && r.Report.Accepted > 0 {
+		m(float64(r.Report.SendCPU.Microseconds())/float64(r.Report.Accepted), "loadgen_sending_cpu_us/event")
+	}
 	m(r.LoadBefore, "load_avg_before")
 	m(r.LoadAfter, "load_avg_after")
 	return b.String()
@@ -546,6 +549,10 @@ func (r *Result) Print(w io.Writer) {
 		}
 		p("  %-14s CPU %7.2f s, %6.1f us/event; resident memory peak %.1f MiB%s", pr.Name, pr.CPU.Seconds(), pr.CPUPerEvent,
 			float64(pr.PeakRSSKB)/1024, end)
+	}
+	if rep.SendCPU > 0 && rep.Accepted > 0 {
+		p("  %-14s CPU %7.2f s, %6.1f us/event while sending (its own report: without setting up and verifying)", "loadgen",
+			rep.SendCPU.Seconds(), float64(rep.SendCPU.Microseconds())/float64(rep.Accepted))
 	}
 	p("  machine    load average %.2f before, %.2f after (2 shared cores)", r.LoadBefore, r.LoadAfter)
 }

@@ -56,8 +56,9 @@ func procMemKB(pid int) (peak, now int64, err error) {
 	return peak, now, nil
 }
 
-// loadAverage is the machine's 1-minute load average, -1 if unknown.
-func loadAverage() float64 {
+// LoadAverage is the machine's 1-minute load average, -1 if unknown: every
+// benchmark records it beside its figures (the machine is shared).
+func LoadAverage() float64 {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return -1
