@@ -69,3 +69,61 @@ func LoadAverage() float64 {
 	}
 	return f
 }
+
+// cpuSampler reads the CPU time of a set of processes every interval, so
+// the figures can be cut at a moment known only afterwards.
+type cpuSampler struct {
+	stopc chan struct{}
+	done  chan cpuSeries
+}
+
+// cpuSeries is the samples in time order: at[i] and cpu[i][process].
+type cpuSeries struct {
+	times []time.Time
+	cpu   [][]time.Duration
+}
+
+func sampleCPU(pids []int, every time.Duration) *cpuSampler {
+	s := &cpuSampler{stopc: make(chan struct{}), done: make(chan cpuSeries, 1)}
+	go func() {
+		var series cpuSeries
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			now := time.Now()
+			row := make([]time.Duration, len(pids))
+			ok := true
+			for i, pid := range pids {
+				var err error
+				if row[i], err = procCPU(pid); err != nil {
+					ok = false
+				}
+			}
+			if ok {
+				series.times, series.cpu = append(series.times, now), append(series.cpu, row)
+			}
+			select {
+			case <-s.stopc:
+				s.done <- series
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *cpuSampler) stop() cpuSeries {
+	close(s.stopc)
+	return <-s.done
+}
+
+// at is the first sample taken at or after t, nil when none was.
+func (s cpuSeries) at(t time.Time) []time.Duration {
+	for i, at := range s.times {
+		if !at.Before(t) {
+			return s.cpu[i]
+		}
+	}
+	return nil
+}

@@ -53,6 +53,8 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 		return fmt.Errorf("partition %d: %w", c.partition, err)
 	}
 	c.state = state
+	s.combine.joined()
+	defer s.combine.left()
 	// A released partition is reported by its next owner only.
 	defer func() {
 		label := strconv.Itoa(c.partition)
@@ -86,7 +88,7 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: s.opts.Kafka.Brokers, Topic: topic, Partition: c.partition,
-		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 250 * time.Millisecond,
+		MinBytes: fetchMinBytes, MaxBytes: 8 << 20, MaxWait: fetchMaxWait,
 		QueueCapacity: 1000,
 	})
 	defer r.Close()
@@ -120,8 +122,8 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 	// flight complete after the generation ends (or stop it at its timeout).
 	wctx, stopWrites := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWrites()
-	flush := time.NewTicker(s.opts.Config.FlushInterval)
-	defer flush.Stop()
+	flush := newFlushClock(s.opts.Config.FlushInterval)
+	defer flush.stop()
 	// cutDue: a flush tick or a full batch came while a write was in
 	// flight; the batch is cut as soon as that write completes, so writes
 	// follow each other without a gap when ClickHouse is the bottleneck.
@@ -142,7 +144,8 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 			if c.full() {
 				cutDue = true
 			}
-		case <-flush.C:
+		case <-flush.C():
+			flush.rearm()
 			cutDue = true
 		case res := <-c.written:
 			if !blockedSince.IsZero() {
@@ -165,6 +168,18 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 		}
 	}
 }
+
+// A partition's fetches wait at the broker for fetchMinBytes of messages
+// or fetchMaxWait, whichever comes first. With no minimum, a fetch came
+// back with whatever one or two messages had arrived since the last one:
+// at live rates every message paid its own fetch, wake-up and hand-over
+// (docs/benchmarks.md, issue 5). fetchMaxWait bounds what the wait adds to
+// an event's freshness, well within the flush interval; on a backlog the
+// minimum is always there and nothing waits.
+const (
+	fetchMinBytes = 128 << 10
+	fetchMaxWait  = 100 * time.Millisecond
+)
 
 // full tells whether the batch being filled reached -max-batch.
 func (c *partitionConsumer) full() bool {
@@ -387,4 +402,33 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// flushClock ticks at the multiples of the flush interval on the wall
+// clock, the same instants in every partition of the member: their cuts
+// come together, and the combiner joins them into one insert per table.
+// A ticker per partition, started when the partition was assigned, made
+// the cuts fall anywhere in the interval, so at live rates (every write
+// done before the next cut) each partition wrote alone: a write cycle per
+// partition per interval, and ClickHouse's CPU goes by inserts.
+type flushClock struct {
+	every time.Duration
+	t     *time.Timer
+}
+
+func newFlushClock(every time.Duration) *flushClock {
+	return &flushClock{every: every, t: time.NewTimer(untilNextTick(time.Now(), every))}
+}
+
+func (f *flushClock) C() <-chan time.Time { return f.t.C }
+
+// rearm sets the timer to the next multiple after it fired.
+func (f *flushClock) rearm() { f.t.Reset(untilNextTick(time.Now(), f.every)) }
+
+func (f *flushClock) stop() { f.t.Stop() }
+
+// untilNextTick is the time from now to the next multiple of every since
+// the Unix epoch (a whole interval when now is on one).
+func untilNextTick(now time.Time, every time.Duration) time.Duration {
+	return every - time.Duration(now.UnixNano()%int64(every))
 }

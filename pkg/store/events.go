@@ -89,7 +89,7 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 	// The columns' slices are reused from one insert to the next (the
 	// driver copies them into its own buffers): they were the largest
 	// allocation per row left.
-	sc := eventScratchPool.Get().(*eventScratch)
+	sc := getScratch(&eventScratchPool)
 	defer sc.release()
 	str := func(f func(*EventRow) string) []string { return eventColumn(sc, rows, f) }
 	flag := func(f func(*EventRow) bool) []uint8 {
@@ -163,17 +163,30 @@ func (db *DB) WriteEvents(ctx context.Context, rows []EventRow) error {
 	return nil
 }
 
-// eventScratch holds one reusable slice per column of insertEvents, in
-// the order WriteEvents builds them.
+// eventScratch holds one reusable slice per column of an insert, in the
+// order its writer builds them (WriteEvents, WriteSessionVersions: a pool
+// each, so the shapes match from one insert to the next).
 type eventScratch struct {
 	cols []any
 	next int
+	pool *sync.Pool
 }
 
-var eventScratchPool = sync.Pool{New: func() any { return new(eventScratch) }}
+var (
+	eventScratchPool   sync.Pool
+	versionScratchPool sync.Pool
+)
 
-// release empties the columns (so they keep no strings alive) and returns
-// sc to the pool.
+// getScratch is a scratch from pool, made when the pool has none.
+func getScratch(pool *sync.Pool) *eventScratch {
+	if sc, ok := pool.Get().(*eventScratch); ok {
+		return sc
+	}
+	return &eventScratch{pool: pool}
+}
+
+// release empties the columns (so they keep no strings or arrays alive)
+// and returns sc to its pool.
 func (sc *eventScratch) release() {
 	for _, c := range sc.cols {
 		switch c := c.(type) {
@@ -181,10 +194,30 @@ func (sc *eventScratch) release() {
 			clear(c)
 		case [][]string:
 			clear(c)
+		case [][]uint32:
+			clear(c)
 		}
 	}
 	sc.next = 0
-	eventScratchPool.Put(sc)
+	sc.pool.Put(sc)
+}
+
+// scratchColumn is sc's next slice resized to n, made when it has not the
+// type or the room (from the second insert on it has both). Its values
+// are left from the last insert: the caller sets every one.
+func scratchColumn[T any](sc *eventScratch, n int) []T {
+	i := sc.next
+	sc.next++
+	if i == len(sc.cols) {
+		sc.cols = append(sc.cols, nil)
+	}
+	out, _ := sc.cols[i].([]T)
+	if cap(out) < n {
+		out = make([]T, n)
+	}
+	out = out[:n]
+	sc.cols[i] = out
+	return out
 }
 
 func nilProps(*EventRow) []string { return nil }
@@ -192,20 +225,10 @@ func nilProps(*EventRow) []string { return nil }
 // eventColumn is one column of rows, in sc's next slice when that one has
 // the type and room (always, from the second insert on).
 func eventColumn[T any](sc *eventScratch, rows []EventRow, f func(*EventRow) T) []T {
-	i := sc.next
-	sc.next++
-	if i == len(sc.cols) {
-		sc.cols = append(sc.cols, nil)
-	}
-	out, _ := sc.cols[i].([]T)
-	if cap(out) < len(rows) {
-		out = make([]T, len(rows))
-	}
-	out = out[:len(rows)]
+	out := scratchColumn[T](sc, len(rows))
 	for j := range rows {
 		out[j] = f(&rows[j])
 	}
-	sc.cols[i] = out
 	return out
 }
 

@@ -73,23 +73,30 @@ func (db *DB) WriteSessionVersions(ctx context.Context, rows []SessionVersion) e
 	// Column by column: one Append per column instead of one reflective
 	// AppendRow of 38 values per row (the sessionizer writes about as many
 	// versions as events).
+	// The columns' slices are reused from one insert to the next, as
+	// WriteEvents' (the driver copies them): at live rates the sessionizer
+	// writes about one version per event, and making 38 columns afresh per
+	// insert was most of this function's allocation.
 	n := len(rows)
-	var (
-		sites, reasons, strs                 = make([]string, n), make([]string, n), make([][]string, 16)
-		days, started                        = make([]time.Time, n), make([]time.Time, n)
-		sessionIDs, visitorIDs               = make([]uuid.UUID, n), make([]uuid.UUID, n)
-		versions, events, pageviews, customs = make([]uint32, n), make([]uint32, n), make([]uint32, n), make([]uint32, n)
-		lates, bridgings                     = make([]uint32, n), make([]uint32, n)
-		firsts, lasts                        = make([]uint64, n), make([]uint64, n)
-		bots, scrolls                        = make([]uint8, n), make([]uint8, n)
-		widths, heights                      = make([]uint16, n), make([]uint16, n)
-		exits, countries                     = make([]string, n), make([]string, n)
-		pages                                = make([][]string, n)
-		views                                = make([][]uint32, n)
-	)
+	sc := getScratch(&versionScratchPool)
+	defer sc.release()
+	strs := scratchColumn[[]string](sc, 16)
 	for i := range strs {
-		strs[i] = make([]string, n)
+		strs[i] = scratchColumn[string](sc, n)
 	}
+	var (
+		sites, reasons                       = scratchColumn[string](sc, n), scratchColumn[string](sc, n)
+		days, started                        = scratchColumn[time.Time](sc, n), scratchColumn[time.Time](sc, n)
+		sessionIDs, visitorIDs               = scratchColumn[uuid.UUID](sc, n), scratchColumn[uuid.UUID](sc, n)
+		versions, events, pageviews, customs = scratchColumn[uint32](sc, n), scratchColumn[uint32](sc, n), scratchColumn[uint32](sc, n), scratchColumn[uint32](sc, n)
+		lates, bridgings                     = scratchColumn[uint32](sc, n), scratchColumn[uint32](sc, n)
+		firsts, lasts                        = scratchColumn[uint64](sc, n), scratchColumn[uint64](sc, n)
+		bots, scrolls                        = scratchColumn[uint8](sc, n), scratchColumn[uint8](sc, n)
+		widths, heights                      = scratchColumn[uint16](sc, n), scratchColumn[uint16](sc, n)
+		exits, countries                     = scratchColumn[string](sc, n), scratchColumn[string](sc, n)
+		pages                                = scratchColumn[[]string](sc, n)
+		views                                = scratchColumn[[]uint32](sc, n)
+	)
 	for i := range rows {
 		r := &rows[i]
 		st := time.UnixMilli(r.StartedMs).UTC()
