@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -15,10 +16,39 @@ import (
 
 // liveVisit is one planned session: its accepted events, their page views,
 // and the paths of its first and last accepted event (the visit's requests
-// are sequential, so those are the earliest and the latest in event time).
+// are sequential, so those are the earliest and the latest in event time,
+// unless two share the collector's millisecond: see clockOrder).
 type liveVisit struct {
 	events, pageviews uint32
 	entry, exit       string
+	first, last       uuid.UUID // the first and the last accepted event
+}
+
+// clockOrder is a visit's earliest and latest event as the session rules
+// order them: by the collector's receive time, ties by event id (smaller
+// first). An SPA navigation sends the engagement event of the page left
+// and the new page view at once, as the snippet's route() does, and both
+// can be received within one millisecond: the exit page is then the one
+// of the larger event id, which only ClickHouse's rows tell.
+type clockOrder struct {
+	minMs, maxMs    uint64
+	minID, maxID    uuid.UUID
+	firstMs, lastMs uint64 // receive times of the visit's first and last sent events
+}
+
+func (o *clockOrder) add(id uuid.UUID, ms uint64, v *liveVisit) {
+	if o.minID == uuid.Nil || ms < o.minMs || ms == o.minMs && bytes.Compare(id[:], o.minID[:]) < 0 {
+		o.minMs, o.minID = ms, id
+	}
+	if o.maxID == uuid.Nil || ms > o.maxMs || ms == o.maxMs && bytes.Compare(id[:], o.maxID[:]) > 0 {
+		o.maxMs, o.maxID = ms, id
+	}
+	if id == v.first {
+		o.firstMs = ms
+	}
+	if id == v.last {
+		o.lastMs = ms
+	}
 }
 
 // liveTruth collects the visits as the collector accepts their events.
@@ -26,9 +56,12 @@ type liveTruth struct {
 	mu      sync.Mutex
 	visits  []*liveVisit
 	byEvent map[uuid.UUID]*liveVisit
+	pathOf  map[uuid.UUID]string
 }
 
-func newLiveTruth() *liveTruth { return &liveTruth{byEvent: map[uuid.UUID]*liveVisit{}} }
+func newLiveTruth() *liveTruth {
+	return &liveTruth{byEvent: map[uuid.UUID]*liveVisit{}, pathOf: map[uuid.UUID]string{}}
+}
 
 // begin opens a visit; it counts once one of its events is accepted.
 func (t *liveTruth) begin() *liveVisit {
@@ -44,14 +77,15 @@ func (t *liveTruth) accepted(v *liveVisit, id uuid.UUID, s *step) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if v.events == 0 {
-		v.entry = s.path
+		v.entry, v.first = s.path, id
 	}
 	v.events++
 	if s.kind == "pageview" {
 		v.pageviews++
 	}
-	v.exit = s.path
+	v.exit, v.last = s.path, id
 	t.byEvent[id] = v
+	t.pathOf[id] = s.path
 }
 
 // sessions is the number of planned sessions: visits with an accepted event.
@@ -137,7 +171,7 @@ func compareLiveSessions(ctx context.Context, conn clickhouse.Conn, site string,
 	}
 	startSec, startMs := rep.Started.Unix(), rep.Started.UnixMilli()
 	// Which session each accepted event landed in.
-	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT DISTINCT event_id, session_id FROM events
+	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT DISTINCT event_id, session_id, ts_ms FROM events
 WHERE site_id = ? AND ts >= toDateTime(%d) AND ts_ms >= %d`, startSec, startMs), site)
 	if err != nil {
 		c.Error = fmt.Sprintf("read the events' sessions: %v", err)
@@ -147,9 +181,11 @@ WHERE site_id = ? AND ts >= toDateTime(%d) AND ts_ms >= %d`, startSec, startMs),
 	visitOf := make(map[uuid.UUID]*liveVisit, c.WantSessions)
 	split := map[*liveVisit]bool{}
 	merged := map[uuid.UUID]bool{}
+	order := make(map[*liveVisit]*clockOrder, c.WantSessions)
 	for rows.Next() {
 		var ev, sid uuid.UUID
-		if err := rows.Scan(&ev, &sid); err != nil {
+		var ms uint64
+		if err := rows.Scan(&ev, &sid, &ms); err != nil {
 			rows.Close()
 			c.Error = fmt.Sprintf("scan an event's session: %v", err)
 			return c
@@ -159,6 +195,12 @@ WHERE site_id = ? AND ts >= toDateTime(%d) AND ts_ms >= %d`, startSec, startMs),
 			continue // not this run's (the event counts of Verification tell)
 		}
 		c.GotEvents++
+		o := order[v]
+		if o == nil {
+			o = &clockOrder{}
+			order[v] = o
+		}
+		o.add(ev, ms, v)
 		if s, seen := sessionOf[v]; seen && s != sid {
 			if !split[v] {
 				split[v] = true
@@ -208,10 +250,23 @@ WHERE site_id = ? AND session_date >= toDate(toDateTime(%d)) - 1 AND first_ms >=
 		if split[v] || merged[sid] {
 			continue // counted already
 		}
-		if pv != uint64(v.pageviews) || evs != uint64(v.events) || entry != v.entry || exit != v.exit {
+		wantEntry, wantExit := v.entry, v.exit
+		if o := order[v]; o != nil {
+			// The first and the last sent event must be the earliest and the
+			// latest received, or share their millisecond; then the session
+			// rules' tie decides, as the stored rows show.
+			if o.firstMs != o.minMs || o.lastMs != o.maxMs {
+				c.Wrong++
+				example("session %s: the collector's clock does not keep the visit's order (first sent %d ms, earliest %d; last sent %d ms, latest %d)",
+					sid, o.firstMs, o.minMs, o.lastMs, o.maxMs)
+				continue
+			}
+			wantEntry, wantExit = truth.pathOf[o.minID], truth.pathOf[o.maxID]
+		}
+		if pv != uint64(v.pageviews) || evs != uint64(v.events) || entry != wantEntry || exit != wantExit {
 			c.Wrong++
 			example("session %s: %d page views, %d events, %s -> %s; the visit had %d, %d, %s -> %s",
-				sid, pv, evs, entry, exit, v.pageviews, v.events, v.entry, v.exit)
+				sid, pv, evs, entry, exit, v.pageviews, v.events, wantEntry, wantExit)
 		}
 	}
 	if err := srows.Err(); err != nil {
