@@ -39,7 +39,7 @@ func run(ctx context.Context) int {
 	fs.IntVar(&cfg.Partitions, "partitions", 4, "partitions of the events topic")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the simulated traffic")
 	fs.StringVar(&cfg.WorkDir, "work-dir", filepath.Join(os.TempDir(), "teller-pipebench"), "binaries, ClickHouse data and the processes' logs (emptied first)")
-	fs.StringVar(&cfg.CollectorProfile, "collector-profile", "", "write a 10 s CPU profile of the collector, taken mid-run, to this file")
+	fs.StringVar(&cfg.CollectorProfile, "collector-profile", "", "write a CPU profile of the collector over the middle half of the run (10 s to 60 s) to this file")
 	collectorBinary := fs.String("collector-binary", "", "run this collector binary instead of the one built from this tree (paired before/after runs)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON instead of the summary")
 	if err := fs.Parse(os.Args[1:]); err != nil {

@@ -64,8 +64,9 @@ type Config struct {
 	Seed uint64
 	// WorkDir holds the binaries, ClickHouse's data and every process's log.
 	WorkDir string
-	// CollectorProfile, if set, is where a 10 s CPU profile of the
-	// collector, taken mid-run through its -pprof, is written.
+	// CollectorProfile, if set, is where a CPU profile of the collector
+	// over the middle half of the run (10 s to 60 s), taken through its
+	// -pprof, is written.
 	CollectorProfile string
 	// Log receives progress lines.
 	Log *slog.Logger
@@ -413,14 +414,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// saveProfile writes a 10 s CPU profile of the collector (its -pprof on
-// addr), taken from the middle of a run of duration, to path.
+// saveProfile writes a CPU profile of the collector (its -pprof on addr)
+// over the middle half of a run of duration (10 s to 60 s), to path.
 func saveProfile(ctx context.Context, addr string, duration time.Duration, path string) error {
-	const seconds = 10
+	seconds := int(min(max(duration/2, 10*time.Second), time.Minute) / time.Second)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-time.After(max(0, duration/2-seconds*time.Second/2)):
+	case <-time.After(max(0, duration/2-time.Duration(seconds)*time.Second/2)):
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
 	resp, err := http.DefaultClient.Do(req)
