@@ -177,7 +177,11 @@ type CollectorConfig struct {
 	Spool       SpoolConfig
 	// GC is the garbage collector's target and soft memory limit
 	// (-gc-percent, default collector.GCPercent, and -memory-limit-mib).
+	// A config without flags (a literal: the dev mode, tests) leaves it
+	// unset and runs with collector.TuneGC's target alone.
 	GC gctune.Config
+	// gcFlags is true once RegisterFlags added GC's flags.
+	gcFlags bool
 	// Pprof, if set, serves net/http/pprof on this address (off by default;
 	// keep it on loopback): where a running collector's CPU goes.
 	Pprof string
@@ -214,6 +218,7 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.CreateTopic, "kafka-create-topic", true, "create the events topic if it does not exist")
 	c.Import.RegisterFlags(fs)
 	c.GC.RegisterFlags(fs, collector.GCPercent)
+	c.gcFlags = true
 	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof (CPU and heap profiles) on this address, e.g. 127.0.0.1:6060; empty: off. Keep it off the public network")
 	registerMigrate(fs, &c.Migrate)
 	c.Log.RegisterFlags(fs)
@@ -223,7 +228,7 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 // configuration. It does no I/O.
 func (c *CollectorConfig) Validate() error {
 	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate(), c.Import.Validate(c.Kafka), c.Spool.Validate()}
-	if c.GC != (gctune.Config{}) { // a literal config without flags keeps the default target
+	if c.gcFlags || c.GC != (gctune.Config{}) {
 		errs = append(errs, c.GC.Validate())
 	}
 	if c.Pprof != "" {
@@ -267,10 +272,10 @@ func (c *CollectorConfig) signer() (*identity.Signer, error) {
 
 // RunCollector serves the collector until ctx ends.
 func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, hooks Hooks) error {
-	if cfg.GC == (gctune.Config{}) {
-		collector.TuneGC() // a literal config (the dev mode, tests): the default target only
-	} else {
+	if cfg.gcFlags || cfg.GC != (gctune.Config{}) {
 		gctune.Apply(cfg.GC, log)
+	} else {
+		collector.TuneGC() // a literal config (the dev mode, tests): the default target only
 	}
 	signer, err := cfg.signer()
 	if err != nil {
