@@ -1,8 +1,6 @@
 package collector_test
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -72,101 +70,36 @@ func BenchmarkHandleEventSpool(b *testing.B) {
 	}
 }
 
-// mixAgents are user agents in about the shares internal/loadgen sends
-// (desktop and mobile Chrome, Safari, Firefox, and a few crawlers, which
-// the collector keeps and the sessionizer flags).
-var mixAgents = []string{
-	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
-	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
-	"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
-	"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Mobile Safari/537.36",
-	"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Mobile Safari/537.36",
-	"Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1",
-	"Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1",
-	"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Safari/605.1.15",
-	"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0",
-	"Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.7204.100 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-}
-
-// mixRequest is one request of the mix: its body and the page it is from.
-type mixRequest struct{ body, page string }
-
-// mixRequests are the requests of internal/loadgen's visits: landing page
-// views (direct, from a search engine or social site, or with a
-// newsletter's campaign), page views reached by a link, custom events with
-// properties, and the engagement event sent on leaving.
-func mixRequests(r *rand.Rand, n int) []mixRequest {
-	paths := []string{"/", "/pricing", "/docs/getting-started", "/blog/why-sessions-matter", "/features", "/docs/api", "/about"}
-	landing := []struct{ referrer, query string }{
-		{"", ""}, {"", ""}, {"https://www.google.com/", ""}, {"https://t.co/", ""}, {"https://news.ycombinator.com/", ""},
-		{"", "utm_source=newsletter&utm_medium=email&utm_campaign=monthly-digest"},
-	}
-	out := make([]mixRequest, n)
-	for i := range out {
-		path := paths[r.IntN(len(paths))]
-		page := "https://bench.example" + path
-		var body string
-		switch k := r.IntN(20); {
-		case k < 5: // a visit's first page view
-			l := landing[r.IntN(len(landing))]
-			if l.query != "" {
-				page += "?" + l.query
-			}
-			body = fmt.Sprintf(`{"site":"bench","kind":"pageview","name":"pageview","url":%q,"title":"Page %d – Bench","screen_width":1920,"screen_height":1080`, page, i%97)
-			if l.referrer != "" {
-				body += fmt.Sprintf(`,"referrer":%q`, l.referrer)
-			}
-			body += "}"
-		case k < 14: // a page view reached by a link
-			body = fmt.Sprintf(`{"site":"bench","kind":"pageview","name":"pageview","url":%q,"title":"Page %d – Bench","screen_width":390,"screen_height":844,"referrer":"https://bench.example/"}`, page, i%97)
-		case k < 16: // a custom event with properties
-			body = fmt.Sprintf(`{"site":"bench","kind":"event","name":"Signup","url":%q,"title":"Pricing – Bench","screen_width":1440,"screen_height":900,"props":{"plan":"pro"}}`, page)
-		default: // the engagement event on leaving the page
-			body = fmt.Sprintf(`{"site":"bench","kind":"engagement","name":"engagement","url":%q,"title":"Page %d – Bench","screen_width":1536,"screen_height":864,"engaged_ms":%d,"scroll_depth":%d}`,
-				page, i%97, 1000+r.IntN(120_000), 10+r.IntN(91))
-		}
-		out[i] = mixRequest{body: body, page: page}
-	}
-	return out
-}
-
 // BenchmarkHandleEventSpoolMix is BenchmarkHandleEventSpool with the whole
-// pipeline's traffic (internal/loadgen's model, as pipebench sends it):
-// 20,000 browsers with the mix of user agents and their own cookies, one
-// request in 25 from a browser on its first visit (no cookie: a new
+// pipeline's traffic (collectorbench.Mix: internal/loadgen's model, as
+// pipebench sends it): 4,096 browsers with the mix of user agents and
+// their own cookies, one in 25 on its first visit (no cookie: a new
 // visitor id and its Set-Cookie), page views with referrers and campaign
 // URLs, custom events with properties and engagement events, each with the
-// Origin and Referer a page's fetch sends.
+// headers a page's fetch to another origin sends.
 func BenchmarkHandleEventSpoolMix(b *testing.B) {
-	r, signer := benchSpoolEngine(b)
-	const browsers = 20_000
-	rnd := rand.New(rand.NewPCG(1, 2))
-	cookies, agents := make([]string, browsers), make([]string, browsers)
-	for i := range cookies {
-		cookies[i] = identity.CookieName + "=" + signer.Sign(identity.NewVisitorID())
-		agents[i] = mixAgents[rnd.IntN(len(mixAgents))]
-	}
-	reqs := mixRequests(rnd, 4096)
+	r, _ := benchSpoolEngine(b)
+	reqs := collectorbench.Mix(4096, 1)
 	b.ReportAllocs()
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
-		br, m := rnd.IntN(browsers), &reqs[i%len(reqs)]
+		m := &reqs[i%len(reqs)]
 		i++
-		req := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(m.body))
-		req.Header.Set("Content-Type", "text/plain")
-		if i%25 != 0 {
-			req.Header.Set("Cookie", cookies[br])
+		req := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(m.Body))
+		for _, h := range collectorbench.MixHeaders {
+			req.Header.Set(h[0], h[1])
 		}
-		req.Header.Set("Origin", "https://bench.example")
-		req.Header.Set("Referer", m.page)
-		req.Header.Set("User-Agent", agents[br])
-		req.Header.Set("Accept", "*/*")
-		req.Header.Set("Accept-Language", "en-US,en;q=0.9")
+		if m.Cookie != "" {
+			req.Header.Set("Cookie", m.Cookie)
+		}
+		req.Header.Set("Origin", collectorbench.Origin)
+		req.Header.Set("Referer", collectorbench.Origin+"/")
+		req.Header.Set("User-Agent", m.UserAgent)
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, req)
 		if w.Code != http.StatusAccepted {
-			b.Fatalf("answered %d: %s\n%s", w.Code, w.Body, m.body)
+			b.Fatalf("answered %d: %s\n%s", w.Code, w.Body, m.Body)
 		}
 	}
 }
