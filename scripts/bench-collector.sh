@@ -26,6 +26,12 @@
 #   bare              the bare handler, the ratio's denominator
 # BENCH_SOAK=SECONDS instead runs the collector alone under the same load for
 # that long, sampling its resident memory (VmRSS) every 10 s.
+# BENCH_MIX=1 sends the whole pipeline's traffic instead of the one request
+# (collectorbench mix: internal/collectorbench's Mix, 4,000 requests of
+# loadgen's model in turn: many browsers and agents, first visits, referrers,
+# campaigns, custom and engagement events); wrk's script costs wrk more per
+# request, so compare it with the one request at the same rate, by CPU per
+# request.
 # BENCH_PPROF=FILE also takes a 5 s CPU profile of the collector mid-run
 # (after round 1), and of collector-spool into FILE.spool when it runs.
 set -euo pipefail
@@ -60,6 +66,7 @@ wrk.headers["Cookie"] = "$cookie"
 wrk.headers["Origin"] = "$origin"
 wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 LUA
+[ "${BENCH_MIX:-}" = 1 ] && "$tmp/collectorbench" mix >"$tmp/req.lua"
 start() { # var binary mode args... -> sets addr_<var>, pid_<var>
 	local var="$1" bin="$2"; shift 2
 	"$bin" "$@" >"$tmp/$var.out" 2>"$tmp/$var.err" &
@@ -159,7 +166,7 @@ echo "load average before $load0, after $load1"
 doc="$root/docs/benchmarks.md"
 section="## Collector against a bare handler (external load)
 
-\`${BENCH_BEFORE:+BENCH_BEFORE=$BENCH_BEFORE }${BENCH_BEFORE_GOGC:+BENCH_BEFORE_GOGC=$BENCH_BEFORE_GOGC }${BENCH_PPROF:+BENCH_PPROF=$BENCH_PPROF }BENCH_VARIANTS=\"$variants\" scripts/bench-collector.sh $secs $rounds\` ($(date -u +%Y-%m-%d), $(nproc) cores, load average $load0 before and $load1 after, wrk $( (wrk -v 2>&1 || true) | awk 'NR==1 {print $2}'), 1 thread, 64 connections, ${secs} s per run after a 2 s warm-up; the variants alternate within a round, each server its own process, kfake too):
+\`${BENCH_MIX:+BENCH_MIX=$BENCH_MIX }${BENCH_BEFORE:+BENCH_BEFORE=$BENCH_BEFORE }${BENCH_BEFORE_GOGC:+BENCH_BEFORE_GOGC=$BENCH_BEFORE_GOGC }${BENCH_PPROF:+BENCH_PPROF=$BENCH_PPROF }BENCH_VARIANTS=\"$variants\" scripts/bench-collector.sh $secs $rounds\` ($(date -u +%Y-%m-%d), $(nproc) cores, load average $load0 before and $load1 after, wrk $( (wrk -v 2>&1 || true) | awk 'NR==1 {print $2}'), 1 thread, 64 connections, ${secs} s per run after a 2 s warm-up; the variants alternate within a round, each server its own process, kfake too):
 
 $table"
 python3 - "$doc" "$section" <<'PY'

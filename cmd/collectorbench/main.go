@@ -35,7 +35,7 @@ func main() {
 	}
 }
 
-const usage = "usage: collectorbench kafka|collector|bare ADDR [flags] | cookie | body | origin"
+const usage = "usage: collectorbench kafka|collector|bare ADDR [flags] | cookie | body | origin | mix"
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 1 {
@@ -48,6 +48,9 @@ func run(ctx context.Context, args []string) error {
 			return nil
 		case "origin":
 			fmt.Println(collectorbench.Origin)
+			return nil
+		case "mix": // a wrk script: the whole pipeline's traffic (scripts/bench-collector.sh's BENCH_MIX)
+			fmt.Print(collectorbench.MixLua(collectorbench.Mix(4000, 1)))
 			return nil
 		}
 	}

@@ -39,6 +39,8 @@ func run(ctx context.Context) int {
 	fs.IntVar(&cfg.Partitions, "partitions", 4, "partitions of the events topic")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the simulated traffic")
 	fs.StringVar(&cfg.WorkDir, "work-dir", filepath.Join(os.TempDir(), "teller-pipebench"), "binaries, ClickHouse data and the processes' logs (emptied first)")
+	fs.StringVar(&cfg.CollectorProfile, "collector-profile", "", "write a CPU profile of the collector over the middle half of the run (10 s to 60 s) to this file")
+	collectorBinary := fs.String("collector-binary", "", "run this collector binary instead of the one built from this tree (paired before/after runs)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON instead of the summary")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
@@ -62,6 +64,12 @@ func run(ctx context.Context) int {
 		fmt.Fprintln(os.Stderr, "pipebench:", err)
 		return 1
 	}
+	if *collectorBinary != "" {
+		if err := copyFile(*collectorBinary, filepath.Join(cfg.WorkDir, "bin", "collector")); err != nil {
+			fmt.Fprintln(os.Stderr, "pipebench: -collector-binary:", err)
+			return 1
+		}
+	}
 	res, err := pipebench.Run(ctx, cfg)
 	if res != nil {
 		if *jsonOut {
@@ -82,4 +90,13 @@ func run(ctx context.Context) int {
 		return 1
 	}
 	return 0
+}
+
+// copyFile copies an executable from to to, replacing it.
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }

@@ -64,6 +64,10 @@ type Config struct {
 	Seed uint64
 	// WorkDir holds the binaries, ClickHouse's data and every process's log.
 	WorkDir string
+	// CollectorProfile, if set, is where a CPU profile of the collector
+	// over the middle half of the run (10 s to 60 s), taken through its
+	// -pprof, is written.
+	CollectorProfile string
 	// Log receives progress lines.
 	Log *slog.Logger
 }
@@ -290,10 +294,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// browser comes from 127.0.0.1, which the defaults would throttle as one
 	// office behind a NAT, and the spool, which is the default's but in the
 	// run's own directory (another collector may hold /var/lib/teller/spool).
-	col, err := start(dir, "collector", nil, append([]string{"-listen", collectorAddr, "-admin-listen", collectorAdmin,
+	colArgs := []string{"-listen", collectorAddr, "-admin-listen", collectorAdmin,
 		"-spool-dir", filepath.Join(dir, "spool"),
 		"-cookie-secret", "pipebench-cookie-secret-0123456789", "-rate-client", "0", "-rate-browser", "0",
-		"-kafka-partitions", strconv.Itoa(cfg.Partitions)}, common...)...)
+		"-kafka-partitions", strconv.Itoa(cfg.Partitions)}
+	var pprofAddr string
+	if cfg.CollectorProfile != "" {
+		if pprofAddr, err = freePort(); err != nil {
+			return nil, err
+		}
+		colArgs = append(colArgs, "-pprof", pprofAddr)
+	}
+	col, err := start(dir, "collector", nil, append(colArgs, common...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +368,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	profiled := make(chan error, 1)
+	if pprofAddr != "" {
+		go func() { profiled <- saveProfile(ctx, pprofAddr, cfg.Duration, cfg.CollectorProfile) }()
+	} else {
+		profiled <- nil
+	}
 	genErr := <-gen.done
+	if err := <-profiled; err != nil {
+		log.Warn("collector profile not saved", "err", err)
+	}
 	// The load generator returns after its verification: ClickHouse held
 	// every accepted event (or it gave up), and the sessions were checked.
 	series := samples.stop()
@@ -414,6 +435,35 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return res, fmt.Errorf("loadgen: %w (log: %s)", genErr, gen.log.Name())
 	}
 	return res, nil
+}
+
+// saveProfile writes a CPU profile of the collector (its -pprof on addr)
+// over the middle half of a run of duration (10 s to 60 s), to path.
+func saveProfile(ctx context.Context, addr string, duration time.Duration, path string) error {
+	seconds := int(min(max(duration/2, 10*time.Second), time.Minute) / time.Second)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(max(0, duration/2-time.Duration(seconds)*time.Second/2)):
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("collector profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("collector profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("collector profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("collector profile %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // prepareDatabase applies the schema and registers the benchmark's site.

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -174,6 +175,16 @@ type CollectorConfig struct {
 	Log         service.LogConfig
 	Import      ImportConfig
 	Spool       SpoolConfig
+	// GC is the garbage collector's target and soft memory limit
+	// (-gc-percent, default collector.GCPercent, and -memory-limit-mib).
+	// A config without flags (a literal: the dev mode, tests) leaves it
+	// unset and runs with collector.TuneGC's target alone.
+	GC gctune.Config
+	// gcFlags is true once RegisterFlags added GC's flags.
+	gcFlags bool
+	// Pprof, if set, serves net/http/pprof on this address (off by default;
+	// keep it on loopback): where a running collector's CPU goes.
+	Pprof string
 }
 
 // Collector defaults: a person's browser rarely sends more than a few events
@@ -206,6 +217,9 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.CookieDomain, "cookie-domain", "", "Domain attribute of the visitor cookie, e.g. example.com when the collector is on stats.example.com")
 	fs.BoolVar(&c.CreateTopic, "kafka-create-topic", true, "create the events topic if it does not exist")
 	c.Import.RegisterFlags(fs)
+	c.GC.RegisterFlags(fs, collector.GCPercent)
+	c.gcFlags = true
+	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof (CPU and heap profiles) on this address, e.g. 127.0.0.1:6060; empty: off. Keep it off the public network")
 	registerMigrate(fs, &c.Migrate)
 	c.Log.RegisterFlags(fs)
 }
@@ -214,6 +228,12 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 // configuration. It does no I/O.
 func (c *CollectorConfig) Validate() error {
 	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Log.Validate(), c.Import.Validate(c.Kafka), c.Spool.Validate()}
+	if c.gcFlags || c.GC != (gctune.Config{}) {
+		errs = append(errs, c.GC.Validate())
+	}
+	if c.Pprof != "" {
+		errs = append(errs, config.CheckHostPort("pprof", c.Pprof, true))
+	}
 	if c.AdminListen != "" {
 		errs = append(errs, config.CheckHostPort("admin-listen", c.AdminListen, true))
 	}
@@ -252,7 +272,11 @@ func (c *CollectorConfig) signer() (*identity.Signer, error) {
 
 // RunCollector serves the collector until ctx ends.
 func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, hooks Hooks) error {
-	collector.TuneGC()
+	if cfg.gcFlags || cfg.GC != (gctune.Config{}) {
+		gctune.Apply(cfg.GC, log)
+	} else {
+		collector.TuneGC() // a literal config (the dev mode, tests): the default target only
+	}
 	signer, err := cfg.signer()
 	if err != nil {
 		return fmt.Errorf("collector: %w", err)
@@ -323,6 +347,13 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 		}
 		return nil
 	}
+	if cfg.Pprof != "" {
+		stopPprof, err := servePprof(cfg.Pprof, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	r := service.NewEngine(log)
 	col.Mount(r)
 	closeImport, err := mountImport(ctx, cfg.Import, cfg.Kafka, cfg.CreateTopic, db, sites, reg, log, r)
@@ -337,6 +368,26 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 	admin := service.NewEngine(log)
 	service.Mount(admin, reg, checks)
 	return serveCollector(rctx, cfg, log, hooks, r, admin)
+}
+
+// servePprof serves net/http/pprof's handlers on addr (the collector's
+// -pprof) until the returned function closes it. Its server has no write
+// timeout: a CPU profile answers after the seconds it was asked for.
+func servePprof(addr string, log *slog.Logger) (func(), error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("collector: -pprof %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("collector profiles listening", "addr", l.Addr().String())
+	go func() { _ = srv.Serve(l) }()
+	return func() { _ = srv.Close() }, nil
 }
 
 // serveCollector binds the public listener and, with admin, the health and

@@ -81,6 +81,9 @@ func TestBadConfigurationExitsTwoBeforeAnyIO(t *testing.T) {
 		{"sessionizer", nil, map[string]string{"TELLER_FLUSH_INTERVAL": "soon"}, "TELLER_FLUSH_INTERVAL"},
 		{"sessionizer", []string{"-no-such-flag"}, nil, "no-such-flag"},
 		{"collector", []string{"extra"}, nil, "unexpected arguments"},
+		{"collector", []string{"-gc-percent", "0"}, nil, "-gc-percent must be >= 10, got 0"},
+		{"collector", nil, map[string]string{"TELLER_MEMORY_LIMIT_MIB": "-1"}, "-memory-limit-mib must be >= 0"},
+		{"collector", []string{"-pprof", "6060"}, nil, "-pprof"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service+" "+tt.want, func(t *testing.T) {

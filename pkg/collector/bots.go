@@ -11,14 +11,19 @@ import (
 
 // prefetch reports whether the request is a speculative fetch the browser
 // made before (or without) the person seeing the page.
+// It is asked on every event: the names are canonical already, so the map
+// is read directly (what Header.Get does after canonicalizing the name).
 func prefetch(h http.Header) bool {
-	for _, name := range []string{"Sec-Purpose", "Purpose", "X-Purpose", "X-Moz"} {
-		if v := h.Get(name); v != "" && (strings.Contains(strings.ToLower(v), "prefetch") || strings.Contains(strings.ToLower(v), "prerender")) {
+	for _, name := range purposeHeaders {
+		if v := h[name]; len(v) > 0 && v[0] != "" && (strings.Contains(strings.ToLower(v[0]), "prefetch") || strings.Contains(strings.ToLower(v[0]), "prerender")) {
 			return true
 		}
 	}
 	return false
 }
+
+// purposeHeaders name a speculative fetch, in canonical form.
+var purposeHeaders = [...]string{"Sec-Purpose", "Purpose", "X-Purpose", "X-Moz"}
 
 // botCache remembers pkg/enrich's verdict per user agent, so bot detection
 // (a few microseconds) runs once per distinct agent.

@@ -11,6 +11,9 @@ import "github.com/teller-analytics/teller/pkg/gctune"
 const GCPercent = 400
 
 // TuneGC sets GCPercent for the process, unless GOGC is set (the operator's
-// choice wins). The collector's process calls it at start; it is process
-// wide, so it also applies to whatever shares the process (the dev mode).
+// choice wins). The collector's service applies its -gc-percent and
+// -memory-limit-mib (default GCPercent; pkg/gctune) instead; TuneGC is for
+// a collector configured without flags (the dev mode, the benchmark
+// servers). It is process wide, so it also applies to whatever shares the
+// process.
 func TuneGC() { gctune.SetPercent(GCPercent) }

@@ -15,13 +15,11 @@ import (
 	"github.com/teller-analytics/teller/pkg/spool"
 )
 
-// BenchmarkHandleEventSpool is the collector's own work per request in the
-// product's default set-up (the spool, fsync every 100 ms), without the
-// network: scripts/bench-collector.sh's request (collectorbench's body,
-// cookie, origin and a Chrome user agent) served by the production engine
-// into a recorder. Its allocs/op and B/op are the figures to watch; the
-// drainer does not run (nothing is sent to Kafka here).
-func BenchmarkHandleEventSpool(b *testing.B) {
+// benchSpoolEngine is the production engine serving a collector in the
+// product's default set-up (the spool, fsync every 100 ms) on one site,
+// bench.example, with limits that never refuse.
+func benchSpoolEngine(b *testing.B) (http.Handler, *identity.Signer) {
+	b.Helper()
 	sp, err := spool.Open(spool.Options{Dir: b.TempDir(), MaxBytes: 8 << 30, Fsync: spool.FsyncEvery(100e6), Logger: testenv.Logger(b)})
 	if err != nil {
 		b.Fatal(err)
@@ -44,6 +42,17 @@ func BenchmarkHandleEventSpool(b *testing.B) {
 	}
 	r := service.NewEngine(testenv.Logger(b))
 	col.Mount(r)
+	return r, signer
+}
+
+// BenchmarkHandleEventSpool is the collector's own work per request in the
+// product's default set-up (the spool, fsync every 100 ms), without the
+// network: scripts/bench-collector.sh's request (collectorbench's body,
+// cookie, origin and a Chrome user agent) served by the production engine
+// into a recorder. Its allocs/op and B/op are the figures to watch; the
+// drainer does not run (nothing is sent to Kafka here).
+func BenchmarkHandleEventSpool(b *testing.B) {
+	r, _ := benchSpoolEngine(b)
 	cookie := collectorbench.Cookie()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -57,6 +66,40 @@ func BenchmarkHandleEventSpool(b *testing.B) {
 		r.ServeHTTP(w, req)
 		if w.Code != http.StatusAccepted {
 			b.Fatalf("answered %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkHandleEventSpoolMix is BenchmarkHandleEventSpool with the whole
+// pipeline's traffic (collectorbench.Mix: internal/loadgen's model, as
+// pipebench sends it): 4,096 browsers with the mix of user agents and
+// their own cookies, one in 25 on its first visit (no cookie: a new
+// visitor id and its Set-Cookie), page views with referrers and campaign
+// URLs, custom events with properties and engagement events, each with the
+// headers a page's fetch to another origin sends.
+func BenchmarkHandleEventSpoolMix(b *testing.B) {
+	r, _ := benchSpoolEngine(b)
+	reqs := collectorbench.Mix(4096, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		m := &reqs[i%len(reqs)]
+		i++
+		req := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(m.Body))
+		for _, h := range collectorbench.MixHeaders {
+			req.Header.Set(h[0], h[1])
+		}
+		if m.Cookie != "" {
+			req.Header.Set("Cookie", m.Cookie)
+		}
+		req.Header.Set("Origin", collectorbench.Origin)
+		req.Header.Set("Referer", collectorbench.Origin+"/")
+		req.Header.Set("User-Agent", m.UserAgent)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != http.StatusAccepted {
+			b.Fatalf("answered %d: %s\n%s", w.Code, w.Body, m.Body)
 		}
 	}
 }

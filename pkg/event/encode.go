@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 )
 
 // appendJSON appends e as encoding/json's Marshal writes it, byte for byte
@@ -102,16 +103,29 @@ func AppendUUID(b []byte, id [16]byte) []byte {
 	return b
 }
 
-// appendString appends s as a JSON string. Printable ASCII, the common case,
-// is written here with encoding/json's escapes for it (quote, backslash and
-// the HTML-unsafe <, >, &); a string with anything else (control
-// characters, non-ASCII, invalid UTF-8) is left to encoding/json whole.
+// appendString appends s as a JSON string. Printable ASCII and valid
+// multi-byte UTF-8, the common cases (titles and names in any language, a
+// dash in "Pricing – Docs"), are written here with encoding/json's escapes
+// for them (quote, backslash and the HTML-unsafe <, >, &; UTF-8 is copied as
+// it is); a string with anything else (control characters, invalid UTF-8,
+// U+2028 and U+2029, which encoding/json escapes) is left to encoding/json
+// whole.
 func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf {
+			i++
+			continue
 		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if (r != utf8.RuneError || size != 1) && r != '\u2028' && r != '\u2029' {
+				i += size
+				continue
+			}
+		}
+		q, _ := json.Marshal(s) // a string always encodes
+		return append(b, q...)
 	}
 	b = append(b, '"')
 	start := 0

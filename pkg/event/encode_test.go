@@ -28,6 +28,12 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 		"unicode":       {Title: "Préférences – ✓ \u2028 \u2029", URL: "https://x.example/\x7f", Name: "tab\there\nnewline\x00nul\x1f"},
 		"invalid utf-8": {Title: "a\xffb\xc3", Referrer: "\xed\xa0\x80"},
 		"empty props":   {Props: map[string]string{}},
+		// Valid UTF-8 alone, which appendString copies itself; the
+		// separators and a cut rune, which go to encoding/json.
+		"utf-8 only":      {Title: "Pricing – Docs · 日本語 😀 \ufffd", Name: "Ünïcode & <b>", URL: "https://x.example/caf\u00e9", Referrer: "\x7f"},
+		"line separator":  {Title: "a\u2028b"},
+		"para separator":  {Title: "a – \u2029"},
+		"cut rune at end": {Title: "ab – \xe2\x80"},
 	}
 	for name, e := range tests {
 		t.Run(name, func(t *testing.T) {
