@@ -7,8 +7,9 @@ import (
 
 // decodeFast decodes the body the snippet sends on nearly every request, one
 // Teller event object whose members are plain strings and integers, without
-// encoding/json's reflection (its largest cost per request). It reports false
-// for anything outside that shape (escapes in strings, props, null, floats,
+// encoding/json's reflection (its largest cost per request), props included
+// (an object of plain strings). It reports false for anything outside that
+// shape (escapes in strings, a prop that is not a string, null, floats,
 // integers of more digits than jsonscan.MaxIntDigits, a member it does not
 // know, trailing data...), and DecodeBody then decodes with encoding/json
 // as before, whose answer, and error, therefore stays the rule: whenever
@@ -58,7 +59,9 @@ func decodeFast(b []byte, p *Payload) bool {
 			ok = d.setInt64(&p.EngagedMs)
 		case "age_ms":
 			ok = d.setInt64(&p.AgeMs)
-		default: // props, or a member encoding/json judges (case-folded names, unknown ones)
+		case "props":
+			ok = d.setProps(&p.Props)
+		default: // a member encoding/json judges (case-folded names, unknown ones)
 			return false
 		}
 		if !ok {
@@ -109,4 +112,38 @@ func (d *fastDecoder) setInt64(dst *int64) bool {
 		*dst = n
 	}
 	return ok
+}
+
+// setProps reads an object of plain strings into *dst as encoding/json fills
+// a map: into the map already there (a repeated "props" member adds to it),
+// else a new one, the last of a repeated key winning.
+func (d *fastDecoder) setProps(dst *map[string]string) bool {
+	if !d.Consume('{') {
+		return false // null, or not an object: encoding/json decides
+	}
+	m := *dst
+	if m == nil {
+		m = make(map[string]string, 4)
+	}
+	*dst = m
+	if d.Consume('}') {
+		return true
+	}
+	for {
+		k, ok := d.str()
+		if !ok || !d.Consume(':') {
+			return false
+		}
+		v, ok := d.str()
+		if !ok {
+			return false
+		}
+		m[k] = v
+		if d.Consume('}') {
+			return true
+		}
+		if !d.Consume(',') {
+			return false
+		}
+	}
 }
