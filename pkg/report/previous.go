@@ -119,9 +119,8 @@ var previousKeptCols = []string{"reinterpretAsString(session_id)", "version", "f
 
 // previousLookup is a previous period that may be answered from the cache.
 type previousLookup struct {
-	key  string
+	key  string // the Summary statement the figures are the result of, inlined
 	mark previousMark
-	stmt string // the Summary statement the kept figures are the result of, inlined
 }
 
 // lookupPrevious reads the mark of p (the previous period) and returns the
@@ -156,12 +155,11 @@ WHERE site_id = ?
 	from, fromArgs := p.sessionsFrom(summaryCols...)
 	stmt := "SELECT " + summaryAggs + "\nFROM " + from
 	l := &previousLookup{key: Inline(stmt, fromArgs...), mark: m}
-	l.stmt = l.key
 	s, ok := r.previous.get(l.key, m)
 	if ok {
 		AddSQL(ctx, "-- The previous period's figures were kept from an earlier run of this statement: the\n"+
 			"-- rows they were computed from are unchanged (the statement above gave the same count and hash).\n"+
-			l.stmt)
+			l.key)
 	}
 	return s, l, ok, nil
 }
