@@ -295,41 +295,22 @@ type header struct {
 func (c *conn) header() (header, error) {
 	h := header{length: -1}
 	c.cookieBuf, c.cookieEnds = c.cookieBuf[:0], c.cookieEnds[:0]
-	for n := 0; ; n++ {
-		line, err := c.line()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return h, err
-		}
-		if len(line) == 0 {
-			c.setCookies = c.setCookies[:0]
-			start := 0
-			for _, end := range c.cookieEnds {
-				c.setCookies = append(c.setCookies, c.cookieBuf[start:end:end])
-				start = end
-			}
-			return h, nil
-		}
-		if n == maxHeaderLines {
-			return h, fmt.Errorf("more than %d header lines", maxHeaderLines)
-		}
+	err := c.fields("header", func(line []byte) error {
 		name, value, ok := bytes.Cut(line, []byte{':'})
 		if !ok {
-			return h, fmt.Errorf("malformed header line %q", clip(line))
+			return fmt.Errorf("malformed header line %q", clip(line))
 		}
 		value = bytes.TrimSpace(value)
 		switch {
 		case equalFold(name, "Content-Length"):
 			n, err := strconv.ParseInt(string(value), 10, 64)
 			if err != nil || n < 0 || (h.length >= 0 && h.length != n) {
-				return h, fmt.Errorf("bad Content-Length %q", clip(value))
+				return fmt.Errorf("bad Content-Length %q", clip(value))
 			}
 			h.length = n
 		case equalFold(name, "Transfer-Encoding"):
 			if !equalFold(value, "chunked") {
-				return h, fmt.Errorf("unsupported Transfer-Encoding %q", clip(value))
+				return fmt.Errorf("unsupported Transfer-Encoding %q", clip(value))
 			}
 			h.chunked = true
 		case equalFold(name, "Connection"):
@@ -342,6 +323,42 @@ func (c *conn) header() (header, error) {
 			// The bytes are the reader's: copied to outlive the next read.
 			c.cookieBuf = append(c.cookieBuf, value...)
 			c.cookieEnds = append(c.cookieEnds, len(c.cookieBuf))
+		}
+		return nil
+	})
+	if err != nil {
+		return h, err
+	}
+	c.setCookies = c.setCookies[:0]
+	start := 0
+	for _, end := range c.cookieEnds {
+		c.setCookies = append(c.setCookies, c.cookieBuf[start:end:end])
+		start = end
+	}
+	return h, nil
+}
+
+// fields reads the lines of a header or trailer (what) up to the empty
+// line, at most maxHeaderLines, calling each for every one (nil: skip).
+func (c *conn) fields(what string, each func(line []byte) error) error {
+	for n := 0; ; n++ {
+		line, err := c.line()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		if len(line) == 0 {
+			return nil
+		}
+		if n == maxHeaderLines {
+			return fmt.Errorf("more than %d %s lines", maxHeaderLines, what)
+		}
+		if each != nil {
+			if err := each(line); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -367,21 +384,10 @@ func (c *conn) readChunked() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for n := 0; ; n++ { // the trailer, up to its empty line
-		line, err := c.line()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-		if len(line) == 0 {
-			return b, nil
-		}
-		if n == maxHeaderLines {
-			return nil, fmt.Errorf("more than %d trailer lines", maxHeaderLines)
-		}
+	if err := c.fields("trailer", nil); err != nil {
+		return nil, err
 	}
+	return b, nil
 }
 
 // readToEOF reads a body that ends with the connection.
