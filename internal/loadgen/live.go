@@ -55,12 +55,17 @@ func (o *clockOrder) add(id uuid.UUID, ms uint64, v *liveVisit) {
 type liveTruth struct {
 	mu      sync.Mutex
 	visits  []*liveVisit
-	byEvent map[uuid.UUID]*liveVisit
-	pathOf  map[uuid.UUID]string
+	byEvent map[uuid.UUID]liveEvent
+}
+
+// liveEvent is an accepted event's visit and page path.
+type liveEvent struct {
+	visit *liveVisit
+	path  string
 }
 
 func newLiveTruth() *liveTruth {
-	return &liveTruth{byEvent: map[uuid.UUID]*liveVisit{}, pathOf: map[uuid.UUID]string{}}
+	return &liveTruth{byEvent: map[uuid.UUID]liveEvent{}}
 }
 
 // begin opens a visit; it counts once one of its events is accepted.
@@ -84,8 +89,7 @@ func (t *liveTruth) accepted(v *liveVisit, id uuid.UUID, s *step) {
 		v.pageviews++
 	}
 	v.exit, v.last = s.path, id
-	t.byEvent[id] = v
-	t.pathOf[id] = s.path
+	t.byEvent[id] = liveEvent{v, s.path}
 }
 
 // sessions is the number of planned sessions: visits with an accepted event.
@@ -190,7 +194,8 @@ WHERE site_id = ? AND ts >= toDateTime(%d) AND ts_ms >= %d`, startSec, startMs),
 			c.Error = fmt.Sprintf("scan an event's session: %v", err)
 			return c
 		}
-		v, ok := truth.byEvent[ev]
+		e, ok := truth.byEvent[ev]
+		v := e.visit
 		if !ok {
 			continue // not this run's (the event counts of Verification tell)
 		}
@@ -261,7 +266,7 @@ WHERE site_id = ? AND session_date >= toDate(toDateTime(%d)) - 1 AND first_ms >=
 					sid, o.firstMs, o.minMs, o.lastMs, o.maxMs)
 				continue
 			}
-			wantEntry, wantExit = truth.pathOf[o.minID], truth.pathOf[o.maxID]
+			wantEntry, wantExit = truth.byEvent[o.minID].path, truth.byEvent[o.maxID].path
 		}
 		if pv != uint64(v.pageviews) || evs != uint64(v.events) || entry != wantEntry || exit != wantExit {
 			c.Wrong++
