@@ -163,11 +163,16 @@ func (c *clusterSchema) rewrite(stmt string) ([]string, error) {
 		}
 		noColumns := reComment.MatchString(m[2]) || reColCommentAlter.MatchString(m[2])
 		if !c.sharded[m[1]] {
-			alter := fmt.Sprintf("ALTER TABLE %s %s %s", c.qualified(m[1]), c.onCluster(), m[2])
 			if noColumns {
-				return []string{alter}, nil
+				return []string{fmt.Sprintf("ALTER TABLE %s %s %s", c.qualified(m[1]), c.onCluster(), m[2])}, nil
 			}
-			return []string{alter, awaitReplicasPrefix + c.zooKeeperPath(m[1], c.database)}, nil
+			// Every server holds a replica of the one table (one ZooKeeper
+			// path), so the ALTER runs on this server alone and replication
+			// carries it to the others: ON CLUSTER runs it on one replica of
+			// each shard, and the second found the column the first had
+			// already replicated ("column with this name already exists").
+			return []string{fmt.Sprintf("ALTER TABLE %s %s", c.qualified(m[1]), m[2]),
+				awaitReplicasPrefix + c.zooKeeperPath(m[1], c.database)}, nil
 		}
 		if noColumns { // no column changes: the Distributed table stays
 			return []string{fmt.Sprintf("ALTER TABLE %s %s %s", c.qualified(m[1]+LocalSuffix), c.onCluster(), m[2])}, nil
