@@ -30,9 +30,9 @@ func TestRecentRemembersADay(t *testing.T) {
 	}{
 		// Closed at 32 minutes (gap + disorder), evicted into the record at
 		// the next sweep mark.
-		{name: "just after closing", after: 32*minute + sweepEvery, dup: true},
-		{name: "a day after closing", after: 32*minute + sweepEvery + RememberFor.Milliseconds(), dup: true},
-		{name: "a day and two buckets after closing", after: 32*minute + sweepEvery + RememberFor.Milliseconds() + 2*bucketSpan + minute, dup: false},
+		{name: "just after closing", after: 32*minute + maxSweepEvery, dup: true},
+		{name: "a day after closing", after: 32*minute + maxSweepEvery + RememberFor.Milliseconds(), dup: true},
+		{name: "a day and two buckets after closing", after: 32*minute + maxSweepEvery + RememberFor.Milliseconds() + 2*bucketSpan + minute, dup: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

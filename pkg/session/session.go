@@ -367,17 +367,26 @@ type Partition struct {
 }
 
 // sweepEvery is how much the clock advances between evictions of closed
-// sessions. It is part of the rules' determinism: eviction happens at clock
-// marks, never on a wall-clock timer. Eviction decides nothing (closing is
-// checked on every event, see refuses); it frees memory, hands the figures
-// of closed sessions out and moves their ids to the record. A sweep visits
-// every visitor's map slot, and reads the sessions only of visitors that
-// may have one to close (sessions.latestFloorS), so on a backlog, where an
-// hour of clock passes in seconds, it costs little more than the map's
-// iteration; it was a third of the sessionizer's CPU at one a minute, when
-// it read every session. Every five minutes, a closed session stays in
-// memory at most that much longer.
-const sweepEvery = int64(5 * time.Minute / time.Millisecond)
+// sessions: a sixth of the longest gap, at most maxSweepEvery. It is part
+// of the rules' determinism: eviction happens at clock marks, never on a
+// wall-clock timer. Eviction decides nothing (closing is checked on every
+// event, see refuses); it frees memory, hands the figures of closed
+// sessions out and moves their ids to the record. A sweep visits every
+// visitor's map slot, and reads the sessions only of visitors that may have
+// one to close (sessions.latestFloorS), so on a backlog, where an hour of
+// clock passes in seconds, it costs little more than the map's iteration;
+// it was a third of the sessionizer's CPU at one a minute, when it read
+// every session. A closed session stays in memory at most a sixth of a gap
+// longer. Tied to the gap because a fixed five minutes kept every session
+// of a five-minute run with a 2 s gap in memory (800,000, then closed in
+// one sweep that held the partition for seconds).
+func (p *Partition) sweepEvery() int64 {
+	return min(maxSweepEvery, max(p.longestGap().Milliseconds()/6, 1))
+}
+
+// maxSweepEvery is sweepEvery's bound: the interval at the default 30-minute
+// gap.
+const maxSweepEvery = int64(5 * time.Minute / time.Millisecond)
 
 // NewPartition makes an empty partition state that applies rules, which
 // must pass Validate.
@@ -569,10 +578,11 @@ func (p *Partition) longestGap() time.Duration { return max(p.rules.Gap, p.rules
 // clock - longest gap - disorder. (A session of a site with a shorter gap
 // is closed earlier by refuses, exactly; it only stays in memory longer.)
 func (p *Partition) maybeSweep() {
-	if p.clock-p.lastSweep < sweepEvery {
+	every := p.sweepEvery()
+	if p.clock-p.lastSweep < every {
 		return
 	}
-	p.lastSweep = p.clock - p.clock%sweepEvery
+	p.lastSweep = p.clock - p.clock%every
 	p.recent.expire(p.recent.now(p.clock))
 	p.evict(p.clock - p.longestGap().Milliseconds() - p.rules.Disorder.Milliseconds())
 }

@@ -629,3 +629,47 @@ func TestSessionsValueStaysSixteenBytes(t *testing.T) {
 		t.Errorf("sessions is %d bytes, want 16 (the heap per open session counts each map slot)", got)
 	}
 }
+
+// A closed session leaves memory within a sixth of the longest gap after it
+// closed (at most five minutes), whatever the gap: with a fixed five
+// minutes, a compressed 2 s gap kept every session of a run in memory.
+func TestClosedSessionsLeaveMemorySoon(t *testing.T) {
+	tests := []struct {
+		gap, disorder time.Duration
+		within        time.Duration // after closing (gap + disorder)
+	}{
+		{gap: 30 * time.Minute, disorder: 2 * time.Minute, within: 5 * time.Minute},
+		{gap: 2 * time.Minute, disorder: 10 * time.Second, within: 20 * time.Second},
+		{gap: 2 * time.Second, disorder: 130 * time.Millisecond, within: 333 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.gap.String(), func(t *testing.T) {
+			rules := rulesWith(func(r *Rules) { r.Gap, r.Disorder, r.MaxSiteGap = tt.gap, tt.disorder, 0 })
+			p := newPartition(t, rules)
+			t0 := day0.UnixMilli()
+			closeOne(p, "a", "a1", t0)
+			closes := t0 + (tt.gap + tt.disorder).Milliseconds()
+			// Another visitor's events move the clock on, a millisecond
+			// past each step, until the first session leaves memory.
+			step := max(tt.within.Milliseconds()/50, 1)
+			left := int64(-1)
+			for ms := t0 + 1; ms <= closes+2*tt.within.Milliseconds(); ms += step {
+				p.Assign(Input{EventID: uuid.New(), Site: "site", Visitor: visitorID("b"), TimeMs: ms})
+				if _, ok := p.visitors[visitorKey{site: 0, visitor: visitorID("a")}]; !ok {
+					left = ms
+					break
+				}
+			}
+			if left < 0 {
+				t.Fatalf("the session closed at +%s is still in memory at +%s", time.Duration(closes-t0)*time.Millisecond,
+					time.Duration(closes-t0)*time.Millisecond+2*tt.within)
+			}
+			if left < closes {
+				t.Errorf("evicted at +%dms, before it closed (+%dms)", left-t0, closes-t0)
+			}
+			if late := time.Duration(left-closes) * time.Millisecond; late > tt.within+time.Duration(step)*time.Millisecond {
+				t.Errorf("evicted %s after it closed, want within %s", late, tt.within)
+			}
+		})
+	}
+}
