@@ -162,6 +162,7 @@ type Collector struct {
 	cookieless *identity.Cookieless
 	bots       *botCache
 	sameSite   *sameSiteCache
+	dates      dateCache
 	// Token buckets, one limiter per kind so each evicts by its own rate.
 	clients, agents, sites *limiter
 	refusals               *refusalKeeper
@@ -328,6 +329,7 @@ type request struct {
 // as little as possible.
 func (c *Collector) admit(g *gin.Context) (request, bool) {
 	in := request{now: c.opts.now(), wall: time.Now(), ip: c.clientIP(g.Request), ua: g.Request.UserAgent()}
+	g.Writer.Header()["Date"] = c.dates.header(in.wall)
 	if ok, wait := c.clients.allow(c.clients.key('a', in.ip), c.opts.Limits.Client, in.wall); !ok {
 		c.tooMany(g, "rate_client", "this address", wait)
 		return in, false
@@ -763,17 +765,24 @@ func hostWithoutPort(hostport string) string {
 }
 
 // base64URLDotted reports whether v is made of base64url and dots only (the
-// signed visitor id), which a cookie carries as it is.
+// signed visitor id), which a cookie carries as it is. It reads a table: it
+// runs over every answer's cookie value.
 func base64URLDotted(v string) bool {
 	for i := 0; i < len(v); i++ {
-		switch b := v[i]; {
-		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '-', b == '_', b == '.':
-		default:
+		if !base64URLDottedBytes[v[i]] {
 			return false
 		}
 	}
 	return v != ""
 }
+
+// base64URLDottedBytes marks the bytes base64URLDotted allows.
+var base64URLDottedBytes = func() (t [256]bool) {
+	for b := range 256 {
+		t[b] = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.'
+	}
+	return t
+}()
 
 // visitorCookie is ck.String() for the visitor cookie, written directly
 // when it needs none of String's checks (no Domain, a value of signed
