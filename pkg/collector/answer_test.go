@@ -42,3 +42,16 @@ func TestSharedHeaderValuesCannotBeAppendedInPlace(t *testing.T) {
 		}
 	}
 }
+
+// The answer written into the request's scratch is idAnswer's, without an
+// allocation.
+func TestAppendIDAnswerInScratch(t *testing.T) {
+	var sc acceptScratch
+	id := uuid.MustParse("0123abcd-4567-89ef-fedc-ba9876543210")
+	if got, want := string(appendIDAnswer(sc.answer[:0], id)), string(idAnswer(id)); got != want {
+		t.Fatalf("appendIDAnswer = %s, want %s", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { appendIDAnswer(sc.answer[:0], id) }); n != 0 {
+		t.Fatalf("appendIDAnswer into the scratch allocates %v times", n)
+	}
+}

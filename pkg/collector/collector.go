@@ -162,6 +162,7 @@ type Collector struct {
 	cookieless *identity.Cookieless
 	bots       *botCache
 	sameSite   *sameSiteCache
+	dates      dateCache
 	// Token buckets, one limiter per kind so each evicts by its own rate.
 	clients, agents, sites *limiter
 	refusals               *refusalKeeper
@@ -253,8 +254,11 @@ func (c *Collector) handleEvent(g *gin.Context) {
 	if !ok {
 		return
 	}
+	// One allocation holds what the request needs (see acceptScratch).
+	sc := new(acceptScratch)
 	body, err := readRequestBody(g.Writer, g.Request, c.opts.MaxBodyBytes)
-	g.Request.Body = &readBody{body} // for refuse's dead letter: what was read, even of a 413
+	sc.body.b = body
+	g.Request.Body = &sc.body // for refuse's dead letter: what was read, even of a 413
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -269,7 +273,7 @@ func (c *Collector) handleEvent(g *gin.Context) {
 		c.refuseDecode(g, err)
 		return
 	}
-	c.accept(g, in, payloads, false)
+	c.accept(g, in, payloads, false, sc)
 }
 
 // readRequestBody reads r's body, at most limit bytes. A body that declares
@@ -302,7 +306,7 @@ func (c *Collector) handlePixel(g *gin.Context) {
 		c.refuseDecode(g, err)
 		return
 	}
-	c.accept(g, in, []Payload{p}, true)
+	c.accept(g, in, []Payload{p}, true, new(acceptScratch))
 }
 
 func (c *Collector) refuseDecode(g *gin.Context, err error) {
@@ -328,13 +332,19 @@ type request struct {
 // as little as possible.
 func (c *Collector) admit(g *gin.Context) (request, bool) {
 	in := request{now: c.opts.now(), wall: time.Now(), ip: c.clientIP(g.Request), ua: g.Request.UserAgent()}
-	if ok, wait := c.clients.allow(c.clients.key('a', in.ip), c.opts.Limits.Client, in.wall); !ok {
-		c.tooMany(g, "rate_client", "this address", wait)
-		return in, false
+	g.Writer.Header()["Date"] = c.dates.header(in.wall)
+	// An unlimited rate (0) needs no bucket, so no key is hashed for it.
+	if r := c.opts.Limits.Client; r.PerSecond > 0 {
+		if ok, wait := c.clients.allow(c.clients.key('a', in.ip), r, in.wall); !ok {
+			c.tooMany(g, "rate_client", "this address", wait)
+			return in, false
+		}
 	}
-	if ok, wait := c.agents.allow(c.agents.key('u', in.ip, in.ua), c.opts.Limits.ClientAgent, in.wall); !ok {
-		c.tooMany(g, "rate_browser", "this browser", wait)
-		return in, false
+	if r := c.opts.Limits.ClientAgent; r.PerSecond > 0 {
+		if ok, wait := c.agents.allow(c.agents.key('u', in.ip, in.ua), r, in.wall); !ok {
+			c.tooMany(g, "rate_browser", "this browser", wait)
+			return in, false
+		}
 	}
 	return in, true
 }
@@ -362,7 +372,7 @@ type rejection struct {
 // accept checks and publishes the events of one request (all of one site).
 // A batch keeps its good events: they are published and the answer lists the
 // refused ones; when none is good, the first refusal is the answer.
-func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel bool) {
+func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel bool, sc *acceptScratch) {
 	first := &payloads[0]
 	if first.Site == "" && first.Domain == "" {
 		c.refuse(g, http.StatusBadRequest, "site", "site", "site is missing")
@@ -373,10 +383,6 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		c.refuse(g, http.StatusForbidden, "unknown_site", "site", fmt.Sprintf("unknown site %.80q: register it first (teller site add)", first.Site+first.Domain))
 		return
 	}
-	// One allocation holds what a single event's request needs (the event,
-	// its message's key, the header values made per request, the slices'
-	// first elements); a batch grows past it as append does.
-	sc := new(acceptScratch)
 	// Origin is parsed once, for the source check and CORS alike: the page
 	// may read the answer (a refusal too) when its origin is the site's.
 	origin := g.GetHeader("Origin")
@@ -399,9 +405,11 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 			siteRate.Burst = max(1, int(2*siteRate.PerSecond))
 		}
 	}
-	if ok, wait := c.sites.allow(c.sites.key('s', st.ID), siteRate, in.wall); !ok {
-		c.tooMany(g, "rate_site", "site "+st.ID, wait)
-		return
+	if siteRate.PerSecond > 0 {
+		if ok, wait := c.sites.allow(c.sites.key('s', st.ID), siteRate, in.wall); !ok {
+			c.tooMany(g, "rate_site", "site "+st.ID, wait)
+			return
+		}
 	}
 
 	var visitor uuid.UUID
@@ -495,7 +503,7 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		writeFixed(g, http.StatusOK, imageGIF, pixelGIF)
 	case len(payloads) == 1:
 		// The fixed answer without a JSON encoder: it is on every request.
-		writeFixed(g, http.StatusAccepted, jsonUTF8, idAnswer(ids[0]))
+		writeFixed(g, http.StatusAccepted, jsonUTF8, appendIDAnswer(sc.answer[:0], ids[0]))
 	default:
 		g.JSON(http.StatusAccepted, gin.H{"ids": ids, "rejected": rejected})
 	}
@@ -520,16 +528,27 @@ func writeFixed(g *gin.Context, status int, contentType []string, body []byte) {
 	_, _ = g.Writer.Write(body)
 }
 
+// idAnswerBytes is the length of idAnswer's answer.
+const idAnswerBytes = len(`{"id":""}`) + 36
+
 // idAnswer is {"id":"<id>"} in one allocation (id.String and the
 // concatenation made three).
-func idAnswer(id uuid.UUID) []byte {
-	b := make([]byte, 0, len(`{"id":""}`)+36)
+func idAnswer(id uuid.UUID) []byte { return appendIDAnswer(make([]byte, 0, idAnswerBytes), id) }
+
+// appendIDAnswer appends idAnswer's answer to b (the request's scratch:
+// no allocation).
+func appendIDAnswer(b []byte, id uuid.UUID) []byte {
 	b = event.AppendUUID(append(b, `{"id":"`...), id)
 	return append(b, `"}`...)
 }
 
-// acceptScratch is accept's per-request storage for one event.
+// acceptScratch is a request's storage for what one event needs (the read
+// body, the event, its message's key, the header values made per request,
+// the slices' first elements, the answer): one allocation per request; a
+// batch grows past it as append does.
 type acceptScratch struct {
+	body   readBody
+	answer [idAnswerBytes]byte
 	ev     event.Event
 	origin [1]string // Access-Control-Allow-Origin's value
 	cookie [1]string // Set-Cookie's value
@@ -763,17 +782,24 @@ func hostWithoutPort(hostport string) string {
 }
 
 // base64URLDotted reports whether v is made of base64url and dots only (the
-// signed visitor id), which a cookie carries as it is.
+// signed visitor id), which a cookie carries as it is. It reads a table: it
+// runs over every answer's cookie value.
 func base64URLDotted(v string) bool {
 	for i := 0; i < len(v); i++ {
-		switch b := v[i]; {
-		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '-', b == '_', b == '.':
-		default:
+		if !base64URLDottedBytes[v[i]] {
 			return false
 		}
 	}
 	return v != ""
 }
+
+// base64URLDottedBytes marks the bytes base64URLDotted allows.
+var base64URLDottedBytes = func() (t [256]bool) {
+	for b := range 256 {
+		t[b] = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.'
+	}
+	return t
+}()
 
 // visitorCookie is ck.String() for the visitor cookie, written directly
 // when it needs none of String's checks (no Domain, a value of signed

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/teller-analytics/teller/pkg/site"
@@ -57,4 +58,87 @@ func checkRefererOfOrigin(t *testing.T, st *site.Site, origin string) {
 	if header != want {
 		t.Fatalf("checkSource(%q, %q) refuses %q, want %q", origin, referer, header, want)
 	}
+}
+
+// fromSite skips url.Parse for an origin in the form originHost accepts:
+// every such string must parse to an http(s) URL with that host and no user
+// info, so the shortcut accepts exactly what the parse would.
+func TestOriginHostIsURLParse(t *testing.T) {
+	for _, tc := range []struct {
+		raw, host string
+		ok        bool
+	}{
+		{"https://shop.example", "shop.example", true},
+		{"http://shop.example", "shop.example", true},
+		{"https://shop.example:8443", "shop.example", true},
+		{"https://www.shop-1.example", "www.shop-1.example", true},
+		{"https://127.0.0.1:38609", "127.0.0.1", true},
+		{"https://shop.example:", "", false},       // an empty port: parsed in full
+		{"https://shop.example:123456", "", false}, // six digits
+		{"https://shop.example:8x", "", false},
+		{"https://shop.example/", "", false},
+		{"https://shop.example?q", "", false},
+		{"https://shop.example#f", "", false},
+		{"https://user@shop.example", "", false},
+		{"https://SHOP.example", "", false},
+		{"HTTPS://shop.example", "", false},
+		{"https://[::1]", "", false},
+		{"https://shop.example%2f", "", false},
+		{"https://shop.example\\@evil.example", "", false},
+		{"https://", "", false},
+		{"https://:443", "", false},
+		{"ftp://shop.example", "", false},
+		{"null", "", false},
+		{"", "", false},
+	} {
+		host, ok := originHost(tc.raw)
+		if host != tc.host || ok != tc.ok {
+			t.Errorf("originHost(%q) = %q, %v; want %q, %v", tc.raw, host, ok, tc.host, tc.ok)
+		}
+		checkOriginHost(t, originHostSite(t), tc.raw)
+	}
+}
+
+func FuzzOriginHostIsURLParse(f *testing.F) {
+	for _, s := range refererOfOriginSeeds {
+		f.Add(s)
+	}
+	f.Add("https://127.0.0.1:38609")
+	st := originHostSite(f)
+	f.Fuzz(func(t *testing.T, raw string) { checkOriginHost(t, st, raw) })
+}
+
+func originHostSite(t testing.TB) *site.Site {
+	st := site.Site{ID: "shop", Domains: []string{"shop.example", "127.0.0.1"}}
+	if err := st.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	return &st
+}
+
+// checkOriginHost fails when originHost accepts raw but url.Parse does not
+// read it as an http(s) URL with that host and no user info, and when
+// fromSite's answer with the shortcut differs from the parse's alone.
+func checkOriginHost(t *testing.T, st *site.Site, raw string) {
+	t.Helper()
+	host, ok := originHost(raw)
+	if ok {
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil:
+			t.Fatalf("originHost(%q) accepts what url.Parse refuses: %v", raw, err)
+		case u.Scheme != "http" && u.Scheme != "https", u.User != nil, u.Host == "", u.Hostname() != host:
+			t.Fatalf("originHost(%q) = %q; url.Parse reads scheme %q, user %v, host %q", raw, host, u.Scheme, u.User, u.Hostname())
+		}
+	}
+	if got, want := fromSite(st, raw) == nil, parsedFromSite(st, raw); got != want {
+		t.Fatalf("fromSite(%q) accepts: %v, the parse alone: %v", raw, got, want)
+	}
+}
+
+// parsedFromSite is fromSite's rule through url.Parse only, as before the
+// shortcut.
+func parsedFromSite(st *site.Site, raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") && u.User == nil && st.OwnsHost(u.Hostname())
 }
