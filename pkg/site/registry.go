@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/teller-analytics/teller/pkg/session"
@@ -34,10 +35,11 @@ type Registry struct {
 	interval   time.Duration
 	minRefresh time.Duration
 
-	mu       sync.RWMutex
-	sites    map[string]entry
-	loaded   bool
-	lastLoad time.Time
+	// sites is the loaded copy, replaced whole by Load and read without a
+	// lock: every event looks its site up, and a read lock's shared counter
+	// was a microsecond per event on two busy cores (the collector's
+	// profile in the whole pipeline). nil until the first load succeeds.
+	sites    atomic.Pointer[map[string]entry]
 	reload   sync.Mutex // held by the one caller reloading on a miss
 	missLoad time.Time  // last reload caused by a miss; guarded by reload
 }
@@ -58,8 +60,7 @@ func NewRegistry(lister Lister, interval time.Duration, log *slog.Logger) *Regis
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Registry{lister: lister, log: log, interval: interval, minRefresh: time.Second,
-		sites: map[string]entry{}}
+	return &Registry{lister: lister, log: log, interval: interval, minRefresh: time.Second}
 }
 
 // Load reads the sites now and resolves their time zones. A zone that does
@@ -83,9 +84,7 @@ func (r *Registry) Load(ctx context.Context) error {
 		}
 		m[s.ID] = entry{site: s, loc: loc, opts: s.Settings.SessionOptions()}
 	}
-	r.mu.Lock()
-	r.sites, r.loaded, r.lastLoad = m, true, time.Now()
-	r.mu.Unlock()
+	r.sites.Store(&m)
 	return nil
 }
 
@@ -106,10 +105,16 @@ func (r *Registry) Run(ctx context.Context) {
 }
 
 // Loaded reports whether at least one load succeeded (readiness).
-func (r *Registry) Loaded() bool {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.loaded
+func (r *Registry) Loaded() bool { return r.sites.Load() != nil }
+
+// lookup reads the loaded copy (none before the first load).
+func (r *Registry) lookup(id string) (entry, bool) {
+	m := r.sites.Load()
+	if m == nil {
+		return entry{}, false
+	}
+	e, ok := (*m)[id]
+	return e, ok
 }
 
 // Lookup returns the site with id, reloading on a miss unless a miss
@@ -144,9 +149,7 @@ func (r *Registry) Session(id string) (*time.Location, session.SiteOptions, bool
 }
 
 func (r *Registry) get(id string) (entry, bool) {
-	r.mu.RLock()
-	s, ok := r.sites[id]
-	r.mu.RUnlock()
+	s, ok := r.lookup(id)
 	if ok || !r.reload.TryLock() {
 		return s, ok
 	}
@@ -161,18 +164,17 @@ func (r *Registry) get(id string) (entry, bool) {
 		r.log.Warn("reloading sites after a miss failed", "site", id, "err", err)
 		return s, false
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	s, ok = r.sites[id]
-	return s, ok
+	return r.lookup(id)
 }
 
 // All returns the sites in no particular order.
 func (r *Registry) All() []Site {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]Site, 0, len(r.sites))
-	for _, e := range r.sites {
+	m := r.sites.Load()
+	if m == nil {
+		return []Site{}
+	}
+	out := make([]Site, 0, len(*m))
+	for _, e := range *m {
 		out = append(out, e.site)
 	}
 	return out
