@@ -22,7 +22,7 @@ func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 	var newsletter, searchOrSocial, bounces, spa int
 	for i := 0; i < 300; i++ {
 		b := newBrowser(i, 7, 0.1)
-		steps := b.planVisit("demo", origin, DefaultPaths)
+		steps := b.planVisit("demo", newPageSet(origin, DefaultPaths))
 		pageviews := 0
 		var prevURL string
 		for j, s := range steps {

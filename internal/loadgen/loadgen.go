@@ -130,13 +130,15 @@ type generator struct {
 	keepIDs    bool
 	stats      *stats
 	truth      *liveTruth // the planned sessions, when they are checked
+	pages      *pageSet   // cfg.Paths on cfg.PageOrigin
 }
 
 func newGenerator(cfg Config, log *slog.Logger) *generator {
 	u, _ := url.Parse(cfg.Collector) // checked in withDefaults
 	path := strings.TrimRight(u.EscapedPath(), "/") + "/api/event"
 	g := &generator{cfg: cfg, log: log, collectorURL: u, keepIDs: cfg.Verify.Addr != "", stats: newStats(),
-		sameOrigin: strings.EqualFold(u.Scheme+"://"+u.Host, cfg.PageOrigin), cookies: newCookieRules(u, path)}
+		sameOrigin: strings.EqualFold(u.Scheme+"://"+u.Host, cfg.PageOrigin), cookies: newCookieRules(u, path),
+		pages: newPageSet(cfg.PageOrigin, cfg.Paths)}
 	// fetch(api, {method: 'POST', body, credentials: 'include', keepalive:
 	// true, headers: {'Content-Type': 'text/plain'}}) from the page.
 	g.head = fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nOrigin: %s\r\nAccept: */*\r\nAccept-Language: en-US,en;q=0.9\r\n",
@@ -162,7 +164,7 @@ func (g *generator) work(runCtx context.Context, sched *schedule, p *pacer, w *w
 			return
 		}
 		if b.next == len(b.plan) {
-			b.plan, b.next = b.planVisit(g.cfg.Site, g.cfg.PageOrigin, g.cfg.Paths), 0
+			b.plan, b.next = b.planVisit(g.cfg.Site, g.pages), 0
 		}
 		if !p.wait(runCtx) {
 			// Time is up or the request budget is spent.
