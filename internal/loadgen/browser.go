@@ -133,7 +133,7 @@ type browser struct {
 
 	// The visit under way (by the worker holding the browser).
 	plan  []step
-	next  int        // index in plan of the next request
+	next  int     // index in plan of the next request
 	visit visitID // its ground truth, when sessions are checked
 }
 
