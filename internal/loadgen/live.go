@@ -62,10 +62,9 @@ type liveTruth struct {
 	mu      sync.Mutex
 	visits  []liveVisit
 	byEvent map[uuid.UUID]liveEvent
-	// paths are the pages' paths, each once (a site has few), and pathIDs
-	// their indices: an event keeps 4 bytes of its page, not a string.
-	paths   []string
-	pathIDs map[string]uint32
+	// paths are the pages' paths, each once (pageSet.pathnames; a site has
+	// few): an event keeps 4 bytes of its page (step.pathID), not a string.
+	paths []string
 }
 
 // liveEvent is an accepted event's visit and page path (index in
@@ -75,8 +74,8 @@ type liveEvent struct {
 	path  uint32
 }
 
-func newLiveTruth() *liveTruth {
-	return &liveTruth{byEvent: map[uuid.UUID]liveEvent{}, pathIDs: map[string]uint32{}}
+func newLiveTruth(paths []string) *liveTruth {
+	return &liveTruth{byEvent: map[uuid.UUID]liveEvent{}, paths: paths}
 }
 
 // begin opens a visit; it counts once one of its events is accepted.
@@ -87,22 +86,11 @@ func (t *liveTruth) begin() visitID {
 	return visitID(len(t.visits) - 1)
 }
 
-// pathID is path's index in t.paths; t.mu is held.
-func (t *liveTruth) pathID(path string) uint32 {
-	id, ok := t.pathIDs[path]
-	if !ok {
-		id = uint32(len(t.paths))
-		t.paths = append(t.paths, path)
-		t.pathIDs[path] = id
-	}
-	return id
-}
-
 // accepted records that the collector accepted event id of visit vid.
 func (t *liveTruth) accepted(vid visitID, id uuid.UUID, s *step) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	path := t.pathID(s.path)
+	path := s.pathID
 	v := &t.visits[vid]
 	if v.events == 0 {
 		v.entry, v.first = path, id

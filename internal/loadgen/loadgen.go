@@ -49,7 +49,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		defer cancelRun()
 	}
 	if cfg.SessionGap > 0 && cfg.Verify.Addr != "" {
-		g.truth = newLiveTruth()
+		g.truth = newLiveTruth(g.pages.pathnames)
 	}
 	sched := newSchedule(runCtx)
 	now := time.Now()
