@@ -40,7 +40,11 @@ func run(ctx context.Context) int {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the simulated traffic")
 	fs.StringVar(&cfg.WorkDir, "work-dir", filepath.Join(os.TempDir(), "teller-pipebench"), "binaries, ClickHouse data and the processes' logs (emptied first)")
 	fs.StringVar(&cfg.CollectorProfile, "collector-profile", "", "write a CPU profile of the collector over the middle half of the run (10 s to 60 s) to this file")
+	fs.StringVar(&cfg.SessionizerProfile, "sessionizer-profile", "", "write a CPU profile of the sessionizer over the middle half of the run (10 s to 60 s) to this file, and its heap at the end of the load to FILE.heap")
+	fs.StringVar(&cfg.LoadgenProfile, "loadgen-profile", "", "write the load generator's CPU profile of its whole run to this file")
 	collectorBinary := fs.String("collector-binary", "", "run this collector binary instead of the one built from this tree (paired before/after runs)")
+	sessionizerBinary := fs.String("sessionizer-binary", "", "run this sessionizer binary instead of the one built from this tree (paired before/after runs)")
+	loadgenBinary := fs.String("loadgen-binary", "", "run this load generator binary instead of the one built from this tree (paired before/after runs)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON instead of the summary")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
@@ -64,9 +68,14 @@ func run(ctx context.Context) int {
 		fmt.Fprintln(os.Stderr, "pipebench:", err)
 		return 1
 	}
-	if *collectorBinary != "" {
-		if err := copyFile(*collectorBinary, filepath.Join(cfg.WorkDir, "bin", "collector")); err != nil {
-			fmt.Fprintln(os.Stderr, "pipebench: -collector-binary:", err)
+	for _, b := range []struct{ flag, path, name string }{
+		{"-collector-binary", *collectorBinary, "collector"}, {"-sessionizer-binary", *sessionizerBinary, "sessionizer"},
+		{"-loadgen-binary", *loadgenBinary, "loadgen"}} {
+		if b.path == "" {
+			continue
+		}
+		if err := copyFile(b.path, filepath.Join(cfg.WorkDir, "bin", b.name)); err != nil {
+			fmt.Fprintln(os.Stderr, "pipebench: "+b.flag+":", err)
 			return 1
 		}
 	}

@@ -133,8 +133,8 @@ type browser struct {
 
 	// The visit under way (by the worker holding the browser).
 	plan  []step
-	next  int        // index in plan of the next request
-	visit *liveVisit // its ground truth, when sessions are checked
+	next  int     // index in plan of the next request
+	visit visitID // its ground truth, when sessions are checked
 }
 
 func newBrowser(index int, seed uint64, botShare float64) *browser {
@@ -156,7 +156,9 @@ type step struct {
 	kind string // pageview, event, engagement
 	page string // the URL of the page the event is about
 	path string // its path, as the sessions table's entry and exit pages hold it
-	body []byte
+	// pathID is path's index in the run's pageSet.pathnames.
+	pathID uint32
+	body   []byte
 	// doc is the document's URL when it differs from page: an app
 	// navigation's engagement event is sent after the URL changed.
 	doc string
@@ -179,11 +181,11 @@ func (s *step) location() string {
 // visible for at least a second, as flush() does), then at once the page
 // view of the new URL with the page left as its referrer; a navigation to
 // the same path and query sends nothing.
-func (b *browser) planVisit(site, origin string, paths []string) []step {
+func (b *browser) planVisit(site string, pages *pageSet) []step {
 	r := b.rand
-	pages := 1 + Pick(r, visitLengths, func(i int) int { return pagesPerVisit[i] })
+	n := 1 + Pick(r, visitLengths, func(i int) int { return pagesPerVisit[i] })
 	if b.bot {
-		pages = 1 + r.IntN(3)
+		n = 1 + r.IntN(3)
 	}
 	src := Pick(r, sources, func(s source) int { return s.weight })
 	referrer := src.referrers[r.IntN(len(src.referrers))]
@@ -193,47 +195,118 @@ func (b *browser) planVisit(site, origin string, paths []string) []step {
 	}
 	custom := -1
 	if !b.bot && r.Float64() < customShare {
-		custom = r.IntN(pages)
+		custom = r.IntN(n)
 	}
-	steps := make([]step, 0, 2*pages+1)
-	var pageURL, title, pathname, key string
-	for i := 0; i < pages; i++ {
-		path := paths[r.IntN(len(paths))]
+	steps := make([]step, 0, 2*n+1)
+	var pageURL, title, pathname string
+	var pathID uint32
+	var key *page
+	for i := 0; i < n; i++ {
+		pg := pages.page(r.IntN(len(pages.plain)), "")
 		if i == 0 && query != "" {
-			path += "?" + query
+			pg = pages.page(pg.index, query)
 		}
 		if i > 0 && !b.bot && r.Float64() < spaShare {
-			if path == key {
+			if key != nil && pg.url == key.url {
 				continue // route(): the key (path and query) did not change
 			}
 			engaged := r.Int64N(60_000)
 			depth := 10 + r.IntN(91)
 			if engaged >= minEngagedMs {
-				steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, doc: origin + path, then: true,
+				steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, pathID: pathID, doc: pg.url, then: true,
 					body: b.body(site, "engagement", "engagement", pageURL, title,
 						str("url", pageURL), num("engaged_ms", engaged), num("scroll_depth", int64(depth)))})
 			}
 		}
-		key, pathname = path, pathOnly(path)
-		pageURL, title = origin+path, TitleOf(path)
-		steps = append(steps, step{kind: "pageview", page: pageURL, path: pathname,
+		key, pathname, pathID = pg, pg.pathname, pg.pathID
+		pageURL, title = pg.url, pg.title
+		steps = append(steps, step{kind: "pageview", page: pageURL, path: pathname, pathID: pathID,
 			body: b.body(site, "pageview", "pageview", pageURL, title, str("referrer", referrer))})
 		// The next page is reached by a link: document.referrer is this page
 		// (same origin, so the full URL under the default referrer policy).
 		referrer = pageURL
 		if i == custom {
 			ev := customEvents[r.IntN(len(customEvents))]
-			steps = append(steps, step{kind: "event", page: pageURL, path: pathname,
-				body: b.body(site, "event", ev.name, pageURL, title, props("props", ev.props(r, origin)))})
+			steps = append(steps, step{kind: "event", page: pageURL, path: pathname, pathID: pathID,
+				body: b.body(site, "event", ev.name, pageURL, title, props("props", ev.props(r, pages.origin)))})
 		}
 	}
 	if !b.bot {
 		engaged := minEngagedMs + r.Int64N(120_000) // the snippet sends only after >= 1 s visible
 		depth := 10 + r.IntN(91)
-		steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, body: b.body(site, "engagement", "engagement", pageURL, title,
+		steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, pathID: pathID, body: b.body(site, "engagement", "engagement", pageURL, title,
 			str("url", pageURL), num("engaged_ms", engaged), num("scroll_depth", int64(depth)))})
 	}
 	return steps
+}
+
+// page is what a visit's steps take from one of the site's pages: made
+// once per run (each visit made its URL, title and path again, a sixth of
+// drawing it).
+type page struct {
+	index    int    // in pageSet.plain: the path without the query
+	url      string // origin + path (and query)
+	title    string // TitleOf(path)
+	pathname string // pathOnly(path): the sessions table's entry and exit
+	pathID   uint32 // pathname's index in pageSet.pathnames
+}
+
+// pageSet is every page a visit can land on: the site's paths, and each
+// with every campaign query of the sources.
+type pageSet struct {
+	origin string
+	// pathnames are the pages' distinct pathnames: the ground truth keeps
+	// an index in it per event (liveTruth).
+	pathnames []string
+	plain     []page
+	withQuery map[string][]page // by source query
+}
+
+func newPageSet(origin string, paths []string) *pageSet {
+	ps := &pageSet{origin: origin, withQuery: map[string][]page{}}
+	pathIDs := indexer{ids: map[string]uint32{}, list: &ps.pathnames}
+	build := func(query string) []page {
+		out := make([]page, len(paths))
+		for i, p := range paths {
+			if query != "" {
+				p += "?" + query
+			}
+			out[i] = page{index: i, url: origin + p, title: TitleOf(p), pathname: pathOnly(p)}
+			out[i].pathID = pathIDs.of(out[i].pathname)
+		}
+		return out
+	}
+	ps.plain = build("")
+	for _, src := range sources {
+		if src.query != "" {
+			ps.withQuery[src.query] = build(src.query)
+		}
+	}
+	return ps
+}
+
+// indexer gives each distinct string its index in list.
+type indexer struct {
+	ids  map[string]uint32
+	list *[]string
+}
+
+func (x indexer) of(s string) uint32 {
+	id, ok := x.ids[s]
+	if !ok {
+		id = uint32(len(*x.list))
+		*x.list = append(*x.list, s)
+		x.ids[s] = id
+	}
+	return id
+}
+
+// page is path i, with query ("" for none: one of the sources').
+func (ps *pageSet) page(i int, query string) *page {
+	if query == "" {
+		return &ps.plain[i]
+	}
+	return &ps.withQuery[query][i]
 }
 
 // Indices are 0..n-1, to Pick an index by weight.

@@ -22,7 +22,7 @@ func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 	var newsletter, searchOrSocial, bounces, spa int
 	for i := 0; i < 300; i++ {
 		b := newBrowser(i, 7, 0.1)
-		steps := b.planVisit("demo", origin, DefaultPaths)
+		steps := b.planVisit("demo", newPageSet(origin, DefaultPaths))
 		pageviews := 0
 		var prevURL string
 		for j, s := range steps {
@@ -208,5 +208,27 @@ func TestPathOnlyIsURLParses(t *testing.T) {
 		if got := pathOnly(p); got != want {
 			t.Errorf("%q: %q, url.Parse %q", p, got, want)
 		}
+	}
+}
+
+// The ground truth keeps each event's page as an index in the run's
+// pathnames: it must name the step's own path, for pages with and without
+// a campaign query.
+func TestStepPathIDsNameTheirPaths(t *testing.T) {
+	pages := newPageSet("http://localhost", append([]string{"/a%20b", "/pricing?x=1"}, DefaultPaths...))
+	queries := 0
+	for i := 0; i < 300; i++ {
+		b := newBrowser(i, 3, 0.1)
+		for _, s := range b.planVisit("demo", pages) {
+			if int(s.pathID) >= len(pages.pathnames) || pages.pathnames[s.pathID] != s.path {
+				t.Fatalf("step %s of %s: path id %d names %q, want %q", s.kind, s.page, s.pathID, pages.pathnames, s.path)
+			}
+			if strings.Contains(s.page, "utm_") {
+				queries++
+			}
+		}
+	}
+	if queries == 0 {
+		t.Fatal("no landing page with a campaign query in 300 visits")
 	}
 }

@@ -15,12 +15,15 @@ import (
 // visit is one session, made of the events the collector accepted for it.
 
 // liveVisit is one planned session: its accepted events, their page views,
-// and the paths of its first and last accepted event (the visit's requests
-// are sequential, so those are the earliest and the latest in event time,
-// unless two share the collector's millisecond: see clockOrder).
+// and the paths (liveTruth.paths indices) of its first and last accepted
+// event (the visit's requests are sequential, so those are the earliest
+// and the latest in event time, unless two share the collector's
+// millisecond: see clockOrder). It holds no pointer, nor does any part of
+// the ground truth: a run of millions of events keeps it live for its
+// whole length, and the garbage collector need not scan it.
 type liveVisit struct {
 	events, pageviews uint32
-	entry, exit       string
+	entry, exit       uint32
 	first, last       uuid.UUID // the first and the last accepted event
 }
 
@@ -51,45 +54,53 @@ func (o *clockOrder) add(id uuid.UUID, ms uint64, v *liveVisit) {
 	}
 }
 
+// visitID is a visit's index in liveTruth.visits.
+type visitID uint32
+
 // liveTruth collects the visits as the collector accepts their events.
 type liveTruth struct {
 	mu      sync.Mutex
-	visits  []*liveVisit
+	visits  []liveVisit
 	byEvent map[uuid.UUID]liveEvent
+	// paths are the pages' paths, each once (pageSet.pathnames; a site has
+	// few): an event keeps 4 bytes of its page (step.pathID), not a string.
+	paths []string
 }
 
-// liveEvent is an accepted event's visit and page path.
+// liveEvent is an accepted event's visit and page path (index in
+// liveTruth.paths): 8 bytes without a pointer.
 type liveEvent struct {
-	visit *liveVisit
-	path  string
+	visit visitID
+	path  uint32
 }
 
-func newLiveTruth() *liveTruth {
-	return &liveTruth{byEvent: map[uuid.UUID]liveEvent{}}
+func newLiveTruth(paths []string) *liveTruth {
+	return &liveTruth{byEvent: map[uuid.UUID]liveEvent{}, paths: paths}
 }
 
 // begin opens a visit; it counts once one of its events is accepted.
-func (t *liveTruth) begin() *liveVisit {
-	v := &liveVisit{}
-	t.mu.Lock()
-	t.visits = append(t.visits, v)
-	t.mu.Unlock()
-	return v
-}
-
-// accepted records that the collector accepted event id of visit v.
-func (t *liveTruth) accepted(v *liveVisit, id uuid.UUID, s *step) {
+func (t *liveTruth) begin() visitID {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.visits = append(t.visits, liveVisit{})
+	return visitID(len(t.visits) - 1)
+}
+
+// accepted records that the collector accepted event id of visit vid.
+func (t *liveTruth) accepted(vid visitID, id uuid.UUID, s *step) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	path := s.pathID
+	v := &t.visits[vid]
 	if v.events == 0 {
-		v.entry, v.first = s.path, id
+		v.entry, v.first = path, id
 	}
 	v.events++
 	if s.kind == "pageview" {
 		v.pageviews++
 	}
-	v.exit, v.last = s.path, id
-	t.byEvent[id] = liveEvent{v, s.path}
+	v.exit, v.last = path, id
+	t.byEvent[id] = liveEvent{vid, path}
 }
 
 // sessions is the number of planned sessions: visits with an accepted event.
@@ -181,11 +192,16 @@ WHERE site_id = ? AND ts >= toDateTime(%d) AND ts_ms >= %d`, startSec, startMs),
 		c.Error = fmt.Sprintf("read the events' sessions: %v", err)
 		return c
 	}
-	sessionOf := make(map[*liveVisit]uuid.UUID, c.WantSessions)
-	visitOf := make(map[uuid.UUID]*liveVisit, c.WantSessions)
-	split := map[*liveVisit]bool{}
+	// Per visit, indexed by visitID: slices, not maps keyed by visit (a
+	// look reads every event of the run).
+	n := len(truth.visits)
+	sessionOf := make([]uuid.UUID, n) // uuid.Nil: none seen yet
+	split := make([]bool, n)
+	order := make([]clockOrder, n)
+	seen := make([]bool, n) // an event of the visit was read
+	visitOf := make(map[uuid.UUID]visitID, c.WantSessions)
 	merged := map[uuid.UUID]bool{}
-	order := make(map[*liveVisit]*clockOrder, c.WantSessions)
+	nSplit := 0
 	for rows.Next() {
 		var ev, sid uuid.UUID
 		var ms uint64
@@ -195,30 +211,34 @@ WHERE site_id = ? AND ts >= toDateTime(%d) AND ts_ms >= %d`, startSec, startMs),
 			return c
 		}
 		e, ok := truth.byEvent[ev]
-		v := e.visit
 		if !ok {
 			continue // not this run's (the event counts of Verification tell)
 		}
+		vid := e.visit
+		v := &truth.visits[vid]
 		c.GotEvents++
-		o := order[v]
-		if o == nil {
-			o = &clockOrder{}
-			order[v] = o
+		seen[vid] = true
+		order[vid].add(ev, ms, v)
+		s := sessionOf[vid]
+		if s == sid {
+			continue // as the visit's earlier events: visitOf was checked then
 		}
-		o.add(ev, ms, v)
-		if s, seen := sessionOf[v]; seen && s != sid {
-			if !split[v] {
-				split[v] = true
+		if s != uuid.Nil {
+			if !split[vid] {
+				split[vid] = true
+				nSplit++
 				example("a visit of %d events is split: sessions %s and %s", v.events, s, sid)
 			}
 			continue
 		}
-		sessionOf[v] = sid
+		sessionOf[vid] = sid
 		if w, seen := visitOf[sid]; !seen {
-			visitOf[sid] = v
-		} else if w != v && !merged[sid] {
+			visitOf[sid] = vid
+		} else if w != vid && !merged[sid] {
 			merged[sid] = true
-			example("session %s holds two visits (%s -> %s and %s -> %s)", sid, w.entry, w.exit, v.entry, v.exit)
+			wv := &truth.visits[w]
+			example("session %s holds two visits (%s -> %s and %s -> %s)", sid,
+				truth.paths[wv.entry], truth.paths[wv.exit], truth.paths[v.entry], truth.paths[v.exit])
 		}
 	}
 	rows.Close()
@@ -226,7 +246,7 @@ WHERE site_id = ? AND ts >= toDateTime(%d) AND ts_ms >= %d`, startSec, startMs),
 		c.Error = fmt.Sprintf("read the events' sessions: %v", err)
 		return c
 	}
-	c.Wrong += len(split) + len(merged)
+	c.Wrong += nSplit + len(merged)
 	// The sessions' figures, compared with their visits'.
 	srows, err := conn.Query(ctx, fmt.Sprintf(`SELECT session_id, pageviews, events, entry_pathname, exit_pathname FROM sessions
 WHERE site_id = ? AND session_date >= toDate(toDateTime(%d)) - 1 AND first_ms >= %d`, startSec, startMs), site)
@@ -235,7 +255,7 @@ WHERE site_id = ? AND session_date >= toDate(toDateTime(%d)) - 1 AND first_ms >=
 		return c
 	}
 	defer srows.Close()
-	found := make(map[*liveVisit]bool, c.WantSessions)
+	found := make([]bool, n)
 	for srows.Next() {
 		var (
 			sid         uuid.UUID
@@ -246,28 +266,28 @@ WHERE site_id = ? AND session_date >= toDate(toDateTime(%d)) - 1 AND first_ms >=
 			c.Error = fmt.Sprintf("scan a session: %v", err)
 			return c
 		}
-		v, ok := visitOf[sid]
+		vid, ok := visitOf[sid]
 		if !ok {
 			continue // another client's session, or one whose events were not all read yet
 		}
+		v := &truth.visits[vid]
 		c.GotSessions++
-		found[v] = true
-		if split[v] || merged[sid] {
+		found[vid] = true
+		if split[vid] || merged[sid] {
 			continue // counted already
 		}
-		wantEntry, wantExit := v.entry, v.exit
-		if o := order[v]; o != nil {
-			// The first and the last sent event must be the earliest and the
-			// latest received, or share their millisecond; then the session
-			// rules' tie decides, as the stored rows show.
-			if o.firstMs != o.minMs || o.lastMs != o.maxMs {
-				c.Wrong++
-				example("session %s: the collector's clock does not keep the visit's order (first sent %d ms, earliest %d; last sent %d ms, latest %d)",
-					sid, o.firstMs, o.minMs, o.lastMs, o.maxMs)
-				continue
-			}
-			wantEntry, wantExit = truth.byEvent[o.minID].path, truth.byEvent[o.maxID].path
+		// The first and the last sent event must be the earliest and the
+		// latest received, or share their millisecond; then the session
+		// rules' tie decides, as the stored rows show. (Every visit in
+		// visitOf had an event read, so its order is set.)
+		o := &order[vid]
+		if o.firstMs != o.minMs || o.lastMs != o.maxMs {
+			c.Wrong++
+			example("session %s: the collector's clock does not keep the visit's order (first sent %d ms, earliest %d; last sent %d ms, latest %d)",
+				sid, o.firstMs, o.minMs, o.lastMs, o.maxMs)
+			continue
 		}
+		wantEntry, wantExit := truth.paths[truth.byEvent[o.minID].path], truth.paths[truth.byEvent[o.maxID].path]
 		if pv != uint64(v.pageviews) || evs != uint64(v.events) || entry != wantEntry || exit != wantExit {
 			c.Wrong++
 			example("session %s: %d page views, %d events, %s -> %s; the visit had %d, %d, %s -> %s",
@@ -278,13 +298,14 @@ WHERE site_id = ? AND session_date >= toDate(toDateTime(%d)) - 1 AND first_ms >=
 		c.Error = fmt.Sprintf("read sessions: %v", err)
 		return c
 	}
-	for _, v := range truth.visits {
-		if v.events > 0 && !found[v] {
+	for vid := range truth.visits {
+		v := &truth.visits[vid]
+		if v.events > 0 && !found[vid] {
 			c.Missing++
-			if _, ok := sessionOf[v]; !ok {
-				example("no event of the visit %s -> %s (%d events) is in ClickHouse", v.entry, v.exit, v.events)
+			if !seen[vid] {
+				example("no event of the visit %s -> %s (%d events) is in ClickHouse", truth.paths[v.entry], truth.paths[v.exit], v.events)
 			} else {
-				example("the session of the visit %s -> %s (%d events) has no sessions row", v.entry, v.exit, v.events)
+				example("the session of the visit %s -> %s (%d events) has no sessions row", truth.paths[v.entry], truth.paths[v.exit], v.events)
 			}
 		}
 	}

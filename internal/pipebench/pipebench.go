@@ -68,6 +68,13 @@ type Config struct {
 	// over the middle half of the run (10 s to 60 s), taken through its
 	// -pprof, is written.
 	CollectorProfile string
+	// SessionizerProfile, if set, is where a CPU profile of the sessionizer
+	// over the same middle of the run is written (its -pprof), and
+	// SessionizerProfile+".heap" its heap profile when the load ends.
+	SessionizerProfile string
+	// LoadgenProfile, if set, is where the load generator writes the CPU
+	// profile of its whole run (its -cpuprofile).
+	LoadgenProfile string
 	// Log receives progress lines.
 	Log *slog.Logger
 }
@@ -310,8 +317,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer col.stop()
-	ses, err := start(dir, "sessionizer", nil, append([]string{"-listen", sessionizerAddr,
-		"-session-gap", cfg.SessionGap.String(), "-allowed-disorder", Disorder(cfg.SessionGap).String()}, common...)...)
+	sesArgs := []string{"-listen", sessionizerAddr,
+		"-session-gap", cfg.SessionGap.String(), "-allowed-disorder", Disorder(cfg.SessionGap).String()}
+	var sesPprofAddr string
+	if cfg.SessionizerProfile != "" {
+		if sesPprofAddr, err = freePort(); err != nil {
+			return nil, err
+		}
+		sesArgs = append(sesArgs, "-pprof", sesPprofAddr)
+	}
+	ses, err := start(dir, "sessionizer", nil, append(sesArgs, common...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -360,23 +375,38 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		genGap = 0
 	}
 	var out strings.Builder
-	gen, err := start(dir, "loadgen", &out, "-collector", "http://"+collectorAddr, "-site", siteID, "-page-origin", "http://localhost",
+	genArgs := []string{"-collector", "http://" + collectorAddr, "-site", siteID, "-page-origin", "http://localhost",
 		"-visitors", strconv.Itoa(cfg.Visitors), "-duration", cfg.Duration.String(), "-rate", strconv.FormatFloat(cfg.Rate, 'f', -1, 64),
 		"-concurrency", strconv.Itoa(cfg.Concurrency), "-seed", strconv.FormatUint(cfg.Seed, 10), "-session-gap", genGap.String(),
 		"-clickhouse-addr", ch.Addr(), "-clickhouse-database", database, "-verify-timeout", "2m",
-		"-progress", "10s", "-json")
+		"-progress", "10s", "-json"}
+	if cfg.LoadgenProfile != "" {
+		genArgs = append(genArgs, "-cpuprofile", cfg.LoadgenProfile)
+	}
+	gen, err := start(dir, "loadgen", &out, genArgs...)
 	if err != nil {
 		return nil, err
 	}
-	profiled := make(chan error, 1)
-	if pprofAddr != "" {
-		go func() { profiled <- saveProfile(ctx, pprofAddr, cfg.Duration, cfg.CollectorProfile) }()
-	} else {
-		profiled <- nil
+	profiled := make(chan error, 2)
+	for _, p := range []struct{ name, addr, path string }{
+		{"collector", pprofAddr, cfg.CollectorProfile}, {"sessionizer", sesPprofAddr, cfg.SessionizerProfile}} {
+		if p.addr == "" {
+			profiled <- nil
+			continue
+		}
+		go func() {
+			err := saveProfile(ctx, p.name, p.addr, cfg.Duration, p.path)
+			if err == nil && p.name == "sessionizer" {
+				err = saveHeapProfile(ctx, p.name, p.addr, cfg.Duration, p.path+".heap")
+			}
+			profiled <- err
+		}()
 	}
 	genErr := <-gen.done
-	if err := <-profiled; err != nil {
-		log.Warn("collector profile not saved", "err", err)
+	for range 2 {
+		if err := <-profiled; err != nil {
+			log.Warn("profile not saved", "err", err)
+		}
 	}
 	// The load generator returns after its verification: ClickHouse held
 	// every accepted event (or it gave up), and the sessions were checked.
@@ -437,31 +467,48 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// saveProfile writes a CPU profile of the collector (its -pprof on addr)
-// over the middle half of a run of duration (10 s to 60 s), to path.
-func saveProfile(ctx context.Context, addr string, duration time.Duration, path string) error {
+// saveProfile writes a CPU profile of the named service (its -pprof on
+// addr) over the middle half of a run of duration (10 s to 60 s), to path.
+func saveProfile(ctx context.Context, name, addr string, duration time.Duration, path string) error {
 	seconds := int(min(max(duration/2, 10*time.Second), time.Minute) / time.Second)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-time.After(max(0, duration/2-time.Duration(seconds)*time.Second/2)):
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
+	return fetchProfile(ctx, name, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), path)
+}
+
+// saveHeapProfile writes the named service's heap profile (live objects at
+// the last collection, and what was allocated) when a run of duration that
+// started with saveProfile's wait ends, to path.
+func saveHeapProfile(ctx context.Context, name, addr string, duration time.Duration, path string) error {
+	seconds := min(max(duration/2, 10*time.Second), time.Minute)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(max(0, duration-(duration/2+seconds/2))):
+	}
+	return fetchProfile(ctx, name, fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", addr), path)
+}
+
+func fetchProfile(ctx context.Context, name, url, path string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("collector profile: %w", err)
+		return fmt.Errorf("%s profile: %w", name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("collector profile: %s", resp.Status)
+		return fmt.Errorf("%s profile: %s", name, resp.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("collector profile: %w", err)
+		return fmt.Errorf("%s profile: %w", name, err)
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
 		f.Close()
-		return fmt.Errorf("collector profile %s: %w", path, err)
+		return fmt.Errorf("%s profile %s: %w", name, path, err)
 	}
 	return f.Close()
 }

@@ -219,7 +219,7 @@ func (c *CollectorConfig) RegisterFlags(fs *flag.FlagSet) {
 	c.Import.RegisterFlags(fs)
 	c.GC.RegisterFlags(fs, collector.GCPercent)
 	c.gcFlags = true
-	fs.StringVar(&c.Pprof, "pprof", "", "serve net/http/pprof (CPU and heap profiles) on this address, e.g. 127.0.0.1:6060; empty: off. Keep it off the public network")
+	fs.StringVar(&c.Pprof, "pprof", "", pprofUsage)
 	registerMigrate(fs, &c.Migrate)
 	c.Log.RegisterFlags(fs)
 }
@@ -348,7 +348,7 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 		return nil
 	}
 	if cfg.Pprof != "" {
-		stopPprof, err := servePprof(cfg.Pprof, log)
+		stopPprof, err := servePprof("collector", cfg.Pprof, log)
 		if err != nil {
 			return err
 		}
@@ -370,13 +370,14 @@ func RunCollector(ctx context.Context, cfg CollectorConfig, log *slog.Logger, ho
 	return serveCollector(rctx, cfg, log, hooks, r, admin)
 }
 
-// servePprof serves net/http/pprof's handlers on addr (the collector's
-// -pprof) until the returned function closes it. Its server has no write
-// timeout: a CPU profile answers after the seconds it was asked for.
-func servePprof(addr string, log *slog.Logger) (func(), error) {
+// servePprof serves net/http/pprof's handlers on addr (the collector's or
+// the sessionizer's -pprof; service names it in errors and logs) until the
+// returned function closes it. Its server has no write timeout: a CPU
+// profile answers after the seconds it was asked for.
+func servePprof(service, addr string, log *slog.Logger) (func(), error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("collector: -pprof %s: %w", addr, err)
+		return nil, fmt.Errorf("%s: -pprof %s: %w", service, addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -385,7 +386,7 @@ func servePprof(addr string, log *slog.Logger) (func(), error) {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("collector profiles listening", "addr", l.Addr().String())
+	log.Info(service+" profiles listening", "addr", l.Addr().String())
 	go func() { _ = srv.Serve(l) }()
 	return func() { _ = srv.Close() }, nil
 }
@@ -430,7 +431,13 @@ type SessionizerConfig struct {
 	Sessionizer sessionizer.Config
 	Migrate     bool
 	Log         service.LogConfig
+	// Pprof, if set, serves net/http/pprof on this address (off by default;
+	// keep it on loopback): where a running sessionizer's CPU and heap go.
+	Pprof string
 }
+
+// pprofUsage is the -pprof flag's usage, the same for every service.
+const pprofUsage = "serve net/http/pprof (CPU and heap profiles) on this address, e.g. 127.0.0.1:6060; empty: off. Keep it off the public network"
 
 // RegisterFlags adds the sessionizer's flags.
 func (c *SessionizerConfig) RegisterFlags(fs *flag.FlagSet) {
@@ -438,6 +445,7 @@ func (c *SessionizerConfig) RegisterFlags(fs *flag.FlagSet) {
 	c.Store.RegisterFlags(fs)
 	c.Kafka.RegisterFlags(fs)
 	c.Sessionizer.RegisterFlags(fs)
+	fs.StringVar(&c.Pprof, "pprof", "", pprofUsage)
 	registerMigrate(fs, &c.Migrate)
 	c.Log.RegisterFlags(fs)
 }
@@ -445,8 +453,12 @@ func (c *SessionizerConfig) RegisterFlags(fs *flag.FlagSet) {
 // Validate reports, naming the flags, everything wrong with the
 // configuration. It does no I/O.
 func (c *SessionizerConfig) Validate() error {
-	return errors.Join(config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Kafka.Validate(),
-		config.Invalid(c.Sessionizer.Validate()), c.Log.Validate())
+	errs := []error{config.CheckHostPort("listen", c.Listen, true), c.Store.Validate(), c.Kafka.Validate(),
+		config.Invalid(c.Sessionizer.Validate()), c.Log.Validate()}
+	if c.Pprof != "" {
+		errs = append(errs, config.CheckHostPort("pprof", c.Pprof, true))
+	}
+	return errors.Join(errs...)
 }
 
 // RunSessionizer consumes events until ctx ends, serving health and metrics.
@@ -473,6 +485,13 @@ func RunSessionizer(ctx context.Context, cfg SessionizerConfig, log *slog.Logger
 	// "consumer": a member of its group, its partitions checkpointed recently
 	// (sessionizer.Ready); see docs/sessionizer.md.
 	service.Mount(r, reg, map[string]service.Check{"clickhouse": db.Ping, "consumer": s.Ready})
+	if cfg.Pprof != "" {
+		stopPprof, err := servePprof("sessionizer", cfg.Pprof, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	// Bind first, so a taken port fails the start instead of leaving a
 	// sessionizer running without health checks.
 	l, err := net.Listen("tcp", cfg.Listen)

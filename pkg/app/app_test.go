@@ -84,6 +84,7 @@ func TestBadConfigurationExitsTwoBeforeAnyIO(t *testing.T) {
 		{"collector", []string{"-gc-percent", "0"}, nil, "-gc-percent must be >= 10, got 0"},
 		{"collector", nil, map[string]string{"TELLER_MEMORY_LIMIT_MIB": "-1"}, "-memory-limit-mib must be >= 0"},
 		{"collector", []string{"-pprof", "6060"}, nil, "-pprof"},
+		{"sessionizer", []string{"-pprof", "6060"}, nil, "-pprof"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service+" "+tt.want, func(t *testing.T) {

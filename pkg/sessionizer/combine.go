@@ -151,10 +151,12 @@ func (k *combiner) write(ctx context.Context, group []pending) {
 		k.versions = append(k.versions, p.b.versions...)
 	}
 	err := writeRows(ctx, group[0].c.s, k.rows, k.rejected, k.versions)
-	// The scratch keeps no strings alive between writes.
+	// The scratch keeps no strings alive between writes, nor an array
+	// sized for a burst (refit).
 	clear(k.rows)
 	clear(k.rejected)
 	clear(k.versions)
+	k.rows, k.rejected, k.versions = refit(k.rows), refit(k.rejected), refit(k.versions)
 	for _, p := range group {
 		perr := err
 		if perr == nil {

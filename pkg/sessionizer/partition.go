@@ -97,9 +97,13 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 	}
 
 	// FetchMessage blocks, so a goroutine feeds a channel and the loop below
-	// also wakes for flushes. The channel is unbuffered: when a flush is slow
-	// (ClickHouse down) reading pauses instead of piling up memory.
-	msgs := make(chan kafka.Message)
+	// also wakes for flushes. The channel holds handOver messages: through an
+	// unbuffered one, at live rates, each message cost both goroutines a
+	// park and a wake-up; with a few in hand the loop takes a fetch's
+	// messages in a row. When a flush is slow (ClickHouse down) reading
+	// still pauses, with at most handOver messages more in memory beside
+	// the reader's own queue (QueueCapacity).
+	msgs := make(chan kafka.Message, handOver)
 	fetchErr := make(chan error, 1)
 	fctx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
@@ -180,6 +184,9 @@ const (
 	fetchMinBytes = 128 << 10
 	fetchMaxWait  = 100 * time.Millisecond
 )
+
+// handOver is how many fetched messages wait for a partition's loop.
+const handOver = 256
 
 // full tells whether the batch being filled reached -max-batch.
 func (c *partitionConsumer) full() bool {

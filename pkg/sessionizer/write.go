@@ -25,10 +25,29 @@ func (b *batch) empty() bool {
 	return len(b.rows) == 0 && len(b.rejected) == 0 && len(b.versions) == 0 && b.cp == nil
 }
 
-// reset empties b for refilling, keeping its arrays.
+// reset empties b for refilling, keeping its arrays unless they outgrew
+// what it held (refit).
 func (b *batch) reset() {
 	clear(b.versions) // their page lists
-	b.rows, b.rejected, b.versions, b.cp = b.rows[:0], b.rejected[:0], b.versions[:0], nil
+	b.rows, b.rejected, b.versions, b.cp = refit(b.rows), refit(b.rejected), refit(b.versions), nil
+}
+
+// keepRows is the capacity a buffer of rows keeps whatever it held: the
+// batches of a partition at live rates.
+const keepRows = 4096
+
+// refit empties s for refilling. Its array is kept, so a steady stream of
+// batches is not copied again as its buffers grow, unless it is past
+// keepRows and more than four times what s held: a buffer grown once (the
+// batch filled while a slow write held the other one, up to -max-batch)
+// is then let go instead of staying live for good, where the garbage
+// collector's target (-gc-percent 400) lets the heap grow to five times
+// what is live.
+func refit[T any](s []T) []T {
+	if cap(s) > keepRows && cap(s) > 4*len(s) {
+		return nil
+	}
+	return s[:0]
 }
 
 type writeResult struct {
