@@ -49,11 +49,15 @@ func utc(s string) time.Time {
 	return t
 }
 
-// mainQuery is the data set's Berlin range without bots.
+// mainQuery is the data set's Berlin range without bots, read in
+// mainStreams FINAL streams (0: the package's default).
 func mainQuery() report.Query {
 	from, to := reporttest.Range()
-	return report.Query{Site: reporttest.SiteID, From: from, To: to}
+	return report.WithFinalStreams(report.Query{Site: reporttest.SiteID, From: from, To: to}, mainStreams)
 }
+
+// mainStreams is set only by TestFinalStreamsAgree.
+var mainStreams int
 
 func withBots(q report.Query) report.Query { q.IncludeBots = true; return q }
 
