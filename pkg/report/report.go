@@ -37,7 +37,7 @@ type Query struct {
 	Filters []Filter
 
 	// streams, when positive, is how many FINAL streams the query's
-	// sessions are read in instead of finalStreams (tests compare 1 and 2).
+	// sessions are read in instead of DefaultFinalStreams (WithFinalStreams).
 	streams int
 }
 
@@ -61,6 +61,8 @@ func (q Query) validate() error {
 			q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
 	case len(q.Filters) > MaxFilters:
 		return fmt.Errorf("%w: %d filters, at most %d", ErrInvalidQuery, len(q.Filters), MaxFilters)
+	case q.streams < 0 || q.streams > MaxFinalStreams:
+		return fmt.Errorf("%w: %d FINAL streams, want 1 to %d", ErrInvalidQuery, q.streams, MaxFinalStreams)
 	}
 	for i := range q.Filters {
 		if err := q.Filters[i].Validate(); err != nil {
@@ -273,12 +275,28 @@ func (q Query) finalSlice(b *strings.Builder, s dateSpan, where string, whereArg
 	return args
 }
 
-// finalStreams is how many session-day slices sessionsWhere reads FINAL
-// in. Measured on 2 cores with ClickHouse 18.16 (10M events, a channel
-// breakdown over 30 days, docs/dashboard-speed.md section 15): 2 slices
-// cut a lone report's query time by about 25-30 % for about the same
-// server CPU; 4 cost more CPU and were slower than 2.
-const finalStreams = 2
+// DefaultFinalStreams is how many session-day slices sessionsWhere reads
+// FINAL in unless a Query says otherwise (WithFinalStreams). Measured on 2
+// cores with ClickHouse 18.16 (10M events, docs/dashboard-speed.md section
+// 15): for a lone report 2 slices cut the query time by about 25-30 % on
+// an idle machine, for 5-25 % more server CPU (the granules at the slice
+// boundary are read twice); 4 slices cost more CPU and were slower than 2.
+// With both cores busy (a site page's statements at once, other users)
+// the split only adds that CPU.
+const DefaultFinalStreams = 2
+
+// MaxFinalStreams bounds WithFinalStreams.
+const MaxFinalStreams = 8
+
+// WithFinalStreams returns q with its sessions read from session_versions
+// FINAL in n streams (1 to MaxFinalStreams; 0: DefaultFinalStreams), each
+// over a slice of the range's session days. The figures are the same for
+// every n; n trades server CPU for the latency of one statement on an
+// otherwise idle server.
+func (q Query) WithFinalStreams(n int) Query {
+	q.streams = n
+	return q
+}
 
 // minSplitDays is the shortest range (in the site's days, roughly: To -
 // From) that is split: a day or so of sessions is merged in a few
@@ -303,7 +321,7 @@ func (q Query) sessionDays() dateSpan {
 }
 
 // finalSlices splits sessionDays into q's FINAL streams (q.streams, or
-// finalStreams), one for a range shorter than minSplitDays: consecutive,
+// DefaultFinalStreams), one for a range shorter than minSplitDays: consecutive,
 // disjoint slices whose day counts differ by at most one, the extra days
 // in the first slices.
 func (q Query) finalSlices() []dateSpan {
@@ -311,7 +329,7 @@ func (q Query) finalSlices() []dateSpan {
 }
 
 func (q Query) finalStreamsFor() int {
-	n := finalStreams
+	n := DefaultFinalStreams
 	if q.streams > 0 {
 		n = q.streams
 	}

@@ -30,7 +30,7 @@ func TestFinalSlices(t *testing.T) {
 	tests := []struct {
 		name        string
 		q           Query
-		streams     int    // 0: finalStreams
+		streams     int    // 0: DefaultFinalStreams
 		first, last string // the widened range
 		want        int    // slices
 	}{
@@ -52,7 +52,7 @@ func TestFinalSlices(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := WithFinalStreams(tt.q, tt.streams)
+			q := tt.q.WithFinalStreams(tt.streams)
 			slices := q.finalSlices()
 			if len(slices) != tt.want {
 				t.Fatalf("%d slices %v, want %d", len(slices), slices, tt.want)
@@ -101,7 +101,7 @@ func TestSplitRepeatsEveryCondition(t *testing.T) {
 	q := Query{Site: "s", From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
 		Filters: []Filter{{Dimension: Pages, Op: Contains, Value: "/blog"}, {Dimension: Channels, Op: Is, Value: "direct"}}}
 	for _, n := range []int{1, 2, 3} {
-		qn := WithFinalStreams(q, n)
+		qn := q.WithFinalStreams(n)
 		sql, args := qn.sessionsWhere("visitor_id = toUUID(?)", []any{"v"}, colVisitor)
 		for what, want := range map[string]int{
 			"FROM session_versions FINAL": n,
