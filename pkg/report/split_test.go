@@ -9,7 +9,7 @@ import (
 // TestFinalSlices: the FINAL slices of a range cover its widened
 // session_date range (the UTC days of From and To, one more on each side)
 // exactly once, in order, without gaps or overlap, balanced by day count;
-// a range shorter than minSplitDays is read in one stream.
+// by default a range shorter than minSplitDays is read in one stream.
 func TestFinalSlices(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
@@ -35,9 +35,13 @@ func TestFinalSlices(t *testing.T) {
 		want        int    // slices
 	}{
 		{"1 day", local("2026-11-10", 1), 0, "2026-11-08", "2026-11-11", 1},
-		{"1 day, 4 streams asked", local("2026-11-10", 1), 4, "2026-11-08", "2026-11-11", 1},
-		{"2 days", local("2026-11-10", 2), 0, "2026-11-08", "2026-11-12", 2},
-		{"3 days", local("2026-11-10", 3), 0, "2026-11-08", "2026-11-13", 2},
+		{"1 day in 2 streams", local("2026-11-10", 1), 2, "2026-11-08", "2026-11-11", 2},
+		{"1 day, 8 streams asked: one a day", local("2026-11-10", 1), 8, "2026-11-08", "2026-11-11", 4},
+		{"2 days", local("2026-11-10", 2), 0, "2026-11-08", "2026-11-12", 1},
+		{"2 days in 2 streams", local("2026-11-10", 2), 2, "2026-11-08", "2026-11-12", 2},
+		{"3 days in 2 streams", local("2026-11-10", 3), 2, "2026-11-08", "2026-11-13", 2},
+		{"13 days", local("2026-11-10", 13), 0, "2026-11-08", "2026-11-23", 1},
+		{"14 days", local("2026-11-10", 14), 0, "2026-11-08", "2026-11-24", 2},
 		{"30 days", local("2026-11-01", 30), 0, "2026-10-30", "2026-12-01", 2},
 		{"31 days", local("2026-10-01", 31), 0, "2026-09-29", "2026-11-01", 2},
 		{"90 days", local("2026-09-02", 90), 0, "2026-08-31", "2026-12-01", 2},
@@ -48,7 +52,7 @@ func TestFinalSlices(t *testing.T) {
 		{"30 days in 3 streams", local("2026-11-01", 30), 3, "2026-10-30", "2026-12-01", 3},
 		{"30 days in 8 streams", local("2026-11-01", 30), 8, "2026-10-30", "2026-12-01", 8},
 		{"UTC, not midnight", Query{Site: "s", From: date("2026-11-30").Add(23 * time.Hour),
-			To: date("2026-12-03").Add(time.Hour)}, 0, "2026-11-29", "2026-12-04", 2},
+			To: date("2026-12-03").Add(time.Hour)}, 2, "2026-11-29", "2026-12-04", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
