@@ -186,8 +186,9 @@ var bounceCond = BounceSQL("s_pageviews", "s_duration", "s_custom")
 // The session_date condition selects the primary-key range (session_date is
 // the UTC day of the start; the range is widened by a day on each side so
 // that it never depends on that detail, and read in day slices, see
-// sessionsWhere); the started_at condition is the exact one. A page or event filter keeps the sessions with (or without) a
-// matching event (a condition on session_id, so inside FINAL).
+// sessionsWhere); the started_at condition is the exact one. A page or
+// event filter keeps the sessions with (or without) a matching event (a
+// condition on session_id, so inside FINAL).
 func (q Query) sessionsFrom(cols ...string) (string, []any) {
 	return q.sessionsWhere("", nil, cols...)
 }
@@ -291,9 +292,9 @@ const MaxFinalStreams = 8
 // WithFinalStreams returns q with its sessions read from session_versions
 // FINAL in n streams (1 to MaxFinalStreams, at most one a day), each over a
 // slice of the range's session days; 0 is the default: DefaultFinalStreams
-// for ranges of minSplitDays or more, 1 for shorter ones. The figures are the same for
-// every n; n trades server CPU for the latency of one statement on an
-// otherwise idle server.
+// for ranges of minSplitDays or more, 1 for shorter ones. The figures are
+// the same for every n; n trades server CPU for the latency of one
+// statement on an otherwise idle server.
 func (q Query) WithFinalStreams(n int) Query {
 	q.streams = n
 	return q
