@@ -718,3 +718,25 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// TestSitePageReadsFinalOnce: the site page's statements read
+// session_versions FINAL in one stream each (they run at once and keep the
+// cores busy), though the range is long enough for report.Query's default
+// split by session day.
+func TestSitePageReadsFinalOnce(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	c.login()
+	const path = "/sites/example?from=2024-03-01&to=2024-03-20" // 20 days: split by default
+	r := c.get(path)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", path, r.StatusCode)
+	}
+	body := string(r.Body)
+	if !strings.Contains(body, "FROM session_versions FINAL") {
+		t.Fatalf("the page shows no statement reading session_versions FINAL: the check proves nothing")
+	}
+	if strings.Contains(body, "UNION ALL\n  SELECT session_id, visitor_id, started_at") {
+		t.Errorf("a statement of the page reads FINAL in slices")
+	}
+}

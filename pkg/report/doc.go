@@ -24,6 +24,9 @@
 // primary key (site_id, session_date) and the start inside FINAL, and every
 // condition on a column that changes between versions (is_bot, counts,
 // attribution) outside it, so that no filter can select an old version.
+// The FINAL read of a range of two weeks or more is split by session day
+// into a UNION ALL of two slices (ClickHouse 18.16 reads one FINAL in one
+// stream): exact, since all of a session's versions share its session_date.
 //
 // Building is pure and separate from running: each report builds its SQL
 // and positional arguments, then runs them through Querier. A context made

@@ -145,8 +145,9 @@ func (r *Reports) lookupPrevious(ctx context.Context, p Query) (Summary, *previo
 	query := "SELECT count(), sum(cityHash64(" + strings.Join(hashed, ", ") + `))
 FROM session_versions
 WHERE site_id = ?
-  AND session_date BETWEEN toDate(?) - 1 AND toDate(?) + 1`
-	args := []any{p.Site, day(p.From), day(p.To)}
+  AND session_date BETWEEN toDate(?) AND toDate(?)`
+	days := p.sessionDays()
+	args := []any{p.Site, day(days.first), day(days.last)}
 	var m previousMark
 	err := r.each(ctx, query, args, func(rows store.Rows) error { return rows.Scan(&m.rows, &m.hash) })
 	if err != nil {

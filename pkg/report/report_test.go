@@ -49,11 +49,15 @@ func utc(s string) time.Time {
 	return t
 }
 
-// mainQuery is the data set's Berlin range without bots.
+// mainQuery is the data set's Berlin range without bots, read in
+// mainStreams FINAL streams (0: the package's default).
 func mainQuery() report.Query {
 	from, to := reporttest.Range()
-	return report.Query{Site: reporttest.SiteID, From: from, To: to}
+	return report.Query{Site: reporttest.SiteID, From: from, To: to}.WithFinalStreams(mainStreams)
 }
+
+// mainStreams is set only by TestFinalStreamsAgree.
+var mainStreams int
 
 func withBots(q report.Query) report.Query { q.IncludeBots = true; return q }
 
@@ -369,6 +373,8 @@ func TestInvalidQueries(t *testing.T) {
 		{"unknown dimension", func() error { _, err := r.Breakdown(ctx(t), mainQuery(), "countries", 5); return err }},
 		{"unnamed zone", func() error { _, err := r.Timeseries(ctx(t), mainQuery(), local); return err }},
 		{"local zone", func() error { _, err := r.Timeseries(ctx(t), mainQuery(), time.Local); return err }},
+		{"9 FINAL streams", func() error { _, err := r.Summary(ctx(t), mainQuery().WithFinalStreams(9)); return err }},
+		{"negative FINAL streams", func() error { _, err := r.Summary(ctx(t), mainQuery().WithFinalStreams(-1)); return err }},
 		{"too many days", func() error {
 			_, err := r.Timeseries(ctx(t), report.Query{Site: "x", From: utc("1900-01-01T00:00:00Z"), To: to}, time.UTC)
 			return err
