@@ -75,7 +75,10 @@ func shared[T any](ctx context.Context, fs *flights, key string, run func(ctx co
 // queryKey is the part of a key that q and the zone loc make.
 func queryKey(q report.Query, loc *time.Location) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%q %d %d %t", q.Site, q.From.UnixNano(), q.To.UnixNano(), q.IncludeBots)
+	// The FINAL streams change the statements, not the figures: a page's
+	// request (one stream) and an API request (two) share nothing, so that
+	// each shows the statements it ran.
+	fmt.Fprintf(&b, "%q %d %d %t %d", q.Site, q.From.UnixNano(), q.To.UnixNano(), q.IncludeBots, q.FinalStreams())
 	if loc != nil {
 		fmt.Fprintf(&b, " %q", loc.String())
 	}

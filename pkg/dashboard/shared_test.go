@@ -103,3 +103,29 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// Requests share a computation only when they would run the same
+// statements: the FINAL streams are part of the key, though the figures
+// do not depend on them.
+func TestQueryKeyTellsStatementsApart(t *testing.T) {
+	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	month := report.Query{Site: "s", From: from, To: from.AddDate(0, 1, 0)}
+	tests := []struct {
+		name string
+		a, b report.Query
+		same bool
+	}{
+		{"the same query", month, month, true},
+		{"the default is two streams for a month", month, month.WithFinalStreams(2), true},
+		{"one stream (the site page) against the default", month.WithFinalStreams(1), month, false},
+		{"another range", month, report.Query{Site: "s", From: from, To: from.AddDate(0, 0, 7)}, false},
+		{"bots kept", month, report.Query{Site: "s", From: month.From, To: month.To, IncludeBots: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if same := queryKey(tt.a, nil) == queryKey(tt.b, nil); same != tt.same {
+				t.Errorf("keys equal = %t, want %t (%q, %q)", same, tt.same, queryKey(tt.a, nil), queryKey(tt.b, nil))
+			}
+		})
+	}
+}

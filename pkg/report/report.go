@@ -331,6 +331,12 @@ func (q Query) finalSlices() []dateSpan {
 	return splitDays(q.sessionDays(), q.finalStreamsFor())
 }
 
+// FinalStreams is how many FINAL streams q's sessions are read in: what
+// WithFinalStreams set, else the default for its range. Requests that share
+// one computation (the dashboard's) must agree on it, since the statements
+// a report shows differ with it.
+func (q Query) FinalStreams() int { return q.finalStreamsFor() }
+
 // finalStreamsFor is how many FINAL streams q is read in: q.streams when
 // set, else DefaultFinalStreams from minSplitDays on and 1 below.
 func (q Query) finalStreamsFor() int {
