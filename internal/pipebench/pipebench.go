@@ -305,12 +305,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		"-spool-dir", filepath.Join(dir, "spool"),
 		"-cookie-secret", "pipebench-cookie-secret-0123456789", "-rate-client", "0", "-rate-browser", "0",
 		"-kafka-partitions", strconv.Itoa(cfg.Partitions)}
-	var pprofAddr string
-	if cfg.CollectorProfile != "" {
-		if pprofAddr, err = freePort(); err != nil {
-			return nil, err
-		}
-		colArgs = append(colArgs, "-pprof", pprofAddr)
+	colArgs, pprofAddr, err := withPprof(colArgs, cfg.CollectorProfile)
+	if err != nil {
+		return nil, err
 	}
 	col, err := start(dir, "collector", nil, append(colArgs, common...)...)
 	if err != nil {
@@ -319,12 +316,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer col.stop()
 	sesArgs := []string{"-listen", sessionizerAddr,
 		"-session-gap", cfg.SessionGap.String(), "-allowed-disorder", Disorder(cfg.SessionGap).String()}
-	var sesPprofAddr string
-	if cfg.SessionizerProfile != "" {
-		if sesPprofAddr, err = freePort(); err != nil {
-			return nil, err
-		}
-		sesArgs = append(sesArgs, "-pprof", sesPprofAddr)
+	sesArgs, sesPprofAddr, err := withPprof(sesArgs, cfg.SessionizerProfile)
+	if err != nil {
+		return nil, err
 	}
 	ses, err := start(dir, "sessionizer", nil, append(sesArgs, common...)...)
 	if err != nil {
@@ -465,6 +459,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return res, fmt.Errorf("loadgen: %w (log: %s)", genErr, gen.log.Name())
 	}
 	return res, nil
+}
+
+// withPprof adds -pprof on a free port to a service's args when its
+// profile is wanted (profile not empty), and returns that address ("" when
+// not).
+func withPprof(args []string, profile string) ([]string, string, error) {
+	if profile == "" {
+		return args, "", nil
+	}
+	addr, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	return append(args, "-pprof", addr), addr, nil
 }
 
 // saveProfile writes a CPU profile of the named service (its -pprof on
