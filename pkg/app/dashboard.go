@@ -213,6 +213,20 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "teller_dashboard_previous_period_computed_total",
 				Help: "Comparisons that computed the previous period's figures (first view, or its rows changed)"},
 				func() float64 { _, m := kept.Stats(); return float64(m) }))
+		// Closed sessions' figures kept while their rows are unchanged
+		// (pkg/report/closed.go); not on a cluster either.
+		closed := report.NewClosedCache(0)
+		reports.WithClosedCache(closed)
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "teller_dashboard_closed_part_kept_total",
+				Help: "Reports that used the kept figures of the sessions closed before the cut (their rows unchanged)"},
+				func() float64 { h, _, _ := closed.Stats(); return float64(h) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "teller_dashboard_closed_part_computed_total",
+				Help: "Reports that computed the figures of the sessions closed before the cut (first view, or their rows changed)"},
+				func() float64 { _, m, _ := closed.Stats(); return float64(m) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "teller_dashboard_closed_part_bytes",
+				Help: "Bytes of closed sessions' figures kept (bounded by report.DefaultClosedBytes)"},
+				func() float64 { _, _, b := closed.Stats(); return float64(b) }))
 	}
 	opts := dashboard.Options{Reports: reports, Sites: db, Activity: db, Accounts: accounts, CollectorURL: cfg.CollectorURL,
 		MaxQueries: max(1, cfg.Store.MaxConns*3/4),

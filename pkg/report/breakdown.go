@@ -1,10 +1,13 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/teller-analytics/teller/pkg/store"
 )
@@ -171,12 +174,27 @@ func (r *Reports) Breakdown(ctx context.Context, q Query, dim Dimension, limit i
 	if err != nil {
 		return nil, err
 	}
+	cut, split := r.split(q, q.From)
+	if split && dimensions[dim].session != "" {
+		rows, err := r.breakdownsSplit(ctx, q, cut, []Dimension{dim}, limit)
+		if err != nil {
+			return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+		}
+		return rows[0], nil
+	}
 	var query string
 	var args []any
 	if dim == Pages {
 		overflowed, err := r.pagesOverflowed(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+		}
+		if split && !overflowed {
+			rows, err := r.pagesSplit(ctx, q, cut, limit)
+			if err != nil {
+				return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+			}
+			return rows, nil
 		}
 		query, args = pagesQuery(q, overflowed, limit)
 	} else {
@@ -306,6 +324,16 @@ func (r *Reports) Breakdowns(ctx context.Context, q Query, dims []Dimension, lim
 	if len(session) == 0 {
 		return out, nil
 	}
+	if cut, ok := r.split(q, q.From); ok {
+		rows, err := r.breakdownsSplit(ctx, q, cut, session, limit)
+		if err != nil {
+			return nil, fmt.Errorf("report: breakdowns %v of %s: %w", session, q.Site, err)
+		}
+		for i, d := range session {
+			out[d] = rows[i]
+		}
+		return out, nil
+	}
 	query, args := breakdownsQuery(q, session, limit)
 	err := r.each(ctx, query, args, func(rows store.Rows) error {
 		var i uint8
@@ -333,6 +361,19 @@ func (r *Reports) Breakdowns(ctx context.Context, q Query, dims []Dimension, lim
 // breakdownsQuery is Breakdowns' query for the session dimensions dims: the
 // rows of breakdownQuery for each, told apart by their index in dims.
 func breakdownsQuery(q Query, dims []Dimension, limit int) (string, []any) {
+	from, args := breakdownsFrom(q, dims)
+	return `SELECT b_dim, b_key, uniqExact(s_visitor) AS visitors, count() AS sessions, sum(s_pageviews) AS pageviews,
+       sum(s_custom), countIf(` + bounceCond + `), sum(s_duration)
+FROM ` + from + `
+GROUP BY b_dim, b_key
+ORDER BY b_dim, sessions DESC, pageviews DESC, b_key
+LIMIT ` + strconv.Itoa(limit) + ` BY b_dim`, args
+}
+
+// breakdownsFrom is what Breakdowns' statements read: q's sessions, each
+// once per dimension of dims through ARRAY JOIN (b_dim its index in dims,
+// b_key its key), and the arguments.
+func breakdownsFrom(q Query, dims []Dimension) (string, []any) {
 	cols := []string{colVisitor, colPageviews, colCustom, colDuration}
 	index, keys := make([]string, len(dims)), make([]string, len(dims))
 	for i, d := range dims {
@@ -341,11 +382,56 @@ func breakdownsQuery(q Query, dims []Dimension, limit int) (string, []any) {
 		index[i], keys[i] = strconv.Itoa(i), alias
 	}
 	from, args := q.sessionsFrom(cols...)
-	return `SELECT b_dim, b_key, uniqExact(s_visitor) AS visitors, count() AS sessions, sum(s_pageviews) AS pageviews,
-       sum(s_custom), countIf(` + bounceCond + `), sum(s_duration)
-FROM ` + from + `
-ARRAY JOIN arrayMap(i -> toUInt8(i), [` + strings.Join(index, ", ") + `]) AS b_dim, [` + strings.Join(keys, ", ") + `] AS b_key
-GROUP BY b_dim, b_key
-ORDER BY b_dim, sessions DESC, pageviews DESC, b_key
-LIMIT ` + strconv.Itoa(limit) + ` BY b_dim`, args
+	return from + `
+ARRAY JOIN arrayMap(i -> toUInt8(i), [` + strings.Join(index, ", ") + `]) AS b_dim, [` + strings.Join(keys, ", ") + `] AS b_key`, args
+}
+
+// breakdownsSplit is Breakdowns' statement on a ClosedCache (closed.go):
+// every key of each dimension, merged, then ranked as breakdownsQuery
+// ranks them (sessions, pageviews, key), limit rows per dimension.
+func (r *Reports) breakdownsSplit(ctx context.Context, q Query, cut time.Time, dims []Dimension, limit int) ([][]Row, error) {
+	g := grouping{stmt: func(part Query) (string, []any) {
+		from, args := breakdownsFrom(part, dims)
+		return groupSelect("concat(toString(b_dim), ':', b_key)", "s_visitor", "count()", "sum(s_pageviews)", "sum(s_custom)",
+			"countIf("+bounceCond+")", "sum(s_duration)") + "\nFROM " + from + "\nGROUP BY g_key", args
+	}}
+	for _, d := range dims {
+		g.cols = append(g.cols, dimensions[d].session)
+	}
+	groups, err := r.groups(ctx, q, cut, g, 5)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]Row, len(dims))
+	for k, v := range groups {
+		i, key, ok := strings.Cut(k, ":")
+		n, err := strconv.Atoi(i)
+		if !ok || err != nil || n < 0 || n >= len(dims) {
+			return nil, fmt.Errorf("breakdown key %q of %d dimensions", k, len(dims))
+		}
+		row := Row{Key: key, Visitors: v[0], Sessions: v[1], Pageviews: v[2], Events: v[3]}
+		if row.Sessions > 0 {
+			row.BounceRate = float64(v[4]) / float64(row.Sessions)
+			row.AvgDurationSec = float64(v[5]) / 1000 / float64(row.Sessions)
+		}
+		out[n] = append(out[n], row)
+	}
+	for i := range out {
+		out[i] = topRows(out[i], limit, func(a, b Row) int {
+			return cmp.Or(cmp.Compare(b.Sessions, a.Sessions), cmp.Compare(b.Pageviews, a.Pageviews), strings.Compare(a.Key, b.Key))
+		})
+	}
+	return out, nil
+}
+
+// topRows sorts rows by order and keeps the first limit, never nil.
+func topRows(rows []Row, limit int, order func(a, b Row) int) []Row {
+	slices.SortFunc(rows, order)
+	if len(rows) > limit {
+		rows = rows[:limit]
+	}
+	if rows == nil {
+		rows = []Row{}
+	}
+	return rows
 }

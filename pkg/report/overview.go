@@ -44,6 +44,13 @@ func (r *Reports) Overview(ctx context.Context, q Query, loc *time.Location, m M
 	if err != nil {
 		return Overview{}, err
 	}
+	readFrom := q.From
+	if compare {
+		readFrom = q.Previous().From
+	}
+	if cut, ok := r.split(q, readFrom); ok {
+		return r.overviewSplit(ctx, q, cut, m, iv, tz, bs, compare)
+	}
 	var out Overview
 	var keep *previousLookup // compare: where to keep the previous period's figures
 	kept := false            // the previous period's figures were kept ones
@@ -59,21 +66,14 @@ func (r *Reports) Overview(ctx context.Context, q Query, loc *time.Location, m M
 			keep = l
 		}
 	}
-	key, n := bucketKey(iv, "s_started")
 	read := q
 	if compare {
 		read = q.Previous()
 		read.To = q.To
 	}
 	from, args := read.sessionsFrom(append([]string{colStarted}, summaryCols...)...)
-	keys := "[" + key + ", '" + overviewTotal + "']"
-	if compare {
-		// Previous().To is q.From: the sessions before From's second are the
-		// previous period's, as in Compare.
-		keys = "if(s_started >= toDateTime(?), " + keys + ", ['" + overviewPrevious + "'])"
-		args = append(args, q.fromSec())
-	}
-	args = append(args, zoneArgs(tz, n)...)
+	keys, keyArgs := overviewKeys(q, iv, tz, compare)
+	args = append(args, keyArgs...)
 	query := "SELECT bucket, " + summaryAggs + "\nFROM " + from + "\nARRAY JOIN " + keys + " AS bucket\nGROUP BY bucket\nORDER BY bucket"
 	ps := newPointSet(bs)
 	err = r.each(ctx, query, args, func(rows store.Rows) error {
@@ -97,6 +97,54 @@ func (r *Reports) Overview(ctx context.Context, q Query, loc *time.Location, m M
 		r.keepPrevious(keep, out.Previous)
 	}
 	if compare || kept {
+		out.Change = changeOf(out.Current, out.Previous)
+	}
+	out.Points = ps.series(m)
+	return out, nil
+}
+
+// overviewKeys is the ARRAY JOIN of Overview's statement (see Overview)
+// and its arguments.
+func overviewKeys(q Query, iv Interval, tz string, compare bool) (string, []any) {
+	key, n := bucketKey(iv, "s_started")
+	keys := "[" + key + ", '" + overviewTotal + "']"
+	var args []any
+	if compare {
+		// Previous().To is q.From: the sessions before From's second are the
+		// previous period's, as in Compare.
+		keys = "if(s_started >= toDateTime(?), " + keys + ", ['" + overviewPrevious + "'])"
+		args = append(args, q.fromSec())
+	}
+	return keys, append(args, zoneArgs(tz, n)...)
+}
+
+// overviewSplit is Overview on a ClosedCache: the same keys, the closed
+// part's figures kept (closed.go). The previous period, wholly before the
+// cut, is in the closed part.
+func (r *Reports) overviewSplit(ctx context.Context, q Query, cut time.Time, m Metric, iv Interval, tz string, bs []bucket, compare bool) (Overview, error) {
+	read := q
+	if compare {
+		read = q.Previous()
+		read.To = q.To
+	}
+	keys, keyArgs := overviewKeys(q, iv, tz, compare)
+	rows, err := r.summaries(ctx, read, cut, keys, keyArgs)
+	if err != nil {
+		return Overview{}, fmt.Errorf("report: overview of %s: %w", q.Site, err)
+	}
+	var out Overview
+	ps := newPointSet(bs)
+	for k, s := range rows {
+		switch k {
+		case overviewTotal:
+			out.Current = s
+		case overviewPrevious:
+			out.Previous = s
+		default:
+			ps.add(k, s)
+		}
+	}
+	if compare {
 		out.Change = changeOf(out.Current, out.Previous)
 	}
 	out.Points = ps.series(m)

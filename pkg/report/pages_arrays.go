@@ -1,9 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/teller-analytics/teller/pkg/session"
 	"github.com/teller-analytics/teller/pkg/store"
@@ -59,11 +61,7 @@ func (r *Reports) pagesOverflowed(ctx context.Context, q Query) (bool, error) {
 // between the check and this query is left out of this one answer rather
 // than shown with an "(other)" page.
 func pagesQuery(q Query, overflowed bool, limit int) (string, []any) {
-	rows, args := q.sessionsFrom(colVisitor, "pages AS s_pages", "page_views AS s_page_views")
-	inner := `SELECT session_id AS p_session, s_visitor AS p_visitor, p_key, toUInt64(p_n) AS p_views
-      FROM ` + rows + `
-      ARRAY JOIN s_pages AS p_key, s_page_views AS p_n
-      WHERE NOT has(s_pages, '` + otherPages + `')`
+	inner, args := pageRows(q)
 	if overflowed {
 		// The overflowed sessions, from events; the others, from their rows.
 		over, overArgs := q.overflowedFrom()
@@ -81,21 +79,64 @@ func pagesQuery(q Query, overflowed bool, limit int) (string, []any) {
       GROUP BY session_id, pathname`
 		args = append(append(append(append(args, overArgs...), whereArgs...), overArgs...), keptArgs...)
 	}
+	where, whereArgs := pageFilters(q)
+	query := `SELECT p_key, uniqExact(p_visitor) AS visitors, count() AS sessions, sum(p_views) AS pageviews,
+       toUInt64(0) AS events, toUInt64(0), toUInt64(0)
+FROM (` + inner + `)` + where
+	args = append(args, whereArgs...)
+	return query + `
+GROUP BY p_key
+ORDER BY pageviews DESC, sessions DESC, p_key
+LIMIT ` + strconv.Itoa(limit), args
+}
+
+// pageRows is the subquery of q's (session, page) rows from the session
+// rows' page arrays, sessions that overflowed them left out (pagesQuery
+// adds theirs from events), and its arguments.
+func pageRows(q Query) (string, []any) {
+	rows, args := q.sessionsFrom(colVisitor, "pages AS s_pages", "page_views AS s_page_views")
+	return `SELECT session_id AS p_session, s_visitor AS p_visitor, p_key, toUInt64(p_n) AS p_views
+      FROM ` + rows + `
+      ARRAY JOIN s_pages AS p_key, s_page_views AS p_n
+      WHERE NOT has(s_pages, '` + otherPages + `')`, args
+}
+
+// pageFilters is the WHERE that q's page filters put on the pages' rows
+// (empty without any), and its arguments.
+func pageFilters(q Query) (string, []any) {
 	var cond []string
+	var args []any
 	for _, f := range q.Filters {
 		if f.Dimension == Pages {
 			c, arg := f.cond("p_key")
 			cond, args = append(cond, c), append(args, arg)
 		}
 	}
-	query := `SELECT p_key, uniqExact(p_visitor) AS visitors, count() AS sessions, sum(p_views) AS pageviews,
-       toUInt64(0) AS events, toUInt64(0), toUInt64(0)
-FROM (` + inner + `)`
-	if len(cond) > 0 {
-		query += "\nWHERE " + strings.Join(cond, " AND ")
+	if len(cond) == 0 {
+		return "", nil
 	}
-	return query + `
-GROUP BY p_key
-ORDER BY pageviews DESC, sessions DESC, p_key
-LIMIT ` + strconv.Itoa(limit), args
+	return "\nWHERE " + strings.Join(cond, " AND "), args
+}
+
+// pagesSplit is pagesQuery on a ClosedCache (closed.go), for a range none
+// of whose sessions overflowed: every page merged, then ranked as
+// pagesQuery ranks them (pageviews, sessions, path).
+func (r *Reports) pagesSplit(ctx context.Context, q Query, cut time.Time, limit int) ([]Row, error) {
+	g := grouping{cols: []string{"pages", "page_views"}, stmt: func(part Query) (string, []any) {
+		inner, args := pageRows(part)
+		where, whereArgs := pageFilters(part)
+		return groupSelect("p_key", "p_visitor", "count()", "sum(p_views)") + "\nFROM (" + inner + ")" + where +
+			"\nGROUP BY g_key", append(args, whereArgs...)
+	}}
+	groups, err := r.groups(ctx, q, cut, g, 2)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]Row, 0, len(groups))
+	for k, v := range groups {
+		rows = append(rows, Row{Key: k, Visitors: v[0], Sessions: v[1], Pageviews: v[2]})
+	}
+	return topRows(rows, limit, func(a, b Row) int {
+		return cmp.Or(cmp.Compare(b.Pageviews, a.Pageviews), cmp.Compare(b.Sessions, a.Sessions), strings.Compare(a.Key, b.Key))
+	}), nil
 }

@@ -108,6 +108,8 @@ type Querier interface {
 type Reports struct {
 	q        Querier
 	previous *PreviousCache // nil: previous periods are always read (previous.go)
+	closed   *ClosedCache   // nil: closed sessions are always read (closed.go)
+	now      func() time.Time
 }
 
 // New returns Reports reading through q (a *store.DB).

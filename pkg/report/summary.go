@@ -36,13 +36,26 @@ var summaryCols = []string{colVisitor, colDuration, colPageviews, colCustom}
 // scanSummary reads, in order.
 var summaryAggs = summaryAggsIf("")
 
+// summarySums are summaryAggs after the visitors: the figures that add up
+// across parts of a range (closed.go), in scanSummary's order.
+var summarySums = []string{"count()", "sum(s_pageviews)", "countIf(" + bounceCond + ")", "sum(s_duration)", "sum(s_custom)"}
+
+// summaryOf is the Summary of a merged grouping row: the distinct visitors,
+// then summarySums.
+func summaryOf(row []uint64) Summary {
+	s := Summary{Visitors: row[0], Sessions: row[1], Pageviews: row[2], Events: row[5]}
+	sc := summaryScan{bounces: row[3], durationMs: row[4]}
+	sc.finish(&s)
+	return s
+}
+
 // summaryAggsIf is summaryAggs over the sessions that match cond (all of
 // them when cond is empty), as -If aggregates: the one definition of the
 // summary figures, so that Compare's single scan computes each period's
 // exactly as Summary does.
 func summaryAggsIf(cond string) string {
 	if cond == "" {
-		return "uniqExact(s_visitor), count(), sum(s_pageviews), countIf(" + bounceCond + "), sum(s_duration), sum(s_custom)"
+		return "uniqExact(s_visitor), " + strings.Join(summarySums, ", ")
 	}
 	c := "(" + cond + ")"
 	return "uniqExactIf(s_visitor, " + c + "), countIf(" + c + "), sumIf(s_pageviews, " + c + "), countIf((" +
@@ -134,6 +147,18 @@ type Change struct {
 func (r *Reports) Compare(ctx context.Context, q Query) (Comparison, error) {
 	if err := q.validate(); err != nil {
 		return Comparison{}, err
+	}
+	if cut, ok := r.split(q, q.Previous().From); ok {
+		// One key per period, the closed part's figures kept (closed.go).
+		keys := "if(s_started >= toDateTime(?), ['" + overviewTotal + "'], ['" + overviewPrevious + "'])"
+		both := q.Previous()
+		both.To = q.To
+		rows, err := r.summaries(ctx, both, cut, keys, []any{q.fromSec()})
+		if err != nil {
+			return Comparison{}, fmt.Errorf("report: comparison of %s with the previous period: %w", q.Site, err)
+		}
+		cur, prev := rows[overviewTotal], rows[overviewPrevious]
+		return Comparison{Current: cur, Previous: prev, Change: changeOf(cur, prev)}, nil
 	}
 	kept, keep, ok, err := r.lookupPrevious(ctx, q.Previous())
 	if err != nil {

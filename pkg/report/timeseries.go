@@ -240,6 +240,18 @@ func (r *Reports) Series(ctx context.Context, q Query, loc *time.Location, m Met
 		return nil, err
 	}
 	key, n := bucketKey(iv, "s_started")
+	if cut, ok := r.split(q, q.From); ok {
+		// The buckets' figures, the closed part's kept (closed.go).
+		rows, err := r.summaries(ctx, q, cut, "["+key+"]", zoneArgs(tz, n))
+		if err != nil {
+			return nil, fmt.Errorf("report: series of %s: %w", q.Site, err)
+		}
+		ps := newPointSet(bs)
+		for k, s := range rows {
+			ps.add(k, s)
+		}
+		return ps.series(m), nil
+	}
 	from, args := q.sessionsFrom(append([]string{colStarted}, summaryCols...)...)
 	query := "SELECT " + key + " AS bucket, " + summaryAggs + "\nFROM " + from + "\nGROUP BY bucket\nORDER BY bucket"
 	ps := newPointSet(bs)
