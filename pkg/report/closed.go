@@ -170,8 +170,8 @@ type grouping struct {
 // groupSelect is the head of a grouping's statement: the key, the visitor
 // set and the sums, in the order the merge reads them.
 func groupSelect(key, visitor string, sums ...string) string {
-	return "SELECT " + key + " AS g_key, arrayStringConcat(groupUniqArray(hex(reinterpretAsString(" + visitor +
-		")))) AS g_visitors,\n       " + strings.Join(sums, ", ")
+	return "SELECT " + key + " AS g_key, arrayStringConcat(groupUniqArray(hex(toFixedString(reinterpretAsString(" + visitor +
+		"), 16)))) AS g_visitors,\n       " + strings.Join(sums, ", ")
 }
 
 // split returns where to split q at the closed cut, and whether to: a
@@ -279,8 +279,10 @@ func (r *Reports) readGroups(ctx context.Context, stmt string, args []any, nsums
 	return out, err
 }
 
-// closedVisitors decodes groupSelect's visitor ids (32 hex digits each) and
-// sorts them.
+// closedVisitors decodes groupSelect's visitor ids (32 hex digits each)
+// and sorts them. reinterpretAsString drops a UUID's trailing zero bytes,
+// and so does every conversion of its result to String: toFixedString
+// puts them back and hex keeps them.
 func closedVisitors(s string) ([]visitorID, error) {
 	if len(s)%32 != 0 {
 		return nil, fmt.Errorf("visitor ids of %d hex digits, want a multiple of 32", len(s))

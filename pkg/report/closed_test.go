@@ -43,6 +43,13 @@ func TestClosedPartKept(t *testing.T) {
 		pages     []string
 	}
 	id := func(kind, name string) uuid.UUID {
+		switch kind + "/" + name {
+		// reinterpretAsString drops these ids' trailing zero bytes.
+		case "visitor/v4":
+			return uuid.MustParse("01000000-0000-0000-0000-000000000000")
+		case "visitor/v5":
+			return uuid.MustParse("00000000-0000-0000-0000-000000000100")
+		}
 		return uuid.NewSHA1(uuid.NameSpaceOID, []byte(site+"/"+kind+"/"+name))
 	}
 	cols := []string{"site_id", "session_date", "session_id", "visitor_id", "started_at", "start_reason", "version",
