@@ -18,7 +18,8 @@ import (
 // changes again only through a late event, a merge, a replay or a rewrite.
 // Yet every view merged all of them again with FINAL, the report's largest
 // cost. With a ClosedCache a grouped report (Overview, Compare, Series,
-// the session breakdowns, the pages) splits its range at a cut before
+// the session breakdowns, the pages; and Completeness' stored events per
+// day, marked by their event ids) splits its range at a cut before
 // which every session is closed (closedCut): the closed part's figures are
 // computed once, per group key with its visitors as a set, and kept with a
 // mark of the rows they came from (the one PreviousCache uses: row count
@@ -165,6 +166,9 @@ type grouping struct {
 	// cols are the columns of session_versions the figures read besides
 	// previousKeptCols (the filters' are added): what the mark hashes.
 	cols []string
+	// mark, when set, is the mark's statement over part instead (for
+	// figures from another table): a row of a count and a hash sum.
+	mark func(part Query) (string, []any)
 }
 
 // groupSelect is the head of a grouping's statement: the key, the visitor
@@ -204,7 +208,14 @@ func (r *Reports) groups(ctx context.Context, read Query, cut time.Time, g group
 
 	stmt, args := g.stmt(closed)
 	key := Inline(stmt, args...)
-	mark, err := r.markOf(ctx, closed, g.cols)
+	var mark previousMark
+	var err error
+	if g.mark != nil {
+		mq, margs := g.mark(closed)
+		mark, err = r.readMark(ctx, closed, mq, margs)
+	} else {
+		mark, err = r.markOf(ctx, closed, g.cols)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +322,11 @@ WHERE site_id = ?
   AND session_date BETWEEN toDate(?) AND toDate(?)
   AND started_at >= toDateTime(?) AND started_at < toDateTime(?)`
 	days := p.sessionDays()
-	args := []any{p.Site, day(days.first), day(days.last), p.fromSec(), p.toSec()}
+	return r.readMark(ctx, p, query, []any{p.Site, day(days.first), day(days.last), p.fromSec(), p.toSec()})
+}
+
+// readMark runs a mark's statement (a count and a hash sum) of part p.
+func (r *Reports) readMark(ctx context.Context, p Query, query string, args []any) (previousMark, error) {
 	var m previousMark
 	err := r.each(ctx, query, args, func(rows store.Rows) error { return rows.Scan(&m.rows, &m.hash) })
 	if err != nil {

@@ -3,6 +3,7 @@ package report_test
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,10 +17,11 @@ import (
 
 // TestClosedPartKept: with a ClosedCache, every grouped report (Compare,
 // Overview, Series, the session breakdowns one by one and at once, the
-// pages) gives exactly what it gives without one, on both engines, while
+// pages, the stored events of Completeness) gives exactly what it gives
+// without one, on both engines, while
 // the closed part's rows stay as they were (its figures are then kept and
 // only the open part is read), and after each way those rows can change:
-// a new version of a closed session, the same versions rewritten with
+// a new version of a closed session, a new event, the same versions rewritten with
 // another bot flag or channel, a filter on a session column. Visitors with
 // sessions on both sides of the cut are counted once. A filter on events is
 // never answered from the cache.
@@ -89,12 +91,35 @@ func TestClosedPartKept(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		rewrite := func(ss ...sess) {
+		// Custom events of c1, c2 and o1 (v1 on both sides of the cut).
+		type ev struct {
+			name, session, visitor string
+			at                     time.Time
+			n                      int
+		}
+		evs := []ev{{"Signup", "c1", "v1", from.Add(5 * time.Hour), 1}, {"Download", "c2", "v3", from.Add(60 * time.Hour), 1},
+			{"Signup", "o1", "v1", cut, 1}, {"Download", "c1", "v1", from.Add(5 * time.Hour), 2}}
+		writeEvents := func(es ...ev) {
 			t.Helper()
-			if err := e.Exec(ctx, "ALTER TABLE session_versions DROP PARTITION 202104"); err != nil {
+			var rows [][]any
+			for _, x := range es {
+				rows = append(rows, []any{site, x.at.Add(time.Duration(x.n) * time.Second), id("event", x.session+x.name+strconv.Itoa(x.n)),
+					id("visitor", x.visitor), id("session", x.session), x.at, "event", x.name})
+			}
+			if err := e.Insert(ctx, "events", []string{"site_id", "ts", "event_id", "visitor_id", "session_id",
+				"session_started_at", "kind", "name"}, rows); err != nil {
 				t.Fatal(err)
 			}
+		}
+		rewrite := func(ss ...sess) {
+			t.Helper()
+			for _, table := range []string{"session_versions", "events"} {
+				if err := e.Exec(ctx, "ALTER TABLE "+table+" DROP PARTITION 202104"); err != nil {
+					t.Fatal(err)
+				}
+			}
 			write(ss...)
+			writeEvents(evs...)
 		}
 		rewrite(base...)
 		cache := report.NewClosedCache(0)
@@ -128,7 +153,15 @@ func TestClosedPartKept(t *testing.T) {
 					same(step, "Series "+string(iv)+" "+loc.String(), gotS, wantS, err1, err2)
 				}
 			}
+			for _, loc := range []*time.Location{time.UTC, reporttest.Location()} {
+				want, err1 := plain.Completeness(ctx, q, loc)
+				got, err2 := r.Completeness(lctx, q, loc)
+				same(step, "Completeness "+loc.String(), got, want, err1, err2)
+			}
 			for _, limit := range []int{1, 2, 1000} {
+				wantE, err1 := plain.Breakdown(ctx, q, report.Events, limit)
+				gotE, err2 := r.Breakdown(lctx, q, report.Events, limit)
+				same(step, "Breakdown events", gotE, wantE, err1, err2)
 				wantB, err1 := plain.Breakdowns(ctx, q, append(dims, report.Pages), limit)
 				gotB, err2 := r.Breakdowns(lctx, q, append(dims, report.Pages), limit)
 				same(step, "Breakdowns", gotB, wantB, err1, err2)
@@ -163,6 +196,13 @@ func TestClosedPartKept(t *testing.T) {
 			t.Errorf("new version: %d pageviews, want %d", got.Current.Pageviews, first.Current.Pageviews+1)
 		}
 		check("new version, again", q, true)
+		// A new custom event of a closed session.
+		writeEvents(ev{"Signup", "c2", "v3", from.Add(60 * time.Hour), 3})
+		check("new event", q, false)
+		if rows, err := r.Breakdown(ctx, q, report.Events, 10); err != nil || len(rows) != 2 || rows[0].Sessions != 3 || rows[0].Visitors != 2 {
+			t.Errorf("new event: %+v, %v; want Signup in 3 sessions of 2 visitors", rows, err)
+		}
+		check("new event, again", q, true)
 		// An open session changing leaves the closed part kept.
 		write(sess{"o3", "v5", cut.Add(30 * time.Hour), 2, 2, 0, "referral", []string{"/b", "/e"}})
 		check("open changed", q, true)

@@ -286,7 +286,7 @@ func closedReports(ctx context.Context, plain *report.Reports) (any, error) {
 	r := *plain
 	cached := r.WithClosedCache(report.NewClosedCache(0)).WithClock(func() time.Time { return mid.Add(49 * time.Hour) })
 	loc := reporttest.Location()
-	dims := append(report.Dimensions(), report.Pages)
+	dims := report.Dimensions()
 	run := func(r *report.Reports) ([]any, error) {
 		c, err := r.Compare(ctx, q)
 		if err != nil {
@@ -304,7 +304,11 @@ func closedReports(ctx context.Context, plain *report.Reports) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []any{c, o, s, b}, nil
+		d, err := r.Completeness(ctx, q, loc)
+		if err != nil {
+			return nil, err
+		}
+		return []any{c, o, s, b, d}, nil
 	}
 	want, err := run(plain)
 	if err != nil {
