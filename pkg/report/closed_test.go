@@ -228,6 +228,8 @@ func TestClosedPartKept(t *testing.T) {
 		if got := check("channel rewritten", direct, false); got.Current.Sessions != 3 {
 			t.Errorf("channel rewritten: %d direct sessions, want 3 (c2, c3, o1)", got.Current.Sessions)
 		}
+		// The same rewrite seen without the filter: by the channel breakdown.
+		check("channel rewritten, unfiltered", q, false)
 
 		// A range wholly before the cut is closed as a whole: kept too.
 		closedOnly := q
