@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"encoding/hex"
@@ -160,8 +161,7 @@ func (r *Reports) closedCut() time.Time {
 // visitors' ids (hex, concatenated: closedVisitors) and UInt64 sums that
 // add up across parts.
 type grouping struct {
-	// stmt is the statement over part, a Query over a part of the range
-	// (from is the whole range's start, for keys that tell periods apart).
+	// stmt is the statement over part, a Query over a part of the range.
 	stmt func(part Query) (string, []any)
 	// cols are the columns of session_versions the figures read besides
 	// previousKeptCols (the filters' are added): what the mark hashes.
@@ -265,7 +265,7 @@ func (r *Reports) groups(ctx context.Context, read Query, cut time.Time, g group
 	return out, nil
 }
 
-func compareVisitors(a, b visitorID) int { return strings.Compare(string(a[:]), string(b[:])) }
+func compareVisitors(a, b visitorID) int { return bytes.Compare(a[:], b[:]) }
 
 // readGroups runs a grouping's statement and reads its rows.
 func (r *Reports) readGroups(ctx context.Context, stmt string, args []any, nsums int) (map[string]*group, error) {
