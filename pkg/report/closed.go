@@ -186,10 +186,8 @@ func (r *Reports) split(q Query, readFrom time.Time) (time.Time, bool) {
 	if r.closed == nil {
 		return time.Time{}, false
 	}
-	for _, f := range q.Filters {
-		if dimensions[f.Dimension].eventColumn != "" {
-			return time.Time{}, false
-		}
+	if q.filtersEvents() {
+		return time.Time{}, false
 	}
 	cut := r.closedCut()
 	if cut.After(q.To) {
@@ -306,6 +304,17 @@ func closedVisitors(s string) ([]visitorID, error) {
 	}
 	slices.SortFunc(out, compareVisitors)
 	return out, nil
+}
+
+// filtersEvents reports whether a filter of q reads events: their rows
+// are in no mark of session rows.
+func (q Query) filtersEvents() bool {
+	for _, f := range q.Filters {
+		if dimensions[f.Dimension].eventColumn != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // markOf reads the mark of p's session rows: how many rows of

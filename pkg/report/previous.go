@@ -3,11 +3,7 @@ package report
 import (
 	"container/list"
 	"context"
-	"fmt"
-	"strings"
 	"sync"
-
-	"github.com/teller-analytics/teller/pkg/store"
 )
 
 // The previous period of a comparison (Compare, Overview with compare) lies
@@ -21,11 +17,12 @@ import (
 // session row in the period changes the mark, and the period is computed
 // again.
 //
-// The mark is the number of session_versions rows in the period's
-// session_date window and the sum (mod 2^64) of a 64-bit hash of every
-// column the figures and the filters read. Equal marks from different rows
-// take a 64-bit hash collision; the figures' visitor counts (uniqExact of
-// UUIDs) are exact, and this is the one place that trades that for speed.
+// The mark (markOf, shared with ClosedCache) is the number of
+// session_versions rows of the sessions that started in the period and the
+// sum (mod 2^64) of a 64-bit hash of every column the figures and the
+// filters read. Equal marks from different rows take a 64-bit hash
+// collision; the figures' visitor counts (uniqExact of UUIDs) are exact,
+// and the marks are the one place that trades that for speed.
 //
 // The cache is per process: dashboards behind a load balancer each keep
 // their own, and each checks the mark itself. It is not used on a cluster
@@ -134,24 +131,12 @@ func (r *Reports) lookupPrevious(ctx context.Context, p Query) (Summary, *previo
 	if r.previous == nil {
 		return Summary{}, nil, false, nil
 	}
-	hashed := append([]string(nil), previousKeptCols...)
-	for _, f := range p.Filters {
-		def := dimensions[f.Dimension]
-		if def.eventColumn != "" {
-			return Summary{}, nil, false, nil
-		}
-		hashed = append(hashed, def.session)
+	if p.filtersEvents() {
+		return Summary{}, nil, false, nil
 	}
-	query := "SELECT count(), sum(cityHash64(" + strings.Join(hashed, ", ") + `))
-FROM session_versions
-WHERE site_id = ?
-  AND session_date BETWEEN toDate(?) AND toDate(?)`
-	days := p.sessionDays()
-	args := []any{p.Site, day(days.first), day(days.last)}
-	var m previousMark
-	err := r.each(ctx, query, args, func(rows store.Rows) error { return rows.Scan(&m.rows, &m.hash) })
+	m, err := r.markOf(ctx, p, nil)
 	if err != nil {
-		return Summary{}, nil, false, fmt.Errorf("report: mark of the previous period of %s: %w", p.Site, err)
+		return Summary{}, nil, false, err
 	}
 	from, fromArgs := p.sessionsFrom(summaryCols...)
 	stmt := "SELECT " + summaryAggs + "\nFROM " + from
