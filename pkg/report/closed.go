@@ -2,13 +2,11 @@ package report
 
 import (
 	"bytes"
-	"container/list"
 	"context"
 	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/teller-analytics/teller/pkg/store"
@@ -47,22 +45,7 @@ const DefaultClosedBytes = 512 << 20
 // ClosedCache keeps the closed parts' figures with their marks, the least
 // recently used dropped first, within a byte budget. It is safe for
 // concurrent use.
-type ClosedCache struct {
-	mu       sync.Mutex
-	maxBytes int64
-	bytes    int64
-	order    *list.List // of *closedEntry, most recent first
-	entries  map[string]*list.Element
-	hits     uint64
-	misses   uint64
-}
-
-type closedEntry struct {
-	key    string
-	mark   previousMark
-	groups map[string]*group
-	size   int64
-}
+type ClosedCache struct{ kept *marked[map[string]*group] }
 
 // visitorID is a visitor's UUID as its 16 bytes.
 type visitorID [16]byte
@@ -81,55 +64,22 @@ func NewClosedCache(maxBytes int64) *ClosedCache {
 	if maxBytes <= 0 {
 		maxBytes = DefaultClosedBytes
 	}
-	return &ClosedCache{maxBytes: maxBytes, order: list.New(), entries: map[string]*list.Element{}}
+	// One view must not push out every other: at most a quarter each.
+	return &ClosedCache{newMarked(maxBytes, maxBytes/4, closedBytes)}
 }
 
-// Stats is how many reports used kept closed figures (hits) and how many
-// computed them (misses), and the bytes kept.
-func (c *ClosedCache) Stats() (hits, misses uint64, bytes int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.hits, c.misses, c.bytes
-}
-
-func (c *ClosedCache) get(key string, m previousMark) (map[string]*group, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.entries[key]
-	if !ok || el.Value.(*closedEntry).mark != m {
-		c.misses++
-		return nil, false
-	}
-	c.hits++
-	c.order.MoveToFront(el)
-	return el.Value.(*closedEntry).groups, true
-}
-
-func (c *ClosedCache) put(key string, m previousMark, groups map[string]*group) {
+// closedBytes is about what a closed part's figures hold in memory.
+func closedBytes(key string, groups map[string]*group) int64 {
 	size := int64(len(key)) + 64
 	for k, g := range groups {
 		size += int64(len(k)) + 64 + int64(len(g.visitors))*16 + int64(len(g.sums))*8
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if size > c.maxBytes/4 {
-		return // one view must not push out every other
-	}
-	if el, ok := c.entries[key]; ok {
-		c.bytes -= el.Value.(*closedEntry).size
-		c.order.Remove(el)
-		delete(c.entries, key)
-	}
-	c.entries[key] = c.order.PushFront(&closedEntry{key: key, mark: m, groups: groups, size: size})
-	c.bytes += size
-	for c.bytes > c.maxBytes {
-		last := c.order.Back()
-		e := last.Value.(*closedEntry)
-		c.order.Remove(last)
-		delete(c.entries, e.key)
-		c.bytes -= e.size
-	}
+	return size
 }
+
+// Stats is how many reports used kept closed figures (hits) and how many
+// computed them (misses), and the bytes kept.
+func (c *ClosedCache) Stats() (hits, misses uint64, bytes int64) { return c.kept.stats() }
 
 // WithClosedCache makes r keep closed parts' figures in c (nil: never).
 // Use it only on a single ClickHouse server (see the note above).
@@ -217,7 +167,7 @@ func (r *Reports) groups(ctx context.Context, read Query, cut time.Time, g group
 	if err != nil {
 		return nil, err
 	}
-	kept, ok := r.closed.get(key, mark)
+	kept, ok := r.closed.kept.get(key, mark)
 	if ok {
 		AddSQL(ctx, "-- The figures of the sessions that started before "+cut.UTC().Format(time.RFC3339)+
 			" were kept from an earlier run of this\n-- statement: their rows are unchanged (the same count and hash).\n"+key)
@@ -225,7 +175,7 @@ func (r *Reports) groups(ctx context.Context, read Query, cut time.Time, g group
 		if kept, err = r.readGroups(ctx, stmt, args, nsums); err != nil {
 			return nil, err
 		}
-		r.closed.put(key, mark, kept)
+		r.closed.kept.put(key, mark, kept)
 	}
 	live := map[string]*group{}
 	if open.From.Before(open.To) {

@@ -1,9 +1,7 @@
 package report
 
 import (
-	"container/list"
 	"context"
-	"sync"
 )
 
 // The previous period of a comparison (Compare, Overview with compare) lies
@@ -36,22 +34,7 @@ const DefaultPreviousEntries = 1024
 
 // PreviousCache keeps previous periods' figures with their marks, the
 // least recently used dropped first. It is safe for concurrent use.
-type PreviousCache struct {
-	mu      sync.Mutex
-	max     int
-	order   *list.List // of *previousEntry, most recent first
-	entries map[string]*list.Element
-	hits    uint64
-	misses  uint64
-}
-
-type previousEntry struct {
-	key     string
-	mark    previousMark
-	summary Summary
-}
-
-type previousMark struct{ rows, hash uint64 }
+type PreviousCache struct{ kept *marked[Summary] }
 
 // NewPreviousCache holds at most entries previous periods
 // (DefaultPreviousEntries when entries <= 0).
@@ -59,44 +42,14 @@ func NewPreviousCache(entries int) *PreviousCache {
 	if entries <= 0 {
 		entries = DefaultPreviousEntries
 	}
-	return &PreviousCache{max: entries, order: list.New(), entries: map[string]*list.Element{}}
+	return &PreviousCache{newMarked(int64(entries), 1, func(string, Summary) int64 { return 1 })}
 }
 
 // Stats is how many comparisons used kept figures (hits) and how many
 // computed them (misses).
 func (c *PreviousCache) Stats() (hits, misses uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.hits, c.misses
-}
-
-func (c *PreviousCache) get(key string, m previousMark) (Summary, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.entries[key]
-	if !ok || el.Value.(*previousEntry).mark != m {
-		c.misses++
-		return Summary{}, false
-	}
-	c.hits++
-	c.order.MoveToFront(el)
-	return el.Value.(*previousEntry).summary, true
-}
-
-func (c *PreviousCache) put(key string, m previousMark, s Summary) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		el.Value = &previousEntry{key: key, mark: m, summary: s}
-		c.order.MoveToFront(el)
-		return
-	}
-	c.entries[key] = c.order.PushFront(&previousEntry{key: key, mark: m, summary: s})
-	for c.order.Len() > c.max {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.entries, last.Value.(*previousEntry).key)
-	}
+	hits, misses, _ = c.kept.stats()
+	return hits, misses
 }
 
 // WithPreviousCache makes r keep previous periods' figures in c (nil: never).
@@ -141,7 +94,7 @@ func (r *Reports) lookupPrevious(ctx context.Context, p Query) (Summary, *previo
 	from, fromArgs := p.sessionsFrom(summaryCols...)
 	stmt := "SELECT " + summaryAggs + "\nFROM " + from
 	l := &previousLookup{key: Inline(stmt, fromArgs...), mark: m}
-	s, ok := r.previous.get(l.key, m)
+	s, ok := r.previous.kept.get(l.key, m)
 	if ok {
 		AddSQL(ctx, "-- The previous period's figures were kept from an earlier run of this statement: the\n"+
 			"-- rows they were computed from are unchanged (the statement above gave the same count and hash).\n"+
@@ -153,6 +106,6 @@ func (r *Reports) lookupPrevious(ctx context.Context, p Query) (Summary, *previo
 // keepPrevious stores s, computed after l's mark was read.
 func (r *Reports) keepPrevious(l *previousLookup, s Summary) {
 	if l != nil {
-		r.previous.put(l.key, l.mark, s)
+		r.previous.kept.put(l.key, l.mark, s)
 	}
 }
