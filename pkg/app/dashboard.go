@@ -213,6 +213,20 @@ func RunDashboard(ctx context.Context, cfg DashboardConfig, log *slog.Logger, ho
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "teller_dashboard_previous_period_computed_total",
 				Help: "Comparisons that computed the previous period's figures (first view, or its rows changed)"},
 				func() float64 { _, m := kept.Stats(); return float64(m) }))
+		// Both caches' marks read part by part, each part's kept while it
+		// is active (pkg/report/partmarks.go).
+		parts := report.NewPartMarks(0)
+		reports.WithPartMarks(parts)
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "teller_dashboard_mark_parts_read_total",
+				Help: "Table parts whose mark was read (new parts, or parts not seen by a mark statement before)"},
+				func() float64 { n, _, _ := parts.Stats(); return float64(n) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "teller_dashboard_mark_parts_kept_total",
+				Help: "Table parts whose kept mark was used (the part unchanged since it was read)"},
+				func() float64 { _, n, _ := parts.Stats(); return float64(n) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "teller_dashboard_mark_scans_total",
+				Help: "Marks read by a scan of the whole table because the parts could not be listed or moved meanwhile"},
+				func() float64 { _, _, n := parts.Stats(); return float64(n) }))
 		// Closed sessions' figures kept while their rows are unchanged
 		// (pkg/report/closed.go); not on a cluster either.
 		closed := report.NewClosedCache(0)

@@ -182,6 +182,13 @@ func (r *Reports) Breakdown(ctx context.Context, q Query, dim Dimension, limit i
 		}
 		return rows[0], nil
 	}
+	if split && dim == Events && len(q.Filters) == 0 {
+		rows, err := r.eventsSplit(ctx, q, cut, limit)
+		if err != nil {
+			return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+		}
+		return rows, nil
+	}
 	var query string
 	var args []any
 	if dim == Pages {
@@ -384,6 +391,37 @@ func breakdownsFrom(q Query, dims []Dimension) (string, []any) {
 	from, args := q.sessionsFrom(cols...)
 	return from + `
 ARRAY JOIN arrayMap(i -> toUInt8(i), [` + strings.Join(index, ", ") + `]) AS b_dim, [` + strings.Join(keys, ", ") + `] AS b_key`, args
+}
+
+// eventsSplit is eventRowsQuery for Events on a ClosedCache (closed.go),
+// without filters (with them, the events' sessions are read from
+// session_versions, which the mark does not cover): every event name with
+// its visitors, sessions and event ids as sets, merged, then ranked as
+// eventRowsQuery ranks them. Each count is a union, so an event id or a
+// session seen on both sides of the cut counts once. The mark hashes every
+// column the statement reads of the rows its WHERE selects.
+func (r *Reports) eventsSplit(ctx context.Context, q Query, cut time.Time, limit int) ([]Row, error) {
+	def := dimensions[Events]
+	g := grouping{sets: 3, stmt: func(part Query) (string, []any) {
+		where, args := part.eventRowsWhere(Events, "kind = '"+def.eventKind+"'")
+		return groupSetsSelect(def.eventColumn, []string{"visitor_id", "session_id", "event_id"}) +
+			"\nFROM events\nWHERE " + where + "\nGROUP BY g_key", args
+	}, mark: func(part Query) markStmt {
+		where, args := part.eventRowsWhere(Events, "kind = '"+def.eventKind+"'")
+		return markStmt{table: "events", where: where, args: args, hash: "cityHash64(reinterpretAsString(event_id), " +
+			"reinterpretAsString(visitor_id), reinterpretAsString(session_id), " + def.eventColumn + ")"}
+	}}
+	groups, err := r.groups(ctx, q, cut, g, 0)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]Row, 0, len(groups))
+	for k, v := range groups {
+		rows = append(rows, Row{Key: k, Visitors: v[0], Sessions: v[1], Events: v[2]})
+	}
+	return topRows(rows, limit, func(a, b Row) int {
+		return cmp.Or(cmp.Compare(b.Sessions, a.Sessions), cmp.Compare(b.Events, a.Events), strings.Compare(a.Key, b.Key))
+	}), nil
 }
 
 // breakdownsSplit is Breakdowns' statement on a ClosedCache (closed.go):

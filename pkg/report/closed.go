@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,15 +48,15 @@ const DefaultClosedBytes = 512 << 20
 // concurrent use.
 type ClosedCache struct{ kept *marked[map[string]*group] }
 
-// visitorID is a visitor's UUID as its 16 bytes.
-type visitorID [16]byte
+// id16 is a UUID (a visitor's, a session's, an event's) as its 16 bytes.
+type id16 [16]byte
 
-// group is one key's figures over a part of a range: its distinct
-// visitors (sorted) and its additive figures, in the order of the
-// grouping's sums.
+// group is one key's figures over a part of a range: its sets of distinct
+// ids (sorted; the visitors first), and its additive figures, in the order
+// of the grouping's sums.
 type group struct {
-	visitors []visitorID
-	sums     []uint64
+	sets [][]id16
+	sums []uint64
 }
 
 // NewClosedCache keeps at most maxBytes of figures (DefaultClosedBytes when
@@ -72,7 +73,10 @@ func NewClosedCache(maxBytes int64) *ClosedCache {
 func closedBytes(key string, groups map[string]*group) int64 {
 	size := int64(len(key)) + 64
 	for k, g := range groups {
-		size += int64(len(k)) + 64 + int64(len(g.visitors))*16 + int64(len(g.sums))*8
+		size += int64(len(k)) + 64 + int64(len(g.sums))*8
+		for _, ids := range g.sets {
+			size += 24 + int64(len(ids))*16
+		}
 	}
 	return size
 }
@@ -107,25 +111,37 @@ func (r *Reports) closedCut() time.Time {
 }
 
 // grouping is a grouped statement over a range's sessions whose figures
-// can be split at a cut and merged: its rows are a String key, its
-// visitors' ids (hex, concatenated: closedVisitors) and UInt64 sums that
-// add up across parts.
+// can be split at a cut and merged: its rows are a String key, sets of
+// ids (hex, concatenated: closedIDs), the visitors' first, and UInt64 sums
+// that add up across parts.
 type grouping struct {
 	// stmt is the statement over part, a Query over a part of the range.
 	stmt func(part Query) (string, []any)
+	// sets is how many id sets stmt selects (groupSetsSelect); 0 is one,
+	// the visitors (groupSelect).
+	sets int
 	// cols are the columns of session_versions the figures read besides
 	// previousKeptCols (the filters' are added): what the mark hashes.
 	cols []string
 	// mark, when set, is the mark's statement over part instead (for
-	// figures from another table): a row of a count and a hash sum.
-	mark func(part Query) (string, []any)
+	// figures from another table).
+	mark func(part Query) markStmt
 }
 
 // groupSelect is the head of a grouping's statement: the key, the visitor
 // set and the sums, in the order the merge reads them.
 func groupSelect(key, visitor string, sums ...string) string {
-	return "SELECT " + key + " AS g_key, arrayStringConcat(groupUniqArray(hex(toFixedString(reinterpretAsString(" + visitor +
-		"), 16)))) AS g_visitors,\n       " + strings.Join(sums, ", ")
+	return groupSetsSelect(key, []string{visitor}, sums...)
+}
+
+// groupSetsSelect is groupSelect with several id sets (UUID expressions).
+func groupSetsSelect(key string, sets []string, sums ...string) string {
+	cols := []string{key + " AS g_key"}
+	for i, id := range sets {
+		cols = append(cols, "arrayStringConcat(groupUniqArray(hex(toFixedString(reinterpretAsString("+id+
+			"), 16)))) AS g_ids"+strconv.Itoa(i))
+	}
+	return "SELECT " + strings.Join(append(cols, sums...), ",\n       ")
 }
 
 // split returns where to split q at the closed cut, and whether to: a
@@ -147,9 +163,10 @@ func (r *Reports) split(q Query, readFrom time.Time) (time.Time, bool) {
 }
 
 // groups computes g over read ([read.From, read.To)), the part before cut
-// kept in the cache, and returns each key's merged figures: visitors as a
-// distinct count first, then the sums.
+// kept in the cache, and returns each key's merged figures: each id set's
+// distinct count first (the visitors'), then the sums.
 func (r *Reports) groups(ctx context.Context, read Query, cut time.Time, g grouping, nsums int) (map[string][]uint64, error) {
+	nsets := max(g.sets, 1)
 	closed, open := read, read
 	closed.To, open.From = cut, cut
 	open.streams = 1 // a couple of days: one FINAL stream
@@ -159,8 +176,7 @@ func (r *Reports) groups(ctx context.Context, read Query, cut time.Time, g group
 	var mark previousMark
 	var err error
 	if g.mark != nil {
-		mq, margs := g.mark(closed)
-		mark, err = r.readMark(ctx, closed, mq, margs)
+		mark, err = r.readMark(ctx, closed, g.mark(closed))
 	} else {
 		mark, err = r.markOf(ctx, closed, g.cols)
 	}
@@ -172,7 +188,7 @@ func (r *Reports) groups(ctx context.Context, read Query, cut time.Time, g group
 		AddSQL(ctx, "-- The figures of the sessions that started before "+cut.UTC().Format(time.RFC3339)+
 			" were kept from an earlier run of this\n-- statement: their rows are unchanged (the same count and hash).\n"+key)
 	} else {
-		if kept, err = r.readGroups(ctx, stmt, args, nsums); err != nil {
+		if kept, err = r.readGroups(ctx, stmt, args, nsets, nsums); err != nil {
 			return nil, err
 		}
 		r.closed.kept.put(key, mark, kept)
@@ -180,79 +196,92 @@ func (r *Reports) groups(ctx context.Context, read Query, cut time.Time, g group
 	live := map[string]*group{}
 	if open.From.Before(open.To) {
 		stmt, args = g.stmt(open)
-		if live, err = r.readGroups(ctx, stmt, args, nsums); err != nil {
+		if live, err = r.readGroups(ctx, stmt, args, nsets, nsums); err != nil {
 			return nil, err
 		}
 	}
 	out := make(map[string][]uint64, len(kept)+len(live))
 	for k, c := range kept {
-		row := make([]uint64, 1+nsums)
-		row[0] = uint64(len(c.visitors))
-		copy(row[1:], c.sums)
+		row := make([]uint64, nsets+nsums)
+		for i, ids := range c.sets {
+			row[i] = uint64(len(ids))
+		}
+		copy(row[nsets:], c.sums)
 		out[k] = row
 	}
 	for k, l := range live {
 		row, ok := out[k]
 		if !ok {
-			row = make([]uint64, 1+nsums)
+			row = make([]uint64, nsets+nsums)
 			out[k] = row
 		}
-		var c *group
-		if c = kept[k]; c == nil {
-			c = &group{}
-		}
-		for _, v := range l.visitors {
-			if _, found := slices.BinarySearchFunc(c.visitors, v, compareVisitors); !found {
-				row[0]++
+		c := kept[k]
+		for i, ids := range l.sets {
+			var closedIDs []id16
+			if c != nil {
+				closedIDs = c.sets[i]
+			}
+			for _, v := range ids {
+				if _, found := slices.BinarySearchFunc(closedIDs, v, compareIDs); !found {
+					row[i]++
+				}
 			}
 		}
 		for i, s := range l.sums {
-			row[1+i] += s
+			row[nsets+i] += s
 		}
 	}
 	return out, nil
 }
 
-func compareVisitors(a, b visitorID) int { return bytes.Compare(a[:], b[:]) }
+func compareIDs(a, b id16) int { return bytes.Compare(a[:], b[:]) }
 
 // readGroups runs a grouping's statement and reads its rows.
-func (r *Reports) readGroups(ctx context.Context, stmt string, args []any, nsums int) (map[string]*group, error) {
+func (r *Reports) readGroups(ctx context.Context, stmt string, args []any, nsets, nsums int) (map[string]*group, error) {
 	out := map[string]*group{}
 	err := r.each(ctx, stmt, args, func(rows store.Rows) error {
-		var k, ids string
+		var k string
+		hexIDs := make([]string, nsets)
 		sums := make([]uint64, nsums)
-		dest := []any{&k, &ids}
+		dest := []any{&k}
+		for i := range hexIDs {
+			dest = append(dest, &hexIDs[i])
+		}
 		for i := range sums {
 			dest = append(dest, &sums[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		vs, err := closedVisitors(ids)
-		if err != nil {
-			return err
+		g := &group{sets: make([][]id16, nsets), sums: sums}
+		for i, s := range hexIDs {
+			ids, err := closedIDs(s)
+			if err != nil {
+				return err
+			}
+			g.sets[i] = ids
 		}
-		out[k] = &group{visitors: vs, sums: sums}
+		out[k] = g
 		return nil
 	})
 	return out, err
 }
 
-// closedVisitors decodes groupSelect's visitor ids (32 hex digits each)
-// and sorts them. reinterpretAsString drops a UUID's trailing zero bytes,
-// and so does every conversion of its result to String: toFixedString
-// puts them back and hex keeps them.
-func closedVisitors(s string) ([]visitorID, error) {
+// closedIDs decodes groupSetsSelect's ids (32 hex digits each) and sorts
+// them. reinterpretAsString drops a UUID's trailing zero bytes, and so
+// does every conversion of its result to String: toFixedString puts them
+// back and hex keeps them.
+func closedIDs(s string) ([]id16, error) {
 	if len(s)%32 != 0 {
-		return nil, fmt.Errorf("visitor ids of %d hex digits, want a multiple of 32", len(s))
+		return nil, fmt.Errorf("ids of %d hex digits, want a multiple of 32", len(s))
 	}
-	out := make([]visitorID, len(s)/32)
+	out := make([]id16, len(s)/32)
 	for i := range out {
 		if _, err := hex.Decode(out[i][:], []byte(s[i*32:(i+1)*32])); err != nil {
-			return nil, fmt.Errorf("visitor id %q: %w", s[i*32:(i+1)*32], err)
+			return nil, fmt.Errorf("id %q: %w", s[i*32:(i+1)*32], err)
 		}
 	}
-	slices.SortFunc(out, compareVisitors)
+	slices.SortFunc(out, compareIDs)
 	return out, nil
 }
 
@@ -275,23 +304,12 @@ func (r *Reports) markOf(ctx context.Context, p Query, cols []string) (previousM
 	for _, f := range p.Filters {
 		hashed = append(hashed, dimensions[f.Dimension].session)
 	}
-	query := "SELECT count(), sum(cityHash64(" + strings.Join(hashed, ", ") + `))
-FROM session_versions
-WHERE site_id = ?
-  AND session_date BETWEEN toDate(?) AND toDate(?)
-  AND started_at >= toDateTime(?) AND started_at < toDateTime(?)`
 	days := p.sessionDays()
-	return r.readMark(ctx, p, query, []any{p.Site, day(days.first), day(days.last), p.fromSec(), p.toSec()})
-}
-
-// readMark runs a mark's statement (a count and a hash sum) of part p.
-func (r *Reports) readMark(ctx context.Context, p Query, query string, args []any) (previousMark, error) {
-	var m previousMark
-	err := r.each(ctx, query, args, func(rows store.Rows) error { return rows.Scan(&m.rows, &m.hash) })
-	if err != nil {
-		return m, fmt.Errorf("report: mark of the sessions of %s before %s: %w", p.Site, p.To.UTC().Format(time.RFC3339), err)
-	}
-	return m, nil
+	return r.readMark(ctx, p, markStmt{table: "session_versions", hash: "cityHash64(" + strings.Join(hashed, ", ") + ")",
+		where: `site_id = ?
+  AND session_date BETWEEN toDate(?) AND toDate(?)
+  AND started_at >= toDateTime(?) AND started_at < toDateTime(?)`,
+		args: []any{p.Site, day(days.first), day(days.last), p.fromSec(), p.toSec()}})
 }
 
 // summaries is the split form of a statement that ARRAY JOINs each

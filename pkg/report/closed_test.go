@@ -121,131 +121,163 @@ func TestClosedPartKept(t *testing.T) {
 			write(ss...)
 			writeEvents(evs...)
 		}
-		rewrite(base...)
-		cache := report.NewClosedCache(0)
-		r := report.New(e).WithClosedCache(cache).WithClock(now)
-		same := func(step, what string, got, want any, err1, err2 error) {
-			t.Helper()
-			if err1 != nil || err2 != nil {
-				t.Fatalf("%s: %s: %v, %v", step, what, err1, err2)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("%s: %s\n got %+v\nwant %+v", step, what, got, want)
-			}
-		}
-		// check runs every grouped report on both and wants them equal, and
-		// the cache to have kept (kept) or computed every closed part.
-		check := func(step string, q report.Query, kept bool) report.Comparison {
-			t.Helper()
-			var log report.SQLLog
-			lctx := report.WithSQLLog(ctx, &log)
-			h0, m0, _ := cache.Stats()
-			want, err1 := plain.Compare(ctx, q)
-			got, err2 := r.Compare(lctx, q)
-			same(step, "Compare", got, want, err1, err2)
-			for _, loc := range []*time.Location{time.UTC, reporttest.Location()} {
-				wantOv, err1 := plain.Overview(ctx, q, loc, report.MetricVisitors, report.Day, true)
-				gotOv, err2 := r.Overview(lctx, q, loc, report.MetricVisitors, report.Day, true)
-				same(step, "Overview "+loc.String(), gotOv, wantOv, err1, err2)
-				for _, iv := range []report.Interval{report.Day, report.Week} {
-					wantS, err1 := plain.Series(ctx, q, loc, report.MetricVisitors, iv)
-					gotS, err2 := r.Series(lctx, q, loc, report.MetricVisitors, iv)
-					same(step, "Series "+string(iv)+" "+loc.String(), gotS, wantS, err1, err2)
+		// Marks read by a scan, and read part by part (PartMarks): the same
+		// steps, the same answers.
+		for _, byPart := range []bool{false, true} {
+			t.Run(map[bool]string{false: "scanned marks", true: "part marks"}[byPart], func(t *testing.T) {
+				rewrite(base...)
+				cache := report.NewClosedCache(0)
+				r := report.New(e).WithClosedCache(cache).WithClock(now)
+				parts := report.NewPartMarks(0)
+				if byPart {
+					r.WithPartMarks(parts)
 				}
-			}
-			for _, loc := range []*time.Location{time.UTC, reporttest.Location()} {
-				want, err1 := plain.Completeness(ctx, q, loc)
-				got, err2 := r.Completeness(lctx, q, loc)
-				same(step, "Completeness "+loc.String(), got, want, err1, err2)
-			}
-			for _, limit := range []int{1, 2, 1000} {
-				wantE, err1 := plain.Breakdown(ctx, q, report.Events, limit)
-				gotE, err2 := r.Breakdown(lctx, q, report.Events, limit)
-				same(step, "Breakdown events", gotE, wantE, err1, err2)
-				wantB, err1 := plain.Breakdowns(ctx, q, append(dims, report.Pages), limit)
-				gotB, err2 := r.Breakdowns(lctx, q, append(dims, report.Pages), limit)
-				same(step, "Breakdowns", gotB, wantB, err1, err2)
-				for _, d := range dims {
-					wantR, err1 := plain.Breakdown(ctx, q, d, limit)
-					gotR, err2 := r.Breakdown(lctx, q, d, limit)
-					same(step, "Breakdown "+string(d), gotR, wantR, err1, err2)
+				same := func(step, what string, got, want any, err1, err2 error) {
+					t.Helper()
+					if err1 != nil || err2 != nil {
+						t.Fatalf("%s: %s: %v, %v", step, what, err1, err2)
+					}
+					if !reflect.DeepEqual(got, want) {
+						t.Errorf("%s: %s\n got %+v\nwant %+v", step, what, got, want)
+					}
 				}
-			}
-			h1, m1, _ := cache.Stats()
-			statements := strings.Join(log.Statements(), "\n\n")
-			switch {
-			case kept && (m1 != m0 || h1 == h0):
-				t.Errorf("%s: %d kept and %d computed, want every closed part kept; statements:\n%s", step, h1-h0, m1-m0, statements)
-			case kept && !strings.Contains(statements, "were kept from an earlier run"):
-				t.Errorf("%s: the statements do not say the closed part was kept:\n%s", step, statements)
-			case !kept && m1 == m0:
-				t.Errorf("%s: %d kept and nothing computed, want the closed parts computed", step, h1-h0)
-			}
-			return got
-		}
+				// check runs every grouped report on both and wants them equal, and
+				// the cache to have kept (kept) or computed every closed part.
+				check := func(step string, q report.Query, kept bool) report.Comparison {
+					t.Helper()
+					var log report.SQLLog
+					lctx := report.WithSQLLog(ctx, &log)
+					h0, m0, _ := cache.Stats()
+					want, err1 := plain.Compare(ctx, q)
+					got, err2 := r.Compare(lctx, q)
+					same(step, "Compare", got, want, err1, err2)
+					for _, loc := range []*time.Location{time.UTC, reporttest.Location()} {
+						wantOv, err1 := plain.Overview(ctx, q, loc, report.MetricVisitors, report.Day, true)
+						gotOv, err2 := r.Overview(lctx, q, loc, report.MetricVisitors, report.Day, true)
+						same(step, "Overview "+loc.String(), gotOv, wantOv, err1, err2)
+						for _, iv := range []report.Interval{report.Day, report.Week} {
+							wantS, err1 := plain.Series(ctx, q, loc, report.MetricVisitors, iv)
+							gotS, err2 := r.Series(lctx, q, loc, report.MetricVisitors, iv)
+							same(step, "Series "+string(iv)+" "+loc.String(), gotS, wantS, err1, err2)
+						}
+					}
+					for _, loc := range []*time.Location{time.UTC, reporttest.Location()} {
+						want, err1 := plain.Completeness(ctx, q, loc)
+						got, err2 := r.Completeness(lctx, q, loc)
+						same(step, "Completeness "+loc.String(), got, want, err1, err2)
+					}
+					for _, limit := range []int{1, 2, 1000} {
+						wantE, err1 := plain.Breakdown(ctx, q, report.Events, limit)
+						gotE, err2 := r.Breakdown(lctx, q, report.Events, limit)
+						same(step, "Breakdown events", gotE, wantE, err1, err2)
+						wantB, err1 := plain.Breakdowns(ctx, q, append(dims, report.Pages), limit)
+						gotB, err2 := r.Breakdowns(lctx, q, append(dims, report.Pages), limit)
+						same(step, "Breakdowns", gotB, wantB, err1, err2)
+						for _, d := range dims {
+							wantR, err1 := plain.Breakdown(ctx, q, d, limit)
+							gotR, err2 := r.Breakdown(lctx, q, d, limit)
+							same(step, "Breakdown "+string(d), gotR, wantR, err1, err2)
+						}
+					}
+					h1, m1, _ := cache.Stats()
+					statements := strings.Join(log.Statements(), "\n\n")
+					switch {
+					case kept && (m1 != m0 || h1 == h0):
+						t.Errorf("%s: %d kept and %d computed, want every closed part kept; statements:\n%s", step, h1-h0, m1-m0, statements)
+					case kept && !strings.Contains(statements, "were kept from an earlier run"):
+						t.Errorf("%s: the statements do not say the closed part was kept:\n%s", step, statements)
+					case !kept && m1 == m0:
+						t.Errorf("%s: %d kept and nothing computed, want the closed parts computed", step, h1-h0)
+					}
+					return got
+				}
 
-		first := check("first view", q, false)
-		if first.Current.Sessions != 7 || first.Current.Visitors != 5 || first.Previous.Sessions != 2 {
-			t.Fatalf("first view: %+v, want 7 current sessions of 5 visitors, 2 previous", first)
-		}
-		check("unchanged", q, true)
+				first := check("first view", q, false)
+				if first.Current.Sessions != 7 || first.Current.Visitors != 5 || first.Previous.Sessions != 2 {
+					t.Fatalf("first view: %+v, want 7 current sessions of 5 visitors, 2 previous", first)
+				}
+				check("unchanged", q, true)
 
-		// A new version of a closed session: one more pageview.
-		write(sess{"c2", "v3", from.Add(60 * time.Hour), 2, 2, 0, "referral", []string{"/b", "/d"}})
-		if got := check("new version", q, false); got.Current.Pageviews != first.Current.Pageviews+1 {
-			t.Errorf("new version: %d pageviews, want %d", got.Current.Pageviews, first.Current.Pageviews+1)
-		}
-		check("new version, again", q, true)
-		// A new custom event of a closed session.
-		writeEvents(ev{"Signup", "c2", "v3", from.Add(60 * time.Hour), 3})
-		check("new event", q, false)
-		if rows, err := r.Breakdown(ctx, q, report.Events, 10); err != nil || len(rows) != 2 || rows[0].Sessions != 3 || rows[0].Visitors != 2 {
-			t.Errorf("new event: %+v, %v; want Signup in 3 sessions of 2 visitors", rows, err)
-		}
-		check("new event, again", q, true)
-		// An open session changing leaves the closed part kept.
-		write(sess{"o3", "v5", cut.Add(30 * time.Hour), 2, 2, 0, "referral", []string{"/b", "/e"}})
-		check("open changed", q, true)
+				// A new version of a closed session: one more pageview.
+				write(sess{"c2", "v3", from.Add(60 * time.Hour), 2, 2, 0, "referral", []string{"/b", "/d"}})
+				if got := check("new version", q, false); got.Current.Pageviews != first.Current.Pageviews+1 {
+					t.Errorf("new version: %d pageviews, want %d", got.Current.Pageviews, first.Current.Pageviews+1)
+				}
+				check("new version, again", q, true)
+				// A new custom event of a closed session.
+				writeEvents(ev{"Signup", "c2", "v3", from.Add(60 * time.Hour), 3})
+				check("new event", q, false)
+				if rows, err := r.Breakdown(ctx, q, report.Events, 10); err != nil || len(rows) != 2 || rows[0].Sessions != 3 || rows[0].Visitors != 2 {
+					t.Errorf("new event: %+v, %v; want Signup in 3 sessions of 2 visitors", rows, err)
+				}
+				check("new event, again", q, true)
+				// An open session changing leaves the closed part kept.
+				write(sess{"o3", "v5", cut.Add(30 * time.Hour), 2, 2, 0, "referral", []string{"/b", "/e"}})
+				check("open changed", q, true)
 
-		// The same sessions and versions rewritten, one now flagged as a bot.
-		rewrite(base...)
-		check("base rewritten", q, false)
-		rewritten := append([]sess(nil), base...)
-		rewritten[2].bot = 1
-		rewrite(rewritten...)
-		if got := check("bot flag rewritten", q, false); got.Current.Sessions != 6 {
-			t.Errorf("bot flag rewritten: %d sessions, want 6", got.Current.Sessions)
-		}
+				// The same sessions and versions rewritten, one now flagged as a bot.
+				rewrite(base...)
+				check("base rewritten", q, false)
+				rewritten := append([]sess(nil), base...)
+				rewritten[2].bot = 1
+				rewrite(rewritten...)
+				if got := check("bot flag rewritten", q, false); got.Current.Sessions != 6 {
+					t.Errorf("bot flag rewritten: %d sessions, want 6", got.Current.Sessions)
+				}
 
-		// A filter on a session column: kept apart, and a rewrite of that
-		// column alone is seen.
-		direct := q
-		direct.Filters = []report.Filter{{Dimension: report.Channels, Op: report.Is, Value: "direct"}}
-		check("channel filter", direct, false)
-		check("channel filter again", direct, true)
-		rewritten[3].channel = "direct"
-		rewrite(rewritten...)
-		if got := check("channel rewritten", direct, false); got.Current.Sessions != 3 {
-			t.Errorf("channel rewritten: %d direct sessions, want 3 (c2, c3, o1)", got.Current.Sessions)
-		}
-		// The same rewrite seen without the filter: by the channel breakdown.
-		check("channel rewritten, unfiltered", q, false)
+				// A filter on a session column: kept apart, and a rewrite of that
+				// column alone is seen.
+				direct := q
+				direct.Filters = []report.Filter{{Dimension: report.Channels, Op: report.Is, Value: "direct"}}
+				check("channel filter", direct, false)
+				check("channel filter again", direct, true)
+				rewritten[3].channel = "direct"
+				rewrite(rewritten...)
+				if got := check("channel rewritten", direct, false); got.Current.Sessions != 3 {
+					t.Errorf("channel rewritten: %d direct sessions, want 3 (c2, c3, o1)", got.Current.Sessions)
+				}
+				// The same rewrite seen without the filter: by the channel breakdown.
+				check("channel rewritten, unfiltered", q, false)
 
-		// A range wholly before the cut is closed as a whole: kept too.
-		closedOnly := q
-		closedOnly.To = cut.Add(-time.Hour)
-		check("closed range", closedOnly, false)
-		check("closed range again", closedOnly, true)
+				// A range wholly before the cut is closed as a whole: kept too.
+				closedOnly := q
+				closedOnly.To = cut.Add(-time.Hour)
+				check("closed range", closedOnly, false)
+				check("closed range again", closedOnly, true)
 
-		// A filter on events: the mark does not cover events, so no cache.
-		pages := q
-		pages.Filters = []report.Filter{{Dimension: report.Pages, Op: report.Is, Value: "/"}}
-		h0, m0, _ := cache.Stats()
-		want, err1 := plain.Compare(ctx, pages)
-		got, err2 := r.Compare(ctx, pages)
-		same("page filter", "Compare", got, want, err1, err2)
-		if h1, m1, _ := cache.Stats(); h1 != h0 || m1 != m0 {
-			t.Errorf("page filter: the cache was used (%d kept, %d computed)", h1-h0, m1-m0)
+				// A merge gives new parts with the same rows: still kept. A second
+				// copy of a row is a change until a merge removes it, and a change
+				// again then.
+				optimize := func() {
+					t.Helper()
+					for _, table := range []string{"session_versions", "events"} {
+						if err := e.Exec(ctx, "OPTIMIZE TABLE "+table+" PARTITION 202104 FINAL"); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				optimize()
+				check("merged", q, true)
+				write(rewritten[4])
+				check("a row written twice", q, false)
+				optimize()
+				check("written twice, merged", q, false)
+				check("written twice, merged, again", q, true)
+
+				// A filter on events: the mark does not cover events, so no cache.
+				pages := q
+				pages.Filters = []report.Filter{{Dimension: report.Pages, Op: report.Is, Value: "/"}}
+				h0, m0, _ := cache.Stats()
+				want, err1 := plain.Compare(ctx, pages)
+				got, err2 := r.Compare(ctx, pages)
+				same("page filter", "Compare", got, want, err1, err2)
+				if h1, m1, _ := cache.Stats(); h1 != h0 || m1 != m0 {
+					t.Errorf("page filter: the cache was used (%d kept, %d computed)", h1-h0, m1-m0)
+				}
+				if read, reused, scans := parts.Stats(); byPart && (read == 0 || reused == 0 || scans != 0) {
+					t.Errorf("part marks: %d parts read, %d kept parts used, %d scans; want some read, some used, no scan", read, reused, scans)
+				}
+			})
 		}
 	})
 }

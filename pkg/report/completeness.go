@@ -72,11 +72,11 @@ GROUP BY d`
 		// local day that holds it.
 		g := grouping{stmt: func(part Query) (string, []any) {
 			where, args := storedWhere(part)
-			return "SELECT toString(toDate(ts, ?)) AS g_key, '' AS g_visitors, uniqExact(event_id)\nFROM events\nWHERE " +
+			return "SELECT toString(toDate(ts, ?)) AS g_key, '' AS g_ids0, uniqExact(event_id)\nFROM events\nWHERE " +
 				where + "\nGROUP BY g_key", append([]any{tz}, args...)
-		}, mark: func(part Query) (string, []any) {
+		}, mark: func(part Query) markStmt {
 			where, args := storedWhere(part)
-			return "SELECT count(), sum(cityHash64(reinterpretAsString(event_id), ts))\nFROM events\nWHERE " + where, args
+			return markStmt{table: "events", hash: "cityHash64(reinterpretAsString(event_id), ts)", where: where, args: args}
 		}}
 		rows, err := r.groups(ctx, q, cut, g, 1)
 		if err != nil {

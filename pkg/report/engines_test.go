@@ -74,8 +74,9 @@ var everyReport = map[string]func(ctx context.Context, r *report.Reports) (any, 
 		}
 		return all, nil
 	},
-	"WithClosedCache": closedReports,
-	"WithClock":       closedReports,
+	"WithClosedCache": func(ctx context.Context, r *report.Reports) (any, error) { return closedReports(ctx, r, false) },
+	"WithClock":       func(ctx context.Context, r *report.Reports) (any, error) { return closedReports(ctx, r, false) },
+	"WithPartMarks":   func(ctx context.Context, r *report.Reports) (any, error) { return closedReports(ctx, r, true) },
 	"Overview": func(ctx context.Context, r *report.Reports) (any, error) {
 		var all []report.Overview
 		for _, compare := range []bool{true, false} {
@@ -280,11 +281,14 @@ func TestBounceHasOneDefinition(t *testing.T) {
 // closedReports runs the grouped reports twice on a ClosedCache whose cut
 // lies in the middle of the data set's range (the second run answered from
 // the kept figures), and fails unless each equals the report without it.
-func closedReports(ctx context.Context, plain *report.Reports) (any, error) {
+func closedReports(ctx context.Context, plain *report.Reports, byPart bool) (any, error) {
 	q := withBots(mainQuery())
 	mid := q.From.Add(q.To.Sub(q.From) / 2).UTC().Truncate(24 * time.Hour)
 	r := *plain
 	cached := r.WithClosedCache(report.NewClosedCache(0)).WithClock(func() time.Time { return mid.Add(49 * time.Hour) })
+	if byPart {
+		cached.WithPartMarks(report.NewPartMarks(0))
+	}
 	loc := reporttest.Location()
 	dims := report.Dimensions()
 	run := func(r *report.Reports) ([]any, error) {

@@ -69,89 +69,106 @@ func TestPreviousPeriodKept(t *testing.T) {
 			}
 			write(ss...)
 		}
-		rewrite(base...)
-		kept := report.NewPreviousCache(0)
-		r := report.New(e).WithPreviousCache(kept)
-		// check runs Compare and Overview on both and wants them equal, and
-		// the cache to have kept (hit) or computed (miss) as said.
-		check := func(step string, q report.Query, hits, misses uint64) report.Comparison {
-			t.Helper()
-			want, err := plain.Compare(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h0, m0 := kept.Stats()
-			var log report.SQLLog
-			got, err := r.Compare(report.WithSQLLog(ctx, &log), q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("%s: Compare %+v, want %+v", step, got, want)
-			}
-			wantOv, err := plain.Overview(ctx, q, time.UTC, report.MetricVisitors, report.Day, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			gotOv, err := r.Overview(report.WithSQLLog(ctx, &log), q, time.UTC, report.MetricVisitors, report.Day, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(gotOv, wantOv) {
-				t.Errorf("%s: Overview %+v, want %+v", step, gotOv, wantOv)
-			}
-			h1, m1 := kept.Stats()
-			if h1-h0 != hits || m1-m0 != misses {
-				t.Errorf("%s: %d kept and %d computed, want %d and %d; statements:\n%s", step, h1-h0, m1-m0, hits, misses,
-					strings.Join(log.Statements(), "\n\n"))
-			}
-			if hits > 0 && !strings.Contains(strings.Join(log.Statements(), "\n"), "figures were kept") {
-				t.Errorf("%s: the statements do not say the previous period was kept:\n%s", step, strings.Join(log.Statements(), "\n\n"))
-			}
-			return got
-		}
+		for _, byPart := range []bool{false, true} {
+			t.Run(map[bool]string{false: "scanned marks", true: "part marks"}[byPart], func(t *testing.T) {
+				rewrite(base...)
+				kept := report.NewPreviousCache(0)
+				r := report.New(e).WithPreviousCache(kept)
+				parts := report.NewPartMarks(0)
+				if byPart {
+					r.WithPartMarks(parts)
+				}
+				// check runs Compare and Overview on both and wants them equal, and
+				// the cache to have kept (hit) or computed (miss) as said.
+				check := func(step string, q report.Query, hits, misses uint64) report.Comparison {
+					t.Helper()
+					want, err := plain.Compare(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					h0, m0 := kept.Stats()
+					var log report.SQLLog
+					got, err := r.Compare(report.WithSQLLog(ctx, &log), q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(got, want) {
+						t.Errorf("%s: Compare %+v, want %+v", step, got, want)
+					}
+					wantOv, err := plain.Overview(ctx, q, time.UTC, report.MetricVisitors, report.Day, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					gotOv, err := r.Overview(report.WithSQLLog(ctx, &log), q, time.UTC, report.MetricVisitors, report.Day, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(gotOv, wantOv) {
+						t.Errorf("%s: Overview %+v, want %+v", step, gotOv, wantOv)
+					}
+					h1, m1 := kept.Stats()
+					if h1-h0 != hits || m1-m0 != misses {
+						t.Errorf("%s: %d kept and %d computed, want %d and %d; statements:\n%s", step, h1-h0, m1-m0, hits, misses,
+							strings.Join(log.Statements(), "\n\n"))
+					}
+					if hits > 0 && !strings.Contains(strings.Join(log.Statements(), "\n"), "figures were kept") {
+						t.Errorf("%s: the statements do not say the previous period was kept:\n%s", step, strings.Join(log.Statements(), "\n\n"))
+					}
+					return got
+				}
 
-		first := check("first view", q, 1, 1) // Compare computes, Overview keeps
-		if first.Previous.Sessions != 3 || first.Previous.Visitors != 2 || first.Current.Sessions != 2 {
-			t.Fatalf("first view: %+v, want 3 previous sessions of 2 visitors, 2 current", first)
-		}
-		check("unchanged", q, 2, 0)
+				first := check("first view", q, 1, 1) // Compare computes, Overview keeps
+				if first.Previous.Sessions != 3 || first.Previous.Visitors != 2 || first.Current.Sessions != 2 {
+					t.Fatalf("first view: %+v, want 3 previous sessions of 2 visitors, 2 current", first)
+				}
+				check("unchanged", q, 2, 0)
 
-		// A new version of a previous session: one more pageview.
-		write(sess{"p2", "v2", prevFrom.Add(50 * time.Hour), 2, 2, 0, "organic_search"})
-		if got := check("new version", q, 1, 1); got.Previous.Pageviews != first.Previous.Pageviews+1 {
-			t.Errorf("new version: %d previous pageviews, want %d", got.Previous.Pageviews, first.Previous.Pageviews+1)
-		}
-		// A current session changing leaves the previous period's figures kept.
-		write(sess{"c2", "v3", from.Add(60 * time.Hour), 2, 2, 0, "referral"})
-		check("current changed", q, 2, 0)
+				// A new version of a previous session: one more pageview.
+				write(sess{"p2", "v2", prevFrom.Add(50 * time.Hour), 2, 2, 0, "organic_search"})
+				if got := check("new version", q, 1, 1); got.Previous.Pageviews != first.Previous.Pageviews+1 {
+					t.Errorf("new version: %d previous pageviews, want %d", got.Previous.Pageviews, first.Previous.Pageviews+1)
+				}
+				// A current session changing leaves the previous period's figures kept.
+				write(sess{"c2", "v3", from.Add(60 * time.Hour), 2, 2, 0, "referral"})
+				check("current changed", q, 2, 0)
 
-		// The same sessions and versions rewritten, one now flagged as a bot.
-		rewrite(base...)
-		check("base rewritten", q, 1, 1)
-		check("base rewritten, again", q, 2, 0)
-		rewritten := append([]sess(nil), base...)
-		rewritten[0].bot = 1
-		rewrite(rewritten...)
-		if got := check("bot flag rewritten", q, 1, 1); got.Previous.Sessions != 2 {
-			t.Errorf("bot flag rewritten: %d previous sessions, want 2", got.Previous.Sessions)
-		}
+				// The same sessions and versions rewritten, one now flagged as a bot.
+				rewrite(base...)
+				check("base rewritten", q, 1, 1)
+				check("base rewritten, again", q, 2, 0)
+				rewritten := append([]sess(nil), base...)
+				rewritten[0].bot = 1
+				rewrite(rewritten...)
+				if got := check("bot flag rewritten", q, 1, 1); got.Previous.Sessions != 2 {
+					t.Errorf("bot flag rewritten: %d previous sessions, want 2", got.Previous.Sessions)
+				}
 
-		// A filter on a session column: kept apart, and a rewrite of that
-		// column alone is seen.
-		direct := q
-		direct.Filters = []report.Filter{{Dimension: report.Channels, Op: report.Is, Value: "direct"}}
-		check("channel filter", direct, 1, 1)
-		check("channel filter again", direct, 2, 0)
-		rewritten[1].channel = "direct"
-		rewrite(rewritten...)
-		if got := check("channel rewritten", direct, 1, 1); got.Previous.Sessions != 2 {
-			t.Errorf("channel rewritten: %d previous direct sessions, want 2 (p2 and p3)", got.Previous.Sessions)
-		}
+				// A filter on a session column: kept apart, and a rewrite of that
+				// column alone is seen.
+				direct := q
+				direct.Filters = []report.Filter{{Dimension: report.Channels, Op: report.Is, Value: "direct"}}
+				check("channel filter", direct, 1, 1)
+				check("channel filter again", direct, 2, 0)
+				rewritten[1].channel = "direct"
+				rewrite(rewritten...)
+				if got := check("channel rewritten", direct, 1, 1); got.Previous.Sessions != 2 {
+					t.Errorf("channel rewritten: %d previous direct sessions, want 2 (p2 and p3)", got.Previous.Sessions)
+				}
 
-		// A filter on events: the mark does not cover events, so no cache.
-		pages := q
-		pages.Filters = []report.Filter{{Dimension: report.Pages, Op: report.Is, Value: "/in"}}
-		check("page filter", pages, 0, 0)
+				// A filter on events: the mark does not cover events, so no cache.
+				pages := q
+				pages.Filters = []report.Filter{{Dimension: report.Pages, Op: report.Is, Value: "/in"}}
+				check("page filter", pages, 0, 0)
+
+				// A merge: new parts, the same rows, still kept.
+				if err := e.Exec(ctx, "OPTIMIZE TABLE session_versions PARTITION 202103 FINAL"); err != nil {
+					t.Fatal(err)
+				}
+				check("merged", direct, 2, 0)
+				if read, reused, scans := parts.Stats(); byPart && (read == 0 || reused == 0 || scans != 0) {
+					t.Errorf("part marks: %d parts read, %d kept parts used, %d scans; want some read, some used, no scan", read, reused, scans)
+				}
+			})
+		}
 	})
 }

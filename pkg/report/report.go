@@ -109,6 +109,7 @@ type Reports struct {
 	q        Querier
 	previous *PreviousCache // nil: previous periods are always read (previous.go)
 	closed   *ClosedCache   // nil: closed sessions are always read (closed.go)
+	parts    *PartMarks     // nil: a mark is read by a scan (partmarks.go)
 	now      func() time.Time
 }
 
