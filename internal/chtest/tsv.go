@@ -149,6 +149,26 @@ func scanValue(typ, field string, dest any) error {
 			*d = u
 			return err
 		}
+	case *[]uuid.UUID:
+		if typ == "Array(UUID)" {
+			// ['…','…']: UUIDs hold no quote or comma.
+			inner, ok := strings.CutPrefix(field, "[")
+			if inner, ok = strings.CutSuffix(inner, "]"); !ok {
+				return fmt.Errorf("array %q", field)
+			}
+			*d = []uuid.UUID{}
+			if inner == "" {
+				return nil
+			}
+			for _, f := range strings.Split(inner, ",") {
+				u, err := uuid.Parse(strings.Trim(f, "'"))
+				if err != nil {
+					return err
+				}
+				*d = append(*d, u)
+			}
+			return nil
+		}
 	case *time.Time:
 		switch base {
 		case "DateTime":

@@ -40,6 +40,29 @@ func TestParseTSV(t *testing.T) {
 	}
 }
 
+// TestParseUUIDArrays: Array(UUID) as groupUniqArray answers it, empty too.
+func TestParseUUIDArrays(t *testing.T) {
+	out := "a\nArray(UUID)\n" +
+		"[\\'6f1c2a52-93c4-4c55-9d3a-0b0e6f9b8d11\\',\\'01000000-0000-0000-0000-000000000000\\']\n[]\n"
+	rows, err := parseTSV([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]uuid.UUID
+	for rows.Next() {
+		var ids []uuid.UUID
+		if err := rows.Scan(&ids); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ids)
+	}
+	want := [][]uuid.UUID{{uuid.MustParse("6f1c2a52-93c4-4c55-9d3a-0b0e6f9b8d11"),
+		uuid.MustParse("01000000-0000-0000-0000-000000000000")}, {}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("scanned %v, want %v", got, want)
+	}
+}
+
 // TestScanIsStrict: like clickhouse-go, a value only goes into the Go type
 // of its column's width and sign, so a type that changed on a new release
 // is an error here too.

@@ -3,12 +3,12 @@ package report
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/teller-analytics/teller/pkg/store"
 )
@@ -112,7 +112,7 @@ func (r *Reports) closedCut() time.Time {
 
 // grouping is a grouped statement over a range's sessions whose figures
 // can be split at a cut and merged: its rows are a String key, sets of
-// ids (hex, concatenated: closedIDs), the visitors' first, and UInt64 sums
+// ids (Array(UUID): sortedIDs), the visitors' first, and UInt64 sums
 // that add up across parts.
 type grouping struct {
 	// stmt is the statement over part, a Query over a part of the range.
@@ -138,8 +138,7 @@ func groupSelect(key, visitor string, sums ...string) string {
 func groupSetsSelect(key string, sets []string, sums ...string) string {
 	cols := []string{key + " AS g_key"}
 	for i, id := range sets {
-		cols = append(cols, "arrayStringConcat(groupUniqArray(hex(toFixedString(reinterpretAsString("+id+
-			"), 16)))) AS g_ids"+strconv.Itoa(i))
+		cols = append(cols, "groupUniqArray("+id+") AS g_ids"+strconv.Itoa(i))
 	}
 	return "SELECT " + strings.Join(append(cols, sums...), ",\n       ")
 }
@@ -241,11 +240,11 @@ func (r *Reports) readGroups(ctx context.Context, stmt string, args []any, nsets
 	out := map[string]*group{}
 	err := r.each(ctx, stmt, args, func(rows store.Rows) error {
 		var k string
-		hexIDs := make([]string, nsets)
+		ids := make([][]uuid.UUID, nsets)
 		sums := make([]uint64, nsums)
 		dest := []any{&k}
-		for i := range hexIDs {
-			dest = append(dest, &hexIDs[i])
+		for i := range ids {
+			dest = append(dest, &ids[i])
 		}
 		for i := range sums {
 			dest = append(dest, &sums[i])
@@ -254,12 +253,8 @@ func (r *Reports) readGroups(ctx context.Context, stmt string, args []any, nsets
 			return err
 		}
 		g := &group{sets: make([][]id16, nsets), sums: sums}
-		for i, s := range hexIDs {
-			ids, err := closedIDs(s)
-			if err != nil {
-				return err
-			}
-			g.sets[i] = ids
+		for i, set := range ids {
+			g.sets[i] = sortedIDs(set)
 		}
 		out[k] = g
 		return nil
@@ -267,22 +262,16 @@ func (r *Reports) readGroups(ctx context.Context, stmt string, args []any, nsets
 	return out, err
 }
 
-// closedIDs decodes groupSetsSelect's ids (32 hex digits each) and sorts
-// them. reinterpretAsString drops a UUID's trailing zero bytes, and so
-// does every conversion of its result to String: toFixedString puts them
-// back and hex keeps them.
-func closedIDs(s string) ([]id16, error) {
-	if len(s)%32 != 0 {
-		return nil, fmt.Errorf("ids of %d hex digits, want a multiple of 32", len(s))
-	}
-	out := make([]id16, len(s)/32)
-	for i := range out {
-		if _, err := hex.Decode(out[i][:], []byte(s[i*32:(i+1)*32])); err != nil {
-			return nil, fmt.Errorf("id %q: %w", s[i*32:(i+1)*32], err)
-		}
+// sortedIDs is a set of groupSetsSelect's ids as id16, sorted. They come
+// as Array(UUID): half the bytes of hex text, and about a third less work
+// for the server than the hex strings it built before.
+func sortedIDs(set []uuid.UUID) []id16 {
+	out := make([]id16, len(set))
+	for i, u := range set {
+		out[i] = id16(u)
 	}
 	slices.SortFunc(out, compareIDs)
-	return out, nil
+	return out
 }
 
 // filtersEvents reports whether a filter of q reads events: their rows

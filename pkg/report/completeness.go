@@ -72,7 +72,7 @@ GROUP BY d`
 		// local day that holds it.
 		g := grouping{stmt: func(part Query) (string, []any) {
 			where, args := storedWhere(part)
-			return "SELECT toString(toDate(ts, ?)) AS g_key, '' AS g_ids0, uniqExact(event_id)\nFROM events\nWHERE " +
+			return "SELECT toString(toDate(ts, ?)) AS g_key, CAST([] AS Array(UUID)) AS g_ids0, uniqExact(event_id)\nFROM events\nWHERE " +
 				where + "\nGROUP BY g_key", append([]any{tz}, args...)
 		}, mark: func(part Query) markStmt {
 			where, args := storedWhere(part)
