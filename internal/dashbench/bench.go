@@ -61,15 +61,31 @@ func Bench(ctx context.Context, o BenchOptions, w io.Writer) ([]Stats, error) {
 				return all, err
 			}
 			var stats []Stats
-			for k, ep := range Endpoints(o.Site, r.From, r.To) {
+			endpoints := func(r Range) ([]Endpoint, error) {
+				explorer, err := ExplorerEndpoints(ctx, users[0], o.URL, o.Site, r.From, r.To)
+				return append(Endpoints(o.Site, r.From, r.To), explorer...), err
+			}
+			eps, err := endpoints(r)
+			if err != nil {
+				return all, err
+			}
+			var shifted [][]Endpoint // each user's, with Vary
+			if o.Vary {
+				for i := range users {
+					e, err := endpoints(r.shift(i))
+					if err != nil {
+						return all, err
+					}
+					shifted = append(shifted, e)
+				}
+			}
+			for k, ep := range eps {
 				if len(o.Only) > 0 && !contains(o.Only, ep.Name) {
 					continue
 				}
 				var paths []string
-				if o.Vary {
-					for i := range users {
-						paths = append(paths, Endpoints(o.Site, r.shift(i).From, r.shift(i).To)[k].Path)
-					}
+				for i := range shifted {
+					paths = append(paths, shifted[i][k].Path)
 				}
 				s := Measure(ctx, o.URL, users, ep, paths, o.Rounds, o.ClickHousePid)
 				stats = append(stats, s)

@@ -2,6 +2,7 @@ package dashbench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +44,45 @@ func Endpoints(siteID, from, to string) []Endpoint {
 	eps = append(eps, Endpoint{"api realtime", "/api/sites/" + id + "/realtime" + q},
 		Endpoint{"api completeness", "/api/sites/" + id + "/completeness" + q})
 	return eps
+}
+
+// ExplorerEndpoints lists the session explorer's pages for siteID over the
+// days [from, to]: the session list, and the path and the visitor's
+// sessions of the range's latest session, which it asks the dashboard for
+// (client signed in).
+func ExplorerEndpoints(ctx context.Context, client *http.Client, base, siteID, from, to string) ([]Endpoint, error) {
+	q := "?" + url.Values{"from": {from}, "to": {to}}.Encode()
+	id := url.PathEscape(siteID)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/sites/"+id+"/sessions"+q+"&limit=1", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("dashbench: latest session: %w", err)
+	}
+	defer resp.Body.Close()
+	var latest struct {
+		Sessions []struct {
+			ID      string `json:"id"`
+			Visitor string `json:"visitor_id"`
+		} `json:"sessions"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("dashbench: latest session: %s", resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&latest); err != nil {
+		return nil, fmt.Errorf("dashbench: latest session: %w", err)
+	}
+	if len(latest.Sessions) == 0 {
+		return nil, fmt.Errorf("dashbench: no session of %s in %s..%s", siteID, from, to)
+	}
+	s := latest.Sessions[0]
+	return []Endpoint{
+		{"sessions page", "/sites/" + id + "/sessions" + q},
+		{"session path", "/sites/" + id + "/sessions/" + url.PathEscape(s.ID) + q},
+		{"visitor page", "/sites/" + id + "/visitors/" + url.PathEscape(s.Visitor) + q},
+	}, nil
 }
 
 // csrfInput finds the login form's CSRF token.
