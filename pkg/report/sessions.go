@@ -244,7 +244,11 @@ func (r *Reports) SessionPath(ctx context.Context, q Query, id uuid.UUID) (d Ses
 	if err := q.validate(); err != nil {
 		return SessionDetail{}, false, err
 	}
-	query, args := sessionListQuery(q, 1, nil, "session_id = toUUID(?)", id.String())
+	where, args, matched, err := r.onSessionDays(ctx, q, "session_id = toUUID(?)", id.String())
+	if err != nil || !matched {
+		return SessionDetail{}, false, wrapErr("session "+id.String()+" of "+q.Site, err)
+	}
+	query, args := sessionListQuery(q, 1, nil, where, args...)
 	err = r.each(ctx, query, args, func(rows store.Rows) error {
 		s, err := scanSession(rows)
 		d.Session, found = s, true
@@ -253,7 +257,12 @@ func (r *Reports) SessionPath(ctx context.Context, q Query, id uuid.UUID) (d Ses
 	if err != nil || !found {
 		return SessionDetail{}, false, wrapErr("session "+id.String()+" of "+q.Site, err)
 	}
-	where, wargs := q.eventsWhere()
+	// Its events are those of the sessions that started in its second: a
+	// few days of the events' key instead of the whole range's.
+	own := q
+	own.From = d.Session.Started.Truncate(time.Second)
+	own.To = own.From.Add(time.Second)
+	where, wargs := own.eventsWhere()
 	query = `SELECT event_id, any(ts_ms) AS at, toString(any(kind)), any(name), any(pathname), any(title),
        any(engaged_ms), any(scroll_depth), any(is_late), any(is_bridging)
 FROM events
@@ -327,9 +336,13 @@ func (r *Reports) VisitorSessions(ctx context.Context, q Query, visitor uuid.UUI
 	if err := checkLimit(limit); err != nil {
 		return nil, err
 	}
-	query, args := sessionListQuery(q, limit, nil, "visitor_id = toUUID(?)", visitor.String())
 	out := []SessionRow{}
-	err := r.each(ctx, query, args, func(rows store.Rows) error {
+	where, args, matched, err := r.onSessionDays(ctx, q, "visitor_id = toUUID(?)", visitor.String())
+	if err != nil || !matched {
+		return out, wrapErr("sessions of visitor "+visitor.String(), err)
+	}
+	query, args := sessionListQuery(q, limit, nil, where, args...)
+	err = r.each(ctx, query, args, func(rows store.Rows) error {
 		s, err := scanSession(rows)
 		out = append(out, s)
 		return err
@@ -338,6 +351,38 @@ func (r *Reports) VisitorSessions(ctx context.Context, q Query, visitor uuid.UUI
 		return nil, wrapErr("sessions of visitor "+visitor.String(), err)
 	}
 	return out, nil
+}
+
+// onSessionDays narrows cond (on columns every version of a session
+// shares, e.g. its id or visitor) to the session days on which q's
+// sessions match it: found first without FINAL from the key's and cond's
+// columns alone, so that the FINAL read that follows covers those days of
+// the key instead of the whole range (one session's path read 30 days of
+// sessions before). matched is false when no session matches.
+func (r *Reports) onSessionDays(ctx context.Context, q Query, cond string, condArgs ...any) (where string, args []any, matched bool, err error) {
+	days := q.sessionDays()
+	query := `SELECT DISTINCT toString(session_date)
+FROM session_versions
+WHERE site_id = ?
+  AND session_date BETWEEN toDate(?) AND toDate(?)
+  AND started_at >= toDateTime(?) AND started_at < toDateTime(?)
+  AND ` + cond + `
+ORDER BY 1`
+	var dates []any
+	err = r.each(ctx, query, append([]any{q.Site, day(days.first), day(days.last), q.fromSec(), q.toSec()}, condArgs...),
+		func(rows store.Rows) error {
+			var d string
+			if err := rows.Scan(&d); err != nil {
+				return err
+			}
+			dates = append(dates, d)
+			return nil
+		})
+	if err != nil || len(dates) == 0 {
+		return "", nil, false, err
+	}
+	in := "session_date IN (" + strings.TrimSuffix(strings.Repeat("toDate(?), ", len(dates)), ", ") + ")"
+	return cond + " AND " + in, append(append([]any(nil), condArgs...), dates...), true, nil
 }
 
 func wrapErr(what string, err error) error {
