@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -177,17 +178,21 @@ func (r *Reports) Breakdown(ctx context.Context, q Query, dim Dimension, limit i
 	cut, split := r.split(q, q.From)
 	if split && dimensions[dim].session != "" {
 		rows, err := r.breakdownsSplit(ctx, q, cut, []Dimension{dim}, limit)
-		if err != nil {
+		if err == nil {
+			return rows[0], nil
+		}
+		if !errors.Is(err, errNotKept) {
 			return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
 		}
-		return rows[0], nil
 	}
 	if split && dim == Events && len(q.Filters) == 0 {
 		rows, err := r.eventsSplit(ctx, q, cut, limit)
-		if err != nil {
-			return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+		if !errors.Is(err, errNotKept) {
+			if err != nil {
+				return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+			}
+			return rows, nil
 		}
-		return rows, nil
 	}
 	var query string
 	var args []any
@@ -198,10 +203,12 @@ func (r *Reports) Breakdown(ctx context.Context, q Query, dim Dimension, limit i
 		}
 		if split && !overflowed {
 			rows, err := r.pagesSplit(ctx, q, cut, limit)
-			if err != nil {
-				return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+			if !errors.Is(err, errNotKept) {
+				if err != nil {
+					return nil, fmt.Errorf("report: %s of %s: %w", dim, q.Site, err)
+				}
+				return rows, nil
 			}
-			return rows, nil
 		}
 		query, args = pagesQuery(q, overflowed, limit)
 	} else {
@@ -333,13 +340,15 @@ func (r *Reports) Breakdowns(ctx context.Context, q Query, dims []Dimension, lim
 	}
 	if cut, ok := r.split(q, q.From); ok {
 		rows, err := r.breakdownsSplit(ctx, q, cut, session, limit)
-		if err != nil {
+		if err == nil {
+			for i, d := range session {
+				out[d] = rows[i]
+			}
+			return out, nil
+		}
+		if !errors.Is(err, errNotKept) {
 			return nil, fmt.Errorf("report: breakdowns %v of %s: %w", session, q.Site, err)
 		}
-		for i, d := range session {
-			out[d] = rows[i]
-		}
-		return out, nil
 	}
 	query, args := breakdownsQuery(q, session, limit)
 	err := r.each(ctx, query, args, func(rows store.Rows) error {

@@ -3,9 +3,11 @@ package report
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,7 +48,40 @@ const DefaultClosedBytes = 512 << 20
 // ClosedCache keeps the closed parts' figures with their marks, the least
 // recently used dropped first, within a byte budget. It is safe for
 // concurrent use.
-type ClosedCache struct{ kept *marked[map[string]*group] }
+//
+// A closed part whose figures cost more than an entry may (a quarter of
+// the budget: a long range of a very large site) is remembered as such,
+// and its reports then read the plain statements: computing it on every
+// view without keeping it would cost about twice the plain statement.
+type ClosedCache struct {
+	kept *marked[map[string]*group]
+
+	mu       sync.Mutex
+	tooLarge map[string]struct{} // statements whose figures were not kept
+}
+
+// maxTooLarge bounds ClosedCache.tooLarge; when full it starts again.
+const maxTooLarge = 1024
+
+// errNotKept: the closed part is too large to keep; the report reads the
+// plain statements.
+var errNotKept = errors.New("report: the closed part's figures are too large to keep")
+
+func (c *ClosedCache) isTooLarge(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.tooLarge[key]
+	return ok
+}
+
+func (c *ClosedCache) setTooLarge(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.tooLarge) >= maxTooLarge {
+		clear(c.tooLarge)
+	}
+	c.tooLarge[key] = struct{}{}
+}
 
 // id16 is a UUID (a visitor's, a session's, an event's) as its 16 bytes.
 type id16 [16]byte
@@ -66,7 +101,7 @@ func NewClosedCache(maxBytes int64) *ClosedCache {
 		maxBytes = DefaultClosedBytes
 	}
 	// One view must not push out every other: at most a quarter each.
-	return &ClosedCache{newMarked(maxBytes, maxBytes/4, closedBytes)}
+	return &ClosedCache{kept: newMarked(maxBytes, maxBytes/4, closedBytes), tooLarge: map[string]struct{}{}}
 }
 
 // closedBytes is about what a closed part's figures hold in memory.
@@ -172,6 +207,9 @@ func (r *Reports) groups(ctx context.Context, read Query, cut time.Time, g group
 
 	stmt, args := g.stmt(closed)
 	key := Inline(stmt, args...)
+	if r.closed.isTooLarge(key) {
+		return nil, errNotKept
+	}
 	var mark previousMark
 	var err error
 	if g.mark != nil {
@@ -190,7 +228,9 @@ func (r *Reports) groups(ctx context.Context, read Query, cut time.Time, g group
 		if kept, err = r.readGroups(ctx, stmt, args, nsets, nsums); err != nil {
 			return nil, err
 		}
-		r.closed.kept.put(key, mark, kept)
+		if !r.closed.kept.put(key, mark, kept) {
+			r.closed.setTooLarge(key) // this view uses them still
+		}
 	}
 	live := map[string]*group{}
 	if open.From.Before(open.To) {

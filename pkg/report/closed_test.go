@@ -274,6 +274,22 @@ func TestClosedPartKept(t *testing.T) {
 				if h1, m1, _ := cache.Stats(); h1 != h0 || m1 != m0 {
 					t.Errorf("page filter: the cache was used (%d kept, %d computed)", h1-h0, m1-m0)
 				}
+				// Figures too large to keep: computed at the first view, then
+				// the plain statements (no closed part computed again).
+				small := report.NewClosedCache(1024)
+				rs := report.New(e).WithClosedCache(small).WithClock(now)
+				for i, step := range []string{"too large", "too large, again"} {
+					var log report.SQLLog
+					want, err1 := plain.Breakdowns(ctx, q, dims, 10)
+					got, err2 := rs.Breakdowns(report.WithSQLLog(ctx, &log), q, dims, 10)
+					same(step, "Breakdowns", got, want, err1, err2)
+					if h, m, b := small.Stats(); h != 0 || m != 1 || b != 0 {
+						t.Errorf("%s: %d kept, %d computed, %d bytes; want the closed part computed once and not kept", step, h, m, b)
+					}
+					if split := strings.Contains(strings.Join(log.Statements(), "\n"), "g_key"); split != (i == 0) {
+						t.Errorf("%s: split %t, want %t", step, split, i == 0)
+					}
+				}
 				if read, reused, scans := parts.Stats(); byPart && (read == 0 || reused == 0 || scans != 0) {
 					t.Errorf("part marks: %d parts read, %d kept parts used, %d scans; want some read, some used, no scan", read, reused, scans)
 				}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -79,15 +80,17 @@ GROUP BY d`
 			return markStmt{table: "events", hash: "cityHash64(reinterpretAsString(event_id), ts)", where: where, args: args}
 		}}
 		rows, err := r.groups(ctx, q, cut, g, 1)
-		if err != nil {
+		if err == nil {
+			for d, row := range rows {
+				if i, ok := index[d]; ok {
+					days[i].Stored = row[1]
+				}
+			}
+			return days, nil
+		}
+		if !errors.Is(err, errNotKept) {
 			return nil, fmt.Errorf("report: stored events of %s: %w", q.Site, err)
 		}
-		for d, row := range rows {
-			if i, ok := index[d]; ok {
-				days[i].Stored = row[1]
-			}
-		}
-		return days, nil
 	}
 	where, args := storedWhere(q)
 	stored := "SELECT toString(toDate(ts, ?)) AS d, uniqExact(event_id)\nFROM events\nWHERE " + where + "\nGROUP BY d"

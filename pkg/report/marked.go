@@ -59,13 +59,14 @@ func (c *marked[V]) get(key string, m previousMark) (V, bool) {
 	return el.Value.(*markedEntry[V]).val, true
 }
 
-// put keeps v under key and m.
-func (c *marked[V]) put(key string, m previousMark, v V) {
+// put keeps v under key and m, and reports false when v costs more than
+// largest (it is not kept).
+func (c *marked[V]) put(key string, m previousMark, v V) bool {
 	cost := c.cost(key, v)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cost > c.largest {
-		return
+		return false
 	}
 	if el, ok := c.entries[key]; ok {
 		c.total -= el.Value.(*markedEntry[V]).cost
@@ -81,4 +82,5 @@ func (c *marked[V]) put(key string, m previousMark, v V) {
 		delete(c.entries, e.key)
 		c.total -= e.cost
 	}
+	return true
 }

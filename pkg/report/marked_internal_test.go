@@ -10,7 +10,9 @@ func TestMarkedKeepsWhileTheMarkHolds(t *testing.T) {
 	m1, m2 := previousMark{1, 1}, previousMark{1, 2}
 	c.put("a", m1, 3)
 	c.put("b", m1, 3)
-	c.put("huge", m1, 5) // above largest
+	if c.put("huge", m1, 5) { // above largest
+		t.Error("put reported a value above largest as kept")
+	}
 	if _, ok := c.get("a", m2); ok {
 		t.Error("a came back under another mark")
 	}

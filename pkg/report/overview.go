@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,7 +50,9 @@ func (r *Reports) Overview(ctx context.Context, q Query, loc *time.Location, m M
 		readFrom = q.Previous().From
 	}
 	if cut, ok := r.split(q, readFrom); ok {
-		return r.overviewSplit(ctx, q, cut, m, iv, tz, bs, compare)
+		if out, err := r.overviewSplit(ctx, q, cut, m, iv, tz, bs, compare); !errors.Is(err, errNotKept) {
+			return out, err
+		}
 	}
 	var out Overview
 	var keep *previousLookup // compare: where to keep the previous period's figures

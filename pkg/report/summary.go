@@ -154,11 +154,13 @@ func (r *Reports) Compare(ctx context.Context, q Query) (Comparison, error) {
 		both := q.Previous()
 		both.To = q.To
 		rows, err := r.summaries(ctx, both, cut, keys, []any{q.fromSec()})
-		if err != nil {
+		if err == nil {
+			cur, prev := rows[overviewTotal], rows[overviewPrevious]
+			return Comparison{Current: cur, Previous: prev, Change: changeOf(cur, prev)}, nil
+		}
+		if !errors.Is(err, errNotKept) {
 			return Comparison{}, fmt.Errorf("report: comparison of %s with the previous period: %w", q.Site, err)
 		}
-		cur, prev := rows[overviewTotal], rows[overviewPrevious]
-		return Comparison{Current: cur, Previous: prev, Change: changeOf(cur, prev)}, nil
 	}
 	kept, keep, ok, err := r.lookupPrevious(ctx, q.Previous())
 	if err != nil {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -243,14 +244,16 @@ func (r *Reports) Series(ctx context.Context, q Query, loc *time.Location, m Met
 	if cut, ok := r.split(q, q.From); ok {
 		// The buckets' figures, the closed part's kept (closed.go).
 		rows, err := r.summaries(ctx, q, cut, "["+key+"]", zoneArgs(tz, n))
-		if err != nil {
+		if err == nil {
+			ps := newPointSet(bs)
+			for k, s := range rows {
+				ps.add(k, s)
+			}
+			return ps.series(m), nil
+		}
+		if !errors.Is(err, errNotKept) {
 			return nil, fmt.Errorf("report: series of %s: %w", q.Site, err)
 		}
-		ps := newPointSet(bs)
-		for k, s := range rows {
-			ps.add(k, s)
-		}
-		return ps.series(m), nil
 	}
 	from, args := q.sessionsFrom(append([]string{colStarted}, summaryCols...)...)
 	query := "SELECT " + key + " AS bucket, " + summaryAggs + "\nFROM " + from + "\nGROUP BY bucket\nORDER BY bucket"
