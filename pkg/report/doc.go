@@ -43,6 +43,14 @@
 // and must give the same figures on both (internal/chtest); the figures are
 // also checked against golden SQL over events FINAL written in the tests.
 //
+// Figures that cannot change unless their rows do are kept in the process
+// with a mark of those rows (a count and a hash sum, read before the
+// figures): a comparison's previous period (PreviousCache, previous.go) and
+// the closed sessions of a range, those that started before the closed cut
+// (ClosedCache, closed.go), merged in Go with the open part read live. A
+// mark is read part by part with PartMarks (partmarks.go). None of them is
+// used on a cluster.
+//
 // The engaged/bounce rule has its one definition here (EngagedPageviews,
 // EngagedAfterMs, BounceSQL); the sessions view's is_bounce is the copy SQL
 // needs, tied to it by the tests.
