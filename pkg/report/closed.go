@@ -333,12 +333,9 @@ func (r *Reports) markOf(ctx context.Context, p Query, cols []string) (previousM
 	for _, f := range p.Filters {
 		hashed = append(hashed, dimensions[f.Dimension].session)
 	}
-	days := p.sessionDays()
+	where, args := p.sessionRows(p.sessionDays())
 	return r.readMark(ctx, p, markStmt{table: "session_versions", hash: "cityHash64(" + strings.Join(hashed, ", ") + ")",
-		where: `site_id = ?
-  AND session_date BETWEEN toDate(?) AND toDate(?)
-  AND started_at >= toDateTime(?) AND started_at < toDateTime(?)`,
-		args: []any{p.Site, day(days.first), day(days.last), p.fromSec(), p.toSec()}})
+		where: where, args: args})
 }
 
 // summaries is the split form of a statement that ARRAY JOINs each

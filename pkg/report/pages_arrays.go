@@ -23,12 +23,10 @@ const otherPages = session.OtherPages
 // pageviews than session.MaxPages can have overflowed, so ClickHouse reads
 // the page arrays of those few alone (the condition goes to PREWHERE).
 func (q Query) overflowedFrom() (string, []any) {
-	days := q.sessionDays()
+	rows, args := q.sessionRows(q.sessionDays())
 	return `(SELECT session_id FROM session_versions
-  WHERE site_id = ?
-    AND session_date BETWEEN toDate(?) AND toDate(?)
-    AND started_at >= toDateTime(?) AND started_at < toDateTime(?)
-    AND pageviews > ? AND has(pages, '` + otherPages + `'))`, []any{q.Site, day(days.first), day(days.last), q.fromSec(), q.toSec(), session.MaxPages}
+  WHERE ` + rows + `
+    AND pageviews > ? AND has(pages, '` + otherPages + `'))`, append(args, session.MaxPages)
 }
 
 // pagesOverflowed reports whether any session of q's range has overflowed

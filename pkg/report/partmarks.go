@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 
 	"github.com/teller-analytics/teller/pkg/store"
@@ -130,7 +129,7 @@ func (r *Reports) partsMark(ctx context.Context, m markStmt) (previousMark, bool
 		args := append(append([]any(nil), m.args...), stringsAsAny(missing)...)
 		read := map[string]previousMark{}
 		err := r.each(ctx, "SELECT _part, count(), sum("+m.hash+")\nFROM "+m.table+"\nWHERE "+m.where+
-			"\n  AND _part IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(missing)), ", ")+")\nGROUP BY _part",
+			"\n  AND _part IN ("+listOf("?", len(missing))+")\nGROUP BY _part",
 			args, func(rows store.Rows) error {
 				var name string
 				var pm previousMark

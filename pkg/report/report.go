@@ -250,12 +250,8 @@ func (q Query) sessionsWhere(where string, whereArgs []any, cols ...string) (str
 // sessionsFrom): the key range, the start, where, and the page and event
 // filters. It returns the arguments it binds.
 func (q Query) finalSlice(b *strings.Builder, s dateSpan, where string, whereArgs []any) []any {
-	b.WriteString("SELECT " + versionColumns + `
-  FROM session_versions FINAL
-  WHERE site_id = ?
-    AND session_date BETWEEN toDate(?) AND toDate(?)
-    AND started_at >= toDateTime(?) AND started_at < toDateTime(?)`)
-	args := []any{q.Site, day(s.first), day(s.last), q.fromSec(), q.toSec()}
+	rows, args := q.sessionRows(s)
+	b.WriteString("SELECT " + versionColumns + "\n  FROM session_versions FINAL\n  WHERE " + rows)
 	if where != "" {
 		b.WriteString("\n    AND " + where)
 		args = append(args, whereArgs...)
@@ -325,6 +321,16 @@ func (q Query) sessionDays() dateSpan {
 		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	}
 	return dateSpan{utcDay(q.From).AddDate(0, 0, -1), utcDay(q.To).AddDate(0, 0, 1)}
+}
+
+// sessionRows is the condition on session_versions' rows of q's sessions
+// whose session_date lies in days (sessionDays, or a slice of it): the key
+// range and the exact start, each read of the table's rows starts from.
+func (q Query) sessionRows(days dateSpan) (string, []any) {
+	return `site_id = ?
+    AND session_date BETWEEN toDate(?) AND toDate(?)
+    AND started_at >= toDateTime(?) AND started_at < toDateTime(?)`,
+		[]any{q.Site, day(days.first), day(days.last), q.fromSec(), q.toSec()}
 }
 
 // finalSlices splits sessionDays into q's FINAL streams: consecutive,

@@ -360,16 +360,10 @@ func (r *Reports) VisitorSessions(ctx context.Context, q Query, visitor uuid.UUI
 // the key instead of the whole range (one session's path read 30 days of
 // sessions before). matched is false when no session matches.
 func (r *Reports) onSessionDays(ctx context.Context, q Query, cond string, condArgs ...any) (where string, args []any, matched bool, err error) {
-	days := q.sessionDays()
-	query := `SELECT DISTINCT toString(session_date)
-FROM session_versions
-WHERE site_id = ?
-  AND session_date BETWEEN toDate(?) AND toDate(?)
-  AND started_at >= toDateTime(?) AND started_at < toDateTime(?)
-  AND ` + cond + `
-ORDER BY 1`
+	rows, rowArgs := q.sessionRows(q.sessionDays())
+	query := "SELECT DISTINCT toString(session_date)\nFROM session_versions\nWHERE " + rows + "\n    AND " + cond + "\nORDER BY 1"
 	var dates []any
-	err = r.each(ctx, query, append([]any{q.Site, day(days.first), day(days.last), q.fromSec(), q.toSec()}, condArgs...),
+	err = r.each(ctx, query, append(rowArgs, condArgs...),
 		func(rows store.Rows) error {
 			var d string
 			if err := rows.Scan(&d); err != nil {
@@ -381,7 +375,7 @@ ORDER BY 1`
 	if err != nil || len(dates) == 0 {
 		return "", nil, false, err
 	}
-	in := "session_date IN (" + strings.TrimSuffix(strings.Repeat("toDate(?), ", len(dates)), ", ") + ")"
+	in := "session_date IN (" + listOf("toDate(?)", len(dates)) + ")"
 	return cond + " AND " + in, append(append([]any(nil), condArgs...), dates...), true, nil
 }
 

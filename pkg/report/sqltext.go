@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/teller-analytics/teller/pkg/store"
@@ -85,4 +86,10 @@ func (r *Reports) each(ctx context.Context, query string, args []any, scan func(
 		}
 	}
 	return rows.Err()
+}
+
+// listOf is n copies of item joined by commas: the placeholders of an IN
+// list, e.g. listOf("toDate(?)", 3).
+func listOf(item string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(item+", ", n), ", ")
 }
