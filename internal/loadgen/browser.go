@@ -164,6 +164,9 @@ type step struct {
 	doc string
 	// then: the next step is sent at once, without a think time.
 	then bool
+	// with: this step's event travels in the previous step's request (the
+	// snippet sends the events of one moment together, as a JSON array).
+	with bool
 }
 
 // location is the document's URL when the step is sent (the Referer).
@@ -175,12 +178,15 @@ func (s *step) location() string {
 }
 
 // planVisit draws one visit: 1-8 page views, sometimes a custom event, and an
-// engagement event when the last page is left (humans only). A human's page
-// changes are sometimes app navigations (spaShare), sent as the snippet's
-// route() sends them: the engagement event of the page left (when it was
-// visible for at least a second, as flush() does), then at once the page
-// view of the new URL with the page left as its referrer; a navigation to
-// the same path and query sends nothing.
+// engagement event for every page a human leaves, when it was visible for
+// at least a second (as the snippet's flush() does). A human's page changes
+// are sometimes app navigations (spaShare), sent as the snippet's route()
+// sends them: the engagement event of the page left and the page view of
+// the new URL, with the page left as its referrer, in one request (events
+// of one task travel together); a navigation to the same path and query
+// sends nothing. The other page changes load the next page: the page left
+// sends its engagement by beacon on pagehide, and the next page its page
+// view right after, in a request of its own.
 func (b *browser) planVisit(site string, pages *pageSet) []step {
 	r := b.rand
 	n := 1 + Pick(r, visitLengths, func(i int) int { return pagesPerVisit[i] })
@@ -206,21 +212,29 @@ func (b *browser) planVisit(site string, pages *pageSet) []step {
 		if i == 0 && query != "" {
 			pg = pages.page(pg.index, query)
 		}
-		if i > 0 && !b.bot && r.Float64() < spaShare {
-			if key != nil && pg.url == key.url {
+		app := false // an app navigation: its engagement and page view share a request
+		if i > 0 && !b.bot {
+			app = r.Float64() < spaShare
+			if app && key != nil && pg.url == key.url {
 				continue // route(): the key (path and query) did not change
 			}
 			engaged := r.Int64N(60_000)
 			depth := 10 + r.IntN(91)
 			if engaged >= minEngagedMs {
-				steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, pathID: pathID, doc: pg.url, then: true,
+				doc := "" // pagehide: sent from the page left
+				if app {
+					doc = pg.url // route(): sent after the URL changed
+				}
+				steps = append(steps, step{kind: "engagement", page: pageURL, path: pathname, pathID: pathID, doc: doc, then: true,
 					body: b.body(site, "engagement", "engagement", pageURL, title,
 						str("url", pageURL), num("engaged_ms", engaged), num("scroll_depth", int64(depth)))})
+			} else {
+				app = false // nothing to send with
 			}
 		}
 		key, pathname, pathID = pg, pg.pathname, pg.pathID
 		pageURL, title = pg.url, pg.title
-		steps = append(steps, step{kind: "pageview", page: pageURL, path: pathname, pathID: pathID,
+		steps = append(steps, step{kind: "pageview", page: pageURL, path: pathname, pathID: pathID, with: app,
 			body: b.body(site, "pageview", "pageview", pageURL, title, str("referrer", referrer))})
 		// The next page is reached by a link: document.referrer is this page
 		// (same origin, so the full URL under the default referrer policy).

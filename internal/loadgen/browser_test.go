@@ -19,7 +19,7 @@ import (
 func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 	const origin = "http://localhost"
 	kinds := map[string]int{}
-	var newsletter, searchOrSocial, bounces, spa int
+	var newsletter, searchOrSocial, bounces, spa, leaves int
 	for i := 0; i < 300; i++ {
 		b := newBrowser(i, 7, 0.1)
 		steps := b.planVisit("demo", newPageSet(origin, DefaultPaths))
@@ -79,19 +79,31 @@ func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 					}
 					break
 				}
-				// Not last: an app navigation (the snippet's route()): the page
-				// left's engagement, then at once the new URL's page view with
-				// the page left as its referrer, sent from the new URL.
-				spa++
+				// Not last: the page left's engagement, then at once the next
+				// page view with the page left as its referrer. An app
+				// navigation (the snippet's route()) sends both in one request
+				// from the new URL; a page load sends the engagement by beacon
+				// from the page left, and the page view from the next page.
 				next := steps[j+1]
 				var pv collector.Payload
 				_ = json.Unmarshal(next.body, &pv)
-				if !s.then || next.kind != "pageview" || pv.Referrer != p.URL || pv.URL == p.URL || s.doc != pv.URL || s.location() != pv.URL {
-					t.Fatalf("engagement %s is not last, and not followed at once by an app navigation's page view (%s)", s.body, next.body)
+				if !s.then || next.kind != "pageview" || pv.Referrer != p.URL {
+					t.Fatalf("engagement %s is not last, and not followed at once by the next page view (%s)", s.body, next.body)
+				}
+				if next.with {
+					spa++
+					if pv.URL == p.URL || s.doc != pv.URL || s.location() != pv.URL {
+						t.Fatalf("app navigation %s then %s: not sent from the new URL", s.body, next.body)
+					}
+				} else if leaves++; s.doc != "" || s.location() != p.URL {
+					t.Fatalf("engagement %s on leaving the page: not sent from the page left", s.body)
 				}
 			}
 			if s.kind != "engagement" && s.then {
-				t.Fatalf("%s %s: only an app navigation's engagement is followed at once", s.kind, s.body)
+				t.Fatalf("%s %s: only the engagement of a page left is followed at once", s.kind, s.body)
+			}
+			if s.with && (j == 0 || steps[j-1].kind != "engagement" || s.kind != "pageview") {
+				t.Fatalf("%s %s: only an app navigation's page view is sent with the step before", s.kind, s.body)
 			}
 		}
 		if pageviews < 1 || pageviews > 8 {
@@ -101,9 +113,9 @@ func TestBodiesAreWhatTheSnippetSends(t *testing.T) {
 			bounces++
 		}
 	}
-	if kinds["event"] == 0 || kinds["engagement"] == 0 || newsletter == 0 || searchOrSocial == 0 || bounces == 0 || spa == 0 {
-		t.Fatalf("the mix lacks something: kinds %v, %d newsletter, %d search/social entries, %d bounces, %d app navigations",
-			kinds, newsletter, searchOrSocial, bounces, spa)
+	if kinds["event"] == 0 || kinds["engagement"] == 0 || newsletter == 0 || searchOrSocial == 0 || bounces == 0 || spa == 0 || leaves == 0 {
+		t.Fatalf("the mix lacks something: kinds %v, %d newsletter, %d search/social entries, %d bounces, %d app navigations, %d pages left by a link",
+			kinds, newsletter, searchOrSocial, bounces, spa, leaves)
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package loadgen owns Teller's load generator: simulated browsers that send
 // the collector exactly what the tracking snippet sends (POST /api/event, a
 // text/plain JSON body, the page's Origin, each browser's own visitor
-// cookie, single-page-app navigations as the snippet's route() makes them),
+// cookie, an engagement event for every page left, single-page-app
+// navigations' two events in one request as the snippet's route() makes them),
 // at a bounded request rate, over a lean HTTP/1.1 client with one
 // keep-alive connection per worker (httpclient.go: the tool must cost far
 // less CPU than the pipeline it measures), and a report of what happened: status counts,

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -146,10 +147,12 @@ func newGenerator(cfg Config, log *slog.Logger) *generator {
 	return g
 }
 
-// worker is what one worker owns: its connection and request buffer.
+// worker is what one worker owns: its connection, request buffer and the
+// ids of the last answer.
 type worker struct {
 	conn *conn
 	req  []byte
+	ids  []uuid.UUID
 }
 
 // work takes the browser due first, sends its next request, and gives it
@@ -177,12 +180,16 @@ func (g *generator) work(runCtx context.Context, sched *schedule, p *pacer, w *w
 				b.visit = g.truth.begin()
 			}
 		}
-		s := &b.plan[b.next]
-		at := g.send(w, b, s) // when the answer came: the pause starts there
-		b.next++
+		n := 1 // the steps of one request: the first and those sent with it
+		for b.next+n < len(b.plan) && b.plan[b.next+n].with {
+			n++
+		}
+		req := b.plan[b.next : b.next+n]
+		at := g.send(w, b, req) // when the answer came: the pause starts there
+		b.next += n
 		switch {
 		case gap <= 0:
-		case s.then:
+		case req[n-1].then:
 			// The next request follows at once (an app navigation's
 			// engagement event, then its page view).
 		case b.next < len(b.plan):
@@ -194,37 +201,47 @@ func (g *generator) work(runCtx context.Context, sched *schedule, p *pacer, w *w
 	}
 }
 
-// send posts one event as the snippet does and records the outcome. It
-// returns when the answer came (or the request failed): the clock is read
-// twice per request, not once more by the caller (a clock read costs
-// about 0.1 µs on a virtual machine).
-func (g *generator) send(w *worker, b *browser, s *step) time.Time {
+// send posts the events of one request (one step, or a step and those
+// sent with it) as the snippet does and records the outcome. It returns
+// when the answer came (or the request failed): the clock is read twice
+// per request, not once more by the caller (a clock read costs about 0.1 µs
+// on a virtual machine).
+func (g *generator) send(w *worker, b *browser, req []step) time.Time {
 	start := time.Now()
-	w.req = g.request(w.req[:0], b, s, start)
+	w.req = g.request(w.req[:0], b, req, start)
 	a, err := w.conn.do(w.req)
 	took := time.Since(start)
 	end := start.Add(took)
 	if err != nil {
 		var ae *errAnswer
 		if errors.As(err, &ae) {
-			g.stats.record(s.kind, a.status, took, fmt.Sprintf("%d: %v", a.status, err), uuid.Nil)
+			g.stats.record(req, a.status, took, fmt.Sprintf("%d: %v", a.status, err), nil)
 			return end
 		}
-		g.stats.record(s.kind, 0, 0, transportError(err), uuid.Nil)
+		g.stats.record(req, 0, 0, transportError(err), nil)
 		return end
 	}
 	for _, line := range a.setCookies {
 		g.cookies.apply(&b.jar, line, start)
 	}
 	if a.status != http.StatusAccepted {
-		g.stats.record(s.kind, a.status, took, answerError(a.status, a.body), uuid.Nil)
+		g.stats.record(req, a.status, took, answerError(a.status, a.body), nil)
 		return end
 	}
-	var id uuid.UUID
+	var ids []uuid.UUID
 	if g.keepIDs {
-		id = answerID(a.body)
+		if len(req) == 1 {
+			w.ids = append(w.ids[:0], answerID(a.body))
+		} else {
+			w.ids = answerIDs(w.ids[:0], a.body)
+		}
+		if len(w.ids) != len(req) {
+			g.stats.record(req, a.status, took, fmt.Sprintf("202 for %d events with %d ids: %s", len(req), len(w.ids), oneLine(string(a.body))), nil)
+			return end
+		}
+		ids = w.ids
 	}
-	b.accepted++
+	b.accepted += len(req)
 	cookie := ""
 	if b.jar.held(start) {
 		cookie = b.jar.value
@@ -236,16 +253,22 @@ func (g *generator) send(w *worker, b *browser, s *step) time.Time {
 		b.changes++
 	}
 	b.cookie = cookie
-	g.stats.record(s.kind, a.status, took, "", id)
-	if g.truth != nil && id != uuid.Nil {
-		g.truth.accepted(b.visit, id, s)
+	g.stats.record(req, a.status, took, "", ids)
+	if g.truth != nil {
+		for i, id := range ids {
+			if id != uuid.Nil {
+				g.truth.accepted(b.visit, id, &req[i])
+			}
+		}
 	}
 	return end
 }
 
-// request appends the HTTP request of step s of browser b to buf: what a
-// browser sends with the snippet's fetch.
-func (g *generator) request(buf []byte, b *browser, s *step, now time.Time) []byte {
+// request appends the HTTP request of the steps req of browser b to buf:
+// what a browser sends with the snippet's fetch, one event as an object,
+// several as an array.
+func (g *generator) request(buf []byte, b *browser, req []step, now time.Time) []byte {
+	s := &req[0]
 	buf = append(buf, g.head...)
 	// The Referer under the default policy (strict-origin-when-cross-origin):
 	// the document's URL to the same origin, only its origin elsewhere.
@@ -263,9 +286,24 @@ func (g *generator) request(buf []byte, b *browser, s *step, now time.Time) []by
 		buf = append(buf, b.jar.value...)
 	}
 	buf = append(buf, "\r\nContent-Length: "...)
-	buf = strconv.AppendInt(buf, int64(len(s.body)), 10)
-	buf = append(buf, "\r\n\r\n"...)
-	return append(buf, s.body...)
+	if len(req) == 1 {
+		buf = strconv.AppendInt(buf, int64(len(s.body)), 10)
+		buf = append(buf, "\r\n\r\n"...)
+		return append(buf, s.body...)
+	}
+	n := 1 + len(req) // the brackets and the commas
+	for i := range req {
+		n += len(req[i].body)
+	}
+	buf = strconv.AppendInt(buf, int64(n), 10)
+	buf = append(buf, "\r\n\r\n["...)
+	for i := range req {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, req[i].body...)
+	}
+	return append(buf, ']')
 }
 
 // answerID is the event id of an accepted answer, {"id":"<uuid>"} (nil if
@@ -283,6 +321,39 @@ func answerID(body []byte) uuid.UUID {
 	}
 	_ = json.Unmarshal(body, &answer)
 	return answer.ID
+}
+
+// answerIDs appends the event ids of a batch's accepted answer,
+// {"ids":["<uuid>",...],"rejected":null}, to dst (none if there are none).
+// The collector's exact form is read directly; any other goes through
+// encoding/json, so the result is always json.Unmarshal's.
+func answerIDs(dst []uuid.UUID, body []byte) []uuid.UUID {
+	const prefix, suffix = `{"ids":[`, `],"rejected":null}`
+	start := len(dst)
+	if rest, ok := bytes.CutPrefix(body, []byte(prefix)); ok {
+		if rest, ok = bytes.CutSuffix(rest, []byte(suffix)); ok {
+			for len(rest) >= 38 && rest[0] == '"' && rest[37] == '"' {
+				id, err := uuid.ParseBytes(rest[1:37])
+				if err != nil {
+					break
+				}
+				dst = append(dst, id)
+				if rest = rest[38:]; len(rest) == 0 {
+					return dst
+				}
+				if rest[0] != ',' {
+					break
+				}
+				rest = rest[1:]
+			}
+		}
+	}
+	dst = dst[:start]
+	var answer struct {
+		IDs []uuid.UUID `json:"ids"`
+	}
+	_ = json.Unmarshal(body, &answer)
+	return append(dst, answer.IDs...)
 }
 
 // answerError is the message of a refusal: the collector's JSON error, or

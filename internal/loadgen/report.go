@@ -32,8 +32,9 @@ type Report struct {
 	// before its duration or request budget ran out; nothing is verified then.
 	Interrupted bool
 
-	// Sent counts requests made, answered or not.
-	Sent int64
+	// Sent counts requests made, answered or not; SentEvents the events in
+	// them (a request holds several when the snippet sends them together).
+	Sent, SentEvents int64
 	// Status2xx..Status5xx count answers by class; Other any other status.
 	Status2xx, Status4xx, Status5xx, StatusOther int64
 	// TransportErrors are requests without an answer (refused, timed out).
@@ -49,8 +50,9 @@ type Report struct {
 	// Notes are anomalies that are not request failures, with counts.
 	Notes map[string]int64
 
-	// Ground truth: what the collector accepted (answered 202).
-	Accepted int64
+	// Ground truth: the events the collector accepted (answered 202), and
+	// the requests that carried them.
+	Accepted, AcceptedRequests int64
 	// SentKinds and AcceptedKinds count events by kind.
 	SentKinds, AcceptedKinds Kinds
 	// Visits counts visits begun.
@@ -94,7 +96,7 @@ type Latency struct {
 // Failed reports requests answered with 4xx/5xx (or another non-202
 // status) or not answered at all.
 func (r *Report) Failed() int64 {
-	return r.Status4xx + r.Status5xx + r.StatusOther + r.TransportErrors + (r.Status2xx - r.Accepted)
+	return r.Status4xx + r.Status5xx + r.StatusOther + r.TransportErrors + (r.Status2xx - r.AcceptedRequests)
 }
 
 // AchievedRate is requests sent per second of the run.
@@ -114,7 +116,7 @@ func (r *Report) Failure(allowErrors bool) error {
 	}
 	if n := r.Failed(); n > 0 && !allowErrors {
 		errs = append(errs, fmt.Errorf("%d of %d requests failed (4xx %d, 5xx %d, other %d, no answer %d); -allow-errors to accept that",
-			n, r.Sent, r.Status4xx, r.Status5xx, r.StatusOther+r.Status2xx-r.Accepted, r.TransportErrors))
+			n, r.Sent, r.Status4xx, r.Status5xx, r.StatusOther+r.Status2xx-r.AcceptedRequests, r.TransportErrors))
 	}
 	if v := r.Verification; v != nil {
 		switch {
@@ -149,8 +151,8 @@ func (r *Report) Print(w io.Writer) {
 	} else {
 		p("  latency    no answers")
 	}
-	p("  sent       %d pageviews, %d custom events, %d engagement events in %d visits by %d browsers",
-		r.SentKinds.Pageviews, r.SentKinds.Custom, r.SentKinds.Engagement, r.Visits, r.Browsers)
+	p("  sent       %d pageviews, %d custom events, %d engagement events in %d requests, %d visits by %d browsers",
+		r.SentKinds.Pageviews, r.SentKinds.Custom, r.SentKinds.Engagement, r.Sent, r.Visits, r.Browsers)
 	p("  accepted   %d events: %d pageviews, %d custom, %d engagement; %d visitors (%d of them bots)",
 		r.Accepted, r.AcceptedKinds.Pageviews, r.AcceptedKinds.Custom, r.AcceptedKinds.Engagement, r.Visitors, r.BotVisitors)
 	if r.Interrupted {
@@ -205,7 +207,8 @@ func processCPU() time.Duration {
 type stats struct {
 	mu                             sync.Mutex
 	sent, s2, s4, s5, other, noAns int64
-	accepted                       int64
+	accepted, acceptedRequests     int64
+	sentEvents                     int64
 	visits                         int64
 	sentKinds, acceptedKinds       Kinds
 	latencies                      []time.Duration
@@ -227,12 +230,16 @@ func (s *stats) note(msg string) {
 	s.mu.Unlock()
 }
 
-// record one request: status 0 means no answer; errMsg empty means accepted.
-func (s *stats) record(kind string, status int, took time.Duration, errMsg string, id uuid.UUID) {
+// record one request of the events req: status 0 means no answer; errMsg
+// empty means accepted, with the events' ids (nil when not kept).
+func (s *stats) record(req []step, status int, took time.Duration, errMsg string, ids []uuid.UUID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent++
-	s.sentKinds.add(kind)
+	s.sentEvents += int64(len(req))
+	for i := range req {
+		s.sentKinds.add(req[i].kind)
+	}
 	switch {
 	case status == 0:
 		s.noAns++
@@ -252,10 +259,15 @@ func (s *stats) record(kind string, status int, took time.Duration, errMsg strin
 		s.errors[errMsg]++
 		return
 	}
-	s.accepted++
-	s.acceptedKinds.add(kind)
-	if id != uuid.Nil {
-		s.ids = append(s.ids, id)
+	s.acceptedRequests++
+	s.accepted += int64(len(req))
+	for i := range req {
+		s.acceptedKinds.add(req[i].kind)
+	}
+	for _, id := range ids {
+		if id != uuid.Nil {
+			s.ids = append(s.ids, id)
+		}
 	}
 }
 
@@ -270,7 +282,8 @@ func (s *stats) fill(r *Report) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r.Sent, r.Status2xx, r.Status4xx, r.Status5xx, r.StatusOther, r.TransportErrors = s.sent, s.s2, s.s4, s.s5, s.other, s.noAns
-	r.Accepted, r.Visits, r.SentKinds, r.AcceptedKinds = s.accepted, s.visits, s.sentKinds, s.acceptedKinds
+	r.SentEvents, r.Accepted, r.AcceptedRequests = s.sentEvents, s.accepted, s.acceptedRequests
+	r.Visits, r.SentKinds, r.AcceptedKinds = s.visits, s.sentKinds, s.acceptedKinds
 	r.Errors, r.Notes = s.errors, s.notes
 	r.Latency = summarize(s.latencies)
 }

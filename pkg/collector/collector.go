@@ -11,6 +11,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +87,7 @@ type Options struct {
 	ClientIPHeader string
 	// Countries gives events their country; nil leaves it empty.
 	Countries Countries
-	// MaxBodyBytes bounds an event body (default 16 KiB).
+	// MaxBodyBytes bounds an event body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// PublishTimeout bounds the wait for Kafka per request (default 10 s).
 	PublishTimeout time.Duration
@@ -168,13 +170,17 @@ type Collector struct {
 	refusals               *refusalKeeper
 }
 
+// DefaultMaxBodyBytes bounds an event body unless Options say otherwise; the
+// snippet keeps its batches under it (TestSnippetLimitsAreTheCollectors).
+const DefaultMaxBodyBytes = 16 << 10
+
 // New checks the options and builds a collector.
 func New(o Options) (*Collector, error) {
 	if o.Publisher == nil || o.Sites == nil || o.Signer == nil {
 		return nil, errors.New("collector: Publisher, Sites and Signer are required")
 	}
 	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = 16 << 10
+		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = 10 * time.Second
@@ -431,12 +437,22 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		pageHost string
 		dropped  int
 	)
+	var batchIDs []uuid.UUID
+	if len(payloads) > 1 {
+		batchIDs = ascendingIDs(len(payloads))
+	}
 	for i := range payloads {
 		into := &sc.ev
 		if i > 0 {
 			into = new(event.Event)
 		}
-		ev, host, status, reason, field, msg := c.build(g, in, &st, &payloads[i], visitor, isNew, into)
+		var id uuid.UUID
+		if batchIDs != nil {
+			id = batchIDs[i]
+		} else {
+			id = uuid.New()
+		}
+		ev, host, status, reason, field, msg := c.build(g, in, &st, &payloads[i], id, visitor, isNew, into)
 		if status == http.StatusNoContent {
 			dropped++
 			continue
@@ -559,10 +575,25 @@ type acceptScratch struct {
 	times  [1]int64
 }
 
+// ascendingIDs are n new random event ids in ascending order. A batch's
+// events usually share the receive millisecond, and the session rules order
+// events of one millisecond by id (sessions.md): ids ascending in the
+// batch's order make that order the one the browser sent them in, so an
+// app navigation's page view (after the engagement of the page left) is
+// the later event, and the exit page when the session ends there.
+func ascendingIDs(n int) []uuid.UUID {
+	ids := make([]uuid.UUID, n)
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	return ids
+}
+
 // build turns one payload into an event, written into into, or says why
 // not: status 0 is an event to publish, 204 a bot the site drops, anything
 // else a refusal.
-func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload, visitor uuid.UUID, isNew bool, into *event.Event) (
+func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload, id, visitor uuid.UUID, isNew bool, into *event.Event) (
 	ev *event.Event, host string, status int, reason, field, msg string) {
 	page, err := event.ParsePageURL(p.URL)
 	if err != nil {
@@ -583,7 +614,7 @@ func (c *Collector) build(g *gin.Context, in request, st *site.Site, p *Payload,
 	}
 	ev = into
 	*ev = event.Event{
-		V: event.Version, ID: uuid.New(), Site: st.ID, Visitor: visitor, NewVisitor: isNew,
+		V: event.Version, ID: id, Site: st.ID, Visitor: visitor, NewVisitor: isNew,
 		ReceivedMs: in.now.UnixMilli() - p.AgeMs,
 		Kind:       p.Kind, Name: p.Name,
 		// The campaign is read from the URL as sent; the stored URL and

@@ -53,6 +53,18 @@ func TestBatch(t *testing.T) {
 	if len(evs) != 2 || evs[0].Visitor != evs[1].Visitor {
 		t.Fatalf("%d events, want 2 of one visitor", len(evs))
 	}
+	// The session rules order one millisecond's events by id: a batch's ids
+	// ascend in its order, so the browser's order is the events' order.
+	for i := 0; i < 50; i++ {
+		resp, b := post(t, http.DefaultClient, srv.URL, `[{"site":"shop","kind":"engagement","url":"https://shop.example/a","engaged_ms":2000},
+			{"site":"shop","kind":"pageview","url":"https://shop.example/b"},{"site":"shop","kind":"event","name":"x","url":"https://shop.example/b"}]`, nil)
+		if err := json.Unmarshal([]byte(b), &ans); resp.StatusCode != http.StatusAccepted || err != nil || len(ans.IDs) != 3 {
+			t.Fatalf("%d %s", resp.StatusCode, b)
+		}
+		if !(ans.IDs[0] < ans.IDs[1] && ans.IDs[1] < ans.IDs[2]) {
+			t.Fatalf("batch %d: ids %v do not ascend in the batch's order", i, ans.IDs)
+		}
+	}
 	for _, tt := range []struct{ name, body, field string }{
 		{"empty batch", `[]`, ""},
 		{"two sites", `[{"site":"shop","kind":"pageview","url":"https://shop.example/"},{"site":"b","kind":"pageview","url":"https://b.example/"}]`, "site"},

@@ -22,11 +22,47 @@ import (
 // holds the body's copy no longer than the request does.
 func decodeFast(b []byte, p *Payload) bool {
 	d := fastDecoder{jsonscan.New(string(b))}
+	return d.object(p) && d.End()
+}
+
+// decodeFastBatch decodes a batch, a JSON array of 1..MaxBatch event
+// objects, each of decodeFast's shape, from one copy of the body: what the
+// snippet sends when events happen together (an app navigation's
+// engagement and page view). Like decodeFast it reports false for anything
+// else (an empty or too long array, an element outside the shape), and
+// DecodeBody then decodes with encoding/json, which stays the rule
+// (FuzzDecodeFastBatchMatchesJSON). The one-site check stays DecodeBody's.
+func decodeFastBatch(b []byte) ([]Payload, bool) {
+	d := fastDecoder{jsonscan.New(string(b))}
+	if !d.Consume('[') {
+		return nil, false
+	}
+	out := make([]Payload, 0, 4)
+	for len(out) < MaxBatch {
+		out = append(out, Payload{})
+		if !d.object(&out[len(out)-1]) {
+			return nil, false
+		}
+		if d.Consume(']') {
+			if !d.End() {
+				return nil, false
+			}
+			return out, true
+		}
+		if !d.Consume(',') {
+			return nil, false
+		}
+	}
+	return nil, false // more than MaxBatch: encoding/json's path refuses it
+}
+
+// object reads one event object into p.
+func (d *fastDecoder) object(p *Payload) bool {
 	if !d.Consume('{') {
 		return false
 	}
 	if d.Consume('}') {
-		return d.End()
+		return true
 	}
 	for {
 		key, ok := d.str()
@@ -68,7 +104,7 @@ func decodeFast(b []byte, p *Payload) bool {
 			return false
 		}
 		if d.Consume('}') {
-			return d.End()
+			return true
 		}
 		if !d.Consume(',') {
 			return false

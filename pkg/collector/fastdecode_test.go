@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -113,5 +115,75 @@ func BenchmarkDecodeBodyCustomEvent(b *testing.B) {
 		if _, err := DecodeBody(body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// fastBatchCases are batch bodies decodeFastBatch must decode itself or
+// leave to encoding/json; either way DecodeBody's answer is the same.
+var fastBatchCases = []struct {
+	name string
+	body string
+	fast bool
+}{
+	{"app navigation", `[{"site":"s","kind":"engagement","name":"engagement","url":"https://s.example/a","engaged_ms":4000,"scroll_depth":60},{"site":"s","kind":"pageview","name":"pageview","url":"https://s.example/b","referrer":"https://s.example/a"}]`, true},
+	{"one event", `[{"site":"s","kind":"pageview"}]`, true},
+	{"whitespace", " [ {\"site\":\"s\"} ,\n{\"site\":\"s\"} ] ", true},
+	{"empty object", `[{}]`, true},
+	{"empty", `[]`, false},
+	{"null element", `[null]`, false},
+	{"trailing comma", `[{"site":"s"},]`, false},
+	{"trailing data", `[{"site":"s"}] x`, false},
+	{"unterminated", `[{"site":"s"}`, false},
+	{"nested array", `[[{"site":"s"}]]`, false},
+	{"element outside the shape", `[{"site":"s"},{"site":"s","title":"\u00e9"}]`, false},
+	{"unknown member", `[{"site":"s","colour":"red"}]`, false},
+}
+
+func TestDecodeFastBatchMatchesJSON(t *testing.T) {
+	for _, tc := range fastBatchCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, fast := decodeFastBatch([]byte(tc.body))
+			if fast != tc.fast {
+				t.Fatalf("decodeFastBatch took it: %v, want %v", fast, tc.fast)
+			}
+			if fast {
+				checkBatchSameAsJSON(t, []byte(tc.body), got)
+			}
+		})
+	}
+	// MaxBatch events are taken, one more is left to encoding/json (which refuses it).
+	one := `{"site":"s","kind":"event","name":"x"}`
+	full := "[" + strings.Repeat(one+",", MaxBatch-1) + one + "]"
+	if got, ok := decodeFastBatch([]byte(full)); !ok || len(got) != MaxBatch {
+		t.Fatalf("a batch of MaxBatch events: %d, %v", len(got), ok)
+	}
+	if _, ok := decodeFastBatch([]byte("[" + one + "," + full[1:])); ok {
+		t.Fatal("a batch of MaxBatch+1 events was decoded")
+	}
+}
+
+// FuzzDecodeFastBatchMatchesJSON: whatever decodeFastBatch accepts,
+// encoding/json (decodeBatch, DecodeBody's rule) accepts too, with the same
+// payloads.
+func FuzzDecodeFastBatchMatchesJSON(f *testing.F) {
+	for _, tc := range fastBatchCases {
+		f.Add([]byte(tc.body))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, ok := decodeFastBatch(b); ok {
+			checkBatchSameAsJSON(t, b, got)
+		}
+	})
+}
+
+func checkBatchSameAsJSON(t *testing.T, b []byte, fast []Payload) {
+	t.Helper()
+	slow, err := decodeBatch(b)
+	var de *decodeError
+	if err != nil && !(errors.As(err, &de) && de.field == "site") {
+		t.Fatalf("decodeFastBatch accepted %q, encoding/json refuses it: %v", b, err)
+	}
+	if err == nil && !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%q: decodeFastBatch %+v, encoding/json %+v", b, fast, slow)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/teller-analytics/teller/internal/browser"
+	"github.com/teller-analytics/teller/pkg/collector"
 	"github.com/teller-analytics/teller/pkg/snippet"
 )
 
@@ -37,7 +38,18 @@ type request struct {
 	ContentType  string
 	Cookie       string
 	SecFetchMode string // "cors" for fetch, "no-cors" for sendBeacon
-	Event        map[string]any
+	Events       []map[string]any
+	Batch        bool // the body was a JSON array (events sent together)
+}
+
+// has reports whether one of the request's events matches.
+func (r request) has(match func(ev map[string]any) bool) bool {
+	for _, ev := range r.Events {
+		if match(ev) {
+			return true
+		}
+	}
+	return false
 }
 
 // recorder stands in for the collector's /api/event: it keeps every request,
@@ -68,8 +80,17 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		SecFetchMode: r.Header.Get("Sec-Fetch-Mode"),
 	}
 	if r.Method == http.MethodPost {
-		if err := json.Unmarshal(body, &req.Event); err != nil {
-			rec.t.Errorf("recorder: body is not a JSON object: %v: %s", err, body)
+		if trimmed := strings.TrimSpace(string(body)); strings.HasPrefix(trimmed, "[") {
+			req.Batch = true
+			if err := json.Unmarshal(body, &req.Events); err != nil || len(req.Events) < 2 {
+				rec.t.Errorf("recorder: body is not a JSON array of two or more events (one event is sent as an object): %v: %s", err, body)
+			}
+		} else {
+			var ev map[string]any
+			if err := json.Unmarshal(body, &ev); err != nil {
+				rec.t.Errorf("recorder: body is not a JSON object: %v: %s", err, body)
+			}
+			req.Events = []map[string]any{ev}
 		}
 	}
 	if req.Cookie == "" {
@@ -95,8 +116,10 @@ func (rec *recorder) all() []request {
 func (rec *recorder) events(match func(ev map[string]any) bool) []map[string]any {
 	var out []map[string]any
 	for _, r := range rec.all() {
-		if r.Event != nil && (match == nil || match(r.Event)) {
-			out = append(out, r.Event)
+		for _, ev := range r.Events {
+			if ev != nil && (match == nil || match(ev)) {
+				out = append(out, ev)
+			}
 		}
 	}
 	return out
@@ -121,7 +144,7 @@ func (rec *recorder) wait(n int, what string, match func(ev map[string]any) bool
 func (rec *recorder) dump() string {
 	var b strings.Builder
 	for _, r := range rec.all() {
-		ev, _ := json.Marshal(r.Event)
+		ev, _ := json.Marshal(r.Events)
 		fmt.Fprintf(&b, "  %s %s cookie=%q mode=%s %s\n", r.Method, r.ContentType, r.Cookie, r.SecFetchMode, ev)
 	}
 	return b.String()
@@ -308,12 +331,16 @@ func custom(url, name string, props map[string]any) map[string]any {
 }
 
 // sendOrder is a prelude that records, in the page, the order in which the
-// snippet calls fetch ("kind name"): requests may arrive in another order.
+// snippet calls fetch ("kind name", the events of one request joined by
+// "+"): requests may arrive in another order.
 const sendOrder = `<script>
 window.sent = [];
 const realFetch = window.fetch;
 window.fetch = function (url, options) {
-  try { const e = JSON.parse(options.body); sent.push(e.kind + ' ' + e.name) } catch (_) {}
+  try {
+    const b = JSON.parse(options.body);
+    sent.push([].concat(b).map(function (e) { return e.kind + ' ' + e.name }).join('+'));
+  } catch (_) {}
   return realFetch.apply(this, arguments);
 };
 </script>`
@@ -369,8 +396,8 @@ func TestBrowserPageviewOnLoadAndQueuedEvent(t *testing.T) {
 
 	checkEvent(t, s.rec.wait(1, "pageview", kind("pageview"))[0], pageview(start, ""))
 	checkEvent(t, s.rec.wait(1, "signup", named("signup"))[0], custom(start, "signup", map[string]any{"plan": "pro"}))
-	if order := s.sent(t); !reflect.DeepEqual(order, []string{"pageview pageview", "event signup"}) {
-		t.Errorf("sent %q; want the page view, then the queued event", order)
+	if order := s.sent(t); !reflect.DeepEqual(order, []string{"pageview pageview+event signup"}) {
+		t.Errorf("sent %q; want the page view, then the queued event, in one request", order)
 	}
 
 	if err := s.b.Screenshot("/tmp/snippet-test.png"); err != nil {
@@ -414,8 +441,8 @@ func TestBrowserSinglePageApp(t *testing.T) {
 	checkEvent(t, views[1], pageview(step2, app))
 	eng := s.rec.wait(1, "engagement", kind("engagement"))
 	checkEngagement(t, eng[0], app, int(browser.WindowHeight/height*100+0.5), time.Since(loaded))
-	if order := s.sent(t); !reflect.DeepEqual(order, []string{"pageview pageview", "engagement engagement", "pageview pageview"}) {
-		t.Errorf("sent %q; want the engagement of /app before the next page view", order)
+	if order := s.sent(t); !reflect.DeepEqual(order, []string{"pageview pageview", "engagement engagement+pageview pageview"}) {
+		t.Errorf("sent %q; want the engagement of /app, then the next page view, in one request", order)
 	}
 
 	// Neither the same URL again nor a change of hash is a new page.
@@ -510,7 +537,7 @@ func TestBrowserEngagement(t *testing.T) {
 
 	var modes []string
 	for _, r := range s.rec.all() {
-		if r.Event["kind"] == "engagement" {
+		if r.has(kind("engagement")) {
 			modes = append(modes, r.SecFetchMode)
 		}
 	}
@@ -531,7 +558,7 @@ func TestBrowserCrossOriginCollector(t *testing.T) {
 	reqs := s.rec.all()
 	var second request
 	for i, r := range reqs {
-		if r.Event["name"] == "second" {
+		if r.has(named("second")) {
 			second = r
 		}
 		if r.Method != http.MethodPost {
@@ -724,4 +751,52 @@ func TestBrowserSkipsLocalPages(t *testing.T) {
 		}
 		s.noExceptions(t)
 	})
+}
+
+// Events of one task travel together, in requests within the collector's
+// limits: at most collector.MaxBatch events, and under its body limit.
+func TestBrowserBatchesEventsOfOneTask(t *testing.T) {
+	s := newSite(t, siteOptions{preludes: map[string]string{"/page": sendOrder}})
+	page := s.URL + "/page"
+	s.run(t, chromedp.Navigate(page))
+	s.rec.wait(1, "pageview", kind("pageview"))
+
+	// 120 small events in one task.
+	s.eval(t, `for (var i = 0; i < 120; i++) teller('many', {props: {i: i}})`)
+	s.rec.wait(120, "many", named("many"))
+	// Ten events of 2,000 characters each: two or three to a request.
+	s.eval(t, `for (var i = 0; i < 10; i++) teller('big', {props: {i: i, text: 'x'.repeat(2000)}})`)
+	s.rec.wait(10, "big", named("big"))
+
+	var sizes []int
+	seen := map[string]bool{}
+	for _, r := range s.rec.all() {
+		if !r.has(named("many")) && !r.has(named("big")) {
+			continue
+		}
+		sizes = append(sizes, len(r.Events))
+		if !r.Batch && len(r.Events) != 1 {
+			t.Errorf("one request of %d events not sent as an array", len(r.Events))
+		}
+		if len(r.Events) > collector.MaxBatch {
+			t.Errorf("a request of %d events: the collector takes at most %d", len(r.Events), collector.MaxBatch)
+		}
+		body, _ := json.Marshal(r.Events)
+		if len(body) > 16<<10 {
+			t.Errorf("a request of %d bytes: the collector's default limit is 16 KiB", len(body))
+		}
+		for _, ev := range r.Events {
+			key := fmt.Sprint(ev["name"], ev["props"].(map[string]any)["i"])
+			if seen[key] {
+				t.Errorf("event %s sent twice", key)
+			}
+			seen[key] = true
+		}
+	}
+	// 120 small events of about 160 characters: split by MAX_CHARS, into
+	// as few requests as it allows (five of them at most).
+	if len(seen) != 130 || len(sizes) < 2+5 || len(sizes) > 5+5 {
+		t.Errorf("%d distinct events in requests of %v events, want 130 in 2 to 5 requests and five pairs", len(seen), sizes)
+	}
+	s.noExceptions(t)
 }

@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/teller-analytics/teller/pkg/collector"
 	"github.com/teller-analytics/teller/pkg/snippet"
 )
 
@@ -257,5 +260,29 @@ func TestAttrNamesAreTheScriptsOwn(t *testing.T) {
 		if !strings.Contains(string(src), " *   "+name) {
 			t.Errorf("teller.js's header does not document %s", name)
 		}
+	}
+}
+
+// The snippet's batch limits are copies of the collector's: a batch of
+// MAX_BATCH events is one the collector takes, and MAX_CHARS characters (at
+// most three bytes each in UTF-8) are within its default body limit.
+func TestSnippetLimitsAreTheCollectors(t *testing.T) {
+	src, err := os.ReadFile("teller.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	num := func(name string) int {
+		m := regexp.MustCompile(`var ` + name + ` = (\d+);`).FindSubmatch(src)
+		if m == nil {
+			t.Fatalf("teller.js has no var %s", name)
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return n
+	}
+	if got := num("MAX_BATCH"); got != collector.MaxBatch {
+		t.Errorf("MAX_BATCH = %d, collector.MaxBatch = %d", got, collector.MaxBatch)
+	}
+	if got := num("MAX_CHARS"); 3*got > collector.DefaultMaxBodyBytes-100 {
+		t.Errorf("MAX_CHARS = %d: up to %d bytes, over the collector's %d (less the array's brackets and one event's slack)", got, 3*got, collector.DefaultMaxBodyBytes)
 	}
 }

@@ -33,9 +33,15 @@
  *
  * What is sent: POST <api> with one JSON event as a text/plain body, so that
  * a cross-origin collector needs no CORS preflight, and with credentials, so
- * that the visitor cookie the collector sets comes back. The collector
- * refuses an unknown kind or a bad field, so this file and the collector's
- * event decoder must change together. Fields (empty ones are left out):
+ * that the visitor cookie the collector sets comes back. Events of one
+ * moment travel together, as a JSON array in one request: they are queued
+ * and sent at the end of the current task (an app navigation's engagement
+ * and page view, the first page view and the calls queued before this
+ * script ran), or at once by beacon when the page is hidden or left; a
+ * request holds at most MAX_BATCH events and about MAX_CHARS characters
+ * (the collector's batch and body limits). The collector refuses an unknown
+ * kind or a bad field, so this file and the collector's event decoder must
+ * change together. Fields (empty ones are left out):
  *   site, kind ("pageview" | "event" | "engagement"), name ("pageview",
  *   the custom name, or "engagement"), url, referrer (page views only; the
  *   previous URL after a single-page-app navigation), title, screen_width,
@@ -63,6 +69,8 @@
   var d = document;
   var loc = location;
   var MAX_PROPS = 30;
+  var MAX_BATCH = 50; // events per request: the collector's collector.MaxBatch
+  var MAX_CHARS = 5000; // characters per request: at most 15,000 bytes, under the collector's 16 KiB
   var MIN_ENGAGED_MS = 1000;
   // Links to these files count as downloads (matched on the URL's path).
   var FILE =
@@ -119,9 +127,46 @@
       return loc.pathname + loc.search + (hashMode ? loc.hash : '');
     };
 
-    // send posts one event. Fields in `fields` override the defaults;
-    // empty values are left out. With beacon set, it uses sendBeacon, which
-    // survives the page being closed.
+    // Queued events, each as its JSON text, and whether a send at the end
+    // of the task is due.
+    var queue = [];
+    var due;
+
+    var post = function (body, beacon) {
+      if (beacon && n.sendBeacon && n.sendBeacon(api, new Blob([body], { type: 'text/plain' }))) return;
+      fetch(api, {
+        method: 'POST',
+        body: body,
+        keepalive: true,
+        credentials: 'include',
+        headers: { 'Content-Type': 'text/plain' },
+      })['catch'](function () {});
+    };
+
+    // drain sends the queue: one event as an object, several as an array,
+    // in requests of at most MAX_BATCH events and about MAX_CHARS.
+    var drain = function (beacon) {
+      var batch = [];
+      var size = 0;
+      var out = function () {
+        if (batch.length) post(batch.length > 1 ? '[' + batch.join(',') + ']' : batch[0], beacon);
+        batch = [];
+        size = 0;
+      };
+      var all = queue;
+      queue = [];
+      for (var i = 0; i < all.length; i++) {
+        if (batch.length && (batch.length >= MAX_BATCH || size + all[i].length > MAX_CHARS)) out();
+        batch.push(all[i]);
+        size += all[i].length + 1;
+      }
+      out();
+    };
+
+    // send queues one event. Fields in `fields` override the defaults;
+    // empty values are left out. With beacon set, the queue goes at once by
+    // sendBeacon, which survives the page being closed; else at the end of
+    // the current task, with whatever else the task sends.
     var send = function (kind, name, fields, beacon) {
       var event = {
         site: site,
@@ -135,15 +180,18 @@
       var k;
       for (k in fields) event[k] = fields[k];
       for (k in event) if (!event[k]) delete event[k];
-      var body = JSON.stringify(event);
-      if (beacon && n.sendBeacon && n.sendBeacon(api, new Blob([body], { type: 'text/plain' }))) return;
-      fetch(api, {
-        method: 'POST',
-        body: body,
-        keepalive: true,
-        credentials: 'include',
-        headers: { 'Content-Type': 'text/plain' },
-      })['catch'](function () {});
+      queue.push(JSON.stringify(event));
+      if (beacon) drain(true);
+      else if (!due) {
+        due = 1;
+        setTimeout(
+          safe(function () {
+            due = 0;
+            drain(false);
+          }),
+          0
+        );
+      }
     };
 
     // props turns the site's properties into at most MAX_PROPS string values.
@@ -187,9 +235,11 @@
       since = hidden() ? 0 : now();
       measureScroll();
       if (engagedMs >= MIN_ENGAGED_MS) {
-        send('engagement', 'engagement', { url: pageURL, engaged_ms: Math.round(engagedMs), scroll_depth: depth }, beacon);
+        send('engagement', 'engagement', { url: pageURL, engaged_ms: Math.round(engagedMs), scroll_depth: depth });
         engagedMs = 0;
       }
+      // Hidden or left: nothing queued may wait for a task that may not run.
+      if (beacon) drain(true);
     };
 
     // route runs after every history change of a single-page app.
