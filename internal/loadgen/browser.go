@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -135,6 +136,8 @@ type browser struct {
 	plan  []step
 	next  int     // index in plan of the next request
 	visit visitID // its ground truth, when sessions are checked
+	// sent is when the visit's last request was sent (checkPause).
+	sent time.Time
 }
 
 func newBrowser(index int, seed uint64, botShare float64) *browser {

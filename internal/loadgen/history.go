@@ -189,6 +189,12 @@ type SessionCheck struct {
 	// page views, events, entry or exit page), Missing those it lacks,
 	// Extra sessions it has that were not planned.
 	Wrong, Missing, Extra int
+	// Overdue counts the live visits whose pauses the generator did not
+	// control: two of their requests were further apart than the session
+	// gap (the box was behind the schedule). OverdueSplit of them came out
+	// as more than one session, which the session rules may rightly do;
+	// those are left out of Wrong (live runs only).
+	Overdue, OverdueSplit int `json:",omitempty"`
 	// Examples explain the first differences.
 	Examples []string `json:",omitempty"`
 	// Freshness is the time from the last accepted batch until ClickHouse
@@ -222,6 +228,10 @@ func (c *SessionCheck) print(w io.Writer) {
 		fmt.Fprintf(w, "; freshness %s", c.Freshness.Round(time.Millisecond))
 	}
 	fmt.Fprintln(w)
+	if c.Overdue > 0 {
+		fmt.Fprintf(w, "             %d visits had a pause longer than the session gap (the box fell behind the schedule); %d of them came out split, which the rules allow, and are not counted wrong\n",
+			c.Overdue, c.OverdueSplit)
+	}
 	for _, e := range c.Examples {
 		fmt.Fprintln(w, "    ", e)
 	}

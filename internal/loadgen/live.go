@@ -25,6 +25,12 @@ type liveVisit struct {
 	events, pageviews uint32
 	entry, exit       uint32
 	first, last       uuid.UUID // the first and the last accepted event
+	// overdue: two of the visit's requests were further apart than the
+	// session gap (from the start of one to the answer of the next), as
+	// when the box falls behind the schedule and a browser waits for a
+	// worker. The generator then no longer controls that pause, and the
+	// session rules may rightly split the visit (see markOverdue).
+	overdue bool
 }
 
 // clockOrder is a visit's earliest and latest event as the session rules
@@ -103,6 +109,13 @@ func (t *liveTruth) accepted(vid visitID, id uuid.UUID, s *step) {
 	t.byEvent[id] = liveEvent{vid, path}
 }
 
+// markOverdue records that a pause of visit vid grew past the session gap.
+func (t *liveTruth) markOverdue(vid visitID) {
+	t.mu.Lock()
+	t.visits[vid].overdue = true
+	t.mu.Unlock()
+}
+
 // sessions is the number of planned sessions: visits with an accepted event.
 func (t *liveTruth) sessions() int {
 	t.mu.Lock()
@@ -177,6 +190,9 @@ func compareLiveSessions(ctx context.Context, conn clickhouse.Conn, site string,
 	for _, v := range truth.visits {
 		if v.events > 0 {
 			c.WantSessions++
+			if v.overdue {
+				c.Overdue++
+			}
 		}
 	}
 	example := func(format string, args ...any) {
@@ -226,8 +242,12 @@ WHERE site_id = ? AND ts >= toDateTime(%d) AND ts_ms >= %d`, startSec, startMs),
 		if s != uuid.Nil {
 			if !split[vid] {
 				split[vid] = true
-				nSplit++
-				example("a visit of %d events is split: sessions %s and %s", v.events, s, sid)
+				if v.overdue {
+					c.OverdueSplit++ // the rules may split it: not the visit planned
+				} else {
+					nSplit++
+					example("a visit of %d events is split: sessions %s and %s", v.events, s, sid)
+				}
 			}
 			continue
 		}

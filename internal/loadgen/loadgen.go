@@ -212,6 +212,7 @@ func (g *generator) send(w *worker, b *browser, req []step) time.Time {
 	a, err := w.conn.do(w.req)
 	took := time.Since(start)
 	end := start.Add(took)
+	g.checkPause(b, start, end)
 	if err != nil {
 		var ae *errAnswer
 		if errors.As(err, &ae) {
@@ -262,6 +263,22 @@ func (g *generator) send(w *worker, b *browser, req []step) time.Time {
 		}
 	}
 	return end
+}
+
+// checkPause marks the visit overdue when this request's answer (end) came
+// more than the session gap after the visit's previous request was sent:
+// the collector's receive times of the two events may then be further
+// apart than the gap, and the visit is not the one session planned.
+// Pauses between requests are at most G/6 and latency is milliseconds, so
+// only a box behind the schedule (browsers waiting for a worker) gets here.
+func (g *generator) checkPause(b *browser, start, end time.Time) {
+	if g.truth == nil || g.cfg.SessionGap <= 0 {
+		return
+	}
+	if b.next > 0 && end.Sub(b.sent) > g.cfg.SessionGap {
+		g.truth.markOverdue(b.visit)
+	}
+	b.sent = start
 }
 
 // request appends the HTTP request of the steps req of browser b to buf:

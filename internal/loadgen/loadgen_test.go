@@ -208,3 +208,38 @@ func TestCompressedTimeGivesThePlannedSessions(t *testing.T) {
 		t.Fatalf("sessions, first visits, returns: %s, want %s", got, want)
 	}
 }
+
+// When the box falls behind the schedule, a visit's pauses grow past the
+// gap and the rules rightly split it: such a visit is reported as overdue,
+// not counted wrong, and every visit whose pauses held is still checked
+// exactly. A rate limit far below what the browsers ask for makes every
+// browser wait.
+func TestOverdueVisitsAreToldApart(t *testing.T) {
+	scfg := sessionizer.DefaultConfig()
+	scfg.FlushInterval, scfg.CheckpointInterval = 200*time.Millisecond, time.Second
+	scfg.Rules.Gap, scfg.Rules.Disorder = 2*time.Second, 150*time.Millisecond
+	p := startPipeline(t, scfg, site.Site{ID: "overdue", Domains: []string{"localhost"}})
+
+	rep, err := loadgen.Run(context.Background(), loadgen.Config{
+		Collector: p.collector, Site: "overdue", PageOrigin: "http://localhost",
+		Visitors: 20, Duration: 8 * time.Second, Rate: 6, Concurrency: 4, BotShare: 0.1, Seed: 11,
+		SessionGap: 2 * time.Second,
+		Verify:     loadgen.VerifyConfig{Addr: p.ch.Addr(), Database: database, Timeout: 30 * time.Second},
+	}, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	rep.Print(&out)
+	t.Log("\n" + out.String())
+	if err := rep.Failure(false); err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Sessions
+	if c == nil || !c.Match || c.Overdue == 0 || c.OverdueSplit == 0 || c.Wrong != 0 {
+		t.Fatalf("sessions check %+v: want overdue visits, some of them split, none counted wrong", c)
+	}
+	if !strings.Contains(out.String(), "came out split, which the rules allow") {
+		t.Fatalf("the summary does not tell the overdue visits apart:\n%s", out.String())
+	}
+}

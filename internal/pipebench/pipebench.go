@@ -669,6 +669,10 @@ func (r *Result) Print(w io.Writer) {
 	if s != nil {
 		p("  sessions   %d of %d planned, %d wrong, %d missing, %d extra: match %v %s", s.GotSessions, s.WantSessions,
 			s.Wrong, s.Missing, s.Extra, s.Match, s.Error)
+		if s.Overdue > 0 {
+			p("             %d visits had a pause longer than the gap (the box fell behind the schedule); %d of them came out split, as the rules allow, not counted wrong",
+				s.Overdue, s.OverdueSplit)
+		}
 		for _, e := range s.Examples {
 			p("             %s", e)
 		}
