@@ -520,6 +520,9 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 	case len(payloads) == 1:
 		// The fixed answer without a JSON encoder: it is on every request.
 		writeFixed(g, http.StatusAccepted, jsonUTF8, appendIDAnswer(sc.answer[:0], ids[0]))
+	case len(rejected) == 0:
+		// An app navigation's batch: the same fixed answer for every id.
+		writeFixed(g, http.StatusAccepted, jsonUTF8, appendIDsAnswer(sc.answer[:0], ids))
 	default:
 		g.JSON(http.StatusAccepted, gin.H{"ids": ids, "rejected": rejected})
 	}
@@ -553,6 +556,21 @@ func idAnswer(id uuid.UUID) []byte { return appendIDAnswer(make([]byte, 0, idAns
 
 // appendIDAnswer appends idAnswer's answer to b (the request's scratch:
 // no allocation).
+// appendIDsAnswer appends a batch's answer when none of its events was
+// refused: what gin.JSON writes for gin.H{"ids": ids, "rejected": nil}
+// (encoding/json sorts the keys), without the encoder (TestBatch).
+func appendIDsAnswer(b []byte, ids []uuid.UUID) []byte {
+	b = append(b, `{"ids":[`...)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = event.AppendUUID(append(b, '"'), id)
+		b = append(b, '"')
+	}
+	return append(b, `],"rejected":null}`...)
+}
+
 func appendIDAnswer(b []byte, id uuid.UUID) []byte {
 	b = event.AppendUUID(append(b, `{"id":"`...), id)
 	return append(b, `"}`...)

@@ -64,6 +64,10 @@ func TestBatch(t *testing.T) {
 		if !(ans.IDs[0] < ans.IDs[1] && ans.IDs[1] < ans.IDs[2]) {
 			t.Fatalf("batch %d: ids %v do not ascend in the batch's order", i, ans.IDs)
 		}
+		// The fixed answer is what gin.JSON (encoding/json) writes for it.
+		if want, _ := json.Marshal(map[string]any{"ids": ans.IDs, "rejected": nil}); b != string(want) {
+			t.Fatalf("batch answer %s, encoding/json's %s", b, want)
+		}
 	}
 	for _, tt := range []struct{ name, body, field string }{
 		{"empty batch", `[]`, ""},

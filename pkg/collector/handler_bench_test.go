@@ -103,3 +103,29 @@ func BenchmarkHandleEventSpoolMix(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHandleEventSpoolAppNavigation is BenchmarkHandleEventSpool with
+// the request the snippet sends on an app navigation: the page left's
+// engagement and the new page view in one batch. Compare its ns/op with
+// BenchmarkHandleEventSpool's: the second event should cost far less than
+// a request.
+func BenchmarkHandleEventSpoolAppNavigation(b *testing.B) {
+	r, _ := benchSpoolEngine(b)
+	cookie := collectorbench.Cookie()
+	body := `[{"site":"` + collectorbench.SiteID + `","kind":"engagement","name":"engagement","url":"https://bench.example/pricing","title":"Pricing","screen_width":1440,"screen_height":900,"engaged_ms":12000,"scroll_depth":70},` +
+		collectorbench.Body + `]`
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Cookie", cookie)
+		req.Header.Set("Origin", collectorbench.Origin)
+		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != http.StatusAccepted || !strings.Contains(w.Body.String(), `"ids":[`) {
+			b.Fatalf("answered %d: %s", w.Code, w.Body)
+		}
+	}
+}
