@@ -177,26 +177,7 @@ func TestRunAgainstThePipelineVerifiesExactCounts(t *testing.T) {
 // 30-minute default instead, the check reports every return as a session
 // holding two visits.)
 func TestCompressedTimeGivesThePlannedSessions(t *testing.T) {
-	scfg := sessionizer.DefaultConfig()
-	scfg.FlushInterval, scfg.CheckpointInterval = 200*time.Millisecond, time.Second
-	scfg.Rules.Gap, scfg.Rules.Disorder = 2*time.Second, 150*time.Millisecond
-	p := startPipeline(t, scfg, site.Site{ID: "compressed", Domains: []string{"localhost"}})
-
-	rep, err := loadgen.Run(context.Background(), loadgen.Config{
-		Collector: p.collector, Site: "compressed", PageOrigin: "http://localhost",
-		Visitors: 40, Duration: 8 * time.Second, Rate: 0, Concurrency: 8, BotShare: 0.1, Seed: 7,
-		SessionGap: 2 * time.Second,
-		Verify:     loadgen.VerifyConfig{Addr: p.ch.Addr(), Database: database, Timeout: 30 * time.Second},
-	}, testenv.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	rep.Print(&out)
-	t.Log("\n" + out.String())
-	if err := rep.Failure(false); err != nil {
-		t.Fatal(err)
-	}
+	p, rep, _ := runCompressed(t, "compressed", loadgen.Config{Visitors: 40, Rate: 0, Concurrency: 8, Seed: 7})
 	c := rep.Sessions
 	if c == nil || !c.Match || c.WantSessions <= int(rep.Visitors) {
 		t.Fatalf("sessions check %+v: want a match, and more sessions than the %d visitors (return visits)", c, rep.Visitors)
@@ -215,17 +196,31 @@ func TestCompressedTimeGivesThePlannedSessions(t *testing.T) {
 // exactly. A rate limit far below what the browsers ask for makes every
 // browser wait.
 func TestOverdueVisitsAreToldApart(t *testing.T) {
+	_, rep, out := runCompressed(t, "overdue", loadgen.Config{Visitors: 20, Rate: 6, Concurrency: 4, Seed: 11})
+	c := rep.Sessions
+	if c == nil || !c.Match || c.Overdue == 0 || c.OverdueSplit == 0 || c.Wrong != 0 {
+		t.Fatalf("sessions check %+v: want overdue visits, some of them split, none counted wrong", c)
+	}
+	if !strings.Contains(out, "came out split, which the rules allow") {
+		t.Fatalf("the summary does not tell the overdue visits apart:\n%s", out)
+	}
+}
+
+// runCompressed runs the load generator for 8 s with time compressed (a 2 s
+// gap) against a pipeline whose sessionizer has the same gap, on its own
+// site; cfg gives the browsers, rate, workers and seed. It fails the test
+// unless the run passes, and returns the pipeline, the report and its
+// printed summary.
+func runCompressed(t *testing.T, siteID string, cfg loadgen.Config) (*pipeline, *loadgen.Report, string) {
+	t.Helper()
 	scfg := sessionizer.DefaultConfig()
 	scfg.FlushInterval, scfg.CheckpointInterval = 200*time.Millisecond, time.Second
 	scfg.Rules.Gap, scfg.Rules.Disorder = 2*time.Second, 150*time.Millisecond
-	p := startPipeline(t, scfg, site.Site{ID: "overdue", Domains: []string{"localhost"}})
-
-	rep, err := loadgen.Run(context.Background(), loadgen.Config{
-		Collector: p.collector, Site: "overdue", PageOrigin: "http://localhost",
-		Visitors: 20, Duration: 8 * time.Second, Rate: 6, Concurrency: 4, BotShare: 0.1, Seed: 11,
-		SessionGap: 2 * time.Second,
-		Verify:     loadgen.VerifyConfig{Addr: p.ch.Addr(), Database: database, Timeout: 30 * time.Second},
-	}, testenv.Logger(t))
+	p := startPipeline(t, scfg, site.Site{ID: siteID, Domains: []string{"localhost"}})
+	cfg.Collector, cfg.Site, cfg.PageOrigin = p.collector, siteID, "http://localhost"
+	cfg.Duration, cfg.BotShare, cfg.SessionGap = 8*time.Second, 0.1, 2*time.Second
+	cfg.Verify = loadgen.VerifyConfig{Addr: p.ch.Addr(), Database: database, Timeout: 30 * time.Second}
+	rep, err := loadgen.Run(context.Background(), cfg, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,11 +230,5 @@ func TestOverdueVisitsAreToldApart(t *testing.T) {
 	if err := rep.Failure(false); err != nil {
 		t.Fatal(err)
 	}
-	c := rep.Sessions
-	if c == nil || !c.Match || c.Overdue == 0 || c.OverdueSplit == 0 || c.Wrong != 0 {
-		t.Fatalf("sessions check %+v: want overdue visits, some of them split, none counted wrong", c)
-	}
-	if !strings.Contains(out.String(), "came out split, which the rules allow") {
-		t.Fatalf("the summary does not tell the overdue visits apart:\n%s", out.String())
-	}
+	return p, rep, out.String()
 }

@@ -57,17 +57,23 @@ func BenchmarkHandleEventSpool(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(collectorbench.Body))
-		req.Header.Set("Content-Type", "text/plain")
-		req.Header.Set("Cookie", cookie)
-		req.Header.Set("Origin", collectorbench.Origin)
-		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
-		w := httptest.NewRecorder()
-		r.ServeHTTP(w, req)
-		if w.Code != http.StatusAccepted {
+		if w := serveBench(r, collectorbench.Body, cookie); w.Code != http.StatusAccepted {
 			b.Fatalf("answered %d: %s", w.Code, w.Body)
 		}
 	}
+}
+
+// serveBench serves scripts/bench-collector.sh's request with body: a
+// returning visitor's snippet POST from a Chrome page of the site.
+func serveBench(r http.Handler, body, cookie string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Cookie", cookie)
+	req.Header.Set("Origin", collectorbench.Origin)
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	return w
 }
 
 // BenchmarkHandleEventSpoolMix is BenchmarkHandleEventSpool with the whole
@@ -117,14 +123,7 @@ func BenchmarkHandleEventSpoolAppNavigation(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/api/event", strings.NewReader(body))
-		req.Header.Set("Content-Type", "text/plain")
-		req.Header.Set("Cookie", cookie)
-		req.Header.Set("Origin", collectorbench.Origin)
-		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
-		w := httptest.NewRecorder()
-		r.ServeHTTP(w, req)
-		if w.Code != http.StatusAccepted || !strings.Contains(w.Body.String(), `"ids":[`) {
+		if w := serveBench(r, body, cookie); w.Code != http.StatusAccepted || !strings.Contains(w.Body.String(), `"ids":[`) {
 			b.Fatalf("answered %d: %s", w.Code, w.Body)
 		}
 	}
