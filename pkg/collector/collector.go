@@ -521,7 +521,8 @@ func (c *Collector) accept(g *gin.Context, in request, payloads []Payload, pixel
 		// The fixed answer without a JSON encoder: it is on every request.
 		writeFixed(g, http.StatusAccepted, jsonUTF8, appendIDAnswer(sc.answer[:0], ids[0]))
 	case len(rejected) == 0:
-		// An app navigation's batch: the same fixed answer for every id.
+		// A batch without refusals (an app navigation's): written as the
+		// single event's answer is, without an encoder.
 		writeFixed(g, http.StatusAccepted, jsonUTF8, appendIDsAnswer(sc.answer[:0], ids))
 	default:
 		g.JSON(http.StatusAccepted, gin.H{"ids": ids, "rejected": rejected})

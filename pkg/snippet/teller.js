@@ -163,11 +163,11 @@
       out();
     };
 
-    // send queues one event. Fields in `fields` override the defaults;
-    // empty values are left out. With beacon set, the queue goes at once by
-    // sendBeacon, which survives the page being closed; else at the end of
-    // the current task, with whatever else the task sends.
-    var send = function (kind, name, fields, beacon) {
+    // send queues one event, to go at the end of the current task with
+    // whatever else the task sends (flush drains it at once by beacon when
+    // the page is hidden or left). Fields in `fields` override the
+    // defaults; empty values are left out.
+    var send = function (kind, name, fields) {
       var event = {
         site: site,
         kind: kind,
@@ -181,8 +181,7 @@
       for (k in fields) event[k] = fields[k];
       for (k in event) if (!event[k]) delete event[k];
       queue.push(JSON.stringify(event));
-      if (beacon) drain(true);
-      else if (!due) {
+      if (!due) {
         due = 1;
         setTimeout(
           safe(function () {
