@@ -162,6 +162,64 @@ type Result struct {
 	LoadBefore, LoadAfter float64
 	// Started is when the load began.
 	Started time.Time
+	// ClickHouse is what ClickHouse counted of its own work from the load's
+	// start until the load generator returned (system.events): its CPU goes
+	// by the parts the inserts make and the merges that rewrite them.
+	ClickHouse ClickHouseWork
+}
+
+// ClickHouseWork is the difference of ClickHouse's system.events counters
+// over a run.
+type ClickHouseWork struct {
+	Inserts      int64 // InsertQuery: INSERT statements, each a part per table partition
+	InsertedRows int64 // InsertedRows
+	MergedRows   int64 // MergedRows: rows read by background merges
+}
+
+// clickHouseEvents are the system.events counters ClickHouseWork reads.
+var clickHouseEvents = []string{"InsertQuery", "InsertedRows", "MergedRows"}
+
+// readClickHouseWork reads ClickHouse's counters of clickHouseEvents.
+func readClickHouseWork(ctx context.Context, ch *chlocal.Server) (ClickHouseWork, error) {
+	out, err := ch.Query(ctx, "SELECT event, value FROM system.events WHERE event IN ('"+
+		strings.Join(clickHouseEvents, "','")+"') FORMAT TabSeparated")
+	if err != nil {
+		return ClickHouseWork{}, fmt.Errorf("read ClickHouse's system.events: %w", err)
+	}
+	return parseClickHouseWork(out)
+}
+
+// parseClickHouseWork reads the TabSeparated answer of readClickHouseWork's
+// query; a counter ClickHouse has not counted yet is absent, so zero.
+func parseClickHouseWork(out string) (ClickHouseWork, error) {
+	var w ClickHouseWork
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "\t")
+		if !ok {
+			return ClickHouseWork{}, fmt.Errorf("system.events: unexpected line %q", line)
+		}
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return ClickHouseWork{}, fmt.Errorf("system.events %s: %w", name, err)
+		}
+		switch name {
+		case "InsertQuery":
+			w.Inserts = n
+		case "InsertedRows":
+			w.InsertedRows = n
+		case "MergedRows":
+			w.MergedRows = n
+		}
+	}
+	return w, nil
+}
+
+func (w ClickHouseWork) minus(o ClickHouseWork) ClickHouseWork {
+	return ClickHouseWork{Inserts: w.Inserts - o.Inserts, InsertedRows: w.InsertedRows - o.InsertedRows,
+		MergedRows: w.MergedRows - o.MergedRows}
 }
 
 // Matched is true when nothing was lost or doubled and every visit was
@@ -364,6 +422,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	chBefore, err := readClickHouseWork(ctx, ch)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{Config: cfg, LoadBefore: LoadAverage(), Started: time.Now()}
 
 	genGap := cfg.SessionGap
@@ -399,6 +461,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}()
 	}
 	genErr := <-gen.done
+	chAfter, err := readClickHouseWork(ctx, ch)
+	if err != nil {
+		return nil, err
+	}
+	res.ClickHouse = chAfter.minus(chBefore)
 	for range 2 {
 		if err := <-profiled; err != nil {
 			log.Warn("profile not saved", "err", err)
@@ -636,6 +703,10 @@ func (r *Result) BenchLine() string {
 	if r.Report.SendCPU > 0 && r.Report.Accepted > 0 {
 		m(float64(r.Report.SendCPU.Microseconds())/float64(r.Report.Accepted), "loadgen_sending_cpu_us/event")
 	}
+	m(float64(r.ClickHouse.Inserts), "clickhouse_inserts")
+	if r.Report.Accepted > 0 {
+		m(float64(r.ClickHouse.MergedRows)/float64(r.Report.Accepted), "clickhouse_merged_rows/event")
+	}
 	m(r.LoadBefore, "load_avg_before")
 	m(r.LoadAfter, "load_avg_after")
 	return b.String()
@@ -692,6 +763,11 @@ func (r *Result) Print(w io.Writer) {
 	if rep.SendCPU > 0 && rep.Accepted > 0 {
 		p("  %-14s CPU %7.2f s, %6.1f us/event while sending (its own report: without setting up and verifying)", "loadgen",
 			rep.SendCPU.Seconds(), float64(rep.SendCPU.Microseconds())/float64(rep.Accepted))
+	}
+	if c := r.ClickHouse; c.Inserts > 0 {
+		p("  clickhouse %d inserts of %d rows (%.2f per accepted event); merges read %d rows (%.2f per accepted event)",
+			c.Inserts, c.InsertedRows, float64(c.InsertedRows)/float64(max(rep.Accepted, 1)), c.MergedRows,
+			float64(c.MergedRows)/float64(max(rep.Accepted, 1)))
 	}
 	p("  machine    load average %.2f before, %.2f after (2 shared cores)", r.LoadBefore, r.LoadAfter)
 }

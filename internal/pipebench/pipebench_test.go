@@ -47,6 +47,12 @@ func TestShortRunVerifiesAndMeasuresEveryProcess(t *testing.T) {
 	if !(res.FreshnessP50 > 0 && res.FreshnessP50 <= res.FreshnessP99) {
 		t.Errorf("freshness p50 %v, p99 %v: want 0 < p50 <= p99", res.FreshnessP50, res.FreshnessP99)
 	}
+	// Every accepted event is a row of events, and its session a row of
+	// session_versions: two tables, so at least two inserts and more rows
+	// than events.
+	if c := res.ClickHouse; c.Inserts < 2 || c.InsertedRows <= int64(res.Report.Accepted) {
+		t.Errorf("ClickHouse's work %+v: want at least 2 inserts and more than %d rows", c, res.Report.Accepted)
+	}
 	names := map[string]bool{}
 	for _, p := range res.Processes {
 		names[p.Name] = true
