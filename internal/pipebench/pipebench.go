@@ -23,12 +23,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -176,13 +178,17 @@ type ClickHouseWork struct {
 	MergedRows   int64 // MergedRows: rows read by background merges
 }
 
-// clickHouseEvents are the system.events counters ClickHouseWork reads.
-var clickHouseEvents = []string{"InsertQuery", "InsertedRows", "MergedRows"}
+// counters names each field by its system.events counter: the one list the
+// query and the parse both read.
+func (w *ClickHouseWork) counters() map[string]*int64 {
+	return map[string]*int64{"InsertQuery": &w.Inserts, "InsertedRows": &w.InsertedRows, "MergedRows": &w.MergedRows}
+}
 
-// readClickHouseWork reads ClickHouse's counters of clickHouseEvents.
+// readClickHouseWork reads ClickHouse's counters of ClickHouseWork.
 func readClickHouseWork(ctx context.Context, ch *chlocal.Server) (ClickHouseWork, error) {
+	names := slices.Sorted(maps.Keys((&ClickHouseWork{}).counters()))
 	out, err := ch.Query(ctx, "SELECT event, value FROM system.events WHERE event IN ('"+
-		strings.Join(clickHouseEvents, "','")+"') FORMAT TabSeparated")
+		strings.Join(names, "','")+"') FORMAT TabSeparated")
 	if err != nil {
 		return ClickHouseWork{}, fmt.Errorf("read ClickHouse's system.events: %w", err)
 	}
@@ -193,6 +199,7 @@ func readClickHouseWork(ctx context.Context, ch *chlocal.Server) (ClickHouseWork
 // query; a counter ClickHouse has not counted yet is absent, so zero.
 func parseClickHouseWork(out string) (ClickHouseWork, error) {
 	var w ClickHouseWork
+	fields := w.counters()
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if line == "" {
 			continue
@@ -205,13 +212,8 @@ func parseClickHouseWork(out string) (ClickHouseWork, error) {
 		if err != nil {
 			return ClickHouseWork{}, fmt.Errorf("system.events %s: %w", name, err)
 		}
-		switch name {
-		case "InsertQuery":
-			w.Inserts = n
-		case "InsertedRows":
-			w.InsertedRows = n
-		case "MergedRows":
-			w.MergedRows = n
+		if f, ok := fields[name]; ok {
+			*f = n
 		}
 	}
 	return w, nil
