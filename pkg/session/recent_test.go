@@ -3,7 +3,9 @@ package session
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -264,4 +266,104 @@ func TestRecentKeepsLogTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sortFingerprints orders as slices.Sort does, whatever bytes the
+// fingerprints share (event ids of one millisecond share their first six,
+// UUIDv7) and whatever the length (the radix passes start at 256).
+func TestSortFingerprintsMatchesSlicesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func(n int, mask, fixed uint64) []uint64 {
+		v := make([]uint64, n)
+		for i := range v {
+			v[i] = rng.Uint64()&mask | fixed
+		}
+		return v
+	}
+	ascending := make([]uint64, 1000)
+	for i := range ascending {
+		ascending[i] = uint64(i) << 20
+	}
+	descending := slices.Clone(ascending)
+	slices.Reverse(descending)
+	for _, tt := range []struct {
+		name string
+		fps  []uint64
+	}{
+		{"empty", nil},
+		{"one", []uint64{7}},
+		{"short", random(255, ^uint64(0), 0)},
+		{"at the radix bound", random(256, ^uint64(0), 0)},
+		{"random", random(100_000, ^uint64(0), 0)},
+		{"top six bytes shared", random(5000, 0xffff, 0x0123_4567_89ab_0000)},
+		{"low bytes shared", random(5000, 0xffff_0000_0000_0000, 0x42)},
+		{"only one byte varies", random(5000, 0xff00, 1<<63)},
+		{"duplicates", append(random(300, 0xf, 0), random(300, 0xf, 0)...)},
+		{"all equal", random(1000, 0, 99)},
+		{"ascending", ascending},
+		{"descending", descending},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			want := slices.Clone(tt.fps)
+			slices.Sort(want)
+			got := slices.Clone(tt.fps)
+			sortFingerprints(got, make([]uint64, len(got)))
+			if !slices.Equal(got, want) {
+				t.Fatalf("sortFingerprints ordered %d fingerprints differently from slices.Sort", len(got))
+			}
+		})
+	}
+}
+
+// BenchmarkSortFingerprints sorts a record's bucket (a sixteenth of
+// DefaultRememberIDs) by radix and, as the encoding did before, by
+// comparison.
+func BenchmarkSortFingerprints(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	fps := make([]uint64, DefaultRememberIDs/16)
+	for i := range fps {
+		fps[i] = rng.Uint64()
+	}
+	work, scratch := make([]uint64, len(fps)), make([]uint64, len(fps))
+	b.Run("radix", func(b *testing.B) {
+		for b.Loop() {
+			copy(work, fps)
+			sortFingerprints(work, scratch)
+		}
+	})
+	b.Run("slices.Sort", func(b *testing.B) {
+		for b.Loop() {
+			copy(work, fps)
+			slices.Sort(work)
+		}
+	})
+}
+
+// BenchmarkMarshalFullRecord encodes a partition's checkpoint with the
+// record of closed sessions' ids full (DefaultRememberIDs) and 7,500 open
+// sessions, as pipebench's partitions hold at 30,000 browsers: the work
+// each partition's loop does at every checkpoint.
+func BenchmarkMarshalFullRecord(b *testing.B) {
+	p := newPartition(b, DefaultRules())
+	n := DefaultRememberIDs
+	fps := make([]byte, 8*n)
+	for i := range n {
+		id := uuid.New()
+		copy(fps[8*i:], id[:8])
+	}
+	for i := 0; i < n; i += 5 {
+		p.recent.add(fps[8*i:8*(i+5)], int64(i), int64(i), DefaultRememberIDs)
+	}
+	for range 7500 {
+		p.Assign(Input{EventID: uuid.New(), Site: "site", Visitor: uuid.New(), TimeMs: int64(n)})
+	}
+	var size int
+	for b.Loop() {
+		state, err := p.MarshalBinary()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(state)
+	}
+	b.ReportMetric(float64(size)/(1<<20), "MiB")
 }

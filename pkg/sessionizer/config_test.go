@@ -165,3 +165,23 @@ func TestREADMEDocumentsFlagDefaults(t *testing.T) {
 		}
 	})
 }
+
+// A member's partitions start at different points of their first
+// checkpoint interval, each within it, no two of the first eight within an
+// eighth of an interval of each other's.
+func TestCheckpointPhasesSpreadPartitions(t *testing.T) {
+	const interval = time.Minute
+	var phases []time.Duration
+	for p := range 8 {
+		ph := checkpointPhase(p, interval)
+		if ph < 0 || ph >= interval {
+			t.Fatalf("partition %d: phase %v outside [0, %v)", p, ph, interval)
+		}
+		for q, other := range phases {
+			if d := (ph - other).Abs(); d < interval/16 {
+				t.Fatalf("partitions %d and %d checkpoint %v apart", q, p, d)
+			}
+		}
+		phases = append(phases, ph)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -82,7 +83,8 @@ func (c *partitionConsumer) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.next, c.checkpointed, c.lastCommit = start, start, time.Now()
+	c.next, c.checkpointed = start, start
+	c.lastCommit = time.Now().Add(-checkpointPhase(c.partition, s.opts.Config.CheckpointInterval))
 	c.fill, c.spare, c.written = &batch{}, &batch{}, make(chan writeResult, 1)
 	log.Info("consuming partition", "offset", start, "from_checkpoint", ok, "open_sessions", c.state.OpenSessions())
 
@@ -184,6 +186,18 @@ const (
 	fetchMinBytes = 128 << 10
 	fetchMaxWait  = 100 * time.Millisecond
 )
+
+// checkpointPhase is how far into its first checkpoint interval a
+// partition starts, so that a member's partitions checkpoint at different
+// moments: a checkpoint encodes the partition's id record (16 MiB when
+// full) in its loop and inserts it, and all of them at once stalled every
+// partition's events for seconds each interval (docs/benchmarks.md,
+// issue 5). Golden-ratio steps spread any number of partitions evenly.
+func checkpointPhase(partition int, interval time.Duration) time.Duration {
+	const golden = 0.6180339887498949
+	frac := math.Mod(float64(partition)*golden, 1)
+	return time.Duration(frac * float64(interval))
+}
 
 // handOver is how many fetched messages wait for a partition's loop.
 const handOver = 256
