@@ -264,7 +264,11 @@ type child struct {
 	name string
 	cmd  *exec.Cmd
 	log  *os.File
-	done chan error
+	// done is closed once the process has exited, with its Wait error in
+	// exitErr: closed, not sent, so every waiter sees it (a child that died
+	// before it was ready is waited for again by its deferred stop).
+	done    chan struct{}
+	exitErr error
 }
 
 // start runs a binary of dir with args, its output in dir/<name>.log and
@@ -286,14 +290,15 @@ func start(dir, name string, stdout io.Writer, args ...string) (*child, error) {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	c := &child{name: name, cmd: cmd, log: logf, done: make(chan error, 1)}
+	c := &child{name: name, cmd: cmd, log: logf, done: make(chan struct{})}
 	go func() {
 		err := cmd.Wait()
 		logf.Close()
 		if cl, ok := stdout.(io.Closer); ok {
 			cl.Close() // a pipe's reader sees the end
 		}
-		c.done <- err
+		c.exitErr = err
+		close(c.done)
 	}()
 	return c, nil
 }
@@ -462,7 +467,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			profiled <- err
 		}()
 	}
-	genErr := <-gen.done
+	<-gen.done
+	genErr := gen.exitErr
 	chAfter, err := readClickHouseWork(ctx, ch)
 	if err != nil {
 		return nil, err
@@ -642,8 +648,8 @@ func waitReady(ctx context.Context, c *child, addr string) error {
 			}
 		}
 		select {
-		case err := <-c.done:
-			return fmt.Errorf("%s exited before it was ready (%v): see %s", c.name, err, c.log.Name())
+		case <-c.done:
+			return fmt.Errorf("%s exited before it was ready (%v): see %s", c.name, c.exitErr, c.log.Name())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
