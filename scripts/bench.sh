@@ -12,7 +12,7 @@
 # sessionizer run; TELLER_BENCH_PIPELINE_DURATION (default 10s) of load on
 # the whole pipeline; TELLER_BENCH_IMPORT_EVENTS (default 100000) events per
 # history-import run; PIPEBENCH_DURATION (default 60s; the sustained
-# run is 5m) and PIPEBENCH_VISITORS (default 30000, about 26,000 events/s
+# run is 5m) and PIPEBENCH_VISITORS (default 30000, 26,000-31,000 events/s
 # offered with the 2 s compressed gap: the load) of the whole
 # pipeline run with every part its own process (cmd/pipebench). Takes about
 # 6 minutes on 2 idle cores.
