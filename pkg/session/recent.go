@@ -237,33 +237,25 @@ func (r *recent) appendTo(buf []byte) []byte {
 	buf = binary.AppendVarint(buf, r.logMs)
 	buf = binary.AppendUvarint(buf, r.nextID)
 	buf = binary.AppendUvarint(buf, uint64(len(r.buckets)))
-	// The live fingerprints, bucket after bucket in the buckets' order: one
-	// pass over the table counts each tag's, a second places them. A full
-	// record (DefaultRememberIDs) is written at every checkpoint, in the
-	// partition's loop: grouping through a map and sorting by comparison
-	// took 240 ms of it per partition, a stall of every partition's events
-	// each checkpoint interval (docs/benchmarks.md, issue 5).
+	// The live fingerprints, bucket after bucket in the buckets' order,
+	// placed in one pass over the table: a live bucket's slots are its n
+	// (add and readFrom count every insert, and only drop removes any). A
+	// full record (DefaultRememberIDs) is written at every checkpoint, in
+	// the partition's loop: grouping through a map and sorting by
+	// comparison took 240 ms of it per partition, a stall of every
+	// partition's events each checkpoint interval (docs/benchmarks.md,
+	// issue 5).
 	var start, end [256]int
-	var listed [256]bool // the tags of r.buckets: the alive ones
-	for _, b := range r.buckets {
-		listed[uint8(b.id)] = true
-	}
-	for i, v := range r.slots {
-		if v != 0 && listed[r.tags[i]] {
-			end[r.tags[i]]++
-		}
-	}
 	total, longest := 0, 0
 	for _, b := range r.buckets {
 		t := uint8(b.id)
-		n := end[t]
 		start[t], end[t] = total, total
-		total += n
-		longest = max(longest, n)
+		total += b.n
+		longest = max(longest, b.n)
 	}
 	fps := make([]uint64, total)
 	for i, v := range r.slots {
-		if t := r.tags[i]; v != 0 && listed[t] {
+		if t := r.tags[i]; v != 0 && r.alive[t] {
 			fps[end[t]] = v
 			end[t]++
 		}
@@ -287,8 +279,8 @@ func (r *recent) appendTo(buf []byte) []byte {
 
 // sortFingerprints sorts fps ascending: a least-significant-digit radix
 // sort by bytes, using scratch (as long as fps), that skips the bytes all
-// fingerprints share. It orders as slices.Sort does, in a sixth of its
-// time on a bucket of the record (BenchmarkSortFingerprints).
+// fingerprints share. It orders as slices.Sort does, in under a third of
+// its time on a bucket of the record (BenchmarkSortFingerprints).
 func sortFingerprints(fps, scratch []uint64) {
 	if len(fps) < 256 {
 		slices.Sort(fps)

@@ -123,23 +123,35 @@ func TestRecentInCheckpoint(t *testing.T) {
 	}
 }
 
-// BenchmarkRecentBytesPerID reports the heap and checkpoint bytes per id
-// the record of closed sessions' ids costs, filled with a million.
-func BenchmarkRecentBytesPerID(b *testing.B) {
-	const n = 1_000_000
+// randomFingerprints are n event ids' fingerprints (their first 8 bytes),
+// one after another, as a session holds them.
+func randomFingerprints(n int) []byte {
 	fps := make([]byte, 8*n)
 	for i := range n {
 		id := uuid.New()
 		copy(fps[8*i:], id[:8])
 	}
+	return fps
+}
+
+// closeInFives adds fps to r as sessions of 5 events, closed 1 ms apart.
+func closeInFives(r *recent, fps []byte, limit int) {
+	for i := 0; 8*(i+5) <= len(fps); i += 5 {
+		r.add(fps[8*i:8*(i+5)], int64(i), int64(i), limit)
+	}
+}
+
+// BenchmarkRecentBytesPerID reports the heap and checkpoint bytes per id
+// the record of closed sessions' ids costs, filled with a million.
+func BenchmarkRecentBytesPerID(b *testing.B) {
+	const n = 1_000_000
+	fps := randomFingerprints(n)
 	for b.Loop() {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		var r recent
-		for i := 0; i < n; i += 5 { // sessions of 5 events, closed 1 ms apart
-			r.add(fps[8*i:8*(i+5)], int64(i), int64(i), 2*n)
-		}
+		closeInFives(&r, fps, 2*n)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(r.live), "heapB/id")
@@ -161,11 +173,7 @@ func BenchmarkAssignWithRecord(b *testing.B) {
 		filled, lastMs := f.ids, f.lastMs
 		b.Run(fmt.Sprintf("ids=%d/newest=%d", filled, lastMs), func(b *testing.B) {
 			p := newPartition(b, DefaultRules())
-			fps := make([]byte, 8*filled)
-			for i := 0; i < filled; i++ {
-				id := uuid.New()
-				copy(fps[8*i:], id[:8])
-			}
+			fps := randomFingerprints(filled)
 			for i := 0; i < filled; i += 5 {
 				p.recent.add(fps[8*i:8*(i+5)], lastMs, 0, DefaultRememberIDs)
 			}
@@ -345,17 +353,9 @@ func BenchmarkSortFingerprints(b *testing.B) {
 // each partition's loop does at every checkpoint.
 func BenchmarkMarshalFullRecord(b *testing.B) {
 	p := newPartition(b, DefaultRules())
-	n := DefaultRememberIDs
-	fps := make([]byte, 8*n)
-	for i := range n {
-		id := uuid.New()
-		copy(fps[8*i:], id[:8])
-	}
-	for i := 0; i < n; i += 5 {
-		p.recent.add(fps[8*i:8*(i+5)], int64(i), int64(i), DefaultRememberIDs)
-	}
+	closeInFives(&p.recent, randomFingerprints(DefaultRememberIDs), DefaultRememberIDs)
 	for range 7500 {
-		p.Assign(Input{EventID: uuid.New(), Site: "site", Visitor: uuid.New(), TimeMs: int64(n)})
+		p.Assign(Input{EventID: uuid.New(), Site: "site", Visitor: uuid.New(), TimeMs: int64(DefaultRememberIDs)})
 	}
 	var size int
 	for b.Loop() {
